@@ -1,0 +1,242 @@
+//! A set of page numbers kept as maximal runs (extents), so that freeing a
+//! whole bucket or an overflow value costs one entry, and a contiguous run for
+//! an overflow value can be found without scanning single pages.
+
+use std::collections::BTreeMap;
+
+/// Disjoint, non-adjacent runs `start -> len` (adjacent runs are merged).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExtentSet {
+    runs: BTreeMap<u64, u64>,
+    pages: u64,
+}
+
+/// A run that overlaps pages already in the set (a double free, or a page
+/// listed twice in damaged metadata).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Overlap {
+    pub page: u64,
+}
+
+impl ExtentSet {
+    pub fn new() -> ExtentSet {
+        ExtentSet::default()
+    }
+
+    /// Number of pages in the set.
+    pub fn pages(&self) -> u64 {
+        self.pages
+    }
+
+    /// Number of runs.
+    pub fn len(&self) -> usize {
+        self.runs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    pub fn runs(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.runs.iter().map(|(&s, &l)| (s, l))
+    }
+
+    /// The run containing `page`, if any.
+    fn run_of(&self, page: u64) -> Option<(u64, u64)> {
+        let (&s, &l) = self.runs.range(..=page).next_back()?;
+        (page < s + l).then_some((s, l))
+    }
+
+    #[cfg(test)]
+    pub fn contains(&self, page: u64) -> bool {
+        self.run_of(page).is_some()
+    }
+
+    /// Whether every page of `start..start + len` is in the set.
+    pub fn contains_run(&self, start: u64, len: u64) -> bool {
+        matches!(self.run_of(start), Some((s, l)) if start + len <= s + l)
+    }
+
+    /// Whether any page of `start..start + len` is in the set.
+    pub fn overlaps(&self, start: u64, len: u64) -> bool {
+        len > 0 && matches!(self.runs.range(..start + len).next_back(), Some((&s, &l)) if s + l > start)
+    }
+
+    /// Adds `start..start + len`; fails without changing anything if any page
+    /// of it is already present.
+    pub fn insert(&mut self, start: u64, len: u64) -> Result<(), Overlap> {
+        if len == 0 {
+            return Ok(());
+        }
+        if self.overlaps(start, len) {
+            let (&s, _) = self.runs.range(..start + len).next_back().expect("overlap has a run");
+            return Err(Overlap { page: s.max(start) });
+        }
+        let (mut new_start, mut new_len) = (start, len);
+        if let Some((&s, &l)) = self.runs.range(..start).next_back() {
+            if s + l == start {
+                self.runs.remove(&s);
+                new_start = s;
+                new_len += l;
+            }
+        }
+        if let Some(l) = self.runs.remove(&(start + len)) {
+            new_len += l;
+        }
+        self.runs.insert(new_start, new_len);
+        self.pages += len;
+        Ok(())
+    }
+
+    /// Removes `start..start + len`, which must lie inside one run; returns
+    /// false (and changes nothing) otherwise.
+    pub fn remove(&mut self, start: u64, len: u64) -> bool {
+        if len == 0 {
+            return true;
+        }
+        let Some((s, l)) = self.run_of(start) else { return false };
+        if start + len > s + l {
+            return false;
+        }
+        self.runs.remove(&s);
+        if start > s {
+            self.runs.insert(s, start - s);
+        }
+        if start + len < s + l {
+            self.runs.insert(start + len, s + l - start - len);
+        }
+        self.pages -= len;
+        true
+    }
+
+    /// Removes whatever part of `start..start + len` is present and returns the
+    /// parts that were not present.
+    pub fn subtract(&mut self, start: u64, len: u64) -> Vec<(u64, u64)> {
+        let mut absent = Vec::new();
+        let end = start + len;
+        let mut at = start;
+        while at < end {
+            match self.run_of(at) {
+                Some((s, l)) => {
+                    let stop = (s + l).min(end);
+                    self.remove(at, stop - at);
+                    at = stop;
+                }
+                None => {
+                    let next = self.runs.range(at..end).next().map_or(end, |(&s, _)| s);
+                    absent.push((at, next - at));
+                    at = next;
+                }
+            }
+        }
+        absent
+    }
+
+    /// Takes the lowest run of `n` contiguous pages (first fit).
+    pub fn take(&mut self, n: u64) -> Option<u64> {
+        let start = self.runs.iter().find(|(_, &l)| l >= n).map(|(&s, _)| s)?;
+        self.remove(start, n);
+        Some(start)
+    }
+
+    /// Adds every run of `other`.
+    pub fn insert_all(&mut self, other: &ExtentSet) -> Result<(), Overlap> {
+        for (s, l) in other.runs() {
+            self.insert(s, l)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(set: &ExtentSet) -> Vec<u64> {
+        set.runs().flat_map(|(s, l)| s..s + l).collect()
+    }
+
+    #[test]
+    fn insert_merges_neighbours_and_rejects_overlap() {
+        let mut s = ExtentSet::new();
+        s.insert(10, 2).unwrap();
+        s.insert(14, 2).unwrap();
+        s.insert(12, 2).unwrap();
+        assert_eq!(s.runs().collect::<Vec<_>>(), vec![(10, 6)]);
+        assert_eq!(s.insert(15, 3), Err(Overlap { page: 15 }));
+        assert_eq!(s.insert(5, 6), Err(Overlap { page: 10 }));
+        assert_eq!(s.pages(), 6);
+    }
+
+    #[test]
+    fn remove_splits_and_take_is_first_fit() {
+        let mut s = ExtentSet::new();
+        s.insert(2, 3).unwrap();
+        s.insert(20, 10).unwrap();
+        assert!(s.remove(22, 2));
+        assert_eq!(naive(&s), vec![2, 3, 4, 20, 21, 24, 25, 26, 27, 28, 29]);
+        assert!(!s.remove(21, 3), "spans a hole");
+        assert_eq!(s.take(4), Some(24));
+        assert_eq!(s.take(1), Some(2));
+        assert_eq!(s.take(5), None);
+        assert_eq!(s.pages(), 6);
+    }
+
+    #[test]
+    fn subtract_returns_the_absent_parts() {
+        let mut s = ExtentSet::new();
+        s.insert(10, 5).unwrap();
+        s.insert(20, 5).unwrap();
+        let absent = s.subtract(12, 10);
+        assert_eq!(absent, vec![(15, 5)]);
+        assert_eq!(naive(&s), vec![10, 11, 22, 23, 24]);
+    }
+
+    #[test]
+    fn random_ops_match_a_btreeset() {
+        use std::collections::BTreeSet;
+        let mut seed = 0x9e3779b97f4a7c15u64;
+        let mut rnd = |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        let mut s = ExtentSet::new();
+        let mut m = BTreeSet::new();
+        for _ in 0..20_000 {
+            let start = rnd(300);
+            let len = 1 + rnd(6);
+            match rnd(3) {
+                0 => {
+                    let clash = (start..start + len).any(|p| m.contains(&p));
+                    assert_eq!(s.insert(start, len).is_err(), clash);
+                    if !clash {
+                        m.extend(start..start + len);
+                    }
+                }
+                1 => {
+                    let all = (start..start + len).all(|p| m.contains(&p));
+                    let ok = s.remove(start, len);
+                    assert!(!ok || all);
+                    if ok {
+                        (start..start + len).for_each(|p| {
+                            m.remove(&p);
+                        });
+                    }
+                }
+                _ => {
+                    let absent = s.subtract(start, len);
+                    let want: Vec<u64> = (start..start + len).filter(|p| !m.contains(p)).collect();
+                    let got: Vec<u64> = absent.iter().flat_map(|&(a, l)| a..a + l).collect();
+                    assert_eq!(got, want);
+                    (start..start + len).for_each(|p| {
+                        m.remove(&p);
+                    });
+                }
+            }
+            assert_eq!(s.pages(), m.len() as u64);
+        }
+        assert_eq!(naive(&s), m.into_iter().collect::<Vec<_>>());
+    }
+}

@@ -1,0 +1,443 @@
+//! Page allocation. `Freelist` is the writer's in-memory view of the free
+//! pages, kept across transactions: `pool` is reusable now, `pending` holds
+//! pages freed by a txid until no reader and no durable snapshot older than
+//! that txid remains. `TxAlloc` is one write transaction's allocator: every
+//! change it makes to the pool is undone on rollback, and at commit it writes
+//! the change to the persisted set (see `alloc::store`).
+//!
+//! Invariant: the persisted set of the current meta is exactly
+//! `pool ∪ pending`: every page below the high-water mark that the committed
+//! tree does not reach.
+
+use std::collections::BTreeMap;
+
+use crate::alloc::extents::{ExtentSet, Overlap};
+use crate::alloc::meta::FreelistRef;
+use crate::alloc::store::{self, LogEntry};
+use crate::types::{PageId, TxId};
+
+/// Log pages beyond which a commit rewrites the snapshot: `COMPACT_SLACK`
+/// plus twice the snapshot's own size, so the work is amortised O(changes).
+const COMPACT_SLACK: usize = 16;
+
+/// Where the persisted set lives, as the writer tracks it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stored {
+    pub snapshot: PageId,
+    pub snapshot_pages: u64,
+    /// Log pages, oldest first.
+    pub log: Vec<PageId>,
+}
+
+#[derive(Debug, Default)]
+pub struct Freelist {
+    pub pool: ExtentSet,
+    pending: BTreeMap<TxId, ExtentSet>,
+    pending_pages: u64,
+    pub stored: Stored,
+    /// Set when the stored form could not be used (rebuilt from the tree):
+    /// the next commit writes a fresh snapshot.
+    pub force_compact: bool,
+}
+
+impl Freelist {
+    /// A freelist that holds `set`, stored as described by `stored`.
+    pub fn from_set(set: ExtentSet, stored: Stored) -> Freelist {
+        Freelist { pool: set, stored, ..Freelist::default() }
+    }
+
+    pub fn free_pages(&self) -> u64 {
+        self.pool.pages()
+    }
+
+    pub fn pending_pages(&self) -> u64 {
+        self.pending_pages
+    }
+
+    /// Moves to the pool every pending set freed at or before `horizon`: the
+    /// oldest txid that a reader or the durable snapshot still sees.
+    pub fn release(&mut self, horizon: TxId) {
+        while let Some(entry) = self.pending.first_entry() {
+            if *entry.key() > horizon {
+                break;
+            }
+            let set = entry.remove();
+            self.pending_pages -= set.pages();
+            self.pool.insert_all(&set).expect("pending pages are disjoint from the pool");
+        }
+    }
+
+    /// Every page in the persisted set (pool and pending together).
+    fn union(&self, extra: &ExtentSet) -> ExtentSet {
+        let mut all = self.pool.clone();
+        for set in self.pending.values() {
+            all.insert_all(set).expect("pending sets are disjoint");
+        }
+        all.insert_all(extra).expect("pages freed by the txn are disjoint");
+        all
+    }
+}
+
+#[derive(Debug)]
+enum Undo {
+    Took(u64, u64),
+    Returned(u64, u64),
+}
+
+/// Why an allocation failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AllocError {
+    /// The file would grow past the configured maximum size.
+    Full { needed: u64, max_pages: u64 },
+}
+
+/// One write transaction's allocator.
+#[derive(Debug)]
+pub struct TxAlloc {
+    txid: TxId,
+    /// High-water mark: pages `0..hwm` exist in this transaction's view.
+    pub hwm: u64,
+    max_pages: u64,
+    /// Pages allocated by this transaction and still in use.
+    own: ExtentSet,
+    /// Committed pages this transaction freed: pending at `txid` on commit.
+    freed: ExtentSet,
+    log_add: ExtentSet,
+    log_remove: ExtentSet,
+    undo: Vec<Undo>,
+}
+
+/// What a commit writes for the freelist, and the state to adopt if it lands.
+#[derive(Debug)]
+pub struct Persisted {
+    pub pages: Vec<(PageId, Vec<u8>)>,
+    pub meta_ref: FreelistRef,
+    stored: Stored,
+}
+
+impl TxAlloc {
+    pub fn new(txid: TxId, hwm: u64, max_pages: u64) -> TxAlloc {
+        TxAlloc {
+            txid,
+            hwm,
+            max_pages,
+            own: ExtentSet::new(),
+            freed: ExtentSet::new(),
+            log_add: ExtentSet::new(),
+            log_remove: ExtentSet::new(),
+            undo: Vec::new(),
+        }
+    }
+
+    /// Allocates `n` contiguous pages: from the pool (first fit), else at the
+    /// high-water mark.
+    pub fn alloc(&mut self, fl: &mut Freelist, n: u64) -> Result<PageId, AllocError> {
+        let start = match fl.pool.take(n) {
+            Some(start) => {
+                self.undo.push(Undo::Took(start, n));
+                for (s, l) in self.log_add.subtract(start, n) {
+                    self.log_remove.insert(s, l).expect("log sets stay disjoint");
+                }
+                start
+            }
+            None => {
+                let needed = self.hwm + n;
+                if needed > self.max_pages {
+                    return Err(AllocError::Full { needed, max_pages: self.max_pages });
+                }
+                let start = self.hwm;
+                self.hwm = needed;
+                start
+            }
+        };
+        self.own.insert(start, n).expect("allocated pages are not in use");
+        Ok(PageId(start))
+    }
+
+    /// Frees `n` pages at `start`. Pages this transaction allocated return to
+    /// the pool at once (no snapshot can see them); committed pages become
+    /// pending. A page freed twice is an `Overlap` (damaged metadata).
+    pub fn free(&mut self, fl: &mut Freelist, start: PageId, n: u64) -> Result<(), Overlap> {
+        let start = start.0;
+        if self.own.contains_run(start, n) {
+            self.own.remove(start, n);
+            fl.pool.insert(start, n)?;
+            self.undo.push(Undo::Returned(start, n));
+        } else {
+            let clash = fl.pool.overlaps(start, n)
+                || self.own.overlaps(start, n)
+                || fl.pending.values().any(|set| set.overlaps(start, n));
+            if clash {
+                return Err(Overlap { page: start });
+            }
+            self.freed.insert(start, n)?;
+        }
+        for (s, l) in self.log_remove.subtract(start, n) {
+            self.log_add.insert(s, l).expect("log sets stay disjoint");
+        }
+        Ok(())
+    }
+
+    /// Reverts every change this transaction made to `fl`.
+    pub fn rollback(self, fl: &mut Freelist) {
+        for u in self.undo.into_iter().rev() {
+            match u {
+                Undo::Took(s, n) => fl.pool.insert(s, n).expect("undo restores taken pages"),
+                Undo::Returned(s, n) => {
+                    let ok = fl.pool.remove(s, n);
+                    debug_assert!(ok, "undo removes returned pages");
+                }
+            }
+        }
+    }
+
+    /// Allocates and encodes the persisted freelist for this commit. Call after
+    /// every other allocation of the commit. Changes to `fl` stay undoable
+    /// until `adopt`.
+    pub fn persist(&mut self, fl: &mut Freelist, page_size: usize) -> Result<Persisted, AllocError> {
+        let new_log_pages =
+            (self.log_add.len() + self.log_remove.len()).div_ceil(store::log_entries_per_page(page_size));
+        let limit = COMPACT_SLACK + 2 * fl.stored.snapshot_pages as usize;
+        if fl.force_compact || fl.stored.log.len() + new_log_pages > limit {
+            self.write_snapshot(fl, page_size)
+        } else {
+            self.write_log(fl, page_size)
+        }
+    }
+
+    fn write_log(&mut self, fl: &mut Freelist, page_size: usize) -> Result<Persisted, AllocError> {
+        let per = store::log_entries_per_page(page_size);
+        let mut ids = Vec::new();
+        while ids.len() < (self.log_add.len() + self.log_remove.len()).div_ceil(per) {
+            ids.push(self.alloc(fl, 1)?);
+        }
+        let entries: Vec<LogEntry> = self
+            .log_add
+            .runs()
+            .map(|(start, len)| LogEntry { start, len, added: true })
+            .chain(self.log_remove.runs().map(|(start, len)| LogEntry { start, len, added: false }))
+            .flat_map(|e| {
+                (0..e.len.div_ceil(store::MAX_RUN)).map(move |i| LogEntry {
+                    start: e.start + i * store::MAX_RUN,
+                    len: (e.len - i * store::MAX_RUN).min(store::MAX_RUN),
+                    added: e.added,
+                })
+            })
+            .collect();
+        let chunks: Vec<&[LogEntry]> = entries.chunks(per).collect();
+        let mut stored = fl.stored.clone();
+        let mut prev = stored.log.last().copied().unwrap_or(PageId::NONE);
+        let mut pages = Vec::new();
+        // Extra pages (the entry count shrank while allocating) carry no entries.
+        for (i, &id) in ids.iter().enumerate() {
+            let chunk = chunks.get(i).copied().unwrap_or(&[]);
+            pages.push((id, store::encode_log(chunk, prev, id, page_size, self.txid)));
+            stored.log.push(id);
+            prev = id;
+        }
+        let meta_ref = FreelistRef {
+            snapshot: stored.snapshot,
+            log_head: prev,
+            log_pages: stored.log.len() as u32,
+            free_pages: fl.pool.pages() + fl.pending_pages + self.freed.pages(),
+        };
+        Ok(Persisted { pages, meta_ref, stored })
+    }
+
+    fn write_snapshot(&mut self, fl: &mut Freelist, page_size: usize) -> Result<Persisted, AllocError> {
+        let old = fl.stored.clone();
+        let retire = |this: &mut TxAlloc, fl: &mut Freelist, p: PageId, n: u64| {
+            this.free(fl, p, n).expect("freelist pages are in use, not free")
+        };
+        if !old.snapshot.is_none() {
+            retire(self, fl, old.snapshot, old.snapshot_pages);
+        }
+        for &p in &old.log {
+            retire(self, fl, p, 1);
+        }
+        let mut run: Option<(PageId, u64)> = None;
+        loop {
+            let all = fl.union(&self.freed);
+            let need = if all.is_empty() { 0 } else { store::snapshot_pages(store::stored_runs(&all) + 1, page_size) };
+            match run {
+                Some((first, have)) if have >= need => {
+                    let pages = vec![(first, store::encode_snapshot(&all, first, have, page_size, self.txid))];
+                    let stored = Stored { snapshot: first, snapshot_pages: have, log: Vec::new() };
+                    let meta_ref =
+                        FreelistRef { snapshot: first, log_head: PageId::NONE, log_pages: 0, free_pages: all.pages() };
+                    return Ok(Persisted { pages, meta_ref, stored });
+                }
+                Some((first, have)) => self.free(fl, first, have).expect("own run returns to the pool"),
+                None if need == 0 => {
+                    let meta_ref = FreelistRef::default();
+                    return Ok(Persisted { pages: Vec::new(), meta_ref, stored: Stored::default() });
+                }
+                None => {}
+            }
+            run = Some((self.alloc(fl, need)?, need));
+        }
+    }
+
+    /// The commit landed: pages freed by this transaction become pending and
+    /// `persisted` describes the stored set.
+    pub fn adopt(self, fl: &mut Freelist, persisted: Persisted) {
+        if !self.freed.is_empty() {
+            fl.pending_pages += self.freed.pages();
+            fl.pending.insert(self.txid, self.freed);
+        }
+        fl.stored = persisted.stored;
+        fl.force_compact = false;
+    }
+}
+
+/// Rebuilds the set from its stored form. `read_snapshot(first)` and
+/// `read_log(page)` read and decode one stored piece; `page_count` bounds ids.
+pub fn load(
+    fref: &FreelistRef,
+    read_snapshot: impl Fn(PageId) -> Result<(u64, Vec<(u64, u64)>), String>,
+    read_log: impl Fn(PageId) -> Result<(PageId, Vec<LogEntry>), String>,
+) -> Result<Freelist, (PageId, String)> {
+    let mut set = ExtentSet::new();
+    let mut stored = Stored::default();
+    if !fref.snapshot.is_none() {
+        let (pages, runs) = read_snapshot(fref.snapshot).map_err(|e| (fref.snapshot, e))?;
+        for (s, l) in runs {
+            set.insert(s, l).map_err(|o| (fref.snapshot, format!("page {} listed twice", o.page)))?;
+        }
+        stored.snapshot = fref.snapshot;
+        stored.snapshot_pages = pages;
+    }
+    let mut chain = Vec::new();
+    let mut at = fref.log_head;
+    while !at.is_none() {
+        if chain.len() >= fref.log_pages as usize {
+            return Err((at, format!("log chain longer than the {} pages the meta records", fref.log_pages)));
+        }
+        let (prev, entries) = read_log(at).map_err(|e| (at, e))?;
+        chain.push((at, entries));
+        at = prev;
+    }
+    if chain.len() != fref.log_pages as usize {
+        return Err((fref.log_head, format!("log chain of {} pages, meta records {}", chain.len(), fref.log_pages)));
+    }
+    for (page, entries) in chain.into_iter().rev() {
+        for e in entries {
+            let ok = if e.added { set.insert(e.start, e.len).is_ok() } else { set.remove(e.start, e.len) };
+            if !ok {
+                return Err((page, format!("log entry {}+{} does not apply", e.start, e.len)));
+            }
+        }
+        stored.log.push(page);
+    }
+    if set.pages() != fref.free_pages {
+        return Err((fref.log_head, format!("{} free pages, meta records {}", set.pages(), fref.free_pages)));
+    }
+    Ok(Freelist::from_set(set, stored))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// Persists through a fake disk and reloads, checking the round trip.
+    fn reload(disk: &HashMap<PageId, Vec<u8>>, fref: &FreelistRef, page_count: u64) -> Freelist {
+        let ps = 4096;
+        load(
+            fref,
+            |p| {
+                let buf = &disk[&p];
+                store::decode_snapshot(buf, p, ps, page_count).map(|r| (buf.len() as u64 / ps as u64, r))
+            },
+            |p| store::decode_log(&disk[&p], p, ps, page_count),
+        )
+        .unwrap_or_else(|(p, e)| panic!("page {p}: {e}"))
+    }
+
+    #[test]
+    fn release_respects_the_horizon() {
+        let mut fl = Freelist::default();
+        let mut tx = TxAlloc::new(TxId(5), 100, 1000);
+        tx.free(&mut fl, PageId(10), 2).unwrap();
+        let p = tx.persist(&mut fl, 4096).unwrap();
+        tx.adopt(&mut fl, p);
+        assert_eq!((fl.free_pages(), fl.pending_pages()), (0, 2));
+        fl.release(TxId(4));
+        assert_eq!(fl.free_pages(), 0, "a reader at txid 4 still sees pages freed by 5");
+        fl.release(TxId(5));
+        assert_eq!((fl.free_pages(), fl.pending_pages()), (2, 0));
+    }
+
+    #[test]
+    fn own_pages_return_to_the_pool_and_rollback_restores_it() {
+        let mut fl = Freelist::default();
+        fl.pool.insert(10, 5).unwrap();
+        let mut tx = TxAlloc::new(TxId(2), 50, 1000);
+        assert_eq!(tx.alloc(&mut fl, 2).unwrap(), PageId(10));
+        assert_eq!(tx.alloc(&mut fl, 5).unwrap(), PageId(50), "no run of 5 left: high-water mark");
+        tx.free(&mut fl, PageId(10), 2).unwrap();
+        assert!(fl.pool.contains_run(10, 5));
+        tx.free(&mut fl, PageId(50), 5).unwrap();
+        assert!(fl.pool.contains_run(50, 5));
+        assert!(tx.free(&mut fl, PageId(11), 1).is_err(), "double free");
+        tx.rollback(&mut fl);
+        assert_eq!(fl.pool.runs().collect::<Vec<_>>(), vec![(10, 5)]);
+    }
+
+    #[test]
+    fn max_size_is_enforced() {
+        let mut fl = Freelist::default();
+        let mut tx = TxAlloc::new(TxId(1), 8, 10);
+        assert!(tx.alloc(&mut fl, 2).is_ok());
+        assert_eq!(tx.alloc(&mut fl, 1), Err(AllocError::Full { needed: 11, max_pages: 10 }));
+    }
+
+    /// Many commits through log pages and compactions; every reload equals
+    /// the writer's view, and the log never grows without bound.
+    #[test]
+    fn persisted_set_round_trips_across_commits() {
+        let ps = 4096;
+        let mut disk: HashMap<PageId, Vec<u8>> = HashMap::new();
+        let mut fl = Freelist::default();
+        let mut fref = FreelistRef::default();
+        let mut live: Vec<u64> = Vec::new(); // pages in use by the "tree"
+        let mut hwm = 2;
+        let mut seed = 12345u64;
+        for t in 1..400u64 {
+            fl.release(TxId(t - 1));
+            let mut tx = TxAlloc::new(TxId(t), hwm, 1 << 40);
+            for _ in 0..(t % 7) {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                if !live.is_empty() && seed % 3 == 0 {
+                    let p = live.swap_remove((seed >> 33) as usize % live.len());
+                    tx.free(&mut fl, PageId(p), 1).unwrap();
+                }
+                live.push(tx.alloc(&mut fl, 1).unwrap().0);
+            }
+            if t % 50 == 0 {
+                // a big delete, as when a bucket goes
+                for p in live.drain(..live.len() / 2) {
+                    tx.free(&mut fl, PageId(p), 1).unwrap();
+                }
+            }
+            let p = tx.persist(&mut fl, ps).unwrap();
+            hwm = tx.hwm;
+            for (id, buf) in &p.pages {
+                disk.insert(*id, buf.clone());
+            }
+            fref = p.meta_ref;
+            tx.adopt(&mut fl, p);
+            let loaded = reload(&disk, &fref, hwm);
+            assert_eq!(loaded.pool, fl.union(&ExtentSet::new()), "commit {t}");
+            assert!(loaded.stored.log.len() <= COMPACT_SLACK + 2 * loaded.stored.snapshot_pages as usize + 1);
+            // structure pages are neither free nor live
+            for p in loaded.stored.log.iter().chain(std::iter::once(&loaded.stored.snapshot)) {
+                assert!(p.is_none() || !loaded.pool.contains(p.0), "commit {t}: page {p} both free and used");
+            }
+        }
+        // every page below the mark is live, free, or freelist structure
+        let loaded = reload(&disk, &fref, hwm);
+        let structure = loaded.stored.log.len() as u64 + loaded.stored.snapshot_pages;
+        assert_eq!(live.len() as u64 + loaded.pool.pages() + structure, hwm - 2);
+    }
+}

@@ -1,0 +1,223 @@
+//! The engine's one error type. Every variant carries the context a user needs
+//! to act on it (path, page id, sizes, expected vs found), and `kind()` maps it
+//! onto the closed set of outcomes the C API reports as `thunder_status`.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::types::PageId;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The category of an error. One variant per C status (see `ffi::status`), so
+/// the mapping is a plain exhaustive match in both directions.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    NotFound,
+    KeyExists,
+    BucketNotFound,
+    BucketExists,
+    InvalidArgument,
+    KeyTooLarge,
+    ValueTooLarge,
+    ReadOnly,
+    TxnClosed,
+    Busy,
+    Locked,
+    Io,
+    NoSpace,
+    Corrupted,
+    Incompatible,
+    Unsupported,
+    NoMemory,
+    Internal,
+}
+
+impl ErrorKind {
+    /// Whether a write transaction that hit this error can continue. The others
+    /// fail the transaction: every later call on it reports the same error.
+    pub fn leaves_txn_usable(self) -> bool {
+        match self {
+            ErrorKind::NotFound
+            | ErrorKind::KeyExists
+            | ErrorKind::BucketNotFound
+            | ErrorKind::BucketExists
+            | ErrorKind::InvalidArgument
+            | ErrorKind::KeyTooLarge
+            | ErrorKind::ValueTooLarge
+            | ErrorKind::ReadOnly
+            | ErrorKind::TxnClosed
+            | ErrorKind::Busy
+            | ErrorKind::Locked
+            | ErrorKind::Unsupported
+            | ErrorKind::Incompatible => true,
+            ErrorKind::Io | ErrorKind::NoSpace | ErrorKind::Corrupted | ErrorKind::NoMemory | ErrorKind::Internal => {
+                false
+            }
+        }
+    }
+}
+
+/// Everything that can go wrong in thunder.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("{}: no such database file", path.display())]
+    FileNotFound { path: PathBuf },
+    #[error("key not found")]
+    KeyNotFound,
+    #[error("key already exists")]
+    KeyExists,
+    #[error("bucket {name} not found")]
+    BucketNotFound { name: String },
+    #[error("bucket {name} already exists")]
+    BucketExists { name: String },
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    #[error("key of {len} bytes exceeds the maximum of {max} bytes")]
+    KeyTooLarge { len: usize, max: usize },
+    #[error("value of {len} bytes exceeds the maximum of {max} bytes")]
+    ValueTooLarge { len: u64, max: u64 },
+    #[error("read-only: {0}")]
+    ReadOnly(&'static str),
+    #[error("transaction closed: {0}")]
+    TxnClosed(&'static str),
+    #[error("busy: {0}")]
+    Busy(&'static str),
+    #[error("{}: locked by another process or another open handle", path.display())]
+    Locked { path: PathBuf },
+    #[error("{op} failed on {}{}: {source}", path.display(), at_offset(*offset))]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        offset: Option<u64>,
+        #[source]
+        source: io::Error,
+    },
+    #[error("no space: {what} ({})", path.display())]
+    NoSpace { path: PathBuf, what: String },
+    #[error("corrupted{}: {what}", on_page(*page))]
+    Corrupted { page: Option<PageId>, what: String },
+    #[error("{}: incompatible file: {what}", path.display())]
+    Incompatible { path: PathBuf, what: String },
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    #[error("out of memory: {0}")]
+    NoMemory(String),
+    #[error("internal error (a bug in thunder): {0}")]
+    Internal(String),
+    /// A write transaction that failed earlier; repeats that failure's kind.
+    #[error("transaction failed earlier and can only be aborted: {what}")]
+    TxnFailed { kind: ErrorKind, what: String },
+}
+
+fn at_offset(offset: Option<u64>) -> String {
+    offset.map(|o| format!(" at offset {o}")).unwrap_or_default()
+}
+
+fn on_page(page: Option<PageId>) -> String {
+    page.map(|p| format!(" page {p}")).unwrap_or_default()
+}
+
+impl Error {
+    /// The category, matching one C status.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::FileNotFound { .. } | Error::KeyNotFound => ErrorKind::NotFound,
+            Error::KeyExists => ErrorKind::KeyExists,
+            Error::BucketNotFound { .. } => ErrorKind::BucketNotFound,
+            Error::BucketExists { .. } => ErrorKind::BucketExists,
+            Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Error::KeyTooLarge { .. } => ErrorKind::KeyTooLarge,
+            Error::ValueTooLarge { .. } => ErrorKind::ValueTooLarge,
+            Error::ReadOnly(_) => ErrorKind::ReadOnly,
+            Error::TxnClosed(_) => ErrorKind::TxnClosed,
+            Error::Busy(_) => ErrorKind::Busy,
+            Error::Locked { .. } => ErrorKind::Locked,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::NoSpace { .. } => ErrorKind::NoSpace,
+            Error::Corrupted { .. } => ErrorKind::Corrupted,
+            Error::Incompatible { .. } => ErrorKind::Incompatible,
+            Error::Unsupported(_) => ErrorKind::Unsupported,
+            Error::NoMemory(_) => ErrorKind::NoMemory,
+            Error::Internal(_) => ErrorKind::Internal,
+            Error::TxnFailed { kind, .. } => *kind,
+        }
+    }
+
+    /// An OS error with its context. ENOSPC and EDQUOT become `NoSpace` here,
+    /// where the error is built, so no caller has to remember to translate them.
+    pub fn io(op: &'static str, path: &Path, offset: Option<u64>, source: io::Error) -> Error {
+        match source.raw_os_error() {
+            Some(libc::ENOSPC) | Some(libc::EDQUOT) => {
+                Error::NoSpace { path: path.to_path_buf(), what: format!("{op}{}: {source}", at_offset(offset)) }
+            }
+            Some(libc::ENOMEM) => Error::NoMemory(format!("{op} on {}: {source}", path.display())),
+            _ => Error::Io { op, path: path.to_path_buf(), offset, source },
+        }
+    }
+
+    /// Damage found on a page.
+    pub fn corrupted(page: PageId, what: impl Into<String>) -> Error {
+        Error::Corrupted { page: Some(page), what: what.into() }
+    }
+
+    pub fn invalid(what: impl Into<String>) -> Error {
+        Error::InvalidArgument(what.into())
+    }
+
+    /// A copy that keeps the kind and message; used to repeat a write
+    /// transaction's failure on every later call.
+    pub fn replay(&self) -> Error {
+        Error::TxnFailed { kind: self.kind(), what: self.to_string() }
+    }
+}
+
+/// Renders a byte string for messages: UTF-8 text quoted, anything else hex.
+pub(crate) fn show_bytes(b: &[u8]) -> String {
+    const LIMIT: usize = 64;
+    let shown = &b[..b.len().min(LIMIT)];
+    let more = if b.len() > LIMIT { "..." } else { "" };
+    match std::str::from_utf8(shown) {
+        Ok(s) if !s.chars().any(char::is_control) => format!("\"{s}{more}\""),
+        _ => {
+            let hex: String = shown.iter().map(|c| format!("{c:02x}")).collect();
+            format!("0x{hex}{more}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enospc_becomes_no_space_and_keeps_context() {
+        let e = Error::io("write", Path::new("/x/db"), Some(8192), io::Error::from_raw_os_error(libc::ENOSPC));
+        assert_eq!(e.kind(), ErrorKind::NoSpace);
+        let msg = e.to_string();
+        assert!(msg.contains("/x/db") && msg.contains("8192"), "{msg}");
+    }
+
+    #[test]
+    fn other_os_errors_stay_io() {
+        let e = Error::io("fsync", Path::new("/x/db"), None, io::Error::from_raw_os_error(libc::EIO));
+        assert_eq!(e.kind(), ErrorKind::Io);
+        assert!(e.to_string().contains("fsync failed on /x/db"), "{e}");
+    }
+
+    #[test]
+    fn replay_keeps_kind() {
+        let e = Error::corrupted(PageId(7), "checksum mismatch");
+        let r = e.replay();
+        assert_eq!(r.kind(), ErrorKind::Corrupted);
+        assert!(r.to_string().contains("page 7"), "{r}");
+    }
+
+    #[test]
+    fn show_bytes_quotes_text_and_hexes_binary() {
+        assert_eq!(show_bytes(b"users"), "\"users\"");
+        assert_eq!(show_bytes(&[0, 255]), "0x00ff");
+    }
+}

@@ -1,0 +1,40 @@
+//! thunder: an embedded, transactional, ordered key-value store.
+//!
+//! One database is one file of fixed-size pages holding a copy-on-write B+
+//! tree, read through a memory mapping. Transactions see snapshots: any number
+//! of readers run alongside the one writer, and neither blocks the other.
+//! Buckets are named, nestable keyspaces. The C API (`include/thunder.h`) is a
+//! thin layer over this crate's Rust API.
+//!
+//! ```no_run
+//! # fn main() -> thunder::Result<()> {
+//! let db = thunder::Database::open("example.db")?;
+//! let mut tx = db.begin_write()?;
+//! tx.put(b"hello", b"world")?;
+//! tx.commit()?;
+//! let tx = db.begin_read()?;
+//! assert_eq!(tx.get(b"hello")?, Some(&b"world"[..]));
+//! # Ok(()) }
+//! ```
+
+mod alloc;
+pub mod check;
+mod cursor;
+mod db;
+mod error;
+pub mod ffi;
+mod options;
+mod storage;
+mod tree;
+mod txn;
+mod types;
+
+pub use cursor::{collect_owned, Cursor, Iter, KeyValue, WriteCursor};
+pub use db::{Database, Stats};
+pub use error::{Error, ErrorKind, Result};
+pub use options::{DatabaseOptions, IoBackendKind, Options, SyncMode, SyncPolicy};
+pub use tree::overflow::MAX_VALUE_LEN;
+pub use txn::{Bucket, PutFlags, ReadTx, WriteTx, MAX_BUCKET_NAME};
+
+#[cfg(test)]
+mod tests;

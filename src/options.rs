@@ -1,0 +1,189 @@
+//! Options for opening a database. Setters validate what they can alone and
+//! return `InvalidArgument` on a bad value (never clamp); `Database::open`
+//! validates combinations (threshold against page size, page size against
+//! the file).
+
+use std::time::Duration;
+
+use crate::alloc::meta::PAGE_SIZES;
+use crate::error::{Error, Result};
+
+/// When commits become durable (see DESIGN.md 3b: every mode keeps the last
+/// durable snapshot intact; the weaker ones only lose recent commits).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Each commit is durable when it returns.
+    Full,
+    /// Commits are made durable together, at most this interval apart.
+    Batched(Duration),
+    /// Commits are made durable by `Database::sync` and at close.
+    None,
+}
+
+/// The name the original notes use for the same setting.
+pub type SyncPolicy = SyncMode;
+
+/// Which backend writes pages.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum IoBackendKind {
+    /// io_uring where built and available, else sync.
+    Auto,
+    Sync,
+    Uring,
+    Direct,
+}
+
+/// Default address space reserved for the mapping (and the default max size).
+pub const DEFAULT_MAX_SIZE: u64 = 256 << 30;
+pub const DEFAULT_OVERFLOW_THRESHOLD: u32 = 2048;
+pub const DEFAULT_WRITE_BUFFER: usize = 256 * 1024;
+
+/// How to open a database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub(crate) page_size: Option<u32>,
+    pub(crate) overflow_threshold: u32,
+    pub(crate) read_only: bool,
+    pub(crate) create: bool,
+    pub(crate) sync_mode: SyncMode,
+    pub(crate) max_size: u64,
+    pub(crate) lock_timeout: Duration,
+    pub(crate) write_buffer_size: usize,
+    pub(crate) io_backend: IoBackendKind,
+}
+
+/// The name the original notes use for the same type.
+pub type DatabaseOptions = Options;
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            page_size: None,
+            overflow_threshold: DEFAULT_OVERFLOW_THRESHOLD,
+            read_only: false,
+            create: true,
+            sync_mode: SyncMode::Full,
+            max_size: 0,
+            lock_timeout: Duration::ZERO,
+            write_buffer_size: DEFAULT_WRITE_BUFFER,
+            io_backend: IoBackendKind::Auto,
+        }
+    }
+}
+
+impl Options {
+    pub fn new() -> Options {
+        Options::default()
+    }
+
+    /// 16 KiB pages and a 4 KiB overflow threshold, for NVMe drives.
+    pub fn nvme_optimized() -> Options {
+        Options { page_size: Some(16384), overflow_threshold: 4096, ..Options::default() }
+    }
+
+    /// Page size for a new database: 4096, 8192, 16384 or 65536. An existing
+    /// file must have this size (else `Incompatible`); unset accepts the file's.
+    pub fn page_size(mut self, bytes: u32) -> Result<Options> {
+        if !PAGE_SIZES.contains(&bytes) {
+            return Err(Error::invalid(format!("page size {bytes}: must be 4096, 8192, 16384 or 65536")));
+        }
+        self.page_size = Some(bytes);
+        Ok(self)
+    }
+
+    /// Values longer than this go to overflow pages: 64 to 32768 bytes, and at
+    /// most half the page size (checked at open).
+    pub fn overflow_threshold(mut self, bytes: u32) -> Result<Options> {
+        if !(64..=32768).contains(&bytes) {
+            return Err(Error::invalid(format!("overflow threshold {bytes}: must be 64 to 32768 bytes")));
+        }
+        self.overflow_threshold = bytes;
+        Ok(self)
+    }
+
+    pub fn read_only(mut self, read_only: bool) -> Options {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Create the file if it is missing (default true).
+    pub fn create(mut self, create: bool) -> Options {
+        self.create = create;
+        self
+    }
+
+    pub fn sync_mode(mut self, mode: SyncMode) -> Result<Options> {
+        if mode == SyncMode::Batched(Duration::ZERO) {
+            return Err(Error::invalid("batched sync interval of 0: use SyncMode::Full"));
+        }
+        self.sync_mode = mode;
+        Ok(self)
+    }
+
+    /// Upper bound of the file size; 0 means the default (256 GiB), else at
+    /// least 1 MiB. This much address space is reserved for the mapping.
+    pub fn max_size(mut self, bytes: u64) -> Result<Options> {
+        if bytes != 0 && bytes < 1 << 20 {
+            return Err(Error::invalid(format!("max size {bytes}: must be 0 (default) or at least 1 MiB")));
+        }
+        if bytes > isize::MAX as u64 {
+            return Err(Error::invalid(format!("max size {bytes}: exceeds the address space")));
+        }
+        self.max_size = bytes;
+        Ok(self)
+    }
+
+    /// How long open waits for another process's lock (default: fail at once).
+    pub fn lock_timeout(mut self, timeout: Duration) -> Options {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// Largest single write the sync backend issues: 4 KiB to 1 GiB.
+    pub fn write_buffer_size(mut self, bytes: usize) -> Result<Options> {
+        if !(4096..=1 << 30).contains(&bytes) {
+            return Err(Error::invalid(format!("write buffer size {bytes}: must be 4 KiB to 1 GiB")));
+        }
+        self.write_buffer_size = bytes;
+        Ok(self)
+    }
+
+    pub fn io_backend(mut self, kind: IoBackendKind) -> Options {
+        self.io_backend = kind;
+        self
+    }
+
+    /// The effective max size in bytes.
+    pub(crate) fn max_size_bytes(&self) -> u64 {
+        if self.max_size == 0 {
+            DEFAULT_MAX_SIZE
+        } else {
+            self.max_size
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn bad_values_are_rejected_not_clamped() {
+        let o = Options::new();
+        assert_eq!(o.clone().page_size(1000).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(o.clone().overflow_threshold(63).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(o.clone().overflow_threshold(32769).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(o.clone().max_size(1000).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(o.clone().write_buffer_size(4095).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert!(o.clone().sync_mode(SyncMode::Batched(Duration::ZERO)).is_err());
+        let o = o.page_size(65536).unwrap().overflow_threshold(32768).unwrap().max_size(1 << 20).unwrap();
+        assert_eq!((o.page_size, o.overflow_threshold, o.max_size), (Some(65536), 32768, 1 << 20));
+    }
+
+    #[test]
+    fn nvme_preset() {
+        let o = Options::nvme_optimized();
+        assert_eq!((o.page_size, o.overflow_threshold), (Some(16384), 4096));
+    }
+}

@@ -1,0 +1,88 @@
+//! The database file handle: open/create, the process-level advisory lock,
+//! growth and durability calls that std does not expose.
+#![allow(unsafe_code)]
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// Opens `path` for the database. `create` allows creating a missing file.
+pub fn open_file(path: &Path, read_only: bool, create: bool) -> Result<File> {
+    let mut o = OpenOptions::new();
+    o.read(true).custom_flags(libc::O_CLOEXEC);
+    if !read_only {
+        o.write(true).create(create);
+    }
+    o.open(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => Error::FileNotFound { path: path.to_path_buf() },
+        _ => Error::io("open", path, None, e),
+    })
+}
+
+/// Takes the flock on `file`: exclusive for read-write, shared for read-only,
+/// retrying until `timeout` has passed. flock locks belong to the open file
+/// description, so a second open of the same file in this process conflicts
+/// just like another process does.
+pub fn lock(file: &File, path: &Path, exclusive: bool, timeout: Duration) -> Result<()> {
+    let op = if exclusive { libc::LOCK_EX } else { libc::LOCK_SH } | libc::LOCK_NB;
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        // SAFETY: flock on a valid, open fd; no memory is passed.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), op) };
+        if rc == 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EWOULDBLOCK) => {}
+            Some(libc::EINTR) => continue,
+            _ => return Err(Error::io("flock", path, None, err)),
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(Error::Locked { path: path.to_path_buf() });
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// Grows `file` to `new_len` bytes with blocks reserved (fallocate), so that
+/// a full disk shows up here as ENOSPC and not later as a failed page write.
+/// Falls back to ftruncate where the filesystem cannot preallocate.
+pub fn grow(file: &File, new_len: u64) -> io::Result<()> {
+    let cur = file.metadata()?.len();
+    if new_len <= cur {
+        return Ok(());
+    }
+    loop {
+        // SAFETY: fallocate on a valid fd with in-range offsets; mode 0 only
+        // allocates and extends the file size.
+        let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, cur as libc::off_t, (new_len - cur) as libc::off_t) };
+        if rc == 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) | Some(libc::EINVAL) => return file.set_len(new_len),
+            _ => return Err(err),
+        }
+    }
+}
+
+/// fsyncs the directory holding `path`, so a newly created file's name is durable.
+pub fn sync_parent_dir(path: &Path) -> Result<()> {
+    let dir: PathBuf = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let d = File::open(&dir).map_err(|e| Error::io("open directory", &dir, None, e))?;
+    d.sync_all().map_err(|e| Error::io("fsync directory", &dir, None, e))
+}

@@ -1,0 +1,187 @@
+//! A test backend that keeps two images of the file, the live one (what the
+//! process has written) and the durable one (what survived the last sync),
+//! and can fail or cut power at any I/O step.
+//!
+//! A step is one page write, one sync or one grow. When the armed step comes,
+//! the backend either fails just that call (`Fault::Fail`) or cuts power
+//! (`Fault::Cut`): that call and every later one fail, and `crash_image` then
+//! gives the bytes a disk could hold after the cut: the durable image plus any
+//! subset of the unsynced writes, some of them torn at a sector boundary.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::sync::Mutex;
+
+use super::{IoBackend, ReadOp, SyncIo, WriteOp};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Fail the armed call with this errno; later calls work.
+    Fail(i32),
+    /// Power cut at the armed call: it and everything after fail with EIO.
+    Cut,
+}
+
+#[derive(Debug)]
+enum Unsynced {
+    Write { offset: u64, data: Vec<u8> },
+    Grow(u64),
+}
+
+#[derive(Debug, Default)]
+struct State {
+    steps: u64,
+    armed: Option<(u64, Fault)>,
+    cut: bool,
+    durable: Vec<u8>,
+    unsynced: Vec<Unsynced>,
+}
+
+#[derive(Debug)]
+pub struct FaultIo {
+    inner: SyncIo,
+    state: Mutex<State>,
+}
+
+/// A tiny deterministic generator so crash images are reproducible per seed.
+pub fn next_rand(seed: &mut u64) -> u64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    *seed
+}
+
+impl FaultIo {
+    /// Wraps `file`, whose current contents are taken as durable.
+    pub fn new(file: File) -> io::Result<FaultIo> {
+        let len = file.metadata()?.len() as usize;
+        let mut durable = vec![0u8; len];
+        file.read_exact_at(&mut durable, 0)?;
+        let state = State { durable, ..State::default() };
+        Ok(FaultIo { inner: SyncIo::new(file, 256 * 1024), state: Mutex::new(state) })
+    }
+
+    /// Arms `fault` at step `step` (counting from 1 after this call).
+    pub fn arm(&self, step: u64, fault: Fault) {
+        let mut st = self.state.lock().unwrap();
+        let at = st.steps + step;
+        st.armed = Some((at, fault));
+    }
+
+    pub fn steps(&self) -> u64 {
+        self.state.lock().unwrap().steps
+    }
+
+    pub fn is_cut(&self) -> bool {
+        self.state.lock().unwrap().cut
+    }
+
+    /// What a disk could hold after the power cut, chosen by `seed`: the durable
+    /// image plus a random subset of the unsynced writes, some torn.
+    pub fn crash_image(&self, mut seed: u64) -> Vec<u8> {
+        let st = self.state.lock().unwrap();
+        let mut img = st.durable.clone();
+        for u in &st.unsynced {
+            match u {
+                Unsynced::Grow(len) => {
+                    if next_rand(&mut seed) % 2 == 0 && *len as usize > img.len() {
+                        img.resize(*len as usize, 0);
+                    }
+                }
+                Unsynced::Write { offset, data } => {
+                    let r = next_rand(&mut seed) % 4;
+                    let keep = match r {
+                        0 | 1 => 0,
+                        2 => data.len(),
+                        _ => {
+                            let sectors = data.len().div_ceil(512) as u64;
+                            ((next_rand(&mut seed) % sectors.max(1)) as usize * 512).min(data.len())
+                        }
+                    };
+                    let end = *offset as usize + keep;
+                    if keep > 0 {
+                        if img.len() < end {
+                            img.resize(end, 0);
+                        }
+                        img[*offset as usize..end].copy_from_slice(&data[..keep]);
+                    }
+                }
+            }
+        }
+        img
+    }
+
+    /// Counts one step; Err if this step fails.
+    fn step(&self) -> io::Result<()> {
+        let mut st = self.state.lock().unwrap();
+        if st.cut {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
+        st.steps += 1;
+        match st.armed {
+            Some((at, fault)) if at == st.steps => {
+                st.armed = None;
+                match fault {
+                    Fault::Fail(errno) => Err(io::Error::from_raw_os_error(errno)),
+                    Fault::Cut => {
+                        st.cut = true;
+                        Err(io::Error::from_raw_os_error(libc::EIO))
+                    }
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl IoBackend for FaultIo {
+    fn name(&self) -> &'static str {
+        "fault"
+    }
+
+    fn write_batch(&self, ops: &[WriteOp<'_>]) -> io::Result<()> {
+        for op in ops {
+            self.step()?;
+            self.inner.write_batch(std::slice::from_ref(op))?;
+            let mut st = self.state.lock().unwrap();
+            st.unsynced.push(Unsynced::Write { offset: op.offset, data: op.data.to_vec() });
+        }
+        Ok(())
+    }
+
+    fn read_batch(&self, ops: &mut [ReadOp<'_>]) -> io::Result<()> {
+        self.inner.read_batch(ops)
+    }
+
+    fn sync(&self) -> io::Result<()> {
+        self.step()?;
+        self.inner.sync()?;
+        let mut st = self.state.lock().unwrap();
+        let pending = std::mem::take(&mut st.unsynced);
+        for u in pending {
+            match u {
+                Unsynced::Grow(len) => {
+                    if st.durable.len() < len as usize {
+                        st.durable.resize(len as usize, 0);
+                    }
+                }
+                Unsynced::Write { offset, data } => {
+                    let end = offset as usize + data.len();
+                    if st.durable.len() < end {
+                        st.durable.resize(end, 0);
+                    }
+                    st.durable[offset as usize..end].copy_from_slice(&data);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn grow(&self, len: u64) -> io::Result<()> {
+        self.step()?;
+        self.inner.grow(len)?;
+        self.state.lock().unwrap().unsynced.push(Unsynced::Grow(len));
+        Ok(())
+    }
+}

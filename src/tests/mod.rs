@@ -1,0 +1,1 @@
+//! Engine tests that need crate internals (fault-injecting I/O).

@@ -1,0 +1,302 @@
+//! Changing a tree inside a write transaction. Every change copies the path
+//! from the root to the leaf it touches into dirty nodes (freeing the pages
+//! they came from), edits the leaf, then walks back up the same path: a node
+//! that no longer fits a page is split, a node under a quarter full is merged
+//! with a neighbour (or shares entries with it when both do not fit one page),
+//! and a root branch left with one child is replaced by that child. So the
+//! tree is a valid B+ tree after every call, which keeps cursors and `check()`
+//! simple.
+
+use crate::error::{Error, Result};
+use crate::storage::frame::HEADER_LEN;
+use crate::tree::node::{Node, NodeId, NodeRef};
+use crate::tree::page::{OverflowRef, Value};
+use crate::tree::view::{self, NodeSource, NodeView, PageNode, MAX_DEPTH};
+use crate::types::PageId;
+
+/// The dirty nodes of one write transaction, all trees together.
+#[derive(Debug, Default)]
+pub struct Arena {
+    nodes: Vec<Option<Node>>,
+    free: Vec<NodeId>,
+}
+
+impl Arena {
+    pub fn alloc(&mut self, n: Node) -> NodeId {
+        match self.free.pop() {
+            Some(id) => {
+                self.nodes[id as usize] = Some(n);
+                id
+            }
+            None => {
+                self.nodes.push(Some(n));
+                (self.nodes.len() - 1) as NodeId
+            }
+        }
+    }
+
+    pub fn get(&self, id: NodeId) -> &Node {
+        self.nodes[id as usize].as_ref().expect("live node")
+    }
+
+    pub fn get_mut(&mut self, id: NodeId) -> &mut Node {
+        self.nodes[id as usize].as_mut().expect("live node")
+    }
+
+    pub fn take(&mut self, id: NodeId) -> Node {
+        let n = self.nodes[id as usize].take().expect("live node");
+        self.free.push(id);
+        n
+    }
+}
+
+/// Committed pages as the writer sees them: read, and free once replaced.
+pub trait PageStore {
+    fn page(&self, id: PageId) -> Result<PageNode<'_>>;
+    fn overflow(&self, r: &OverflowRef) -> Result<&[u8]>;
+    /// Frees `pages` pages at `id` (a replaced tree page or an overflow run).
+    fn free(&mut self, id: PageId, pages: u64) -> Result<()>;
+}
+
+/// Dirty nodes over committed pages: what a write transaction reads.
+#[derive(Debug)]
+pub struct Overlay<'a, S> {
+    pub arena: &'a Arena,
+    pub store: &'a S,
+}
+
+impl<S: PageStore> NodeSource for Overlay<'_, S> {
+    fn view(&self, r: NodeRef) -> Result<NodeView<'_>> {
+        match r {
+            NodeRef::Dirty(id) => Ok(NodeView::Dirty(self.arena.get(id))),
+            NodeRef::Page(p) => Ok(NodeView::Page(self.store.page(p)?)),
+        }
+    }
+
+    fn overflow(&self, r: &OverflowRef) -> Result<&[u8]> {
+        self.store.overflow(r)
+    }
+}
+
+/// A tree as a write transaction holds it: its root and entry count.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Root {
+    pub node: Option<NodeRef>,
+    pub count: u64,
+}
+
+impl Root {
+    pub fn from_page(root: PageId, count: u64) -> Root {
+        Root { node: (!root.is_none()).then_some(NodeRef::Page(root)), count }
+    }
+}
+
+/// What a put did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Put {
+    Inserted,
+    /// Replaced an existing value; carries the overflow run it used, if any.
+    Replaced(Option<OverflowRef>),
+}
+
+/// Tree surgery for one call: the arena, the page store, and the page body
+/// capacity (page size minus header).
+#[derive(Debug)]
+pub struct TreeMut<'a, S> {
+    pub arena: &'a mut Arena,
+    pub store: &'a mut S,
+    pub cap: usize,
+}
+
+impl<S: PageStore> TreeMut<'_, S> {
+    pub fn new<'a>(arena: &'a mut Arena, store: &'a mut S, page_size: usize) -> TreeMut<'a, S> {
+        TreeMut { arena, store, cap: page_size - HEADER_LEN }
+    }
+
+    /// The node behind `r`, copied into the arena if it is a committed page
+    /// (which is freed: this transaction's snapshot no longer uses it).
+    fn dirty(&mut self, r: NodeRef) -> Result<NodeId> {
+        let p = match r {
+            NodeRef::Dirty(id) => return Ok(id),
+            NodeRef::Page(p) => p,
+        };
+        let node = match self.store.page(p)? {
+            PageNode::Leaf(l) => Node::from_leaf(&l),
+            PageNode::Branch(b) => Node::from_branch(&b),
+        };
+        self.store.free(p, 1)?;
+        Ok(self.arena.alloc(node))
+    }
+
+    /// Child `i` of dirty node `parent`, made dirty.
+    fn dirty_child(&mut self, parent: NodeId, i: usize) -> Result<NodeId> {
+        let id = self.dirty(self.arena.get(parent).child(i))?;
+        self.arena.get_mut(parent).set_child(i, NodeRef::Dirty(id));
+        Ok(id)
+    }
+
+    /// Makes the path to `key`'s leaf dirty; returns (node, index in parent)
+    /// from the root down.
+    fn descend(&mut self, root: &mut Root, key: &[u8]) -> Result<Vec<(NodeId, usize)>> {
+        let top = root.node.expect("descend into an empty tree");
+        let mut id = self.dirty(top)?;
+        root.node = Some(NodeRef::Dirty(id));
+        let mut path = vec![(id, 0)];
+        while !self.arena.get(id).is_leaf() {
+            if path.len() >= MAX_DEPTH {
+                return Err(view::depth_error(top));
+            }
+            let i = self.arena.get(id).child_index(key);
+            id = self.dirty_child(id, i)?;
+            path.push((id, i));
+        }
+        Ok(path)
+    }
+
+    /// Whether `key` is in the tree, without copying anything.
+    pub fn contains(&self, root: &Root, key: &[u8]) -> Result<bool> {
+        let src = Overlay { arena: self.arena, store: &*self.store };
+        Ok(view::get(&src, root.node, key)?.is_some())
+    }
+
+    /// Inserts or replaces `key`.
+    pub fn put(&mut self, root: &mut Root, key: &[u8], value: Value<'_>) -> Result<Put> {
+        if root.node.is_none() {
+            let mut leaf = Node::new(true);
+            leaf.insert_value(0, key, value);
+            root.node = Some(NodeRef::Dirty(self.arena.alloc(leaf)));
+            root.count = 1;
+            return Ok(Put::Inserted);
+        }
+        let path = self.descend(root, key)?;
+        let leaf = self.arena.get_mut(path[path.len() - 1].0);
+        let (outcome, at_end) = match leaf.search(key) {
+            Ok(i) => (Put::Replaced(leaf.set_value(i, value)), false),
+            Err(i) => {
+                leaf.insert_value(i, key, value);
+                root.count += 1;
+                (Put::Inserted, i + 1 == leaf.len())
+            }
+        };
+        self.fix(root, &path, at_end)?;
+        Ok(outcome)
+    }
+
+    /// Removes `key`; None when absent (nothing is copied then), else the
+    /// overflow run its value used.
+    pub fn delete(&mut self, root: &mut Root, key: &[u8]) -> Result<Option<Option<OverflowRef>>> {
+        if !self.contains(root, key)? {
+            return Ok(None);
+        }
+        let path = self.descend(root, key)?;
+        let leaf = self.arena.get_mut(path[path.len() - 1].0);
+        let i = leaf.search(key).map_err(|_| Error::Internal("key vanished during delete".into()))?;
+        let old = leaf.remove(i);
+        root.count -= 1;
+        self.fix(root, &path, false)?;
+        Ok(Some(old))
+    }
+
+    fn underflows(&self, n: &Node) -> bool {
+        n.size() < self.cap / 4 || (!n.is_leaf() && n.len() < 2)
+    }
+
+    /// Restores the page-size bounds along `path` after its leaf changed.
+    fn fix(&mut self, root: &mut Root, path: &[(NodeId, usize)], at_end: bool) -> Result<()> {
+        for level in (0..path.len()).rev() {
+            let (id, idx) = path[level];
+            let node = self.arena.get(id);
+            if node.size() > self.cap {
+                let parts = self.split(id, at_end && level + 1 == path.len());
+                if level == 0 {
+                    self.grow_root(root, id, parts);
+                    break;
+                }
+                self.adopt(path[level - 1].0, idx, parts);
+            } else if level > 0 && self.underflows(node) {
+                self.rebalance(path[level - 1].0, idx)?;
+            } else {
+                break;
+            }
+        }
+        self.shrink_root(root);
+        Ok(())
+    }
+
+    /// Splits node `id`; returns the new right parts with their separators.
+    fn split(&mut self, id: NodeId, at_end: bool) -> Vec<(Vec<u8>, NodeId)> {
+        let cuts = self.arena.get(id).split_points(self.cap, at_end);
+        let mut parts = Vec::with_capacity(cuts.len());
+        for &cut in cuts.iter().rev() {
+            let mut right = self.arena.get_mut(id).split_off(cut);
+            let sep = right.key(0).to_vec();
+            if !right.is_leaf() {
+                right.set_key(0, b"");
+            }
+            parts.push((sep, self.arena.alloc(right)));
+        }
+        parts.reverse();
+        parts
+    }
+
+    /// Inserts split parts into `parent` after child `idx`.
+    fn adopt(&mut self, parent: NodeId, idx: usize, parts: Vec<(Vec<u8>, NodeId)>) {
+        let p = self.arena.get_mut(parent);
+        for (j, (sep, nid)) in parts.into_iter().enumerate() {
+            p.insert_child(idx + 1 + j, &sep, NodeRef::Dirty(nid));
+        }
+    }
+
+    /// The root split: a new root branch above it.
+    fn grow_root(&mut self, root: &mut Root, old: NodeId, parts: Vec<(Vec<u8>, NodeId)>) {
+        let mut top = Node::new(false);
+        top.insert_child(0, b"", NodeRef::Dirty(old));
+        let top_id = self.arena.alloc(top);
+        self.adopt(top_id, 0, parts);
+        root.node = Some(NodeRef::Dirty(top_id));
+        if self.arena.get(top_id).size() > self.cap {
+            let parts = self.split(top_id, false);
+            self.grow_root(root, top_id, parts);
+        }
+    }
+
+    /// A root branch with one child gives way to it; an empty root leaf
+    /// leaves an empty tree.
+    fn shrink_root(&mut self, root: &mut Root) {
+        while let Some(NodeRef::Dirty(id)) = root.node {
+            let n = self.arena.get(id);
+            if !n.is_leaf() && n.len() == 1 {
+                root.node = Some(n.child(0));
+                self.arena.take(id);
+            } else if n.is_leaf() && n.is_empty() {
+                root.node = None;
+                self.arena.take(id);
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Child `idx` of `parent` is under-full: merge it with a neighbour, and
+    /// split the result again if it does not fit one page.
+    fn rebalance(&mut self, parent: NodeId, idx: usize) -> Result<()> {
+        if self.arena.get(parent).len() < 2 {
+            return Ok(()); // the root's only child: shrink_root handles it
+        }
+        let li = if idx > 0 { idx - 1 } else { idx };
+        let left = self.dirty_child(parent, li)?;
+        let right_id = self.dirty_child(parent, li + 1)?;
+        let sep = self.arena.get(parent).key(li + 1).to_vec();
+        let mut right = self.arena.take(right_id);
+        if !right.is_leaf() {
+            right.set_key(0, &sep);
+        }
+        self.arena.get_mut(left).append(&right);
+        self.arena.get_mut(parent).remove(li + 1);
+        if self.arena.get(left).size() > self.cap {
+            let parts = self.split(left, false);
+            self.adopt(parent, li, parts);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,215 @@
+//! Reading tree nodes. `PageReader` turns a page id of one snapshot into a
+//! validated page (bounds-checked against the snapshot, verified once per
+//! process); `NodeView` is the one enum that says whether a node is a mapped
+//! page or a dirty node of the write transaction, and `NodeSource::view` is
+//! the one function that decides which.
+
+use crate::error::{Error, Result};
+use crate::storage::frame::{PageType, HEADER_LEN};
+use crate::storage::mmap::Mmap;
+use crate::storage::verified::VerifiedBits;
+use crate::tree::node::{Node, NodeRef};
+use crate::tree::overflow;
+use crate::tree::page::{self, BranchPage, LeafPage, OverflowRef, Value};
+use crate::types::PageId;
+
+/// Deepest tree we descend; a deeper one (or a cycle) is damage.
+pub const MAX_DEPTH: usize = 48;
+
+/// A validated committed tree page.
+#[derive(Copy, Clone, Debug)]
+pub enum PageNode<'a> {
+    Leaf(LeafPage<'a>),
+    Branch(BranchPage<'a>),
+}
+
+/// Pages of one snapshot, read through the mapping.
+#[derive(Copy, Clone, Debug)]
+pub struct PageReader<'a> {
+    pub map: &'a Mmap,
+    pub verified: &'a VerifiedBits,
+    pub page_size: usize,
+    /// The snapshot's page count: ids at or above it are damage.
+    pub page_count: u64,
+}
+
+impl<'a> PageReader<'a> {
+    /// The bytes of `pages` pages at `id`, checked against the snapshot.
+    pub fn raw(&self, id: PageId, pages: u64) -> Result<&'a [u8]> {
+        let end = id.0.checked_add(pages);
+        if id.0 < 2 || end.is_none_or(|e| e > self.page_count) {
+            return Err(Error::corrupted(
+                id,
+                format!("reference to pages {id}..+{pages} outside the database (pages 2..{})", self.page_count),
+            ));
+        }
+        let ps = self.page_size as u64;
+        self.map.slice(id.0 * ps, (pages * ps) as usize).ok_or_else(|| {
+            Error::corrupted(id, format!("page lies beyond the end of the file ({} bytes)", self.map.valid_len()))
+        })
+    }
+
+    /// A leaf or branch page, validated the first time this process reads it.
+    #[inline]
+    pub fn node(&self, id: PageId) -> Result<PageNode<'a>> {
+        let b = self.raw(id, 1)?;
+        if !self.verified.get(id.0) {
+            page::validate(b, id).map_err(|what| Error::corrupted(id, what))?;
+            self.verified.set(id.0);
+        }
+        match PageType::from_u8(b[4]) {
+            Some(PageType::Leaf) => Ok(PageNode::Leaf(LeafPage::new(b))),
+            Some(PageType::Branch) => Ok(PageNode::Branch(BranchPage::new(b))),
+            _ => Err(Error::corrupted(id, format!("page type {} where a tree page was expected", b[4]))),
+        }
+    }
+
+    /// The value an overflow reference points at, as one slice of the mapping.
+    pub fn overflow(&self, r: &OverflowRef) -> Result<&'a [u8]> {
+        let pages = overflow::run_pages(r.len as u64, self.page_size);
+        let run = self.raw(r.page, pages)?;
+        if !self.verified.get(r.page.0) {
+            overflow::validate(run, r, self.page_size).map_err(|what| Error::corrupted(r.page, what))?;
+            self.verified.set(r.page.0);
+        } else if run[4] != PageType::Overflow as u8 {
+            return Err(Error::corrupted(r.page, "overflow reference to a page of another type"));
+        }
+        Ok(&run[HEADER_LEN..HEADER_LEN + r.len as usize])
+    }
+}
+
+/// A node of either kind, read-only.
+#[derive(Copy, Clone, Debug)]
+pub enum NodeView<'a> {
+    Page(PageNode<'a>),
+    Dirty(&'a Node),
+}
+
+impl<'a> NodeView<'a> {
+    pub fn is_leaf(&self) -> bool {
+        match self {
+            NodeView::Page(PageNode::Leaf(_)) => true,
+            NodeView::Page(PageNode::Branch(_)) => false,
+            NodeView::Dirty(n) => n.is_leaf(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            NodeView::Page(PageNode::Leaf(p)) => p.len(),
+            NodeView::Page(PageNode::Branch(p)) => p.len(),
+            NodeView::Dirty(n) => n.len(),
+        }
+    }
+
+    pub fn key(&self, i: usize) -> &'a [u8] {
+        match *self {
+            NodeView::Page(PageNode::Leaf(p)) => p.key(i),
+            NodeView::Page(PageNode::Branch(p)) => p.key(i),
+            NodeView::Dirty(n) => n.key(i),
+        }
+    }
+
+    pub fn value(&self, i: usize) -> Value<'a> {
+        match *self {
+            NodeView::Page(PageNode::Leaf(p)) => p.value(i),
+            NodeView::Dirty(n) => n.value(i),
+            NodeView::Page(PageNode::Branch(_)) => panic!("value() on a branch page"),
+        }
+    }
+
+    pub fn child(&self, i: usize) -> NodeRef {
+        match *self {
+            NodeView::Page(PageNode::Branch(p)) => NodeRef::Page(p.child(i)),
+            NodeView::Dirty(n) => n.child(i),
+            NodeView::Page(PageNode::Leaf(_)) => panic!("child() on a leaf page"),
+        }
+    }
+
+    /// Position of `key` (Ok) or where it would be inserted (Err).
+    pub fn search(&self, key: &[u8]) -> std::result::Result<usize, usize> {
+        if let NodeView::Dirty(n) = self {
+            return n.search(key);
+        }
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.key(mid).cmp(key) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(lo)
+    }
+
+    /// In a branch, the child whose range holds `key`.
+    pub fn child_index(&self, key: &[u8]) -> usize {
+        match self.search(key) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        }
+    }
+}
+
+/// Anything that can show a node: a read snapshot (pages only) or a write
+/// transaction (dirty nodes first, pages below them).
+pub trait NodeSource {
+    fn view(&self, r: NodeRef) -> Result<NodeView<'_>>;
+    fn overflow(&self, r: &OverflowRef) -> Result<&[u8]>;
+
+    /// A leaf value's bytes, following an overflow reference.
+    fn resolve<'s>(&'s self, v: Value<'s>) -> Result<&'s [u8]> {
+        match v {
+            Value::Inline(b) => Ok(b),
+            Value::Overflow(r) => self.overflow(&r),
+        }
+    }
+}
+
+impl NodeSource for PageReader<'_> {
+    fn view(&self, r: NodeRef) -> Result<NodeView<'_>> {
+        match r {
+            NodeRef::Page(p) => Ok(NodeView::Page(self.node(p)?)),
+            NodeRef::Dirty(_) => Err(Error::Internal("dirty node reference in a read snapshot".into())),
+        }
+    }
+
+    fn overflow(&self, r: &OverflowRef) -> Result<&[u8]> {
+        PageReader::overflow(self, r)
+    }
+}
+
+/// Looks `key` up in the tree rooted at `root`.
+pub fn get<'s, S: NodeSource + ?Sized>(src: &'s S, root: Option<NodeRef>, key: &[u8]) -> Result<Option<Value<'s>>> {
+    let Some(mut at) = root else { return Ok(None) };
+    for _ in 0..MAX_DEPTH {
+        let v = src.view(at)?;
+        if v.is_leaf() {
+            return Ok(v.search(key).ok().map(|i| v.value(i)));
+        }
+        at = v.child(v.child_index(key));
+    }
+    Err(depth_error(at))
+}
+
+pub fn depth_error(at: NodeRef) -> Error {
+    let page = match at {
+        NodeRef::Page(p) => Some(p),
+        NodeRef::Dirty(_) => None,
+    };
+    Error::Corrupted { page, what: format!("tree deeper than {MAX_DEPTH} levels (a cycle?)") }
+}
+
+/// Levels from `root` down to its leftmost leaf (0 for an empty tree).
+pub fn depth<S: NodeSource + ?Sized>(src: &S, root: Option<NodeRef>) -> Result<u32> {
+    let Some(mut at) = root else { return Ok(0) };
+    for level in 1..=MAX_DEPTH as u32 {
+        let v = src.view(at)?;
+        if v.is_leaf() {
+            return Ok(level);
+        }
+        at = v.child(0);
+    }
+    Err(depth_error(at))
+}

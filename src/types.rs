@@ -1,0 +1,66 @@
+//! Newtypes for the identifiers that cross module boundaries.
+
+use std::fmt;
+
+/// A page number: byte offset `id * page_size` in the file. Pages 0 and 1 are
+/// the meta pages; 0 also means "no page" wherever a page reference is optional.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct PageId(pub u64);
+
+impl PageId {
+    /// The "no page" marker used by optional references (empty tree, no freelist).
+    pub const NONE: PageId = PageId(0);
+
+    pub fn is_none(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl fmt::Display for PageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A transaction id. Commit `n` publishes the snapshot with txid `n`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct TxId(pub u64);
+
+impl fmt::Display for TxId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Little-endian field access for page codecs. Callers pass offsets they have
+/// already bounds-checked (encoders write into buffers they sized; decoders run
+/// after validation), so an out-of-range offset is a bug and panics.
+pub(crate) mod le {
+    pub fn u16_at(b: &[u8], off: usize) -> u16 {
+        u16::from_le_bytes([b[off], b[off + 1]])
+    }
+
+    pub fn u32_at(b: &[u8], off: usize) -> u32 {
+        let mut a = [0u8; 4];
+        a.copy_from_slice(&b[off..off + 4]);
+        u32::from_le_bytes(a)
+    }
+
+    pub fn u64_at(b: &[u8], off: usize) -> u64 {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&b[off..off + 8]);
+        u64::from_le_bytes(a)
+    }
+
+    pub fn put_u16(b: &mut [u8], off: usize, v: u16) {
+        b[off..off + 2].copy_from_slice(&v.to_le_bytes());
+    }
+
+    pub fn put_u32(b: &mut [u8], off: usize, v: u32) {
+        b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+    }
+
+    pub fn put_u64(b: &mut [u8], off: usize, v: u64) {
+        b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    }
+}

@@ -1,0 +1,123 @@
+//! Shared support for the integration tests: a seeded generator, a guard that
+//! prints the seed when a test fails, and a test database that runs the
+//! integrity check when dropped.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use thunder::{Database, Options};
+
+/// splitmix64: small, fast, and reproducible from one u64.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in 0..n (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// Uniform in lo..hi.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo)
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+/// The seed for a test: `THUNDER_TEST_SEED` if set, else `default`.
+pub fn seed(default: u64) -> u64 {
+    std::env::var("THUNDER_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+/// Prints the seed if the test panics while the guard is alive.
+pub struct SeedGuard {
+    what: String,
+    seed: u64,
+}
+
+impl SeedGuard {
+    pub fn new(what: impl Into<String>, seed: u64) -> SeedGuard {
+        SeedGuard { what: what.into(), seed }
+    }
+}
+
+impl Drop for SeedGuard {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "\n*** {} failed with seed {} (rerun with THUNDER_TEST_SEED={})\n",
+                self.what, self.seed, self.seed
+            );
+        }
+    }
+}
+
+/// A database in a temporary directory; checked for integrity when dropped.
+pub struct TestDb {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+    pub opts: Options,
+    db: Option<Database>,
+}
+
+impl TestDb {
+    pub fn new(opts: Options) -> TestDb {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("test.db");
+        let db = Database::open_with_options(&path, opts.clone()).expect("open test db");
+        TestDb { dir, path, opts, db: Some(db) }
+    }
+
+    pub fn db(&self) -> &Database {
+        self.db.as_ref().expect("open")
+    }
+
+    /// Closes and reopens, then runs the integrity check.
+    pub fn reopen(&mut self) {
+        let db = self.db.take().expect("open");
+        db.close().expect("close");
+        let db = Database::open_with_options(&self.path, self.opts.clone()).expect("reopen");
+        db.check().expect("check after reopen");
+        self.db = Some(db);
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(db) = self.db.take() {
+            if !std::thread::panicking() {
+                db.check().expect("integrity check when the test database is dropped");
+            }
+        }
+    }
+}
+
+/// Every page size thunder supports.
+pub const PAGE_SIZES: [u32; 4] = [4096, 8192, 16384, 65536];
