@@ -140,6 +140,15 @@ macro_rules! read_api {
                 $crate::txn::get(self, Some(bucket), key)
             }
 
+            /// `get` / `get_in` by an optional bucket (the C layer's entry point).
+            pub(crate) fn get_inner(
+                &self,
+                bucket: Option<&$crate::txn::Bucket>,
+                key: &[u8],
+            ) -> $crate::error::Result<Option<&[u8]>> {
+                $crate::txn::get(self, bucket, key)
+            }
+
             /// `get`, copied into an owned buffer.
             pub fn get_copy(&self, key: &[u8]) -> $crate::error::Result<Option<Vec<u8>>> {
                 Ok(self.get(key)?.map(<[u8]>::to_vec))

@@ -356,6 +356,22 @@ impl WriteTx {
         self.guarded(|tx| tx.delete_at(Some(bucket), key))
     }
 
+    /// `put_with` / `put_with_in` by an optional bucket (the C layer's entry point).
+    pub(crate) fn put_inner(
+        &mut self,
+        bucket: Option<&Bucket>,
+        key: &[u8],
+        value: &[u8],
+        flags: PutFlags,
+    ) -> Result<()> {
+        self.guarded(|tx| tx.put_at(bucket, key, value, flags))
+    }
+
+    /// `delete` / `delete_in` by an optional bucket.
+    pub(crate) fn delete_inner(&mut self, bucket: Option<&Bucket>, key: &[u8]) -> Result<bool> {
+        self.guarded(|tx| tx.delete_at(bucket, key))
+    }
+
     /// A cursor over `bucket` (None: the default keyspace) that can delete.
     pub fn write_cursor(&mut self, bucket: Option<&Bucket>) -> crate::cursor::WriteCursor<'_> {
         crate::cursor::WriteCursor::new(self, bucket.copied())

@@ -1,0 +1,159 @@
+# thunder: build, test and install the C library.
+#
+#   make            release build of libthunder.so / libthunder.a (staged in build/lib)
+#   make run        build and run the C quickstart against a real database file
+#   make check      everything CI runs: fmt, clippy, cargo tests (header check
+#                   included), C tests with ASan/UBSan (shared), again linked
+#                   statically, one test as C++, API coverage, examples, and a
+#                   pkg-config build against an install into a temporary prefix
+#   make header     rewrite include/thunder.h from the sources (commit it)
+#   make install PREFIX=/usr/local   /   make uninstall PREFIX=...
+#   make fuzz       long runs of the randomized tests
+
+CARGO   ?= cargo
+CC      ?= cc
+CXX     ?= c++
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+MAJOR   := $(firstword $(subst ., ,$(VERSION)))
+BUILD   := build
+STAGE   := $(BUILD)/lib
+REL     := target/release
+LIBS_PRIVATE_FILE := $(BUILD)/native-static-libs
+
+WARN    := -Wall -Wextra -Werror
+CSTD    := -std=c11
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+INC     := -Iinclude -Ic_tests
+SHARED_LINK := -L$(STAGE) -lthunder -Wl,-rpath,$(abspath $(STAGE)) -lpthread
+
+C_TESTS  := $(sort $(wildcard c_tests/test_*.c))
+EXAMPLES := $(sort $(wildcard examples_c/*.c))
+CXX_TEST := c_tests/test_kv.c
+
+.PHONY: all lib run check fmt-check clippy cargo-test c-tests c-static c-cxx api-coverage \
+        examples pkgconfig-test header install uninstall fuzz clean
+
+all: lib
+
+# The release build also records, from rustc itself, the native libraries a
+# static link needs (for thunder.pc's Libs.private and the static C tests).
+lib:
+	@mkdir -p $(STAGE)
+	$(CARGO) rustc --release --lib -- --print native-static-libs 2> $(BUILD)/rustc.log || { cat $(BUILD)/rustc.log; exit 1; }
+	@sed -n 's/^note: native-static-libs: //p' $(BUILD)/rustc.log | tail -n 1 > $(LIBS_PRIVATE_FILE)
+	@test -s $(LIBS_PRIVATE_FILE) || { echo "could not read native-static-libs from rustc"; exit 1; }
+	@cp -f $(REL)/libthunder.so $(STAGE)/libthunder.so.$(VERSION)
+	@ln -sf libthunder.so.$(VERSION) $(STAGE)/libthunder.so.$(MAJOR)
+	@ln -sf libthunder.so.$(MAJOR) $(STAGE)/libthunder.so
+	@cp -f $(REL)/libthunder.a $(STAGE)/libthunder.a
+	@echo "built $(STAGE)/libthunder.so.$(VERSION) and $(STAGE)/libthunder.a"
+
+run: lib
+	@mkdir -p $(BUILD)
+	$(CC) $(CSTD) $(WARN) -Iinclude examples_c/quickstart.c -o $(BUILD)/quickstart $(SHARED_LINK)
+	@rm -f $(BUILD)/quickstart.db
+	$(BUILD)/quickstart $(BUILD)/quickstart.db
+
+check: fmt-check clippy cargo-test c-tests c-static c-cxx api-coverage examples pkgconfig-test
+	@echo "make check: all passed"
+
+fmt-check:
+	$(CARGO) fmt --check
+
+clippy:
+	$(CARGO) clippy --all-targets -- -D warnings
+
+cargo-test:
+	$(CARGO) test
+
+# Every C test, compiled with -Werror and ASan/UBSan, linked against the shared library.
+c-tests: lib
+	@mkdir -p $(BUILD)/c
+	@set -e; dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	for t in $(C_TESTS); do n=$$(basename $$t .c); \
+	  $(CC) $(CSTD) $(WARN) -g $(SAN) $(INC) $$t -o $(BUILD)/c/$$n $(SHARED_LINK); \
+	  printf '%-36s' "$$n (shared, asan+ubsan)"; \
+	  THUNDER_TEST_DIR=$$dir THUNDER_TEST_BIN=$(abspath $(BUILD)/c/$$n) $(BUILD)/c/$$n; echo ok; \
+	done
+
+# The same tests linked statically against libthunder.a.
+c-static: lib
+	@mkdir -p $(BUILD)/c
+	@set -e; dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	for t in $(C_TESTS); do n=$$(basename $$t .c)-static; \
+	  $(CC) $(CSTD) $(WARN) -g $(INC) $$t -o $(BUILD)/c/$$n $(STAGE)/libthunder.a $$(cat $(LIBS_PRIVATE_FILE)); \
+	  printf '%-36s' "$$n (static)"; \
+	  THUNDER_TEST_DIR=$$dir THUNDER_TEST_BIN=$(abspath $(BUILD)/c/$$n) $(BUILD)/c/$$n; echo ok; \
+	done
+
+# The header must also compile as C++.
+c-cxx: lib
+	@mkdir -p $(BUILD)/c
+	@set -e; dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	$(CXX) -std=c++17 $(WARN) -g -x c++ $(INC) $(CXX_TEST) -o $(BUILD)/c/test_kv_cxx $(SHARED_LINK); \
+	printf '%-36s' "test_kv (C++)"; THUNDER_TEST_DIR=$$dir $(BUILD)/c/test_kv_cxx; echo ok
+
+api-coverage:
+	@sh c_tests/api_coverage.sh include/thunder.h c_tests
+
+examples: lib
+	@mkdir -p $(BUILD)/examples
+	@set -e; dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	for e in $(EXAMPLES); do n=$$(basename $$e .c); \
+	  $(CC) $(CSTD) $(WARN) -Iinclude $$e -o $(BUILD)/examples/$$n $(SHARED_LINK); \
+	  printf '%-36s' "example $$n"; $(BUILD)/examples/$$n $$dir/$$n.db > $$dir/$$n.out; echo ok; \
+	done
+
+# Install into a temporary prefix and build the quickstart through pkg-config.
+pkgconfig-test: lib
+	@command -v pkg-config >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing pkg-config"; apt-get install -y -q pkg-config >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q pkg-config >/dev/null 2>&1; }; fi; }
+	@if ! command -v pkg-config >/dev/null 2>&1; then \
+	  echo "SKIP pkgconfig-test: pkg-config is not installed and could not be installed"; exit 0; fi; \
+	set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(MAKE) --no-print-directory install PREFIX=$$tmp > /dev/null; \
+	export PKG_CONFIG_PATH=$$tmp/lib/pkgconfig; \
+	$(CC) $(CSTD) $(WARN) examples_c/quickstart.c -o $$tmp/quickstart $$(pkg-config --cflags --libs thunder) -Wl,-rpath,$$tmp/lib; \
+	$$tmp/quickstart $$tmp/q.db > /dev/null; \
+	static_libs=$$(pkg-config --static --libs thunder | sed 's/-lthunder//'); \
+	$(CC) $(CSTD) $(WARN) examples_c/quickstart.c -o $$tmp/quickstart-static $$(pkg-config --cflags thunder) \
+	  $$tmp/lib/libthunder.a $$static_libs; \
+	$$tmp/quickstart-static $$tmp/q2.db > /dev/null; \
+	$(MAKE) --no-print-directory uninstall PREFIX=$$tmp > /dev/null; \
+	left=$$(find $$tmp -name '*thunder*' \( -type f -o -type l \) ! -name 'q*.db' ! -name 'quickstart*'); \
+	[ -z "$$left" ] || { echo "uninstall left: $$left"; exit 1; }; \
+	echo "pkgconfig-test: quickstart built via pkg-config (shared and static) from an install in a temporary prefix: ok"
+
+header:
+	THUNDER_BLESS=1 $(CARGO) test --test header committed_header_matches_generated
+	@echo "include/thunder.h rewritten; commit it"
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 644 include/thunder.h $(DESTDIR)$(PREFIX)/include/thunder.h
+	install -m 755 $(STAGE)/libthunder.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libthunder.so.$(VERSION)
+	ln -sf libthunder.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libthunder.so.$(MAJOR)
+	ln -sf libthunder.so.$(MAJOR) $(DESTDIR)$(PREFIX)/lib/libthunder.so
+	install -m 644 $(STAGE)/libthunder.a $(DESTDIR)$(PREFIX)/lib/libthunder.a
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e "s|@LIBS_PRIVATE@|$$(cat $(LIBS_PRIVATE_FILE))|" \
+	  pkgconfig/thunder.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/thunder.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/thunder.h \
+	  $(DESTDIR)$(PREFIX)/lib/libthunder.so $(DESTDIR)$(PREFIX)/lib/libthunder.so.$(MAJOR) \
+	  $(DESTDIR)$(PREFIX)/lib/libthunder.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libthunder.a \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/thunder.pc
+
+# Longer runs of the randomized tests (override the sizes with the variables).
+FUZZ_OPS ?= 2000000
+fuzz:
+	THUNDER_MODEL_OPS=$(FUZZ_OPS) $(CARGO) test --release --test model -- --nocapture
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)

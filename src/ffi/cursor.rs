@@ -1,0 +1,288 @@
+//! thunder_cursor: ordered movement over a keyspace or a bucket's children.
+#![allow(unsafe_code, non_camel_case_types)]
+
+use crate::error::{Error, Result};
+use crate::ffi::access::thunder_bytes;
+use crate::ffi::args;
+use crate::ffi::bucket::parent_of;
+use crate::ffi::guard::guard;
+use crate::ffi::handles::{self, closed, thunder_bucket, thunder_cursor, thunder_txn, TxnSlot};
+use crate::ffi::status::thunder_status;
+use crate::txn::{move_cursor, Move, Tree};
+
+/// The body of the two cursor-opening functions.
+///
+/// # Safety
+/// As for thunder_cursor_open().
+unsafe fn open(
+    txn: *mut thunder_txn,
+    bucket: *mut thunder_bucket,
+    tree: Tree,
+    out: *mut *mut thunder_cursor,
+) -> Result<()> {
+    // SAFETY: forwarded contracts.
+    let t = unsafe { handles::get("txn", txn)? };
+    // SAFETY: forwarded contract.
+    let bucket = unsafe { parent_of(t, bucket)? };
+    if out.is_null() {
+        return Err(args::null("out"));
+    }
+    let writable = match &*t.shared.lock()? {
+        TxnSlot::Read(_) => false,
+        TxnSlot::Write(_) => true,
+        TxnSlot::Closed => return Err(closed()),
+    };
+    let c = thunder_cursor::new(t.shared.clone(), bucket, tree, writable);
+    // SAFETY: checked non-NULL above.
+    unsafe { out.write(handles::into_raw(c)) };
+    Ok(())
+}
+
+/// Opens a cursor over the keys of `bucket` (NULL: the default keyspace). A
+/// fresh cursor is unpositioned: next acts as first, prev as last. In a write
+/// transaction it sees the transaction's changes and stays ordered across
+/// changes made through other calls.
+///
+/// @param txn borrowed for the call: the transaction.
+/// @param bucket borrowed for the call: a bucket of `txn`, or NULL.
+/// @param out out (written on success, set to NULL on failure): the cursor;
+/// owned by the caller, release with thunder_cursor_close() (also valid after
+/// the transaction ended).
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (NULL `txn`/`out`, `bucket` of
+/// another transaction); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `txn` must be NULL or a live transaction handle, `bucket` NULL or a live
+/// bucket handle, `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_cursor_open(
+    txn: *mut thunder_txn,
+    bucket: *mut thunder_bucket,
+    out: *mut *mut thunder_cursor,
+) -> thunder_status {
+    // SAFETY: `out` is NULL or writable.
+    unsafe { args::write_opt(out, std::ptr::null_mut()) };
+    // SAFETY: forwarded contract.
+    guard("thunder_cursor_open", || unsafe { open(txn, bucket, Tree::Keys, out) })
+}
+
+/// Opens a cursor over the names of `parent`'s child buckets (NULL: the
+/// top-level buckets), in order; values are empty. thunder_cursor_delete() on
+/// it is THUNDER_INVALID_ARGUMENT (use thunder_bucket_delete()).
+///
+/// @param txn borrowed for the call: the transaction.
+/// @param parent borrowed for the call: a bucket of `txn`, or NULL.
+/// @param out out (written on success, set to NULL on failure): the cursor;
+/// owned by the caller, release with thunder_cursor_close().
+///
+/// @return as thunder_cursor_open().
+///
+/// # Safety
+/// As for thunder_cursor_open().
+#[no_mangle]
+pub unsafe extern "C" fn thunder_bucket_cursor_open(
+    txn: *mut thunder_txn,
+    parent: *mut thunder_bucket,
+    out: *mut *mut thunder_cursor,
+) -> thunder_status {
+    // SAFETY: `out` is NULL or writable.
+    unsafe { args::write_opt(out, std::ptr::null_mut()) };
+    // SAFETY: forwarded contract.
+    guard("thunder_bucket_cursor_open", || unsafe { open(txn, parent, Tree::Children, out) })
+}
+
+/// One cursor movement; writes the item through the optional out-pointers.
+///
+/// # Safety
+/// `c` NULL or a live cursor; `key`/`val` NULL or writable.
+unsafe fn step(
+    name: &str,
+    c: *mut thunder_cursor,
+    m: Move<'_>,
+    key: *mut thunder_bytes,
+    val: *mut thunder_bytes,
+) -> thunder_status {
+    guard(name, || {
+        // SAFETY: forwarded contract.
+        let c = unsafe { handles::get("c", c)? };
+        let mut raw =
+            c.raw.lock().map_err(|_| Error::Internal("cursor poisoned by an earlier internal error".into()))?;
+        let slot = c.shared.lock()?;
+        let item = match &*slot {
+            TxnSlot::Read(tx) => move_cursor(tx, c.bucket.as_ref(), c.tree, &mut raw, m)?,
+            TxnSlot::Write(tx) => move_cursor(&**tx, c.bucket.as_ref(), c.tree, &mut raw, m)?,
+            TxnSlot::Closed => return Err(closed()),
+        };
+        let (k, v) = item.ok_or(Error::KeyNotFound)?;
+        // SAFETY: NULL or writable per the contract.
+        unsafe {
+            args::write_opt(key, thunder_bytes::of(k));
+            args::write_opt(val, thunder_bytes::of(v));
+        }
+        Ok(())
+    })
+}
+
+/// Moves to the first item.
+///
+/// @param c borrowed for the call: the cursor.
+/// @param key out (written on success; may be NULL): the key, a view valid as
+/// for thunder_get().
+/// @param val out (written on success; may be NULL): the value, likewise
+/// (empty for a bucket cursor).
+///
+/// @return THUNDER_OK; THUNDER_NOT_FOUND (empty); THUNDER_INVALID_ARGUMENT
+/// (`c` NULL); THUNDER_TXN_CLOSED; THUNDER_BUCKET_NOT_FOUND (its bucket was
+/// deleted); THUNDER_CORRUPTED; THUNDER_IO, THUNDER_NO_SPACE,
+/// THUNDER_NO_MEMORY, THUNDER_INTERNAL (a write transaction that failed earlier).
+///
+/// # Safety
+/// `c` must be NULL or a live cursor handle; `key`, `val` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_cursor_first(
+    c: *mut thunder_cursor,
+    key: *mut thunder_bytes,
+    val: *mut thunder_bytes,
+) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe { step("thunder_cursor_first", c, Move::First, key, val) }
+}
+
+/// Moves to the last item.
+///
+/// @param c borrowed for the call: the cursor.
+/// @param key out (written on success; may be NULL): the key.
+/// @param val out (written on success; may be NULL): the value.
+///
+/// @return as thunder_cursor_first().
+///
+/// # Safety
+/// As for thunder_cursor_first().
+#[no_mangle]
+pub unsafe extern "C" fn thunder_cursor_last(
+    c: *mut thunder_cursor,
+    key: *mut thunder_bytes,
+    val: *mut thunder_bytes,
+) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe { step("thunder_cursor_last", c, Move::Last, key, val) }
+}
+
+/// Moves to the next item (the first when unpositioned). Past the last item
+/// it returns THUNDER_NOT_FOUND and stays past the end (prev then returns
+/// the last item). After thunder_cursor_delete() it returns the item after
+/// the deleted one.
+///
+/// @param c borrowed for the call: the cursor.
+/// @param key out (written on success; may be NULL): the key.
+/// @param val out (written on success; may be NULL): the value.
+///
+/// @return as thunder_cursor_first().
+///
+/// # Safety
+/// As for thunder_cursor_first().
+#[no_mangle]
+pub unsafe extern "C" fn thunder_cursor_next(
+    c: *mut thunder_cursor,
+    key: *mut thunder_bytes,
+    val: *mut thunder_bytes,
+) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe { step("thunder_cursor_next", c, Move::Next, key, val) }
+}
+
+/// Moves to the previous item (the last when unpositioned); symmetric to
+/// thunder_cursor_next().
+///
+/// @param c borrowed for the call: the cursor.
+/// @param key out (written on success; may be NULL): the key.
+/// @param val out (written on success; may be NULL): the value.
+///
+/// @return as thunder_cursor_first().
+///
+/// # Safety
+/// As for thunder_cursor_first().
+#[no_mangle]
+pub unsafe extern "C" fn thunder_cursor_prev(
+    c: *mut thunder_cursor,
+    key: *mut thunder_bytes,
+    val: *mut thunder_bytes,
+) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe { step("thunder_cursor_prev", c, Move::Prev, key, val) }
+}
+
+/// Moves to the first item whose key is >= `key` (an empty key: the first item).
+///
+/// @param c borrowed for the call: the cursor.
+/// @param key borrowed for the call: the key to seek (NULL when `key_len` is 0).
+/// @param key_len its length.
+/// @param key_out out (written on success; may be NULL): the found key.
+/// @param val_out out (written on success; may be NULL): its value.
+///
+/// @return as thunder_cursor_first() (THUNDER_NOT_FOUND: no key >= `key`).
+///
+/// # Safety
+/// As for thunder_cursor_first(); `key` NULL or readable for `key_len`.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_cursor_seek(
+    c: *mut thunder_cursor,
+    key: *const u8,
+    key_len: usize,
+    key_out: *mut thunder_bytes,
+    val_out: *mut thunder_bytes,
+) -> thunder_status {
+    // SAFETY: forwarded contract.
+    let key = match unsafe { args::bytes("key", key, key_len) } {
+        Ok(k) => k,
+        Err(e) => return guard("thunder_cursor_seek", || Err(e)),
+    };
+    // SAFETY: forwarded contract.
+    unsafe { step("thunder_cursor_seek", c, Move::Seek(key), key_out, val_out) }
+}
+
+/// Deletes the item under the cursor. Afterwards there is no current item:
+/// next returns the item after it, prev the one before it; a second delete
+/// without a move returns THUNDER_NOT_FOUND.
+///
+/// @param c borrowed for the call: a key cursor of a write transaction.
+///
+/// @return THUNDER_OK; THUNDER_NOT_FOUND (no current item); THUNDER_READ_ONLY
+/// (read transaction); THUNDER_INVALID_ARGUMENT (`c` NULL, bucket cursor);
+/// THUNDER_TXN_CLOSED; THUNDER_BUCKET_NOT_FOUND; THUNDER_IO, THUNDER_NO_SPACE,
+/// THUNDER_CORRUPTED, THUNDER_NO_MEMORY, THUNDER_INTERNAL (these fail the transaction).
+///
+/// # Safety
+/// `c` must be NULL or a live cursor handle.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_cursor_delete(c: *mut thunder_cursor) -> thunder_status {
+    guard("thunder_cursor_delete", || {
+        // SAFETY: forwarded contract.
+        let c = unsafe { handles::get("c", c)? };
+        if c.tree == Tree::Children {
+            return Err(Error::invalid("delete on a bucket cursor (use thunder_bucket_delete)"));
+        }
+        let mut raw =
+            c.raw.lock().map_err(|_| Error::Internal("cursor poisoned by an earlier internal error".into()))?;
+        match c.shared.lock()?.write()?.cursor_delete(c.bucket.as_ref(), &mut raw)? {
+            true => Ok(()),
+            false => Err(Error::KeyNotFound),
+        }
+    })
+}
+
+/// Releases a cursor (at any time, also after its transaction ended).
+///
+/// @param c consumed: the cursor; NULL is fine.
+///
+/// # Safety
+/// `c` must be NULL or a live cursor handle no other thread is using.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_cursor_close(c: *mut thunder_cursor) {
+    guard("thunder_cursor_close", || {
+        // SAFETY: forwarded contract.
+        drop(unsafe { handles::release("c", c)? });
+        Ok(())
+    });
+}

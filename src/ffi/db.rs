@@ -1,0 +1,231 @@
+//! thunder_db: open, close, durability, statistics, integrity check.
+#![allow(unsafe_code, non_camel_case_types)]
+
+use std::ffi::c_char;
+
+use crate::error::Error;
+use crate::ffi::args;
+use crate::ffi::guard::{guard, guard_value};
+use crate::ffi::handles::{self, thunder_db, thunder_options};
+use crate::ffi::status::thunder_status;
+use crate::options::Options;
+use crate::Database;
+
+/// Database statistics, filled by thunder_stat().
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default)]
+pub struct thunder_stats {
+    /// Bytes per page.
+    pub page_size: u32,
+    /// Pages in use up to the high-water mark.
+    pub page_count: u64,
+    /// Free pages reusable now.
+    pub free_page_count: u64,
+    /// Freed pages waiting for older readers or the next durable sync.
+    pub pending_page_count: u64,
+    /// The file's size on disk, in bytes.
+    pub file_size: u64,
+    /// Id of the last committed transaction.
+    pub last_txid: u64,
+    /// Keys in the default keyspace.
+    pub key_count: u64,
+    /// All buckets, nested ones included.
+    pub bucket_count: u64,
+    /// Depth of the default keyspace's tree (0 when empty).
+    pub tree_depth: u32,
+    /// Open read transactions.
+    pub reader_count: u32,
+    /// Bytes of write-ahead log not yet truncated (0 without a WAL).
+    pub wal_size: u64,
+    /// LSN of the last checkpoint (0 without a WAL).
+    pub checkpoint_lsn: u64,
+}
+
+/// Opens the database file at `path`, creating and initialising it when it is
+/// missing (unless `create` is false or the options are read-only) or has
+/// zero length (unless read-only).
+///
+/// @param path borrowed for the call: NUL-terminated file path.
+/// @param opts borrowed for the call: options, or NULL for the defaults.
+/// @param out out (written on success, set to NULL on failure): the database;
+/// owned by the caller, release with thunder_close().
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`path` or `out` NULL, empty
+/// path, overflow threshold above half the page size); THUNDER_NOT_FOUND
+/// (missing file with `create` false or read-only); THUNDER_LOCKED (another
+/// process or open handle holds the file); THUNDER_INCOMPATIBLE (not a thunder
+/// file, other format version, other page size than set, empty file opened
+/// read-only); THUNDER_CORRUPTED (both meta pages damaged, file truncated);
+/// THUNDER_UNSUPPORTED (I/O backend not available); THUNDER_IO;
+/// THUNDER_NO_SPACE; THUNDER_NO_MEMORY; THUNDER_INTERNAL.
+///
+/// # Safety
+/// `path` must be NULL or NUL-terminated; `opts` NULL or a live options
+/// handle; `out` NULL or valid for writing a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_open(
+    path: *const c_char,
+    opts: *const thunder_options,
+    out: *mut *mut thunder_db,
+) -> thunder_status {
+    // SAFETY: `out` is NULL or writable.
+    unsafe { args::write_opt(out, std::ptr::null_mut()) };
+    guard("thunder_open", || {
+        if out.is_null() {
+            return Err(args::null("out"));
+        }
+        // SAFETY: forwarded contracts.
+        let path = unsafe { args::path("path", path)? };
+        let opts = if opts.is_null() {
+            Options::default()
+        } else {
+            // SAFETY: forwarded contract.
+            unsafe { handles::get("opts", opts)? }.resolve()?
+        };
+        let db = Database::open_with_options(path, opts)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { out.write(handles::into_raw(thunder_db::new(db))) };
+        Ok(())
+    })
+}
+
+/// Closes the database: makes every commit durable and releases the file
+/// lock. Refused while transactions are open (the database stays open).
+/// Bucket and cursor handles may outlive it (they report THUNDER_TXN_CLOSED).
+///
+/// @param db consumed on success (and on failures other than THUNDER_BUSY and
+/// THUNDER_INVALID_ARGUMENT): the database; NULL is THUNDER_INVALID_ARGUMENT.
+///
+/// @return THUNDER_OK; THUNDER_BUSY (transactions open; `db` stays valid);
+/// THUNDER_INVALID_ARGUMENT (`db` NULL or not a database); THUNDER_IO and
+/// THUNDER_NO_SPACE (the final sync failed: the handle is released anyway and
+/// commits after the last durable one may be lost); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `db` must be NULL or a live database handle no other thread is using.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_close(db: *mut thunder_db) -> thunder_status {
+    guard("thunder_close", || {
+        // SAFETY: forwarded contract.
+        let open = unsafe { handles::get("db", db)? }.db.open_transactions();
+        if open > 0 {
+            return Err(Error::Busy("close with transactions still open (commit or abort them first)"));
+        }
+        // SAFETY: forwarded contract; checked live above.
+        let h = unsafe { handles::release("db", db)? }.expect("non-NULL");
+        h.db.close()
+    })
+}
+
+/// Makes every committed transaction durable. Needed only with
+/// THUNDER_SYNC_BATCHED or THUNDER_SYNC_NONE; with THUNDER_SYNC_FULL every
+/// commit already is.
+///
+/// @param db borrowed for the call: the database.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`db` NULL); THUNDER_IO (the
+/// database refuses writes from then on); THUNDER_NO_SPACE; THUNDER_INTERNAL.
+///
+/// # Safety
+/// `db` must be NULL or a live database handle.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_sync(db: *mut thunder_db) -> thunder_status {
+    guard("thunder_sync", || {
+        // SAFETY: forwarded contract.
+        unsafe { handles::get("db", db)? }.db.sync()
+    })
+}
+
+/// Makes everything committed durable. Without a write-ahead log (this
+/// build has none) this is thunder_sync().
+///
+/// @param db borrowed for the call: the database.
+///
+/// @return as thunder_sync().
+///
+/// # Safety
+/// `db` must be NULL or a live database handle.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_checkpoint(db: *mut thunder_db) -> thunder_status {
+    guard("thunder_checkpoint", || {
+        // SAFETY: forwarded contract.
+        unsafe { handles::get("db", db)? }.db.sync()
+    })
+}
+
+/// Fills `out` with statistics of the latest committed state.
+///
+/// @param db borrowed for the call: the database.
+/// @param out out (written on success): the statistics.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`db` or `out` NULL);
+/// THUNDER_CORRUPTED (the default keyspace's tree is damaged); THUNDER_IO;
+/// THUNDER_INTERNAL.
+///
+/// # Safety
+/// `db` must be NULL or a live database handle; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_stat(db: *mut thunder_db, out: *mut thunder_stats) -> thunder_status {
+    guard("thunder_stat", || {
+        // SAFETY: forwarded contract.
+        let db = unsafe { handles::get("db", db)? };
+        if out.is_null() {
+            return Err(args::null("out"));
+        }
+        let s = db.db.stat()?;
+        let stats = thunder_stats {
+            page_size: s.page_size,
+            page_count: s.page_count,
+            free_page_count: s.free_page_count,
+            pending_page_count: s.pending_page_count,
+            file_size: s.file_size,
+            last_txid: s.last_txid,
+            key_count: s.key_count,
+            bucket_count: s.bucket_count,
+            tree_depth: s.tree_depth,
+            reader_count: s.reader_count,
+            wal_size: s.wal_size,
+            checkpoint_lsn: s.checkpoint_lsn,
+        };
+        // SAFETY: checked non-NULL; writable per the contract.
+        unsafe { out.write(stats) };
+        Ok(())
+    })
+}
+
+/// Verifies the whole latest committed state: every reachable page's
+/// checksum, type and layout, key order, tree depth, counts, and that every
+/// page is exactly one of reachable or free (none both, none leaked).
+///
+/// @param db borrowed for the call: the database.
+///
+/// @return THUNDER_OK; THUNDER_CORRUPTED (the first problem found, with the
+/// page id, in thunder_last_error()); THUNDER_INVALID_ARGUMENT (`db` NULL);
+/// THUNDER_NO_MEMORY; THUNDER_INTERNAL.
+///
+/// # Safety
+/// `db` must be NULL or a live database handle.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_check(db: *mut thunder_db) -> thunder_status {
+    guard("thunder_check", || {
+        // SAFETY: forwarded contract.
+        unsafe { handles::get("db", db)? }.db.check().map(drop)
+    })
+}
+
+/// The longest key this database accepts, in bytes: at least 1000 at 4 KiB
+/// pages, growing with the page size.
+///
+/// @param db borrowed for the call: the database.
+///
+/// @return the size; 0 when `db` is NULL or not a database.
+///
+/// # Safety
+/// `db` must be NULL or a live database handle.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_max_key_size(db: *const thunder_db) -> usize {
+    guard_value("thunder_max_key_size", 0, || {
+        // SAFETY: forwarded contract.
+        Ok(unsafe { handles::get("db", db)? }.db.max_key_size())
+    })
+}

@@ -1,0 +1,69 @@
+//! The panic boundary and the thread-local last error. Every export runs its
+//! body through `guard`: errors become a status plus a message, and a panic
+//! becomes `THUNDER_INTERNAL` instead of unwinding into C.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::Error;
+use crate::ffi::status::thunder_status;
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+/// Records `msg` as this thread's last error.
+pub(crate) fn set_last_error(msg: String) {
+    let c = CString::new(msg).unwrap_or_else(|e| {
+        let mut b = e.into_vec();
+        b.retain(|&c| c != 0);
+        CString::new(b).expect("NULs removed")
+    });
+    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+}
+
+/// This thread's last error message (valid until the next failing call).
+pub(crate) fn last_error() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().as_ptr())
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+/// Runs an export's body. `name` is the C function, for messages.
+pub(crate) fn guard(name: &str, body: impl FnOnce() -> Result<(), Error>) -> thunder_status {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => thunder_status::THUNDER_OK,
+        Ok(Err(e)) => {
+            let status = thunder_status::from(e.kind());
+            set_last_error(format!("{name}: {e}"));
+            status
+        }
+        Err(p) => {
+            set_last_error(format!("{name}: internal error (a bug in thunder): panic: {}", panic_message(&*p)));
+            thunder_status::THUNDER_INTERNAL
+        }
+    }
+}
+
+/// `guard` for exports that return a value instead of a status; `fallback`
+/// is returned on error or panic.
+pub(crate) fn guard_value<T>(name: &str, fallback: T, body: impl FnOnce() -> Result<T, Error>) -> T {
+    let mut out = None;
+    let status = guard(name, || {
+        out = Some(body()?);
+        Ok(())
+    });
+    match (status, out) {
+        (thunder_status::THUNDER_OK, Some(v)) => v,
+        _ => fallback,
+    }
+}

@@ -1,0 +1,332 @@
+//! thunder_options: a builder for thunder_open(). Every setter validates its
+//! value alone; thunder_open() validates combinations.
+#![allow(unsafe_code, non_camel_case_types)]
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::ffi::guard::guard;
+use crate::ffi::handles::{self, thunder_options};
+use crate::ffi::status::thunder_status;
+use crate::options::{IoBackendKind, Options, SyncMode};
+
+/// Sync mode, one of THUNDER_SYNC_*.
+pub type thunder_sync_mode = u32;
+/// Each commit returns once durable (default).
+pub const THUNDER_SYNC_FULL: thunder_sync_mode = 0;
+/// Commits become durable together, at most the sync interval apart.
+pub const THUNDER_SYNC_BATCHED: thunder_sync_mode = 1;
+/// Commits become durable at thunder_sync(), thunder_checkpoint() and close.
+pub const THUNDER_SYNC_NONE: thunder_sync_mode = 2;
+
+/// I/O backend, one of THUNDER_IO_*.
+pub type thunder_io_backend = u32;
+/// io_uring where built and available, else sync.
+pub const THUNDER_IO_AUTO: thunder_io_backend = 0;
+/// pwrite/pwritev and fdatasync.
+pub const THUNDER_IO_SYNC: thunder_io_backend = 1;
+/// io_uring; thunder_open() gives THUNDER_UNSUPPORTED where not built or available.
+pub const THUNDER_IO_URING: thunder_io_backend = 2;
+/// O_DIRECT with aligned buffers; THUNDER_UNSUPPORTED where not available.
+pub const THUNDER_IO_DIRECT: thunder_io_backend = 3;
+
+/// Runs a setter on a live options handle.
+///
+/// # Safety
+/// `o` must be NULL or a live options handle used by no other thread.
+unsafe fn set(
+    name: &str,
+    o: *mut thunder_options,
+    f: impl FnOnce(&mut thunder_options) -> Result<()>,
+) -> thunder_status {
+    guard(name, || {
+        // SAFETY: forwarded contract.
+        let o = unsafe { handles::get_mut("o", o)? };
+        f(o)
+    })
+}
+
+/// Applies a fallible `Options` setter.
+fn apply(o: &mut thunder_options, f: impl FnOnce(Options) -> Result<Options>) -> Result<()> {
+    o.opts = f(o.opts.clone())?;
+    Ok(())
+}
+
+impl thunder_options {
+    /// The options to open with: the sync mode combined with its interval.
+    pub(crate) fn resolve(&self) -> Result<Options> {
+        let mode = match self.sync_mode {
+            THUNDER_SYNC_FULL => SyncMode::Full,
+            THUNDER_SYNC_BATCHED => SyncMode::Batched(Duration::from_millis(self.sync_interval_ms as u64)),
+            _ => SyncMode::None,
+        };
+        self.opts.clone().sync_mode(mode)
+    }
+}
+
+/// Creates an options object holding the defaults: 4096-byte pages for a new
+/// file (an existing file's own size otherwise), overflow threshold 2048,
+/// read-write, create, THUNDER_SYNC_FULL, max size 256 GiB, lock timeout 0,
+/// write buffer 256 KiB, THUNDER_IO_AUTO.
+///
+/// @param out out (written on success, set to NULL on failure): the options;
+/// owned by the caller, release with thunder_options_free().
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`out` NULL); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_new(out: *mut *mut thunder_options) -> thunder_status {
+    guard("thunder_options_new", || {
+        // SAFETY: `out` is NULL or writable per the contract.
+        unsafe { crate::ffi::args::write_out("out", out, handles::into_raw(thunder_options::new())) }
+    })
+}
+
+/// Releases an options object. Databases opened with it are not affected.
+///
+/// @param opts consumed: the options; NULL is fine.
+///
+/// # Safety
+/// `opts` must be NULL or a live options handle.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_free(opts: *mut thunder_options) {
+    guard("thunder_options_free", || {
+        // SAFETY: forwarded contract.
+        drop(unsafe { handles::release("opts", opts)? });
+        Ok(())
+    });
+}
+
+/// Sets the page size: 4096, 8192, 16384 or 65536. A new file gets it; an
+/// existing file must have it (else thunder_open() gives THUNDER_INCOMPATIBLE).
+/// Without this call an existing file's own page size is accepted.
+///
+/// @param o borrowed for the call: the options.
+/// @param bytes the page size.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL, other size); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `o` must be NULL or a live options handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_set_page_size(o: *mut thunder_options, bytes: u32) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe { set("thunder_options_set_page_size", o, |o| apply(o, |x| x.page_size(bytes))) }
+}
+
+/// Sets the overflow threshold: values longer than this many bytes are
+/// stored in overflow pages. 64 to 32768 here, and at most half the page
+/// size (checked by thunder_open()). Default 2048.
+///
+/// @param o borrowed for the call: the options.
+/// @param bytes the threshold.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL, out of range); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `o` must be NULL or a live options handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_set_overflow_threshold(o: *mut thunder_options, bytes: u32) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe { set("thunder_options_set_overflow_threshold", o, |o| apply(o, |x| x.overflow_threshold(bytes))) }
+}
+
+/// Opens the database read-only (shared file lock; write transactions give
+/// THUNDER_READ_ONLY; a missing file is THUNDER_NOT_FOUND). Default false.
+///
+/// @param o borrowed for the call: the options.
+/// @param read_only whether to open read-only.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `o` must be NULL or a live options handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_set_read_only(o: *mut thunder_options, read_only: bool) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        set("thunder_options_set_read_only", o, |o| {
+            o.opts = o.opts.clone().read_only(read_only);
+            Ok(())
+        })
+    }
+}
+
+/// Whether thunder_open() creates a missing file (default true; false gives
+/// THUNDER_NOT_FOUND for a missing file).
+///
+/// @param o borrowed for the call: the options.
+/// @param create whether to create.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `o` must be NULL or a live options handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_set_create(o: *mut thunder_options, create: bool) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        set("thunder_options_set_create", o, |o| {
+            o.opts = o.opts.clone().create(create);
+            Ok(())
+        })
+    }
+}
+
+/// Sets when commits become durable: THUNDER_SYNC_FULL (default),
+/// THUNDER_SYNC_BATCHED or THUNDER_SYNC_NONE. No mode trades away
+/// consistency: a crash leaves the last durable commit intact.
+///
+/// @param o borrowed for the call: the options.
+/// @param m the mode.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL, unknown mode); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `o` must be NULL or a live options handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_set_sync_mode(
+    o: *mut thunder_options,
+    m: thunder_sync_mode,
+) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        set("thunder_options_set_sync_mode", o, |o| {
+            if m > THUNDER_SYNC_NONE {
+                return Err(Error::invalid(format!("argument `m`: unknown sync mode {m}")));
+            }
+            o.sync_mode = m;
+            Ok(())
+        })
+    }
+}
+
+/// Sets the longest time between two syncs under THUNDER_SYNC_BATCHED, in
+/// milliseconds (1 or more; default 100).
+///
+/// @param o borrowed for the call: the options.
+/// @param ms the interval.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL, `ms` 0); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `o` must be NULL or a live options handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_set_sync_interval_ms(o: *mut thunder_options, ms: u32) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        set("thunder_options_set_sync_interval_ms", o, |o| {
+            if ms == 0 {
+                return Err(Error::invalid("argument `ms`: the sync interval must be at least 1 ms"));
+            }
+            o.sync_interval_ms = ms;
+            Ok(())
+        })
+    }
+}
+
+/// Chooses the I/O backend: THUNDER_IO_AUTO (default), THUNDER_IO_SYNC,
+/// THUNDER_IO_URING or THUNDER_IO_DIRECT. This only checks the value;
+/// thunder_open() gives THUNDER_UNSUPPORTED for a backend this build or
+/// platform cannot provide.
+///
+/// @param o borrowed for the call: the options.
+/// @param b the backend.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL, unknown value); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `o` must be NULL or a live options handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_set_io_backend(
+    o: *mut thunder_options,
+    b: thunder_io_backend,
+) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        set("thunder_options_set_io_backend", o, |o| {
+            let kind = match b {
+                THUNDER_IO_AUTO => IoBackendKind::Auto,
+                THUNDER_IO_SYNC => IoBackendKind::Sync,
+                THUNDER_IO_URING => IoBackendKind::Uring,
+                THUNDER_IO_DIRECT => IoBackendKind::Direct,
+                _ => return Err(Error::invalid(format!("argument `b`: unknown I/O backend {b}"))),
+            };
+            o.opts = o.opts.clone().io_backend(kind);
+            Ok(())
+        })
+    }
+}
+
+/// Sets the largest single write the sync backend issues: 4 KiB to 1 GiB
+/// (default 256 KiB).
+///
+/// @param o borrowed for the call: the options.
+/// @param bytes the size.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL, out of range); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `o` must be NULL or a live options handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_set_write_buffer_size(
+    o: *mut thunder_options,
+    bytes: usize,
+) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe { set("thunder_options_set_write_buffer_size", o, |o| apply(o, |x| x.write_buffer_size(bytes))) }
+}
+
+/// Sets the upper bound of the file size: 0 for the default (256 GiB), else
+/// at least 1 MiB. This much address space is reserved for the mapping;
+/// commits that would grow the file past it fail with THUNDER_NO_SPACE.
+///
+/// @param o borrowed for the call: the options.
+/// @param bytes the bound.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL, 1 to 1 MiB - 1); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `o` must be NULL or a live options handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_set_max_size(o: *mut thunder_options, bytes: u64) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe { set("thunder_options_set_max_size", o, |o| apply(o, |x| x.max_size(bytes))) }
+}
+
+/// Sets how long thunder_open() waits for a file lock held elsewhere, in
+/// milliseconds (default 0: fail at once with THUNDER_LOCKED).
+///
+/// @param o borrowed for the call: the options.
+/// @param ms the timeout.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `o` must be NULL or a live options handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_set_lock_timeout_ms(o: *mut thunder_options, ms: u32) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        set("thunder_options_set_lock_timeout_ms", o, |o| {
+            o.opts = o.opts.clone().lock_timeout(Duration::from_millis(ms as u64));
+            Ok(())
+        })
+    }
+}
+
+/// Applies the NVMe preset: 16 KiB pages and a 4 KiB overflow threshold.
+///
+/// @param o borrowed for the call: the options.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `o` must be NULL or a live options handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_preset_nvme(o: *mut thunder_options) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe { set("thunder_options_preset_nvme", o, |o| apply(o, |x| x.page_size(16384)?.overflow_threshold(4096))) }
+}

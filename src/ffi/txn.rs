@@ -1,0 +1,266 @@
+//! thunder_txn: begin, commit, abort, and the default keyspace.
+#![allow(unsafe_code, non_camel_case_types)]
+
+use crate::error::Error;
+use crate::ffi::access::{self, thunder_bytes};
+use crate::ffi::args;
+use crate::ffi::guard::{guard, guard_value};
+use crate::ffi::handles::{self, thunder_db, thunder_txn, TxnShared, TxnSlot};
+use crate::ffi::status::thunder_status;
+
+/// Transaction mode, one of THUNDER_TXN_*.
+pub type thunder_txn_mode = u32;
+/// A read transaction: a snapshot of the last commit.
+pub const THUNDER_TXN_READ: thunder_txn_mode = 0;
+/// The write transaction; blocks while another one is open.
+pub const THUNDER_TXN_WRITE: thunder_txn_mode = 1;
+/// The write transaction; THUNDER_BUSY instead of blocking.
+pub const THUNDER_TXN_WRITE_NOWAIT: thunder_txn_mode = 2;
+
+/// Begins a transaction. Any number of read transactions run alongside the
+/// one write transaction; neither blocks the other.
+///
+/// @param db borrowed for the call: the database.
+/// @param mode THUNDER_TXN_READ, THUNDER_TXN_WRITE or THUNDER_TXN_WRITE_NOWAIT.
+/// @param out out (written on success, set to NULL on failure): the
+/// transaction; owned by the caller, released by thunder_txn_commit() or
+/// thunder_txn_abort() (exactly one of them, once).
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`db` or `out` NULL, unknown
+/// mode); THUNDER_BUSY (NOWAIT and another write transaction is open, or
+/// this thread already holds the write transaction); THUNDER_READ_ONLY (write
+/// on a read-only database); THUNDER_IO (the database refuses writes after a
+/// failed fsync); THUNDER_CORRUPTED (the first write transaction after open
+/// found the freelist and the tree damaged); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `db` must be NULL or a live database handle; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_txn_begin(
+    db: *mut thunder_db,
+    mode: thunder_txn_mode,
+    out: *mut *mut thunder_txn,
+) -> thunder_status {
+    // SAFETY: `out` is NULL or writable.
+    unsafe { args::write_opt(out, std::ptr::null_mut()) };
+    guard("thunder_txn_begin", || {
+        // SAFETY: forwarded contract.
+        let db = unsafe { handles::get("db", db)? };
+        if out.is_null() {
+            return Err(args::null("out"));
+        }
+        let slot = match mode {
+            THUNDER_TXN_READ => TxnSlot::Read(db.db.begin_read()?),
+            THUNDER_TXN_WRITE => TxnSlot::Write(Box::new(db.db.begin_write()?)),
+            THUNDER_TXN_WRITE_NOWAIT => TxnSlot::Write(Box::new(db.db.try_begin_write()?)),
+            _ => return Err(Error::invalid(format!("argument `mode`: unknown transaction mode {mode}"))),
+        };
+        // SAFETY: checked non-NULL above.
+        unsafe { out.write(handles::into_raw(thunder_txn::new(TxnShared::new(slot)))) };
+        Ok(())
+    })
+}
+
+/// Commits a write transaction (durably under THUNDER_SYNC_FULL) or ends a
+/// read transaction. Always releases the transaction: after a failed commit
+/// it has rolled back. A write transaction without changes commits without
+/// using a txid.
+///
+/// @param txn consumed: the transaction.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`txn` NULL or not a
+/// transaction: nothing released); THUNDER_IO, THUNDER_NO_SPACE,
+/// THUNDER_CORRUPTED, THUNDER_NO_MEMORY, THUNDER_INTERNAL (the commit failed,
+/// or the transaction had failed earlier with that status: rolled back).
+///
+/// # Safety
+/// `txn` must be NULL or a live transaction handle no other thread is using.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_txn_commit(txn: *mut thunder_txn) -> thunder_status {
+    guard("thunder_txn_commit", || {
+        // SAFETY: forwarded contract.
+        let h = unsafe { handles::release("txn", txn)? }.ok_or_else(|| args::null("txn"))?;
+        let poisoned = h.shared.lock().is_err();
+        match h.shared.close() {
+            _ if poisoned => {
+                Err(Error::Internal("the transaction failed on an earlier internal error; rolled back".into()))
+            }
+            TxnSlot::Write(tx) => tx.commit(),
+            TxnSlot::Read(_) | TxnSlot::Closed => Ok(()),
+        }
+    })
+}
+
+/// Ends a transaction, discarding a write transaction's changes.
+///
+/// @param txn consumed: the transaction; NULL is fine.
+///
+/// # Safety
+/// `txn` must be NULL or a live transaction handle no other thread is using.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_txn_abort(txn: *mut thunder_txn) {
+    guard("thunder_txn_abort", || {
+        // SAFETY: forwarded contract.
+        if let Some(h) = unsafe { handles::release("txn", txn)? } {
+            drop(h.shared.close());
+        }
+        Ok(())
+    });
+}
+
+/// The transaction's id: for a write transaction the txid its commit will get
+/// (last txid + 1), for a read transaction the txid of its snapshot.
+///
+/// @param txn borrowed for the call: the transaction.
+///
+/// @return the id; 0 when `txn` is NULL or not a live transaction.
+///
+/// # Safety
+/// `txn` must be NULL or a live transaction handle.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_txn_id(txn: *const thunder_txn) -> u64 {
+    guard_value("thunder_txn_id", 0, || {
+        // SAFETY: forwarded contract.
+        let h = unsafe { handles::get("txn", txn)? };
+        Ok(match &*h.shared.lock()? {
+            TxnSlot::Read(tx) => tx.id(),
+            TxnSlot::Write(tx) => tx.id(),
+            TxnSlot::Closed => 0,
+        })
+    })
+}
+
+/// Looks up `key` in the default keyspace.
+///
+/// @param txn borrowed for the call: the transaction.
+/// @param key borrowed for the call: the key, `key_len` bytes (1 or more).
+/// @param key_len its length.
+/// @param val out (written on success): a view of the value, owned by the
+/// database, valid until the transaction ends or, in a write transaction,
+/// until its next modifying call; never free it.
+///
+/// @return THUNDER_OK; THUNDER_NOT_FOUND; THUNDER_INVALID_ARGUMENT (NULL
+/// argument, empty key); THUNDER_KEY_TOO_LARGE; THUNDER_CORRUPTED (the page
+/// holding it is damaged); THUNDER_IO, THUNDER_NO_SPACE, THUNDER_NO_MEMORY,
+/// THUNDER_INTERNAL (a write transaction that failed earlier); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `txn` must be NULL or a live transaction handle; `key` NULL or `key_len`
+/// readable bytes; `val` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_get(
+    txn: *mut thunder_txn,
+    key: *const u8,
+    key_len: usize,
+    val: *mut thunder_bytes,
+) -> thunder_status {
+    guard("thunder_get", || {
+        // SAFETY: forwarded contracts.
+        let (h, key) = unsafe { (handles::get("txn", txn)?, args::key("key", key, key_len)?) };
+        if val.is_null() {
+            return Err(args::null("val"));
+        }
+        let v = access::get(&h.shared, None, key)?;
+        // SAFETY: checked non-NULL; writable per the contract.
+        unsafe { val.write(v) };
+        Ok(())
+    })
+}
+
+/// Looks up `key` in the default keyspace and returns a copy of its value.
+///
+/// @param txn borrowed for the call: the transaction.
+/// @param key borrowed for the call: the key, `key_len` bytes (1 or more).
+/// @param key_len its length.
+/// @param val out (written on success): the copy; owned by the caller, free
+/// with thunder_free() (never NULL on success, also for an empty value).
+/// @param val_len out (written on success): its length.
+///
+/// @return as thunder_get(), plus THUNDER_NO_MEMORY.
+///
+/// # Safety
+/// `txn` must be NULL or a live transaction handle; `key` NULL or `key_len`
+/// readable bytes; `val` and `val_len` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_get_copy(
+    txn: *mut thunder_txn,
+    key: *const u8,
+    key_len: usize,
+    val: *mut *mut u8,
+    val_len: *mut usize,
+) -> thunder_status {
+    guard("thunder_get_copy", || {
+        // SAFETY: forwarded contracts.
+        let (h, key) = unsafe { (handles::get("txn", txn)?, args::key("key", key, key_len)?) };
+        if val.is_null() || val_len.is_null() {
+            return Err(args::null(if val.is_null() { "val" } else { "val_len" }));
+        }
+        let (p, n) = access::get_copy(&h.shared, None, key)?;
+        // SAFETY: checked non-NULL; writable per the contract.
+        unsafe {
+            val.write(p);
+            val_len.write(n);
+        }
+        Ok(())
+    })
+}
+
+/// Stores `val` under `key` in the default keyspace.
+///
+/// @param txn borrowed for the call: a write transaction.
+/// @param key borrowed for the call: the key, 1 to thunder_max_key_size() bytes.
+/// @param key_len its length.
+/// @param val borrowed for the call: the value, 0 to 4 GiB - 1 bytes (NULL
+/// when `val_len` is 0).
+/// @param val_len its length.
+/// @param flags 0, or THUNDER_PUT_NO_OVERWRITE and/or THUNDER_PUT_APPEND.
+///
+/// @return THUNDER_OK; THUNDER_KEY_EXISTS (NO_OVERWRITE and the key is
+/// present); THUNDER_INVALID_ARGUMENT (NULL argument, empty key, unknown flag
+/// bits, APPEND with a key not greater than the last); THUNDER_KEY_TOO_LARGE;
+/// THUNDER_VALUE_TOO_LARGE; THUNDER_READ_ONLY (read transaction);
+/// THUNDER_NO_SPACE (disk full or max size reached); THUNDER_IO;
+/// THUNDER_CORRUPTED; THUNDER_NO_MEMORY; THUNDER_INTERNAL. The last five fail
+/// the transaction: every later call on it returns the same status.
+///
+/// # Safety
+/// `txn` must be NULL or a live transaction handle; `key` and `val` NULL or
+/// readable for their lengths.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_put(
+    txn: *mut thunder_txn,
+    key: *const u8,
+    key_len: usize,
+    val: *const u8,
+    val_len: usize,
+    flags: u32,
+) -> thunder_status {
+    guard("thunder_put", || {
+        // SAFETY: forwarded contracts.
+        let (h, key, val) =
+            unsafe { (handles::get("txn", txn)?, args::key("key", key, key_len)?, args::bytes("val", val, val_len)?) };
+        access::put(&h.shared, None, key, val, flags)
+    })
+}
+
+/// Deletes `key` from the default keyspace.
+///
+/// @param txn borrowed for the call: a write transaction.
+/// @param key borrowed for the call: the key.
+/// @param key_len its length.
+///
+/// @return THUNDER_OK; THUNDER_NOT_FOUND (absent); THUNDER_INVALID_ARGUMENT
+/// (NULL argument, empty key); THUNDER_KEY_TOO_LARGE; THUNDER_READ_ONLY;
+/// THUNDER_IO, THUNDER_NO_SPACE, THUNDER_CORRUPTED, THUNDER_NO_MEMORY,
+/// THUNDER_INTERNAL (these fail the transaction).
+///
+/// # Safety
+/// `txn` must be NULL or a live transaction handle; `key` NULL or readable.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_delete(txn: *mut thunder_txn, key: *const u8, key_len: usize) -> thunder_status {
+    guard("thunder_delete", || {
+        // SAFETY: forwarded contracts.
+        let (h, key) = unsafe { (handles::get("txn", txn)?, args::key("key", key, key_len)?) };
+        access::delete(&h.shared, None, key)
+    })
+}
