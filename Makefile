@@ -150,9 +150,12 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/thunder.pc
 
 # Longer runs of the randomized tests (override the sizes with the variables).
+# A coverage-guided target for the open-and-read path lives in fuzz/ (cargo fuzz).
 FUZZ_OPS ?= 2000000
+FUZZ_DAMAGED ?= 5000
 fuzz:
 	THUNDER_MODEL_OPS=$(FUZZ_OPS) $(CARGO) test --release --test model -- --nocapture
+	THUNDER_CORRUPTION_ITERS=$(FUZZ_DAMAGED) $(CARGO) test --release --test corruption -- --nocapture
 
 clean:
 	$(CARGO) clean

@@ -18,7 +18,7 @@ use crate::types::{PageId, TxId};
 
 /// Log pages beyond which a commit rewrites the snapshot: `COMPACT_SLACK`
 /// plus twice the snapshot's own size, so the work is amortised O(changes).
-const COMPACT_SLACK: usize = 16;
+const COMPACT_SLACK: usize = 4;
 
 /// Where the persisted set lives, as the writer tracks it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
