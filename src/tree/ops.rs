@@ -300,3 +300,167 @@ impl<S: PageStore> TreeMut<'_, S> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::page::{self, BranchPage, LeafPage};
+    use crate::types::TxId;
+    use std::collections::HashMap;
+
+    const PS: usize = 4096;
+    const CAP: usize = PS - HEADER_LEN;
+
+    /// Committed pages in memory; freed ids are recorded.
+    #[derive(Default)]
+    struct MemStore {
+        pages: HashMap<PageId, Vec<u8>>,
+        freed: Vec<PageId>,
+    }
+
+    impl PageStore for MemStore {
+        fn page(&self, id: PageId) -> Result<PageNode<'_>> {
+            let b = &self.pages[&id];
+            match page::validate(b, id).map_err(|w| Error::corrupted(id, w))? {
+                crate::storage::frame::PageType::Leaf => Ok(PageNode::Leaf(LeafPage::new(b))),
+                _ => Ok(PageNode::Branch(BranchPage::new(b))),
+            }
+        }
+        fn overflow(&self, _: &OverflowRef) -> Result<&[u8]> {
+            unreachable!("no overflow values in these tests")
+        }
+        fn free(&mut self, id: PageId, _: u64) -> Result<()> {
+            self.freed.push(id);
+            Ok(())
+        }
+    }
+
+    /// 4-byte keys with values so that each leaf entry takes `entry` bytes.
+    fn put_n(t: &mut TreeMut<'_, MemStore>, root: &mut Root, n: u32, entry: usize) {
+        let v = vec![7u8; entry - page::leaf_entry_size(4, 0)];
+        for i in 0..n {
+            t.put(root, format!("k{i:03}").as_bytes(), Value::Inline(&v)).unwrap();
+        }
+    }
+
+    fn shape(arena: &Arena, root: &Root) -> (bool, usize) {
+        match root.node {
+            Some(NodeRef::Dirty(id)) => (arena.get(id).is_leaf(), arena.get(id).len()),
+            other => panic!("unexpected root {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_leaf_filled_to_the_byte_does_not_split_one_more_byte_does() {
+        let (mut arena, mut store) = (Arena::default(), MemStore::default());
+        let mut t = TreeMut::new(&mut arena, &mut store, PS);
+        let mut root = Root::default();
+        put_n(&mut t, &mut root, 32, CAP / 32); // exactly CAP bytes
+        assert_eq!(
+            t.arena
+                .get(match root.node {
+                    Some(NodeRef::Dirty(id)) => id,
+                    _ => unreachable!(),
+                })
+                .size(),
+            CAP
+        );
+        assert_eq!(shape(t.arena, &root), (true, 32), "full leaf stays one leaf");
+        let grown = vec![7u8; CAP / 32 - page::leaf_entry_size(4, 0) + 1];
+        t.put(&mut root, b"k000", Value::Inline(&grown)).unwrap();
+        assert_eq!(shape(t.arena, &root), (false, 2), "one byte over: root branch with two leaves");
+        assert_eq!(root.count, 32);
+    }
+
+    #[test]
+    fn a_leaf_a_quarter_full_stays_one_byte_less_merges() {
+        let (mut arena, mut store) = (Arena::default(), MemStore::default());
+        let mut t = TreeMut::new(&mut arena, &mut store, PS);
+        let mut root = Root::default();
+        let entry = 127; // 32 entries fill a page exactly
+        put_n(&mut t, &mut root, 48, entry);
+        assert_eq!(shape(t.arena, &root), (false, 2));
+        let Some(NodeRef::Dirty(top)) = root.node else { unreachable!() };
+        let right = match t.arena.get(top).child(1) {
+            NodeRef::Dirty(id) => id,
+            _ => unreachable!(),
+        };
+        // delete from the right leaf down to exactly a quarter of the page
+        let quarter = CAP / 4; // 1016 = 8 entries of 127
+        let mut i = 47;
+        while t.arena.get(right).size() > quarter {
+            assert!(t.delete(&mut root, format!("k{i:03}").as_bytes()).unwrap().is_some());
+            i -= 1;
+        }
+        assert_eq!(t.arena.get(right).size(), quarter);
+        assert_eq!(shape(t.arena, &root), (false, 2), "exactly a quarter full: no merge");
+        t.delete(&mut root, format!("k{i:03}").as_bytes()).unwrap();
+        let (leaf, _) = shape(t.arena, &root);
+        assert!(leaf, "below a quarter: the leaves merge and the root collapses to one leaf");
+        assert_eq!(root.count, 48 - (48 - i as u64));
+    }
+
+    #[test]
+    fn merging_neighbours_that_do_not_fit_one_page_redistributes() {
+        let (mut arena, mut store) = (Arena::default(), MemStore::default());
+        let mut t = TreeMut::new(&mut arena, &mut store, PS);
+        let mut root = Root::default();
+        // three leaves; empty the middle one's neighbour pair unevenly
+        put_n(&mut t, &mut root, 80, 127);
+        let keys_before = root.count;
+        for i in 20..28 {
+            t.delete(&mut root, format!("k{i:03}").as_bytes()).unwrap();
+        }
+        assert_eq!(root.count, keys_before - 8);
+        let Some(NodeRef::Dirty(top)) = root.node else { unreachable!() };
+        let n = t.arena.get(top);
+        for c in 0..n.len() {
+            let NodeRef::Dirty(id) = n.child(c) else { continue };
+            let size = t.arena.get(id).size();
+            assert!(size <= CAP, "child {c} of {size} bytes does not fit a page");
+        }
+    }
+
+    #[test]
+    fn copy_on_write_frees_the_pages_it_replaces() {
+        // commit-like: write a two-level tree to pages, then change one key
+        let (mut arena, mut store) = (Arena::default(), MemStore::default());
+        let mut root = Root::default();
+        {
+            let mut t = TreeMut::new(&mut arena, &mut store, PS);
+            put_n(&mut t, &mut root, 48, 127);
+        }
+        // write every dirty node as a page (children first), like commit's spill
+        let mut next = 10u64;
+        fn spill(arena: &mut Arena, store: &mut MemStore, r: NodeRef, next: &mut u64) -> PageId {
+            let NodeRef::Dirty(id) = r else {
+                return match r {
+                    NodeRef::Page(p) => p,
+                    _ => unreachable!(),
+                };
+            };
+            let n = arena.get(id).len();
+            if !arena.get(id).is_leaf() {
+                for i in 0..n {
+                    let c = arena.get(id).child(i);
+                    let p = spill(arena, store, c, next);
+                    arena.get_mut(id).set_child(i, NodeRef::Page(p));
+                }
+            }
+            let p = PageId(*next);
+            *next += 1;
+            let mut buf = vec![0u8; PS];
+            arena.take(id).encode(&mut buf, p, TxId(1)).unwrap();
+            store.pages.insert(p, buf);
+            p
+        }
+        let top = spill(&mut arena, &mut store, root.node.unwrap(), &mut next);
+        root.node = Some(NodeRef::Page(top));
+        let mut t = TreeMut::new(&mut arena, &mut store, PS);
+        t.put(&mut root, b"k000", Value::Inline(b"new")).unwrap();
+        assert_eq!(t.store.freed.len(), 2, "the root and one leaf were copied: {:?}", t.store.freed);
+        assert!(t.store.freed.contains(&top));
+        assert!(t.delete(&mut root, b"nope").unwrap().is_none());
+        assert_eq!(t.store.freed.len(), 2, "deleting an absent key copies nothing");
+    }
+}
