@@ -45,13 +45,51 @@ pub(crate) fn get(shared: &TxnShared, bucket: Option<&Bucket>, key: &[u8]) -> Re
     v.map(thunder_bytes::of).ok_or(Error::KeyNotFound)
 }
 
-/// Looks `key` up; the value as a malloc'd copy.
-pub(crate) fn get_copy(shared: &TxnShared, bucket: Option<&Bucket>, key: &[u8]) -> Result<(*mut u8, usize)> {
+/// The body of thunder_get / thunder_bucket_get once the handle is checked.
+///
+/// # Safety
+/// `val` must be NULL or writable.
+pub(crate) unsafe fn get_into(
+    shared: &TxnShared,
+    bucket: Option<&Bucket>,
+    key: &[u8],
+    val: *mut thunder_bytes,
+) -> Result<()> {
+    if val.is_null() {
+        return Err(args::null("val"));
+    }
+    let v = get(shared, bucket, key)?;
+    // SAFETY: checked non-NULL; writable per the contract.
+    unsafe { val.write(v) };
+    Ok(())
+}
+
+/// The body of thunder_get_copy / thunder_bucket_get_copy: the value as a
+/// malloc'd copy.
+///
+/// # Safety
+/// `val` and `val_len` must be NULL or writable.
+pub(crate) unsafe fn get_copy_into(
+    shared: &TxnShared,
+    bucket: Option<&Bucket>,
+    key: &[u8],
+    val: *mut *mut u8,
+    val_len: *mut usize,
+) -> Result<()> {
+    if val.is_null() || val_len.is_null() {
+        return Err(args::null(if val.is_null() { "val" } else { "val_len" }));
+    }
     let v = get(shared, bucket, key)?;
     // SAFETY: the view points into the database and stays valid while no
     // other call runs in this transaction, which holds for this thread here.
     let bytes = unsafe { std::slice::from_raw_parts(v.data, v.len) };
-    Ok((args::malloc_copy(bytes)?, v.len))
+    let copy = args::malloc_copy(bytes)?;
+    // SAFETY: checked non-NULL; writable per the contract.
+    unsafe {
+        val.write(copy);
+        val_len.write(v.len);
+    }
+    Ok(())
 }
 
 pub(crate) fn put(shared: &TxnShared, bucket: Option<&Bucket>, key: &[u8], val: &[u8], flags: u32) -> Result<()> {

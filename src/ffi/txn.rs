@@ -157,13 +157,8 @@ pub unsafe extern "C" fn thunder_get(
     guard("thunder_get", || {
         // SAFETY: forwarded contracts.
         let (h, key) = unsafe { (handles::get("txn", txn)?, args::key("key", key, key_len)?) };
-        if val.is_null() {
-            return Err(args::null("val"));
-        }
-        let v = access::get(&h.shared, None, key)?;
-        // SAFETY: checked non-NULL; writable per the contract.
-        unsafe { val.write(v) };
-        Ok(())
+        // SAFETY: `val` is NULL or writable per the contract.
+        unsafe { access::get_into(&h.shared, None, key, val) }
     })
 }
 
@@ -192,16 +187,8 @@ pub unsafe extern "C" fn thunder_get_copy(
     guard("thunder_get_copy", || {
         // SAFETY: forwarded contracts.
         let (h, key) = unsafe { (handles::get("txn", txn)?, args::key("key", key, key_len)?) };
-        if val.is_null() || val_len.is_null() {
-            return Err(args::null(if val.is_null() { "val" } else { "val_len" }));
-        }
-        let (p, n) = access::get_copy(&h.shared, None, key)?;
-        // SAFETY: checked non-NULL; writable per the contract.
-        unsafe {
-            val.write(p);
-            val_len.write(n);
-        }
-        Ok(())
+        // SAFETY: `val` and `val_len` are NULL or writable per the contract.
+        unsafe { access::get_copy_into(&h.shared, None, key, val, val_len) }
     })
 }
 

@@ -164,17 +164,22 @@ impl RawCursor {
         }
     }
 
+    /// Builds the stack at the tree's first (or last) entry. False when empty.
+    fn edge<S: NodeSource + ?Sized>(&mut self, src: &S, root: Option<NodeRef>, first: bool) -> Result<bool> {
+        self.stack.clear();
+        match root {
+            Some(r) => self.push_edge(src, r, first),
+            None => Ok(false),
+        }
+    }
+
     pub fn first<'s, S: NodeSource + ?Sized>(
         &mut self,
         src: &'s S,
         root: Option<NodeRef>,
         version: u64,
     ) -> Result<Option<Item<'s>>> {
-        self.stack.clear();
-        let found = match root {
-            Some(r) => self.push_edge(src, r, true)?,
-            None => false,
-        };
+        let found = self.edge(src, root, true)?;
         self.land(src, version, found, State::PastEnd)
     }
 
@@ -184,11 +189,7 @@ impl RawCursor {
         root: Option<NodeRef>,
         version: u64,
     ) -> Result<Option<Item<'s>>> {
-        self.stack.clear();
-        let found = match root {
-            Some(r) => self.push_edge(src, r, false)?,
-            None => false,
-        };
+        let found = self.edge(src, root, false)?;
         self.land(src, version, found, State::BeforeStart)
     }
 
@@ -254,15 +255,8 @@ impl RawCursor {
             State::At | State::Deleted => {
                 // last key strictly smaller than the saved one
                 let key = std::mem::take(&mut self.key);
-                let found = if self.seek_ge(src, root, &key)? {
-                    self.step_back(src)?
-                } else {
-                    self.stack.clear();
-                    match root {
-                        Some(r) => self.push_edge(src, r, false)?,
-                        None => false,
-                    }
-                };
+                let found =
+                    if self.seek_ge(src, root, &key)? { self.step_back(src)? } else { self.edge(src, root, false)? };
                 self.key = key;
                 self.land(src, version, found, State::BeforeStart)
             }
