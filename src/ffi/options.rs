@@ -99,8 +99,8 @@ pub unsafe extern "C" fn thunder_options_new(out: *mut *mut thunder_options) -> 
 #[no_mangle]
 pub unsafe extern "C" fn thunder_options_free(opts: *mut thunder_options) {
     guard("thunder_options_free", || {
-        // SAFETY: forwarded contract.
-        drop(unsafe { handles::release("opts", opts)? });
+        // SAFETY: forwarded contract. The released options drop here.
+        unsafe { handles::release("opts", opts)? };
         Ok(())
     });
 }
