@@ -314,6 +314,75 @@ static void sync_modes(void) {
   }
 }
 
+/* A write transaction failed by NO_SPACE (a 1 MiB max size) repeats that
+ * status on every later call, its bucket and cursor handles included; commit
+ * returns it too, rolls back and releases the writer. Regression: the
+ * repeated message grew a second "transaction failed earlier" prefix. */
+static void failed_txn(void) {
+  thunder_options *o = NULL;
+  thunder_db *db = NULL;
+  thunder_txn *w = NULL;
+  thunder_bucket *b = NULL;
+  thunder_cursor *c = NULL;
+  thunder_bytes v;
+  uint64_t seq = 0;
+  static uint8_t big[100000];
+  char key[32];
+  CHECK_OK(thunder_options_new(&o));
+  CHECK_OK(thunder_options_set_max_size(o, 1u << 20));
+  CHECK_OK(thunder_open(test_path("full.db"), o, &db));
+  thunder_options_free(o);
+  put_one(db, "before", "1");
+
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &w));
+  CHECK_OK(thunder_put(w, K("doomed"), K("x"), 0));
+  CHECK_OK(thunder_bucket_create(w, NULL, K("b"), &b));
+  CHECK_OK(thunder_cursor_open(w, NULL, &c));
+  thunder_status s = THUNDER_OK;
+  for (int i = 0; i < 100 && s == THUNDER_OK; i++) {
+    snprintf(key, sizeof key, "big%d", i);
+    s = thunder_put(w, K(key), big, sizeof big, 0);
+  }
+  CHECK_STATUS(s, THUNDER_NO_SPACE);
+  CHECK_ERROR_MENTIONS("max size");
+  CHECK_STATUS(thunder_get(w, K("before"), &v), THUNDER_NO_SPACE);
+  CHECK_ERROR_MENTIONS("max size");
+  const char *e = thunder_last_error();
+  const char *first = strstr(e, "failed earlier");
+  CHECK(first != NULL && strstr(first + 1, "failed earlier") == NULL);
+  CHECK_STATUS(thunder_put(w, K("small"), K("v"), 0), THUNDER_NO_SPACE);
+  CHECK_STATUS(thunder_delete(w, K("before")), THUNDER_NO_SPACE);
+  CHECK_STATUS(thunder_bucket_put(b, K("k"), K("v"), 0), THUNDER_NO_SPACE);
+  CHECK_STATUS(thunder_bucket_next_sequence(b, &seq), THUNDER_NO_SPACE);
+  CHECK_STATUS(thunder_cursor_first(c, &v, &v), THUNDER_NO_SPACE);
+  CHECK_STATUS(thunder_txn_commit(w), THUNDER_NO_SPACE);
+  CHECK_STATUS(thunder_bucket_get(b, K("k"), &v), THUNDER_TXN_CLOSED);
+  thunder_bucket_close(b);
+  thunder_cursor_close(c);
+
+  /* Rolled back and released: nothing of it landed, the next one works. */
+  CHECK(stat_of(db).last_txid == 1);
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE_NOWAIT, &w));
+  CHECK_STATUS(thunder_get(w, K("doomed"), &v), THUNDER_NOT_FOUND);
+  CHECK_OK(thunder_get(w, K("before"), &v));
+  CHECK_OK(thunder_put(w, K("after"), big, 1000, 0));
+  CHECK_OK(thunder_txn_commit(w));
+
+  /* Abort releases a failed transaction as well. */
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &w));
+  s = THUNDER_OK;
+  for (int i = 0; i < 100 && s == THUNDER_OK; i++) {
+    snprintf(key, sizeof key, "big%d", i);
+    s = thunder_put(w, K(key), big, sizeof big, 0);
+  }
+  CHECK_STATUS(s, THUNDER_NO_SPACE);
+  CHECK_STATUS(thunder_put(w, K("k"), K("v"), 0), THUNDER_NO_SPACE);
+  thunder_txn_abort(w);
+  CHECK(stat_of(db).last_txid == 2);
+  CHECK_OK(thunder_check(db));
+  CHECK_OK(thunder_close(db));
+}
+
 int main(void) {
   thunder_db *db = NULL;
   char path[4096];
@@ -331,5 +400,6 @@ int main(void) {
   CHECK_OK(thunder_close(db));
   handles_outlive_db(path);
   sync_modes();
+  failed_txn();
   return 0;
 }
