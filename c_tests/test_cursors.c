@@ -95,6 +95,9 @@ static void movement(void) {
   MOVE(thunder_cursor_seek(c, K("k"), &k, &v), "k1");
   MOVE(thunder_cursor_seek(c, K("k5"), &k, &v), "k5");
   MOVE(thunder_cursor_seek(c, K("k6"), &k, &v), NULL);
+  MOVE(thunder_cursor_prev(c, &k, &v), "k5"); /* a seek past the end leaves it past the end */
+  MOVE(thunder_cursor_seek(c, K("k6"), &k, &v), NULL);
+  MOVE(thunder_cursor_next(c, &k, &v), NULL);
   MOVE(thunder_cursor_seek(c, K("k4"), &k, &v), "k4"); /* seek again after a miss */
 
   /* Outputs are optional, one or both. */
