@@ -365,6 +365,32 @@ static void stats(void) {
   st = stat_of(db);
   CHECK(st.last_txid == 2 && st.key_count == 2002 && st.tree_depth >= 2);
   CHECK(st.page_count > 50 && st.file_size >= st.page_count * 4096);
+  uint64_t filled = st.page_count;
+
+  /* Freed pages: pending first (the last durable snapshot may still use
+   * them), reusable after the next commit, and reused by a refill. */
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &w));
+  for (i = 0; i < 2000; i++) {
+    snprintf(key, sizeof key, "key%06d", i);
+    CHECK_OK(thunder_delete(w, K(key)));
+  }
+  CHECK_OK(thunder_txn_commit(w));
+  st = stat_of(db);
+  CHECK(st.key_count == 2 && st.tree_depth == 1);
+  CHECK(st.pending_page_count + st.free_page_count > 50);
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &w));
+  CHECK_OK(thunder_put(w, K("c"), K("3"), 0));
+  CHECK_OK(thunder_txn_commit(w));
+  CHECK(stat_of(db).free_page_count > 50);
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &w));
+  for (i = 0; i < 2000; i++) {
+    snprintf(key, sizeof key, "key%06d", i);
+    CHECK_OK(thunder_put(w, K(key), (const uint8_t *)val, sizeof val, 0));
+  }
+  CHECK_OK(thunder_txn_commit(w));
+  st = stat_of(db);
+  CHECK(st.key_count == 2003 && st.last_txid == 5);
+  CHECK(st.page_count < filled + filled / 4); /* the freed pages were reused */
 
   CHECK_OK(thunder_sync(db));
   CHECK_OK(thunder_checkpoint(db));

@@ -4,7 +4,10 @@
  * and the sync modes. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -314,6 +317,41 @@ static void sync_modes(void) {
   }
 }
 
+/* What a process that dies without closing leaves behind: a child commits
+ * in `mode`, makes the commits of `synced` durable as its mode promises, then
+ * _exits (no close, no destructors). FULL: every commit is kept. BATCHED: a
+ * commit older than the sync interval is kept (the background sync wrote
+ * it). NONE: everything up to thunder_sync is kept. */
+static void durable_after_death(thunder_sync_mode mode) {
+  char path[4096], name[32];
+  snprintf(name, sizeof name, "death%u.db", mode);
+  snprintf(path, sizeof path, "%s", test_path(name));
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    thunder_db *db = open_mode(path, mode); /* interval 20 ms */
+    put_one(db, "first", "1");
+    if (mode == THUNDER_SYNC_NONE) CHECK_OK(thunder_sync(db));
+    if (mode == THUNDER_SYNC_BATCHED) {
+      struct timespec pause = {0, 300 * 1000 * 1000}; /* 15 intervals */
+      nanosleep(&pause, NULL);
+    }
+    _exit(0);
+  }
+  int st = 0;
+  CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  thunder_db *db = NULL;
+  thunder_txn *r = NULL;
+  thunder_bytes v;
+  CHECK_OK(thunder_open(path, NULL, &db));
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_READ, &r));
+  CHECK_OK(thunder_get(r, K("first"), &v));
+  CHECK_BYTES(v, "1");
+  thunder_txn_abort(r);
+  CHECK_OK(thunder_check(db));
+  CHECK_OK(thunder_close(db));
+}
+
 /* A write transaction failed by NO_SPACE (a 1 MiB max size) repeats that
  * status on every later call, its bucket and cursor handles included; commit
  * returns it too, rolls back and releases the writer. Regression: the
@@ -400,6 +438,9 @@ int main(void) {
   CHECK_OK(thunder_close(db));
   handles_outlive_db(path);
   sync_modes();
+  durable_after_death(THUNDER_SYNC_FULL);
+  durable_after_death(THUNDER_SYNC_BATCHED);
+  durable_after_death(THUNDER_SYNC_NONE);
   failed_txn();
   return 0;
 }
