@@ -398,6 +398,9 @@ static void stats(void) {
   CHECK_OK(thunder_close(db));
 }
 
+/* Keys of exactly the maximum size work, one more byte is KEY_TOO_LARGE;
+ * and the fattest entries (max-size keys with inline values at the largest
+ * overflow threshold, half a page) still split, merge and check out. */
 static void key_size_at(uint32_t page_size, size_t *max_out) {
   thunder_db *db = NULL;
   thunder_txn *w = NULL;
@@ -406,15 +409,18 @@ static void key_size_at(uint32_t page_size, size_t *max_out) {
   char name[64];
   snprintf(name, sizeof name, "keys%u.db", page_size);
   CHECK_OK(thunder_options_set_page_size(o, page_size));
+  CHECK_OK(thunder_options_set_overflow_threshold(o, page_size / 2));
   CHECK_OK(thunder_open(test_path(name), o, &db));
   size_t max = thunder_max_key_size(db);
   *max_out = max;
-  uint8_t *key = (uint8_t *)malloc(max + 1);
-  CHECK(key != NULL);
+  uint8_t *key = (uint8_t *)malloc(max + 1), *val = (uint8_t *)malloc(page_size / 2);
+  CHECK(key != NULL && val != NULL);
   memset(key, 'k', max + 1);
+  memset(val, 'v', page_size / 2);
   CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &w));
   CHECK_OK(thunder_put(w, key, max, K("max"), 0));
   CHECK_STATUS(thunder_put(w, key, max + 1, K("too long"), 0), THUNDER_KEY_TOO_LARGE);
+  CHECK_ERROR_MENTIONS("thunder_put");
   CHECK_STATUS(thunder_get(w, key, max + 1, &v), THUNDER_KEY_TOO_LARGE);
   CHECK_STATUS(thunder_delete(w, key, max + 1), THUNDER_KEY_TOO_LARGE);
   CHECK_OK(thunder_txn_commit(w)); /* KEY_TOO_LARGE left the txn usable */
@@ -422,18 +428,42 @@ static void key_size_at(uint32_t page_size, size_t *max_out) {
   CHECK_OK(thunder_get(w, key, max, &v));
   CHECK_BYTES(v, "max");
   thunder_txn_abort(w);
+
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &w));
+  for (int i = 0; i < 60; i++) {
+    key[0] = (uint8_t)(0x80 + i); /* distinct keys, all of the maximum size */
+    CHECK_OK(thunder_put(w, key, max, val, page_size / 2, 0));
+  }
+  CHECK_OK(thunder_txn_commit(w));
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &w));
+  for (int i = 0; i < 60; i += 2) {
+    key[0] = (uint8_t)(0x80 + i);
+    CHECK_OK(thunder_delete(w, key, max));
+  }
+  CHECK_OK(thunder_txn_commit(w));
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_READ, &w));
+  key[0] = 0x81;
+  CHECK_OK(thunder_get(w, key, max, &v));
+  CHECK(v.len == page_size / 2 && memcmp(v.data, val, v.len) == 0);
+  thunder_txn_abort(w);
+  thunder_stats st;
+  CHECK_OK(thunder_stat(db, &st));
+  CHECK(st.key_count == 31); /* "kkk...", and the 30 odd ones */
   free(key);
+  free(val);
   CHECK_OK(thunder_check(db));
   CHECK_OK(thunder_close(db));
   thunder_options_free(o);
 }
 
 static void key_sizes(void) {
-  size_t at4k = 0, at64k = 0;
+  size_t at4k = 0, at8k = 0, at16k = 0, at64k = 0;
   key_size_at(4096, &at4k);
+  key_size_at(8192, &at8k);
+  key_size_at(16384, &at16k);
   key_size_at(65536, &at64k);
   CHECK(at4k >= 1000);
-  CHECK(at64k > at4k);
+  CHECK(at4k < at8k && at8k < at16k && at16k < at64k);
 }
 
 /* Values are 0 to 4 GiB - 1 bytes: 4 GiB is VALUE_TOO_LARGE, found from the
