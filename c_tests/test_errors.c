@@ -187,6 +187,26 @@ static void keyspace(thunder_db *db) {
   CHECK_OK(thunder_txn_commit(w));
 }
 
+/* The three functions that hand out a bucket share their argument checks. */
+typedef thunder_status (*opener)(thunder_txn *, thunder_bucket *, const uint8_t *, size_t,
+                                 thunder_bucket **);
+
+static void check_opener(opener fn, const char *name, thunder_txn *w, thunder_bucket *b) {
+  thunder_bucket *out = (thunder_bucket *)POISON;
+  CHECK_NULL_ARG(fn(NULL, NULL, K("x"), &out), name, "txn");
+  CHECK(out == NULL);
+  out = (thunder_bucket *)POISON;
+  CHECK_NULL_ARG(fn(w, NULL, NULL, 1, &out), name, "name");
+  CHECK(out == NULL);
+  out = (thunder_bucket *)POISON;
+  CHECK_STATUS(fn(w, NULL, (const uint8_t *)"x", 0, &out), THUNDER_INVALID_ARGUMENT); /* empty */
+  CHECK(out == NULL);
+  CHECK_ERROR_MENTIONS(name);
+  CHECK_NULL_ARG(fn(w, b, K("x"), NULL), name, "out");
+  CHECK_NULL_ARG(fn(w, (thunder_bucket *)(void *)w, K("x"), &out), name, "parent"); /* wrong type */
+  CHECK(out == NULL);
+}
+
 static void buckets(thunder_db *db) {
   thunder_txn *w = NULL;
   thunder_bucket *b = NULL, *out = (thunder_bucket *)POISON;
@@ -197,19 +217,9 @@ static void buckets(thunder_db *db) {
   CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &w));
   CHECK_OK(thunder_bucket_create(w, NULL, K("b"), &b));
 
-#define OPENERS(X) X(thunder_bucket_create) X(thunder_bucket_create_if_missing) X(thunder_bucket_open)
-#define CHECK_OPENER(fn)                                                  \
-  out = (thunder_bucket *)POISON;                                         \
-  CHECK_NULL_ARG(fn(NULL, NULL, K("x"), &out), #fn, "txn");               \
-  CHECK(out == NULL);                                                     \
-  out = (thunder_bucket *)POISON;                                         \
-  CHECK_NULL_ARG(fn(w, NULL, NULL, 1, &out), #fn, "name");                \
-  CHECK(out == NULL);                                                     \
-  out = (thunder_bucket *)POISON;                                         \
-  CHECK_STATUS(fn(w, NULL, (const uint8_t *)"x", 0, &out), THUNDER_INVALID_ARGUMENT); \
-  CHECK(out == NULL);                                                     \
-  CHECK_NULL_ARG(fn(w, b, K("x"), NULL), #fn, "out");
-  OPENERS(CHECK_OPENER)
+  check_opener(thunder_bucket_create, "thunder_bucket_create", w, b);
+  check_opener(thunder_bucket_create_if_missing, "thunder_bucket_create_if_missing", w, b);
+  check_opener(thunder_bucket_open, "thunder_bucket_open", w, b);
   out = (thunder_bucket *)POISON;
   CHECK_STATUS(thunder_bucket_open(w, NULL, K("missing"), &out), THUNDER_BUCKET_NOT_FOUND);
   CHECK(out == NULL);
