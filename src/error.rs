@@ -169,8 +169,12 @@ impl Error {
 
     /// A copy that keeps the kind and message; used to repeat a write
     /// transaction's failure on every later call.
+    /// Replaying a replay keeps one "failed earlier" prefix.
     pub fn replay(&self) -> Error {
-        Error::TxnFailed { kind: self.kind(), what: self.to_string() }
+        match self {
+            Error::TxnFailed { kind, what } => Error::TxnFailed { kind: *kind, what: what.clone() },
+            _ => Error::TxnFailed { kind: self.kind(), what: self.to_string() },
+        }
     }
 }
 
@@ -213,6 +217,16 @@ mod tests {
         let r = e.replay();
         assert_eq!(r.kind(), ErrorKind::Corrupted);
         assert!(r.to_string().contains("page 7"), "{r}");
+    }
+
+    /// Regression: a write transaction stores the replay of its failure and
+    /// replays that on each later call, so messages read "transaction failed
+    /// earlier and can only be aborted: transaction failed earlier ...".
+    #[test]
+    fn replay_of_a_replay_has_one_prefix() {
+        let r = Error::corrupted(PageId(7), "checksum mismatch").replay().replay();
+        assert_eq!(r.kind(), ErrorKind::Corrupted);
+        assert_eq!(r.to_string().matches("failed earlier").count(), 1, "{r}");
     }
 
     #[test]

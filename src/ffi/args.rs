@@ -73,19 +73,6 @@ pub(crate) unsafe fn write_opt<T>(ptr: *mut T, value: T) {
     }
 }
 
-/// Writes `value` through a required out-pointer.
-///
-/// # Safety
-/// `ptr` must be NULL or valid for writing a `T`.
-pub(crate) unsafe fn write_out<T>(arg: &str, ptr: *mut T, value: T) -> Result<()> {
-    if ptr.is_null() {
-        return Err(null(arg));
-    }
-    // SAFETY: non-NULL and writable per the caller's contract.
-    unsafe { ptr.write(value) };
-    Ok(())
-}
-
 /// Copies `bytes` into a malloc'd buffer the caller frees with thunder_free.
 pub(crate) fn malloc_copy(bytes: &[u8]) -> Result<*mut u8> {
     // SAFETY: malloc of at least one byte; checked for NULL below.

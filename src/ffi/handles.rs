@@ -1,8 +1,10 @@
 //! The opaque handle types and the casts between them and C pointers.
 //!
-//! Every handle is a `Box` with a magic number, checked on entry, so a NULL,
-//! a handle of the wrong type, or (usually) one already released is reported
-//! as `THUNDER_INVALID_ARGUMENT` instead of corrupting memory. Buckets and
+//! Every handle is a `Box<Tagged<T>>`: a magic number at offset 0, then the
+//! handle. The magic is checked on entry, so a NULL, a handle of the wrong
+//! type, or (usually) one already released is reported as
+//! `THUNDER_INVALID_ARGUMENT` instead of corrupting memory. The handle types
+//! themselves stay plain Rust structs, which cbindgen declares opaque. Buckets and
 //! cursors hold an `Arc` of their transaction's shared slot, never a pointer
 //! to the transaction: when it ends the slot becomes `Closed` and they report
 //! `THUNDER_TXN_CLOSED`. A panic while the slot is locked poisons its mutex,
@@ -23,14 +25,12 @@ const DEAD: u64 = 0xdead_dead_dead_dead;
 /// An open database. Shared by any number of threads.
 #[derive(Debug)]
 pub struct thunder_db {
-    magic: u64,
     pub(crate) db: Database,
 }
 
 /// Options for thunder_open().
 #[derive(Debug)]
 pub struct thunder_options {
-    magic: u64,
     pub(crate) opts: Options,
     /// THUNDER_SYNC_* and the BATCHED interval, combined at open.
     pub(crate) sync_mode: u32,
@@ -40,14 +40,12 @@ pub struct thunder_options {
 /// A transaction (read or write).
 #[derive(Debug)]
 pub struct thunder_txn {
-    magic: u64,
     pub(crate) shared: Arc<TxnShared>,
 }
 
 /// A bucket opened in a transaction.
 #[derive(Debug)]
 pub struct thunder_bucket {
-    magic: u64,
     pub(crate) shared: Arc<TxnShared>,
     pub(crate) bucket: Bucket,
 }
@@ -55,7 +53,6 @@ pub struct thunder_bucket {
 /// A cursor over a keyspace or over a bucket's child buckets.
 #[derive(Debug)]
 pub struct thunder_cursor {
-    magic: u64,
     pub(crate) shared: Arc<TxnShared>,
     pub(crate) bucket: Option<Bucket>,
     pub(crate) tree: Tree,
@@ -111,8 +108,6 @@ pub(crate) fn closed() -> Error {
 pub(crate) trait Handle: Sized {
     const MAGIC: u64;
     const NAME: &'static str;
-    fn magic(&self) -> u64;
-    fn set_magic(&mut self, m: u64);
 }
 
 macro_rules! handle {
@@ -120,14 +115,19 @@ macro_rules! handle {
         impl Handle for $t {
             const MAGIC: u64 = $magic;
             const NAME: &'static str = stringify!($t);
-            fn magic(&self) -> u64 {
-                self.magic
-            }
-            fn set_magic(&mut self, m: u64) {
-                self.magic = m;
-            }
         }
     };
+}
+
+/// What a C handle pointer points at. `repr(C)` puts `magic` at offset 0
+/// whatever `T` is, so the first 8 bytes of any handle can be read to learn
+/// its type. (The magic used to be a field of each handle struct, which Rust
+/// is free to reorder: it sat at offset 64 of a bucket, so checking a 16-byte
+/// transaction passed as a bucket read past the end of its allocation.)
+#[repr(C)]
+struct Tagged<T> {
+    magic: u64,
+    handle: T,
 }
 
 handle!(thunder_db, 0x7468_6e64_5f64_6201);
@@ -138,31 +138,31 @@ handle!(thunder_cursor, 0x7468_6e64_5f63_7505);
 
 impl thunder_db {
     pub(crate) fn new(db: Database) -> thunder_db {
-        thunder_db { magic: Self::MAGIC, db }
+        thunder_db { db }
     }
 }
 
 impl thunder_options {
     pub(crate) fn new() -> thunder_options {
-        thunder_options { magic: Self::MAGIC, opts: Options::default(), sync_mode: 0, sync_interval_ms: 100 }
+        thunder_options { opts: Options::default(), sync_mode: 0, sync_interval_ms: 100 }
     }
 }
 
 impl thunder_txn {
     pub(crate) fn new(shared: Arc<TxnShared>) -> thunder_txn {
-        thunder_txn { magic: Self::MAGIC, shared }
+        thunder_txn { shared }
     }
 }
 
 impl thunder_bucket {
     pub(crate) fn new(shared: Arc<TxnShared>, bucket: Bucket) -> thunder_bucket {
-        thunder_bucket { magic: Self::MAGIC, shared, bucket }
+        thunder_bucket { shared, bucket }
     }
 }
 
 impl thunder_cursor {
     pub(crate) fn new(shared: Arc<TxnShared>, bucket: Option<Bucket>, tree: Tree, writable: bool) -> thunder_cursor {
-        thunder_cursor { magic: Self::MAGIC, shared, bucket, tree, raw: Mutex::new(RawCursor::new(writable)) }
+        thunder_cursor { shared, bucket, tree, raw: Mutex::new(RawCursor::new(writable)) }
     }
 }
 
@@ -179,13 +179,14 @@ pub(crate) unsafe fn get<'a, T: Handle>(arg: &str, p: *const T) -> Result<&'a T>
     if p.is_null() {
         return Err(args::null(arg));
     }
-    // SAFETY: a live handle per the caller's contract; every handle type
-    // starts with its magic, so a handle of another type reads as a mismatch.
-    let h = unsafe { &*p };
-    if h.magic() != T::MAGIC {
+    // SAFETY: every handle, of whatever type, is a live `Tagged<_>` per the
+    // caller's contract, so its first 8 bytes are its magic.
+    let magic = unsafe { p.cast::<u64>().read() };
+    if magic != T::MAGIC {
         return Err(bad_handle::<T>(arg));
     }
-    Ok(h)
+    // SAFETY: the magic says `p` came from `into_raw::<T>`: a live `Tagged<T>`.
+    Ok(unsafe { &(*p.cast::<Tagged<T>>()).handle })
 }
 
 /// Borrows the handle behind `p` mutably (options only: never shared).
@@ -195,28 +196,59 @@ pub(crate) unsafe fn get<'a, T: Handle>(arg: &str, p: *const T) -> Result<&'a T>
 pub(crate) unsafe fn get_mut<'a, T: Handle>(arg: &str, p: *mut T) -> Result<&'a mut T> {
     // SAFETY: forwarded contract; checks NULL and magic.
     unsafe { get(arg, p)? };
-    // SAFETY: checked above; exclusive per the caller's contract.
-    Ok(unsafe { &mut *p })
+    // SAFETY: checked above (a live `Tagged<T>`); exclusive per the caller's contract.
+    Ok(unsafe { &mut (*p.cast::<Tagged<T>>()).handle })
 }
 
 /// Hands a new handle to C.
 pub(crate) fn into_raw<T: Handle>(h: T) -> *mut T {
-    Box::into_raw(Box::new(h))
+    Box::into_raw(Box::new(Tagged { magic: T::MAGIC, handle: h })).cast()
 }
 
 /// Takes back a handle for release; None for NULL.
 ///
 /// # Safety
 /// As for `get`; the pointer is dangling afterwards.
-pub(crate) unsafe fn release<T: Handle>(arg: &str, p: *mut T) -> Result<Option<Box<T>>> {
+pub(crate) unsafe fn release<T: Handle>(arg: &str, p: *mut T) -> Result<Option<T>> {
     if p.is_null() {
         return Ok(None);
     }
     // SAFETY: checks the magic of a live handle per the caller's contract.
     unsafe { get::<T>(arg, p)? };
-    // SAFETY: the pointer came from `into_raw` and is released only once
-    // (the magic is cleared so a second release is caught, usually).
-    let mut b = unsafe { Box::from_raw(p) };
-    b.set_magic(DEAD);
-    Ok(Some(b))
+    let p = p.cast::<Tagged<T>>();
+    // SAFETY: a live `Tagged<T>` from `into_raw`. The magic is cleared first
+    // so a second release is caught (usually: the memory may be reused).
+    unsafe { (*p).magic = DEAD };
+    // SAFETY: the pointer came from `Box::into_raw` and is released only once.
+    Ok(Some(unsafe { Box::from_raw(p) }.handle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: the magic used to be a field of each handle struct, at
+    /// offset 8 of a transaction and 64 of a bucket, cursor or options, so
+    /// checking a small handle passed as a large one read out of bounds.
+    #[test]
+    fn the_magic_is_at_offset_zero_of_every_handle() {
+        assert_eq!(std::mem::offset_of!(Tagged<thunder_db>, magic), 0);
+        assert_eq!(std::mem::offset_of!(Tagged<thunder_options>, magic), 0);
+        assert_eq!(std::mem::offset_of!(Tagged<thunder_txn>, magic), 0);
+        assert_eq!(std::mem::offset_of!(Tagged<thunder_bucket>, magic), 0);
+        assert_eq!(std::mem::offset_of!(Tagged<thunder_cursor>, magic), 0);
+    }
+
+    #[test]
+    fn a_handle_of_another_type_is_rejected_and_survives() {
+        let o = into_raw(thunder_options::new());
+        // SAFETY: `o` is a live handle; it is checked as the wrong types.
+        unsafe {
+            let err = get::<thunder_cursor>("c", o.cast()).unwrap_err();
+            assert!(err.to_string().contains("`c` is not a live thunder_cursor"), "{err}");
+            assert!(release::<thunder_txn>("txn", o.cast()).is_err());
+            assert!(get_mut::<thunder_options>("o", o).is_ok());
+            assert!(release::<thunder_options>("o", o).unwrap().is_some());
+        }
+    }
 }

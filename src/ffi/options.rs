@@ -79,8 +79,14 @@ impl thunder_options {
 #[no_mangle]
 pub unsafe extern "C" fn thunder_options_new(out: *mut *mut thunder_options) -> thunder_status {
     guard("thunder_options_new", || {
-        // SAFETY: `out` is NULL or writable per the contract.
-        unsafe { crate::ffi::args::write_out("out", out, handles::into_raw(thunder_options::new())) }
+        // Checked before the handle is boxed: a handle made for a NULL `out`
+        // could never be freed.
+        if out.is_null() {
+            return Err(crate::ffi::args::null("out"));
+        }
+        // SAFETY: non-NULL, and writable per the contract.
+        unsafe { out.write(handles::into_raw(thunder_options::new())) };
+        Ok(())
     })
 }
 
@@ -93,8 +99,8 @@ pub unsafe extern "C" fn thunder_options_new(out: *mut *mut thunder_options) -> 
 #[no_mangle]
 pub unsafe extern "C" fn thunder_options_free(opts: *mut thunder_options) {
     guard("thunder_options_free", || {
-        // SAFETY: forwarded contract.
-        drop(unsafe { handles::release("opts", opts)? });
+        // SAFETY: forwarded contract. The released options drop here.
+        unsafe { handles::release("opts", opts)? };
         Ok(())
     });
 }

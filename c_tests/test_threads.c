@@ -1,0 +1,331 @@
+/* One thunder_db shared by many threads: readers holding snapshots while a
+ * writer commits (each sees exactly its snapshot), readers and the writer not
+ * blocking each other, a write transaction begun on one thread and committed
+ * on another, racing NOWAIT writers (exactly one wins), and blocking writers
+ * serialised. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
+
+#include "check.h"
+
+#define READERS 4
+#define COMMITS 300
+
+/* Shared progress of the writer, so readers can wait for commits to pass. */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static uint64_t committed; /* txid of the writer's last commit */
+
+/* Waits until `*flag` reaches `want`, failing the test after 30 s instead of
+ * hanging if a thread is wrongly blocked. */
+static void wait_until(volatile uint64_t *flag, uint64_t want) {
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 30;
+  pthread_mutex_lock(&mu);
+  while (*flag < want) {
+    int rc = pthread_cond_timedwait(&cv, &mu, &deadline);
+    if (rc == ETIMEDOUT) {
+      fprintf(stderr, "timed out waiting for %llu (at %llu)\n", (unsigned long long)want,
+              (unsigned long long)*flag);
+      exit(1);
+    }
+  }
+  pthread_mutex_unlock(&mu);
+}
+
+static void bump(volatile uint64_t *flag, uint64_t v) {
+  pthread_mutex_lock(&mu);
+  *flag = v;
+  pthread_cond_broadcast(&cv);
+  pthread_mutex_unlock(&mu);
+}
+
+static uint64_t parse_u64(thunder_bytes v) {
+  char buf[32];
+  CHECK(v.len > 0 && v.len < sizeof buf);
+  memcpy(buf, v.data, v.len);
+  buf[v.len] = '\0';
+  return strtoull(buf, NULL, 10);
+}
+
+/* Commit t (txid t) sets "txid" = t and adds key "n<t>": a snapshot at txid
+ * t holds exactly t "n" keys, and "txid" says t. */
+static void check_snapshot(thunder_txn *r, uint64_t t) {
+  thunder_bytes k, v;
+  thunder_cursor *c = NULL;
+  uint64_t n = 0;
+  CHECK(thunder_txn_id(r) == t);
+  if (t == 0) {
+    CHECK_STATUS(thunder_get(r, K("txid"), &v), THUNDER_NOT_FOUND);
+  } else {
+    CHECK_OK(thunder_get(r, K("txid"), &v));
+    CHECK(parse_u64(v) == t);
+  }
+  CHECK_OK(thunder_cursor_open(r, NULL, &c));
+  thunder_status s = thunder_cursor_seek(c, K("n"), &k, NULL);
+  while (s == THUNDER_OK && k.len > 0 && k.data[0] == 'n') {
+    n++;
+    s = thunder_cursor_next(c, &k, NULL);
+  }
+  CHECK(s == THUNDER_OK || s == THUNDER_NOT_FOUND);
+  thunder_cursor_close(c);
+  CHECK(n == t);
+}
+
+static void *writer(void *arg) {
+  thunder_db *db = (thunder_db *)arg;
+  char key[32], val[32];
+  for (int i = 0; i < COMMITS; i++) {
+    thunder_txn *w = NULL;
+    CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &w));
+    uint64_t t = thunder_txn_id(w);
+    snprintf(key, sizeof key, "n%06llu", (unsigned long long)t);
+    snprintf(val, sizeof val, "%llu", (unsigned long long)t);
+    CHECK_OK(thunder_put(w, K(key), K(val), 0));
+    CHECK_OK(thunder_put(w, K("txid"), K(val), 0));
+    CHECK_OK(thunder_txn_commit(w));
+    bump(&committed, t);
+  }
+  return NULL;
+}
+
+/* Takes snapshots while the writer runs and re-checks each one after 25
+ * more commits have landed. */
+static void *reader(void *arg) {
+  thunder_db *db = (thunder_db *)arg;
+  int rounds = 0;
+  for (;;) {
+    thunder_txn *r = NULL;
+    CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_READ, &r));
+    uint64_t t = thunder_txn_id(r);
+    check_snapshot(r, t);
+    if (t + 25 > COMMITS) {
+      thunder_txn_abort(r);
+      break;
+    }
+    wait_until(&committed, t + 25);
+    check_snapshot(r, t); /* unchanged by the commits since */
+    thunder_txn_abort(r);
+    rounds++;
+  }
+  return (void *)(intptr_t)rounds;
+}
+
+static void snapshots_under_commits(thunder_db *db) {
+  pthread_t w, r[READERS];
+  for (int i = 0; i < READERS; i++) CHECK(pthread_create(&r[i], NULL, reader, db) == 0);
+  CHECK(pthread_create(&w, NULL, writer, db) == 0);
+  CHECK(pthread_join(w, NULL) == 0);
+  int total = 0;
+  for (int i = 0; i < READERS; i++) {
+    void *rounds = NULL;
+    CHECK(pthread_join(r[i], &rounds) == 0);
+    total += (int)(intptr_t)rounds;
+  }
+  CHECK(total > 0); /* some snapshot was held across commits */
+  thunder_stats st;
+  CHECK_OK(thunder_stat(db, &st));
+  CHECK(st.last_txid == COMMITS && st.key_count == COMMITS + 1 && st.reader_count == 0);
+}
+
+/* A reader begins and finishes while this thread holds the write
+ * transaction: it would never finish if readers waited for the writer. */
+static volatile uint64_t reader_done;
+
+static void *quick_reader(void *arg) {
+  thunder_db *db = (thunder_db *)arg;
+  thunder_txn *r = NULL;
+  thunder_bytes v;
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_READ, &r));
+  CHECK_STATUS(thunder_get(r, K("uncommitted"), &v), THUNDER_NOT_FOUND);
+  CHECK_OK(thunder_get(r, K("txid"), &v));
+  thunder_txn_abort(r);
+  bump(&reader_done, 1);
+  return NULL;
+}
+
+static volatile uint64_t writer_done;
+
+static void *quick_writer(void *arg) {
+  thunder_db *db = (thunder_db *)arg;
+  thunder_txn *w = NULL;
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &w));
+  CHECK_OK(thunder_put(w, K("from-thread"), K("1"), 0));
+  CHECK_OK(thunder_txn_commit(w));
+  bump(&writer_done, 1);
+  return NULL;
+}
+
+static void no_blocking(thunder_db *db) {
+  pthread_t t;
+  thunder_txn *w = NULL, *r = NULL;
+  thunder_bytes v;
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &w));
+  CHECK_OK(thunder_put(w, K("uncommitted"), K("x"), 0));
+  CHECK(pthread_create(&t, NULL, quick_reader, db) == 0);
+  wait_until(&reader_done, 1); /* while w is still open */
+  CHECK(pthread_join(t, NULL) == 0);
+  thunder_txn_abort(w);
+
+  /* And a writer commits while this thread holds a read snapshot. */
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_READ, &r));
+  CHECK(pthread_create(&t, NULL, quick_writer, db) == 0);
+  wait_until(&writer_done, 1);
+  CHECK(pthread_join(t, NULL) == 0);
+  CHECK_STATUS(thunder_get(r, K("from-thread"), &v), THUNDER_NOT_FOUND);
+  thunder_txn_abort(r);
+}
+
+/* Begins the write transaction and hands it back, still open. */
+static void *begin_elsewhere(void *arg) {
+  thunder_db *db = *(thunder_db **)arg;
+  thunder_txn *w = NULL, *again = NULL;
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &w));
+  CHECK_OK(thunder_put(w, K("moved"), K("begun on a thread"), 0));
+  CHECK_STATUS(thunder_txn_begin(db, THUNDER_TXN_WRITE_NOWAIT, &again), THUNDER_BUSY);
+  CHECK(again == NULL);
+  return w;
+}
+
+static void *begin_nowait(void *arg) {
+  thunder_db *db = (thunder_db *)arg;
+  thunder_txn *w = NULL;
+  thunder_status s = thunder_txn_begin(db, THUNDER_TXN_WRITE_NOWAIT, &w);
+  if (s == THUNDER_OK) thunder_txn_abort(w);
+  return (void *)(intptr_t)s;
+}
+
+static void txn_moves_between_threads(thunder_db *db) {
+  pthread_t t;
+  void *res = NULL;
+  thunder_bytes v;
+  CHECK(pthread_create(&t, NULL, begin_elsewhere, &db) == 0);
+  CHECK(pthread_join(t, &res) == 0);
+  thunder_txn *w = (thunder_txn *)res;
+  CHECK(w != NULL);
+  /* Used and committed on this thread. */
+  CHECK_OK(thunder_put(w, K("moved2"), K("finished here"), 0));
+  CHECK_OK(thunder_get(w, K("moved"), &v));
+  CHECK_OK(thunder_txn_commit(w));
+  CHECK(pthread_create(&t, NULL, begin_nowait, db) == 0); /* released */
+  CHECK(pthread_join(t, &res) == 0);
+  CHECK((intptr_t)res == THUNDER_OK);
+  thunder_txn *r = NULL;
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_READ, &r));
+  CHECK_OK(thunder_get(r, K("moved"), &v));
+  CHECK_BYTES(v, "begun on a thread");
+  CHECK_OK(thunder_get(r, K("moved2"), &v));
+  CHECK_BYTES(v, "finished here");
+  thunder_txn_abort(r);
+}
+
+/* NOWAIT racers: every thread tries once, then waits until all have tried
+ * before the winner commits, so exactly one can hold the writer. */
+#define RACERS 6
+static pthread_barrier_t start_line;
+static volatile uint64_t tried;
+
+struct racer {
+  thunder_db *db;
+  int id;
+  thunder_status got;
+};
+
+static void *race(void *arg) {
+  struct racer *rc = (struct racer *)arg;
+  thunder_txn *w = NULL;
+  char key[16];
+  pthread_barrier_wait(&start_line);
+  rc->got = thunder_txn_begin(rc->db, THUNDER_TXN_WRITE_NOWAIT, &w);
+  pthread_mutex_lock(&mu);
+  tried++;
+  pthread_cond_broadcast(&cv);
+  pthread_mutex_unlock(&mu);
+  if (rc->got == THUNDER_OK) {
+    wait_until(&tried, RACERS);
+    snprintf(key, sizeof key, "winner%d", rc->id);
+    CHECK_OK(thunder_put(w, K(key), K("1"), 0));
+    CHECK_OK(thunder_txn_commit(w));
+  } else {
+    CHECK(w == NULL);
+  }
+  return NULL;
+}
+
+static void nowait_race(thunder_db *db) {
+  for (int round = 0; round < 20; round++) {
+    pthread_t t[RACERS];
+    struct racer rc[RACERS];
+    int wins = 0, busy = 0;
+    tried = 0;
+    CHECK(pthread_barrier_init(&start_line, NULL, RACERS) == 0);
+    for (int i = 0; i < RACERS; i++) {
+      rc[i].db = db;
+      rc[i].id = i;
+      rc[i].got = THUNDER_INTERNAL;
+      CHECK(pthread_create(&t[i], NULL, race, &rc[i]) == 0);
+    }
+    for (int i = 0; i < RACERS; i++) CHECK(pthread_join(t[i], NULL) == 0);
+    CHECK(pthread_barrier_destroy(&start_line) == 0);
+    for (int i = 0; i < RACERS; i++) {
+      wins += rc[i].got == THUNDER_OK;
+      busy += rc[i].got == THUNDER_BUSY;
+    }
+    CHECK(wins == 1 && busy == RACERS - 1);
+  }
+}
+
+/* Blocking writers on several threads: each read-modify-write of a counter
+ * lands, none is lost. */
+#define INCREMENTS 100
+static void *increment(void *arg) {
+  thunder_db *db = (thunder_db *)arg;
+  char buf[32];
+  for (int i = 0; i < INCREMENTS; i++) {
+    thunder_txn *w = NULL;
+    thunder_bytes v;
+    CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &w));
+    uint64_t n = 0;
+    thunder_status s = thunder_get(w, K("counter"), &v);
+    if (s == THUNDER_OK) n = parse_u64(v);
+    else CHECK(s == THUNDER_NOT_FOUND);
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)(n + 1));
+    CHECK_OK(thunder_put(w, K("counter"), K(buf), 0));
+    CHECK_OK(thunder_txn_commit(w));
+  }
+  return NULL;
+}
+
+static void serialised_writers(thunder_db *db) {
+  pthread_t t[4];
+  thunder_txn *r = NULL;
+  thunder_bytes v;
+  for (int i = 0; i < 4; i++) CHECK(pthread_create(&t[i], NULL, increment, db) == 0);
+  for (int i = 0; i < 4; i++) CHECK(pthread_join(t[i], NULL) == 0);
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_READ, &r));
+  CHECK_OK(thunder_get(r, K("counter"), &v));
+  CHECK(parse_u64(v) == 4 * INCREMENTS);
+  thunder_txn_abort(r);
+}
+
+int main(void) {
+  thunder_db *db = NULL;
+  thunder_options *o = NULL;
+  /* NONE keeps the many small commits cheap; durability is not the point. */
+  CHECK_OK(thunder_options_new(&o));
+  CHECK_OK(thunder_options_set_sync_mode(o, THUNDER_SYNC_NONE));
+  CHECK_OK(thunder_open(test_path("threads.db"), o, &db));
+  thunder_options_free(o);
+  snapshots_under_commits(db);
+  no_blocking(db);
+  txn_moves_between_threads(db);
+  nowait_race(db);
+  serialised_writers(db);
+  CHECK_OK(thunder_sync(db));
+  CHECK_OK(thunder_check(db));
+  CHECK_OK(thunder_close(db));
+  return 0;
+}
