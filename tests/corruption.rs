@@ -23,6 +23,9 @@ use thunder::{Database, ErrorKind, Options, ReadTx};
 /// Everything stored: (bucket path, key) -> value.
 type Contents = BTreeMap<(Vec<Vec<u8>>, Vec<u8>), Vec<u8>>;
 
+/// The same, grouped by bucket path.
+type ByBucket<'a> = BTreeMap<&'a Vec<Vec<u8>>, Vec<(&'a Vec<u8>, &'a Vec<u8>)>>;
+
 /// Builds the database; returns the contents after each commit, by txid.
 fn build(path: &std::path::Path, ps: u32, rng: &mut Rng) -> BTreeMap<u64, Contents> {
     let db = Database::open_with_options(path, Options::new().page_size(ps).unwrap()).unwrap();
@@ -119,7 +122,7 @@ fn acceptable(kind: ErrorKind) -> bool {
 /// Reads everything; returns whether anything was missing or failed.
 fn read_all(tx: &ReadTx, want: &Contents, what: &str) -> bool {
     let mut trouble = false;
-    let mut by_bucket: BTreeMap<&Vec<Vec<u8>>, Vec<(&Vec<u8>, &Vec<u8>)>> = BTreeMap::new();
+    let mut by_bucket = ByBucket::new();
     for ((path, k), v) in want {
         by_bucket.entry(path).or_default().push((k, v));
     }

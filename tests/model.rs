@@ -334,12 +334,14 @@ fn one_op(g: &mut Gen, tx: &mut WriteTx, model: &mut BucketModel) {
                 None => tx.put_with(&k, &v, PutFlags::NO_OVERWRITE),
                 Some(b) => tx.put_with_in(b, &k, &v, PutFlags::NO_OVERWRITE),
             };
-            let m = &mut model.at(&path).keys;
-            if m.contains_key(&k) {
-                assert_eq!(r.unwrap_err().kind(), ErrorKind::KeyExists);
-            } else {
-                r.expect("put no-overwrite");
-                m.insert(k, v);
+            match model.at(&path).keys.entry(k) {
+                std::collections::btree_map::Entry::Occupied(_) => {
+                    assert_eq!(r.unwrap_err().kind(), ErrorKind::KeyExists)
+                }
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    r.expect("put no-overwrite");
+                    e.insert(v);
+                }
             }
         }
         44..=46 => {
