@@ -3,7 +3,7 @@
 #   make            release build of libthunder.so / libthunder.a (staged in build/lib)
 #   make run        build and run the C quickstart against a real database file
 #   make check      everything CI runs: fmt, clippy, cargo tests (header check
-#                   included), C tests with ASan/UBSan (shared), again linked
+#                   included), C tests with ASan/UBSan (shared) at every page size, again linked
 #                   statically, one test as C++, API coverage, examples, and a
 #                   pkg-config build against an install into a temporary prefix
 #   make header     rewrite include/thunder.h from the sources (commit it)
@@ -30,6 +30,8 @@ INC     := -Iinclude -Ic_tests
 SHARED_LINK := -L$(STAGE) -lthunder -Wl,-rpath,$(abspath $(STAGE)) -lpthread
 
 C_TESTS  := $(sort $(wildcard c_tests/test_*.c))
+# The C tests run once per page size (check.h: open_test_db).
+PAGE_SIZES := 4096 8192 16384 65536
 EXAMPLES := $(sort $(wildcard examples_c/*.c))
 CXX_TEST := c_tests/test_kv.c
 
@@ -76,7 +78,9 @@ c-tests: lib
 	for t in $(C_TESTS); do n=$$(basename $$t .c); \
 	  $(CC) $(CSTD) $(WARN) -g $(SAN) $(INC) $$t -o $(BUILD)/c/$$n $(SHARED_LINK); \
 	  printf '%-36s' "$$n (shared, asan+ubsan)"; \
-	  THUNDER_TEST_DIR=$$dir THUNDER_TEST_BIN=$(abspath $(BUILD)/c/$$n) $(BUILD)/c/$$n; echo ok; \
+	  for ps in $(PAGE_SIZES); do \
+	    THUNDER_TEST_PAGE_SIZE=$$ps THUNDER_TEST_DIR=$$dir THUNDER_TEST_BIN=$(abspath $(BUILD)/c/$$n) $(BUILD)/c/$$n; \
+	  done; echo "ok (pages of $(PAGE_SIZES) bytes)"; \
 	done
 
 # The same tests linked statically against libthunder.a.

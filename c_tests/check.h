@@ -75,6 +75,24 @@ static const char *test_path(const char *name) {
   return buf;
 }
 
+/* The page size the database tests run at: $THUNDER_TEST_PAGE_SIZE (make
+ * c-tests runs every test at each of 4096, 8192, 16384 and 65536), else 4096. */
+static inline uint32_t test_page_size(void) {
+  const char *s = getenv("THUNDER_TEST_PAGE_SIZE");
+  return s ? (uint32_t)strtoul(s, NULL, 10) : 4096;
+}
+
+/* Opens (creating) `path` read-write at the page size under test. */
+static inline thunder_status open_test_db(const char *path, thunder_db **out) {
+  thunder_options *o = NULL;
+  thunder_status s = thunder_options_new(&o);
+  if (s != THUNDER_OK) return s;
+  s = thunder_options_set_page_size(o, test_page_size());
+  if (s == THUNDER_OK) s = thunder_open(path, o, out);
+  thunder_options_free(o);
+  return s;
+}
+
 /* Keys and values from C strings. */
 #define K(s) (const uint8_t *)(s), strlen(s)
 

@@ -396,7 +396,7 @@ static void many(void) {
 int main(void) {
   char path[4096];
   snprintf(path, sizeof path, "%s", test_path("buckets.db"));
-  CHECK_OK(thunder_open(path, NULL, &db));
+  CHECK_OK(open_test_db(path, &db));
   lifecycle();
   nesting();
   namespaces();
@@ -409,7 +409,7 @@ int main(void) {
   CHECK_OK(thunder_close(db));
 
   /* Sequences and buckets persist. */
-  CHECK_OK(thunder_open(path, NULL, &db));
+  CHECK_OK(open_test_db(path, &db));
   uint64_t n = bucket_count();
   thunder_txn *w = begin(THUNDER_TXN_WRITE);
   thunder_bucket *s = NULL;

@@ -353,7 +353,7 @@ static void bucket_cursors(void) {
 }
 
 int main(void) {
-  CHECK_OK(thunder_open(test_path("cursors.db"), NULL, &db));
+  CHECK_OK(open_test_db(test_path("cursors.db"), &db));
   movement();
   deletes();
   binary_order();

@@ -104,7 +104,7 @@ static void large_values(thunder_db *db) {
 
 int main(void) {
   thunder_db *db = NULL;
-  CHECK_OK(thunder_open(test_path("kv.db"), NULL, &db));
+  CHECK_OK(open_test_db(test_path("kv.db"), &db));
   put_get_delete(db);
   flags(db);
   isolation(db);

@@ -317,6 +317,7 @@ int main(void) {
   /* NONE keeps the many small commits cheap; durability is not the point. */
   CHECK_OK(thunder_options_new(&o));
   CHECK_OK(thunder_options_set_sync_mode(o, THUNDER_SYNC_NONE));
+  CHECK_OK(thunder_options_set_page_size(o, test_page_size()));
   CHECK_OK(thunder_open(test_path("threads.db"), o, &db));
   thunder_options_free(o);
   snapshots_under_commits(db);

@@ -253,7 +253,7 @@ static void handles_outlive_db(const char *path) {
   thunder_bucket *b = NULL;
   thunder_cursor *c = NULL;
   thunder_bytes v;
-  CHECK_OK(thunder_open(path, NULL, &db));
+  CHECK_OK(open_test_db(path, &db));
   CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_READ, &t));
   CHECK_OK(thunder_bucket_open(t, NULL, K("hb"), &b));
   CHECK_OK(thunder_cursor_open(t, b, &c));
@@ -271,6 +271,7 @@ static thunder_db *open_mode(const char *path, thunder_sync_mode mode) {
   CHECK_OK(thunder_options_new(&o));
   CHECK_OK(thunder_options_set_sync_mode(o, mode));
   CHECK_OK(thunder_options_set_sync_interval_ms(o, 20));
+  CHECK_OK(thunder_options_set_page_size(o, test_page_size()));
   CHECK_OK(thunder_open(path, o, &db));
   thunder_options_free(o);
   return db;
@@ -304,7 +305,7 @@ static void sync_modes(void) {
     CHECK_OK(thunder_check(db));
     CHECK_OK(thunder_close(db));
 
-    CHECK_OK(thunder_open(path, NULL, &db));
+    CHECK_OK(open_test_db(path, &db));
     CHECK(stat_of(db).last_txid == 22 && stat_of(db).key_count == 22);
     CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_READ, &t));
     CHECK_OK(thunder_get(t, K("k19"), &v));
@@ -343,7 +344,7 @@ static void durable_after_death(thunder_sync_mode mode) {
   thunder_db *db = NULL;
   thunder_txn *r = NULL;
   thunder_bytes v;
-  CHECK_OK(thunder_open(path, NULL, &db));
+  CHECK_OK(open_test_db(path, &db));
   CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_READ, &r));
   CHECK_OK(thunder_get(r, K("first"), &v));
   CHECK_BYTES(v, "1");
@@ -368,6 +369,7 @@ static void failed_txn(void) {
   char key[32];
   CHECK_OK(thunder_options_new(&o));
   CHECK_OK(thunder_options_set_max_size(o, 1u << 20));
+  CHECK_OK(thunder_options_set_page_size(o, test_page_size()));
   CHECK_OK(thunder_open(test_path("full.db"), o, &db));
   thunder_options_free(o);
   put_one(db, "before", "1");
@@ -425,7 +427,7 @@ int main(void) {
   thunder_db *db = NULL;
   char path[4096];
   snprintf(path, sizeof path, "%s", test_path("txn.db"));
-  CHECK_OK(thunder_open(path, NULL, &db));
+  CHECK_OK(open_test_db(path, &db));
   txn_ids(db);
   single_writer(db);
   same_thread_twice(db);
