@@ -245,6 +245,10 @@ impl Database {
 
 impl DbInner {
     fn open(path: &Path, opts: Options, backend: BackendFactory<'_>) -> Result<DbInner> {
+        if let Some(ps) = opts.page_size {
+            // An existing file must have this size, a new one gets it.
+            opts.check_for_page_size(ps)?;
+        }
         let f = file::open_file(path, opts.read_only, opts.create && !opts.read_only)?;
         file::lock(&f, path, !opts.read_only, opts.lock_timeout)?;
         let len = f.metadata().map_err(|e| Error::io("stat", path, None, e))?.len();
@@ -253,7 +257,9 @@ impl DbInner {
             if opts.read_only {
                 return Err(Error::Incompatible { path: path.into(), what: "empty file opened read-only".into() });
             }
-            (init_file(&f, path, opts.page_size.unwrap_or(4096))?, 0)
+            let ps = opts.page_size.unwrap_or(4096);
+            opts.check_for_page_size(ps)?;
+            (init_file(&f, path, ps)?, 0)
         } else {
             read_meta(&*io, path)?
         };
@@ -266,12 +272,7 @@ impl DbInner {
                 });
             }
         }
-        if opts.overflow_threshold > ps / 2 {
-            return Err(Error::invalid(format!(
-                "overflow threshold {} exceeds half the page size ({ps})",
-                opts.overflow_threshold
-            )));
-        }
+        opts.check_for_page_size(ps)?;
         let len = f.metadata().map_err(|e| Error::io("stat", path, None, e))?.len();
         let ps64 = ps as u64;
         if len < meta.page_count * ps64 {

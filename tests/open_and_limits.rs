@@ -257,6 +257,35 @@ fn page_size_mismatch_is_incompatible_and_defaults_accept_the_file() {
     }
 }
 
+/// Regression: an open rejected for an overflow threshold above half the
+/// page size used to initialise the (new) file first, with 4 KiB pages. The
+/// corrected open, asking for 8 KiB pages to allow that threshold, then
+/// failed with `Incompatible` on a file that never held a database. Option
+/// combinations are now validated before the file is written.
+#[test]
+fn overflow_threshold_above_half_the_page_is_invalid_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("threshold.db");
+    let big = Options::new().overflow_threshold(4096).unwrap();
+    assert_eq!(open_err(&path, big.clone()).kind(), ErrorKind::InvalidArgument);
+    let explicit = big.clone().page_size(4096).unwrap();
+    assert_eq!(open_err(&path, explicit).kind(), ErrorKind::InvalidArgument);
+    assert!(std::fs::metadata(&path).map_or(true, |m| m.len() == 0), "a refused open initialised the file");
+    let db = Database::open_with_options(&path, big.clone().page_size(8192).unwrap()).unwrap();
+    assert_eq!(db.page_size(), 8192);
+    let mut tx = db.begin_write().unwrap();
+    tx.put(b"exactly half", &[7u8; 4096]).unwrap();
+    tx.commit().unwrap();
+    db.close().unwrap();
+    // An existing 4 KiB file: the same threshold is refused, the file intact.
+    let small = make_db(dir.path(), "small.db", Options::new());
+    let before = std::fs::read(&small).unwrap();
+    assert_eq!(open_err(&small, big).kind(), ErrorKind::InvalidArgument);
+    assert_eq!(std::fs::read(&small).unwrap(), before);
+    let half = Options::new().overflow_threshold(2048).unwrap();
+    Database::open_with_options(&small, half).unwrap().close().unwrap();
+}
+
 /// At the max size: `NoSpace`, the failing transaction latched (every later
 /// call repeats the error, commit included, and rolls back), earlier commits
 /// intact, and the database still usable for transactions that fit.
