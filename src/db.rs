@@ -531,7 +531,10 @@ impl Syncer {
             .spawn(move || loop {
                 let (lock, cv) = &*flag;
                 let stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
-                let (stopped, _) = cv.wait_timeout(stopped, interval).unwrap_or_else(|p| p.into_inner());
+                // The flag is checked before waiting: a stop requested before
+                // this thread first got here, or while it was syncing, must
+                // not be lost (close joins this thread).
+                let (stopped, _) = cv.wait_timeout_while(stopped, interval, |s| !*s).unwrap_or_else(|p| p.into_inner());
                 if *stopped {
                     return;
                 }
