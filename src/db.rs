@@ -57,10 +57,25 @@ pub struct Stats {
     pub checkpoint_lsn: u64,
 }
 
-/// An open database. Cheap to clone; share it between threads freely.
-#[derive(Clone, Debug)]
+/// An open database. Cheap to clone; share it between threads freely. The
+/// database (its lock, mapping and syncer) stays open while any clone or
+/// transaction of it is alive.
+#[derive(Debug)]
 pub struct Database {
     inner: Arc<DbInner>,
+}
+
+impl Clone for Database {
+    fn clone(&self) -> Database {
+        self.inner.handles.fetch_add(1, Ordering::AcqRel);
+        Database { inner: self.inner.clone() }
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        self.inner.handles.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// The meta readers start from, and who is reading which snapshot.
@@ -124,6 +139,8 @@ pub(crate) struct DbInner {
     pub free_pages: AtomicU64,
     pub pending_pages: AtomicU64,
     syncer: Mutex<Option<Syncer>>,
+    /// Live `Database` handles (clones); transactions are not counted.
+    handles: AtomicUsize,
 }
 
 /// Source of transaction serial numbers (to reject handles of another txn).
@@ -229,14 +246,21 @@ impl Database {
         crate::check::run(&tx.page_reader(), tx.meta())
     }
 
-    /// Closes the database: makes everything durable and releases the lock.
-    /// `Busy` (and nothing happens) while transactions are open.
+    /// Closes this handle and makes everything committed durable. Closing the
+    /// last handle also stops the syncer and releases the lock; other clones
+    /// keep the database open. `Busy` (and nothing happens) while
+    /// transactions are open.
     pub fn close(self) -> Result<()> {
         if self.open_transactions() > 0 {
             return Err(Error::Busy("close with transactions still open"));
         }
-        let inner = self.inner;
-        inner.stop_syncer();
+        let inner = self.inner.clone();
+        drop(self);
+        if inner.handles.load(Ordering::Acquire) == 0 {
+            // The syncer would otherwise hold the last reference for a moment
+            // and release the lock after close returned.
+            inner.stop_syncer();
+        }
         let res = if inner.read_only { Ok(()) } else { inner.sync() };
         drop(inner);
         res
@@ -313,6 +337,7 @@ impl DbInner {
             free_pages: AtomicU64::new(meta.freelist.free_pages),
             pending_pages: AtomicU64::new(0),
             syncer: Mutex::new(None),
+            handles: AtomicUsize::new(1),
         })
     }
 

@@ -349,3 +349,23 @@ fn close_right_after_open_does_not_wait_for_the_batched_interval() {
     });
     finished.recv_timeout(Duration::from_secs(20)).expect("close hung waiting for the syncer's interval");
 }
+
+/// Regression: `close` on one clone of a `Database` stopped the background
+/// syncer of the database all clones share, so with `Batched` the commits
+/// made through the remaining handles were no longer synced at the interval:
+/// a crash could lose any number of them. Closing a handle now stops the
+/// syncer only when it is the last handle.
+#[test]
+fn closing_one_handle_keeps_the_batched_syncer_for_the_others() {
+    let interval = Duration::from_millis(50);
+    let t = TestDb::new(opts(SyncMode::Batched(interval)));
+    t.db().clone().close().unwrap();
+    let mut tx = t.db().begin_write().unwrap();
+    tx.put(b"after", b"close of a clone").unwrap();
+    tx.commit().unwrap();
+    let committed = Instant::now();
+    while durable_txid(t.path(), 4096) < 1 {
+        assert!(committed.elapsed() < interval * 40, "not durable after {:?}", committed.elapsed());
+        thread::sleep(Duration::from_millis(5));
+    }
+}
