@@ -17,7 +17,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::{seed, Rng, SeedGuard, TestDb};
-use thunder::{Database, ErrorKind, Options, ReadTx, WriteTx};
+use thunder::{Database, ErrorKind, Options, ReadTx, SyncMode, WriteTx};
 
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -73,7 +73,21 @@ fn verify_snapshot(tx: &ReadTx, want: &Model) {
 fn pinned_readers_keep_their_snapshot_while_the_writer_commits() {
     let s = seed(0xC0C0_0001);
     let _g = SeedGuard::new("pinned_readers_keep_their_snapshot_while_the_writer_commits", s);
-    let t = TestDb::new(Options::new());
+    pinned_readers(Options::new(), s);
+}
+
+/// The same under `Batched`: the durable snapshot moves on in the
+/// background, so the horizon that frees pages is the oldest of it and the
+/// readers, and a sync must never release pages a reader still sees.
+#[test]
+fn pinned_readers_keep_their_snapshot_under_batched_sync() {
+    let s = seed(0xC0C0_0003);
+    let _g = SeedGuard::new("pinned_readers_keep_their_snapshot_under_batched_sync", s);
+    pinned_readers(Options::new().sync_mode(SyncMode::Batched(Duration::from_millis(2))).unwrap(), s);
+}
+
+fn pinned_readers(opts: Options, s: u64) {
+    let t = TestDb::new(opts);
     let db = t.db().clone();
     let mut rng = Rng::new(s);
     let mut model = Model::new();
@@ -142,7 +156,18 @@ fn many_readers_on_many_threads_see_whole_commits() {
     }
     tx.commit().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let start = Arc::new(Barrier::new(17));
+    let start = Arc::new(Barrier::new(18));
+    // The full integrity check reads a snapshot's tree and freelist pages
+    // while the writer frees and reuses pages: they must stay intact too.
+    let (db2, stop2, start2) = (db.clone(), stop.clone(), start.clone());
+    let checker = thread::spawn(move || {
+        start2.wait();
+        let mut checks = 0;
+        while !stop2.load(Ordering::SeqCst) || checks == 0 {
+            assert_eq!(db2.check().unwrap().keys, n_keys);
+            checks += 1;
+        }
+    });
     let readers: Vec<_> = (0..16)
         .map(|_| {
             let (db, stop, start) = (db.clone(), stop.clone(), start.clone());
@@ -180,6 +205,7 @@ fn many_readers_on_many_threads_see_whole_commits() {
     for r in readers {
         assert!(r.join().expect("reader thread") >= 1);
     }
+    checker.join().expect("check thread");
     assert_eq!(db.stat().unwrap().reader_count, 0);
     assert_eq!(db.begin_read().unwrap().get(&key(0)).unwrap(), Some(&80u64.to_le_bytes()[..]));
 }
@@ -344,4 +370,48 @@ fn reopen_after_each_commit_preserves_everything() {
         let st = t.db().stat().unwrap();
         assert_eq!((st.last_txid, st.key_count, st.bucket_count), (round, model.len() as u64, 2));
     }
+}
+
+/// A write transaction whose thread panics is rolled back as it unwinds and
+/// the writer slot is released: the next writer starts from the last commit.
+#[test]
+fn panicking_writer_thread_releases_the_writer() {
+    let t = TestDb::new(Options::new());
+    let db = t.db().clone();
+    let mut tx = db.begin_write().unwrap();
+    tx.put(b"kept", b"1").unwrap();
+    tx.commit().unwrap();
+    let db2 = db.clone();
+    let r = thread::spawn(move || {
+        let mut tx = db2.begin_write().unwrap();
+        tx.put(b"lost", b"2").unwrap();
+        panic!("writer thread dies with its transaction open");
+    })
+    .join();
+    assert!(r.is_err());
+    let tx = db.try_begin_write().expect("the dead thread's transaction must have released the writer");
+    assert_eq!(tx.id(), 2);
+    assert_eq!((tx.get(b"kept").unwrap(), tx.get(b"lost").unwrap()), (Some(&b"1"[..]), None));
+}
+
+/// Transactions keep the database alive: dropping the last `Database`
+/// handle while a read transaction is open leaves that transaction working,
+/// and the file is released (a new read-write open succeeds) once it ends.
+#[test]
+fn transactions_outlive_the_last_database_handle() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("outlive.db");
+    let db = Database::open(&path).unwrap();
+    let mut tx = db.begin_write().unwrap();
+    tx.put(b"k", &[9u8; 5000]).unwrap();
+    tx.commit().unwrap();
+    let r = db.begin_read().unwrap();
+    drop(db);
+    let reader = thread::spawn(move || {
+        assert_eq!(r.get(b"k").unwrap(), Some(&[9u8; 5000][..]));
+        assert_eq!(r.iter().count(), 1);
+    });
+    reader.join().unwrap();
+    let db = Database::open(&path).expect("the file is released once the last transaction ended");
+    db.check().unwrap();
 }
