@@ -10,12 +10,28 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{seed, Rng, SeedGuard, TestDb, PAGE_SIZES};
 use thunder::{Database, ErrorKind, Options, PutFlags};
+
+/// flock locks belong to the open file description, and a child process
+/// holds a copy of every descriptor between its fork and its exec (the fork
+/// caveat of the API). A test that closes a database and opens it again at
+/// once would see `Locked` if another test of this binary forked in that
+/// window, so the tests that spawn children hold this exclusively and every
+/// other test holds it shared.
+static FORKS: RwLock<()> = RwLock::new(());
+
+fn forks_shared() -> RwLockReadGuard<'static, ()> {
+    FORKS.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn forks_exclusive() -> RwLockWriteGuard<'static, ()> {
+    FORKS.write().unwrap_or_else(|p| p.into_inner())
+}
 
 fn kind<T>(r: thunder::Result<T>) -> ErrorKind {
     match r {
@@ -45,6 +61,7 @@ fn make_db(dir: &Path, name: &str, opts: Options) -> PathBuf {
 
 #[test]
 fn second_read_write_open_in_this_process_is_locked() {
+    let _forks = forks_shared();
     let t = TestDb::new(Options::new());
     let e = open_err(t.path(), Options::new());
     assert_eq!(e.kind(), ErrorKind::Locked);
@@ -58,6 +75,7 @@ fn second_read_write_open_in_this_process_is_locked() {
 
 #[test]
 fn read_only_opens_share_with_each_other_but_not_with_read_write() {
+    let _forks = forks_shared();
     let dir = tempfile::tempdir().unwrap();
     let path = make_db(dir.path(), "ro.db", Options::new());
     let a = Database::open_with_options(&path, ro()).unwrap();
@@ -77,6 +95,7 @@ fn read_only_opens_share_with_each_other_but_not_with_read_write() {
 /// would mean it got the lock while the holder still had it.
 #[test]
 fn lock_timeout_waits_then_fails_or_succeeds() {
+    let _forks = forks_shared();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("timeout.db");
     let holder = Database::open(&path).unwrap();
@@ -158,6 +177,7 @@ fn lock_is_exclusive_across_processes() {
     if let Ok(spec) = std::env::var(CHILD_ENV) {
         lock_child(&spec);
     }
+    let _forks = forks_exclusive();
     let dir = tempfile::tempdir().unwrap();
     let path = make_db(dir.path(), "xproc.db", Options::new());
     assert_eq!(child_open("rw", &path), "OK", "nothing holds the file: the child must open it");
@@ -191,6 +211,7 @@ fn lock_is_exclusive_across_processes() {
 
 #[test]
 fn missing_file_without_create_is_not_found_with_the_path() {
+    let _forks = forks_shared();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing.db");
     for opts in [Options::new().create(false), ro()] {
@@ -203,6 +224,7 @@ fn missing_file_without_create_is_not_found_with_the_path() {
 
 #[test]
 fn zero_length_file_is_incompatible_read_only_and_initialised_read_write() {
+    let _forks = forks_shared();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("empty.db");
     std::fs::File::create(&path).unwrap();
@@ -223,6 +245,7 @@ fn zero_length_file_is_incompatible_read_only_and_initialised_read_write() {
 /// when opened read-write.
 #[test]
 fn non_thunder_file_is_incompatible_and_untouched() {
+    let _forks = forks_shared();
     let s = seed(0x0BE4_0001);
     let _g = SeedGuard::new("non_thunder_file_is_incompatible_and_untouched", s);
     let mut rng = Rng::new(s);
@@ -241,6 +264,7 @@ fn non_thunder_file_is_incompatible_and_untouched() {
 
 #[test]
 fn page_size_mismatch_is_incompatible_and_defaults_accept_the_file() {
+    let _forks = forks_shared();
     let dir = tempfile::tempdir().unwrap();
     for ps in PAGE_SIZES {
         let path = make_db(dir.path(), &format!("ps{ps}.db"), Options::new().page_size(ps).unwrap());
@@ -264,6 +288,7 @@ fn page_size_mismatch_is_incompatible_and_defaults_accept_the_file() {
 /// combinations are now validated before the file is written.
 #[test]
 fn overflow_threshold_above_half_the_page_is_invalid_and_writes_nothing() {
+    let _forks = forks_shared();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("threshold.db");
     let big = Options::new().overflow_threshold(4096).unwrap();
@@ -291,6 +316,7 @@ fn overflow_threshold_above_half_the_page_is_invalid_and_writes_nothing() {
 /// intact, and the database still usable for transactions that fit.
 #[test]
 fn max_size_gives_no_space_and_latches_only_the_failed_transaction() {
+    let _forks = forks_shared();
     let s = seed(0x0BE4_0002);
     let _g = SeedGuard::new("max_size_gives_no_space_and_latches_only_the_failed_transaction", s);
     let mut rng = Rng::new(s);
@@ -306,6 +332,7 @@ fn max_size_gives_no_space_and_latches_only_the_failed_transaction() {
 
     // Overflow values: the put that does not fit fails and latches.
     let mut tx = db.begin_write().unwrap();
+    let seq = tx.create_bucket(None, b"seq").unwrap();
     let failed = (0..100u32).find_map(|i| tx.put(format!("big{i:03}").as_bytes(), &rng.bytes(60_000)).err());
     let e = failed.expect("6 MB into a 1 MiB database must run out of space");
     assert_eq!(e.kind(), ErrorKind::NoSpace);
@@ -314,6 +341,13 @@ fn max_size_gives_no_space_and_latches_only_the_failed_transaction() {
     assert_eq!(kind(tx.get(b"base000")), ErrorKind::NoSpace);
     assert_eq!(kind(tx.delete(b"base000")), ErrorKind::NoSpace);
     assert_eq!(kind(tx.create_bucket(None, b"b")), ErrorKind::NoSpace);
+    assert_eq!(kind(tx.bucket(None, b"seq")), ErrorKind::NoSpace);
+    assert_eq!(kind(tx.next_sequence(&seq)), ErrorKind::NoSpace);
+    assert_eq!(kind(tx.cursor().first()), ErrorKind::NoSpace);
+    assert_eq!(tx.iter().next().map(|r| r.map(|_| ()).unwrap_err().kind()), Some(ErrorKind::NoSpace));
+    assert_eq!(kind(tx.write_cursor(None).last()), ErrorKind::NoSpace);
+    assert_eq!(kind(tx.bucket_names(None)), ErrorKind::NoSpace);
+    assert_eq!(kind(tx.put(b"small", b"x")), ErrorKind::NoSpace, "still failed after the reads");
     assert_eq!(kind(tx.commit()), ErrorKind::NoSpace);
 
     // Small values: the commit itself runs out of pages and rolls back.
@@ -341,6 +375,7 @@ fn max_size_gives_no_space_and_latches_only_the_failed_transaction() {
 
 #[test]
 fn key_limits() {
+    let _forks = forks_shared();
     let dir = tempfile::tempdir().unwrap();
     let mut last_max = 0;
     for ps in PAGE_SIZES {
@@ -381,6 +416,7 @@ fn key_limits() {
 
 #[test]
 fn append_out_of_order_is_invalid_and_writes_nothing() {
+    let _forks = forks_shared();
     let t = TestDb::new(Options::new());
     let mut tx = t.db().begin_write().unwrap();
     let b = tx.create_bucket(None, b"b").unwrap();
@@ -406,6 +442,7 @@ fn append_out_of_order_is_invalid_and_writes_nothing() {
 
 #[test]
 fn transaction_ids() {
+    let _forks = forks_shared();
     let t = TestDb::new(Options::new());
     let db = t.db();
     let old = db.begin_read().unwrap();
@@ -434,6 +471,7 @@ fn transaction_ids() {
 
 #[test]
 fn close_with_open_transactions_is_busy() {
+    let _forks = forks_shared();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("close.db");
     let db = Database::open(&path).unwrap();
@@ -452,6 +490,7 @@ fn close_with_open_transactions_is_busy() {
 
 #[test]
 fn read_only_database_refuses_write_transactions() {
+    let _forks = forks_shared();
     let dir = tempfile::tempdir().unwrap();
     let path = make_db(dir.path(), "readonly.db", Options::new());
     let before = std::fs::read(&path).unwrap();

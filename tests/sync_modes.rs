@@ -17,11 +17,28 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{seed, Rng, SeedGuard, TestDb};
 use thunder::{Database, Options, SyncMode};
+
+/// flock locks belong to the open file description, and a child process
+/// holds a copy of every descriptor between its fork and its exec (the fork
+/// caveat of the API). A test that closes a database and opens it again at
+/// once would see `Locked` if another test of this binary forked in that
+/// window, so the tests that spawn children hold this exclusively and every
+/// other test holds it shared.
+static FORKS: RwLock<()> = RwLock::new(());
+
+fn forks_shared() -> RwLockReadGuard<'static, ()> {
+    FORKS.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn forks_exclusive() -> RwLockWriteGuard<'static, ()> {
+    FORKS.write().unwrap_or_else(|p| p.into_inner())
+}
 
 /// CRC-32 (IEEE), bitwise: the checksum every page frame carries.
 fn crc32(bytes: &[u8]) -> u32 {
@@ -62,6 +79,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 /// thread, whether or not it is durable yet.
 #[test]
 fn commits_are_visible_to_new_readers_at_once() {
+    let _forks = forks_shared();
     for mode in [SyncMode::Full, SyncMode::None, SyncMode::Batched(HOUR), SyncMode::Batched(Duration::from_millis(5))] {
         let t = TestDb::new(opts(mode));
         let db = t.db().clone();
@@ -82,6 +100,7 @@ fn commits_are_visible_to_new_readers_at_once() {
 /// every commit. A reopen then shows everything.
 #[test]
 fn sync_and_clean_close_make_commits_durable() {
+    let _forks = forks_shared();
     for mode in [SyncMode::None, SyncMode::Batched(HOUR), SyncMode::Full] {
         let mut t = TestDb::new(opts(mode));
         let full = mode == SyncMode::Full;
@@ -113,6 +132,7 @@ fn sync_and_clean_close_make_commits_durable() {
 /// shared; the syncer wakes every interval.
 #[test]
 fn batched_syncer_makes_commits_durable_within_the_interval() {
+    let _forks = forks_shared();
     let interval = Duration::from_millis(100);
     let t = TestDb::new(opts(SyncMode::Batched(interval)));
     let mut worst = Duration::ZERO;
@@ -135,6 +155,7 @@ fn batched_syncer_makes_commits_durable_within_the_interval() {
 /// sync releases them.
 #[test]
 fn unsynced_commits_keep_the_durable_snapshot_pinned() {
+    let _forks = forks_shared();
     let t = TestDb::new(opts(SyncMode::None));
     let db = t.db();
     let rewrite = |v: u8| {
@@ -213,6 +234,7 @@ fn kill_after_sync_keeps_exactly_the_durable_state() {
     if let Ok(spec) = std::env::var(CHILD_ENV) {
         crash_child(&spec);
     }
+    let _forks = forks_exclusive();
     let s = seed(0x5C4C_0001);
     let _g = SeedGuard::new("kill_after_sync_keeps_exactly_the_durable_state", s);
     let dir = tempfile::tempdir().unwrap();
@@ -242,6 +264,7 @@ fn kill_after_sync_keeps_exactly_the_durable_state() {
 /// `stat()` against values known from what the test did.
 #[test]
 fn stat_fields_match_known_values() {
+    let _forks = forks_shared();
     let t = TestDb::new(Options::new());
     let db = t.db().clone();
     let st = db.stat().unwrap();
@@ -315,6 +338,7 @@ fn stat_fields_match_known_values() {
 /// The page size statistic follows the file, not the options.
 #[test]
 fn stat_reports_the_files_page_size() {
+    let _forks = forks_shared();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.db");
     Database::open_with_options(&path, Options::new().page_size(16384).unwrap()).unwrap().close().unwrap();
@@ -332,6 +356,7 @@ fn stat_reports_the_files_page_size() {
 /// hour here). Open and close back to back, many times, under a watchdog.
 #[test]
 fn close_right_after_open_does_not_wait_for_the_batched_interval() {
+    let _forks = forks_shared();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("quick.db");
     let (done, finished) = std::sync::mpsc::channel();
@@ -357,6 +382,7 @@ fn close_right_after_open_does_not_wait_for_the_batched_interval() {
 /// syncer only when it is the last handle.
 #[test]
 fn closing_one_handle_keeps_the_batched_syncer_for_the_others() {
+    let _forks = forks_shared();
     let interval = Duration::from_millis(50);
     let t = TestDb::new(opts(SyncMode::Batched(interval)));
     t.db().clone().close().unwrap();
