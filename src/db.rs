@@ -74,7 +74,12 @@ impl Clone for Database {
 
 impl Drop for Database {
     fn drop(&mut self) {
-        self.inner.handles.fetch_sub(1, Ordering::AcqRel);
+        if self.inner.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // The syncer briefly holds a strong reference while it syncs; were
+            // it left running, the database could be torn down (and the lock
+            // released) on its thread after this drop returned.
+            self.inner.stop_syncer();
+        }
     }
 }
 
@@ -255,12 +260,7 @@ impl Database {
             return Err(Error::Busy("close with transactions still open"));
         }
         let inner = self.inner.clone();
-        drop(self);
-        if inner.handles.load(Ordering::Acquire) == 0 {
-            // The syncer would otherwise hold the last reference for a moment
-            // and release the lock after close returned.
-            inner.stop_syncer();
-        }
+        drop(self); // the last handle stops the syncer
         let res = if inner.read_only { Ok(()) } else { inner.sync() };
         drop(inner);
         res

@@ -395,3 +395,29 @@ fn closing_one_handle_keeps_the_batched_syncer_for_the_others() {
         thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// Regression: dropping the last handle of a `Batched` database (instead of
+/// calling `close`) could return while the file was still locked. The syncer
+/// thread briefly holds a strong reference while it syncs; when the handle
+/// went during such a sync, the database was torn down on the syncer thread
+/// afterwards, so an open right after the drop failed with `Locked`. The
+/// last handle's drop now stops the syncer first, as `close` does.
+#[test]
+fn dropping_the_last_handle_releases_the_file_at_once() {
+    let _forks = forks_shared();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("drop.db");
+    let batched = opts(SyncMode::Batched(Duration::from_micros(200)));
+    for i in 0..400u64 {
+        let db = Database::open_with_options(&path, batched.clone())
+            .unwrap_or_else(|e| panic!("open {i} right after the previous handle was dropped: {e}"));
+        for j in 0..10u64 {
+            let mut tx = db.begin_write().unwrap();
+            tx.put(&i.to_le_bytes(), &j.to_le_bytes()).unwrap();
+            tx.commit().unwrap();
+        }
+        drop(db);
+    }
+    let db = Database::open_with_options(&path, Options::new().read_only(true)).unwrap();
+    assert_eq!((db.stat().unwrap().last_txid, db.stat().unwrap().key_count), (4000, 400));
+}
