@@ -41,7 +41,7 @@ fn kind<T>(r: thunder::Result<T>) -> ErrorKind {
 }
 
 fn open_err(path: &Path, opts: Options) -> thunder::Error {
-    Database::open_with_options(path, opts).err().expect("open must fail")
+    Database::open_with_options(path, opts).expect_err("open must fail")
 }
 
 fn ro() -> Options {
