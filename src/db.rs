@@ -140,7 +140,8 @@ pub(crate) struct DbInner {
     /// suspect, so writes are refused until the database is reopened.
     poison: Mutex<Option<String>>,
     pub open_txns: AtomicUsize,
-    /// Free and pending page counts as of the last commit (for `stat`).
+    /// Free and pending page counts as the last write transaction left them
+    /// (for `stat` while a writer holds the freelist).
     pub free_pages: AtomicU64,
     pub pending_pages: AtomicU64,
     syncer: Mutex<Option<Syncer>>,
@@ -507,6 +508,7 @@ impl DbInner {
     }
 
     fn stat(&self) -> Result<Stats> {
+        let (free, pending) = self.free_and_pending();
         let readers = self.published().reader_count;
         let file_size = self.file.metadata().map_err(|e| Error::io("stat", &self.path, None, e))?.len();
         let meta = self.pin_reader();
@@ -516,8 +518,8 @@ impl DbInner {
         Ok(Stats {
             page_size: self.page_size as u32,
             page_count: meta.page_count,
-            free_page_count: self.free_pages.load(Ordering::Acquire),
-            pending_page_count: self.pending_pages.load(Ordering::Acquire),
+            free_page_count: free,
+            pending_page_count: pending,
             file_size,
             last_txid: meta.txid.0,
             key_count: meta.root.keys.count,
@@ -527,6 +529,21 @@ impl DbInner {
             wal_size: 0,
             checkpoint_lsn: meta.checkpoint_lsn,
         })
+    }
+
+    /// Free and pending page counts now. With the writer idle they come from
+    /// its freelist, where pending pages that no reader and no durable
+    /// snapshot can see any more count as free (the next write transaction
+    /// releases them); otherwise as the last write transaction left them.
+    fn free_and_pending(&self) -> (u64, u64) {
+        let slot = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.state.as_ref().and_then(|s| s.freelist.as_ref()) {
+            Some(fl) => {
+                let ready = fl.releasable(self.current_and_horizon().1);
+                (fl.free_pages() + ready, fl.pending_pages() - ready)
+            }
+            None => (self.free_pages.load(Ordering::Acquire), self.pending_pages.load(Ordering::Acquire)),
+        }
     }
 
     fn stop_syncer(&self) {
