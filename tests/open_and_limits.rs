@@ -395,6 +395,10 @@ fn key_limits() {
         assert_eq!(e.kind(), ErrorKind::KeyTooLarge);
         assert!(e.to_string().contains(&max.to_string()), "{e}");
         assert_eq!(kind(tx.get(&long)), ErrorKind::KeyTooLarge);
+        // Bucket names are 1 to 255 bytes at every page size.
+        assert_eq!(kind(tx.create_bucket(None, b"")), ErrorKind::InvalidArgument);
+        assert_eq!(kind(tx.create_bucket(None, &[b'n'; 256])), ErrorKind::InvalidArgument);
+        tx.create_bucket(None, &[b'n'; 255]).unwrap();
         // Keys of the maximum length that differ only at the end make
         // separators of the maximum length: leaves and branches both split.
         for i in 0..300u32 {

@@ -63,6 +63,10 @@ fn steady_updates_stop_growing_the_file() {
 /// pages it can see stay pending instead of being reused, so the file must
 /// grow meanwhile. Once it ends, its pages are reused and the file stops
 /// growing.
+///
+/// Regression: `stat()` used to report the pending/free split as the last
+/// write transaction left it, so the pages stayed "pending" after the reader
+/// ended until some later write transaction began.
 #[test]
 fn pinned_reader_pages_are_not_reused_until_it_ends() {
     let s = seed(0x5ACE_0002);
