@@ -254,8 +254,9 @@ impl Database {
 
     /// Closes this handle and makes everything committed durable. Closing the
     /// last handle also stops the syncer and releases the lock; other clones
-    /// keep the database open. `Busy` (and nothing happens) while
-    /// transactions are open.
+    /// keep the database open. `Busy` (nothing synced) while transactions are
+    /// open; the handle is consumed either way, and a database whose last
+    /// handle went closes when its last transaction ends.
     pub fn close(self) -> Result<()> {
         if self.open_transactions() > 0 {
             return Err(Error::Busy("close with transactions still open"));
