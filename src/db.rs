@@ -57,10 +57,30 @@ pub struct Stats {
     pub checkpoint_lsn: u64,
 }
 
-/// An open database. Cheap to clone; share it between threads freely.
-#[derive(Clone, Debug)]
+/// An open database. Cheap to clone; share it between threads freely. The
+/// database (its lock, mapping and syncer) stays open while any clone or
+/// transaction of it is alive.
+#[derive(Debug)]
 pub struct Database {
     inner: Arc<DbInner>,
+}
+
+impl Clone for Database {
+    fn clone(&self) -> Database {
+        self.inner.handles.fetch_add(1, Ordering::AcqRel);
+        Database { inner: self.inner.clone() }
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if self.inner.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // The syncer briefly holds a strong reference while it syncs; were
+            // it left running, the database could be torn down (and the lock
+            // released) on its thread after this drop returned.
+            self.inner.stop_syncer();
+        }
+    }
 }
 
 /// The meta readers start from, and who is reading which snapshot.
@@ -120,10 +140,13 @@ pub(crate) struct DbInner {
     /// suspect, so writes are refused until the database is reopened.
     poison: Mutex<Option<String>>,
     pub open_txns: AtomicUsize,
-    /// Free and pending page counts as of the last commit (for `stat`).
+    /// Free and pending page counts as the last write transaction left them
+    /// (for `stat` while a writer holds the freelist).
     pub free_pages: AtomicU64,
     pub pending_pages: AtomicU64,
     syncer: Mutex<Option<Syncer>>,
+    /// Live `Database` handles (clones); transactions are not counted.
+    handles: AtomicUsize,
 }
 
 /// Source of transaction serial numbers (to reject handles of another txn).
@@ -229,14 +252,17 @@ impl Database {
         crate::check::run(&tx.page_reader(), tx.meta())
     }
 
-    /// Closes the database: makes everything durable and releases the lock.
-    /// `Busy` (and nothing happens) while transactions are open.
+    /// Closes this handle and makes everything committed durable. Closing the
+    /// last handle also stops the syncer and releases the lock; other clones
+    /// keep the database open. `Busy` (nothing synced) while transactions are
+    /// open; the handle is consumed either way, and a database whose last
+    /// handle went closes when its last transaction ends.
     pub fn close(self) -> Result<()> {
         if self.open_transactions() > 0 {
             return Err(Error::Busy("close with transactions still open"));
         }
-        let inner = self.inner;
-        inner.stop_syncer();
+        let inner = self.inner.clone();
+        drop(self); // the last handle stops the syncer
         let res = if inner.read_only { Ok(()) } else { inner.sync() };
         drop(inner);
         res
@@ -245,6 +271,10 @@ impl Database {
 
 impl DbInner {
     fn open(path: &Path, opts: Options, backend: BackendFactory<'_>) -> Result<DbInner> {
+        if let Some(ps) = opts.page_size {
+            // An existing file must have this size, a new one gets it.
+            opts.check_for_page_size(ps)?;
+        }
         let f = file::open_file(path, opts.read_only, opts.create && !opts.read_only)?;
         file::lock(&f, path, !opts.read_only, opts.lock_timeout)?;
         let len = f.metadata().map_err(|e| Error::io("stat", path, None, e))?.len();
@@ -253,7 +283,9 @@ impl DbInner {
             if opts.read_only {
                 return Err(Error::Incompatible { path: path.into(), what: "empty file opened read-only".into() });
             }
-            (init_file(&f, path, opts.page_size.unwrap_or(4096))?, 0)
+            let ps = opts.page_size.unwrap_or(4096);
+            opts.check_for_page_size(ps)?;
+            (init_file(&f, path, ps)?, 0)
         } else {
             read_meta(&*io, path)?
         };
@@ -266,12 +298,7 @@ impl DbInner {
                 });
             }
         }
-        if opts.overflow_threshold > ps / 2 {
-            return Err(Error::invalid(format!(
-                "overflow threshold {} exceeds half the page size ({ps})",
-                opts.overflow_threshold
-            )));
-        }
+        opts.check_for_page_size(ps)?;
         let len = f.metadata().map_err(|e| Error::io("stat", path, None, e))?.len();
         let ps64 = ps as u64;
         if len < meta.page_count * ps64 {
@@ -312,6 +339,7 @@ impl DbInner {
             free_pages: AtomicU64::new(meta.freelist.free_pages),
             pending_pages: AtomicU64::new(0),
             syncer: Mutex::new(None),
+            handles: AtomicUsize::new(1),
         })
     }
 
@@ -481,6 +509,7 @@ impl DbInner {
     }
 
     fn stat(&self) -> Result<Stats> {
+        let (free, pending) = self.free_and_pending();
         let readers = self.published().reader_count;
         let file_size = self.file.metadata().map_err(|e| Error::io("stat", &self.path, None, e))?.len();
         let meta = self.pin_reader();
@@ -490,8 +519,8 @@ impl DbInner {
         Ok(Stats {
             page_size: self.page_size as u32,
             page_count: meta.page_count,
-            free_page_count: self.free_pages.load(Ordering::Acquire),
-            pending_page_count: self.pending_pages.load(Ordering::Acquire),
+            free_page_count: free,
+            pending_page_count: pending,
             file_size,
             last_txid: meta.txid.0,
             key_count: meta.root.keys.count,
@@ -501,6 +530,21 @@ impl DbInner {
             wal_size: 0,
             checkpoint_lsn: meta.checkpoint_lsn,
         })
+    }
+
+    /// Free and pending page counts now. With the writer idle they come from
+    /// its freelist, where pending pages that no reader and no durable
+    /// snapshot can see any more count as free (the next write transaction
+    /// releases them); otherwise as the last write transaction left them.
+    fn free_and_pending(&self) -> (u64, u64) {
+        let slot = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.state.as_ref().and_then(|s| s.freelist.as_ref()) {
+            Some(fl) => {
+                let ready = fl.releasable(self.current_and_horizon().1);
+                (fl.free_pages() + ready, fl.pending_pages() - ready)
+            }
+            None => (self.free_pages.load(Ordering::Acquire), self.pending_pages.load(Ordering::Acquire)),
+        }
     }
 
     fn stop_syncer(&self) {
@@ -530,7 +574,10 @@ impl Syncer {
             .spawn(move || loop {
                 let (lock, cv) = &*flag;
                 let stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
-                let (stopped, _) = cv.wait_timeout(stopped, interval).unwrap_or_else(|p| p.into_inner());
+                // The flag is checked before waiting: a stop requested before
+                // this thread first got here, or while it was syncing, must
+                // not be lost (close joins this thread).
+                let (stopped, _) = cv.wait_timeout_while(stopped, interval, |s| !*s).unwrap_or_else(|p| p.into_inner());
                 if *stopped {
                     return;
                 }

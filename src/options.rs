@@ -153,6 +153,19 @@ impl Options {
         self
     }
 
+    /// Validates the options that depend on the page size (`page_size`: the
+    /// file's, or the one a new file gets). Open calls this before it writes
+    /// anything, so a refused combination never initialises a file.
+    pub(crate) fn check_for_page_size(&self, page_size: u32) -> Result<()> {
+        if self.overflow_threshold > page_size / 2 {
+            return Err(Error::invalid(format!(
+                "overflow threshold {} exceeds half the page size ({page_size})",
+                self.overflow_threshold
+            )));
+        }
+        Ok(())
+    }
+
     /// The effective max size in bytes.
     pub(crate) fn max_size_bytes(&self) -> u64 {
         if self.max_size == 0 {

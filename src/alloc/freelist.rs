@@ -67,6 +67,11 @@ impl Freelist {
         }
     }
 
+    /// Pending pages that `release(horizon)` would move to the pool.
+    pub fn releasable(&self, horizon: TxId) -> u64 {
+        self.pending.range(..=horizon).map(|(_, set)| set.pages()).sum()
+    }
+
     /// Every page in the persisted set (pool and pending together).
     fn union(&self, extra: &ExtentSet) -> ExtentSet {
         let mut all = self.pool.clone();
