@@ -271,9 +271,10 @@ impl Database {
 
 impl DbInner {
     fn open(path: &Path, opts: Options, backend: BackendFactory<'_>) -> Result<DbInner> {
-        if let Some(ps) = opts.page_size {
-            // An existing file must have this size, a new one gets it.
-            opts.check_for_page_size(ps)?;
+        // Validate against the page size a new file would get before creating
+        // anything, so a refused open leaves no file behind.
+        if opts.page_size.is_some() || !path.exists() {
+            opts.check_for_page_size(opts.page_size.unwrap_or(4096))?;
         }
         let f = file::open_file(path, opts.read_only, opts.create && !opts.read_only)?;
         file::lock(&f, path, !opts.read_only, opts.lock_timeout)?;
