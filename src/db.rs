@@ -530,7 +530,10 @@ impl Syncer {
             .spawn(move || loop {
                 let (lock, cv) = &*flag;
                 let stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
-                let (stopped, _) = cv.wait_timeout(stopped, interval).unwrap_or_else(|p| p.into_inner());
+                // The flag is checked before waiting: a stop signalled before
+                // this thread got here must not be missed.
+                let (stopped, _) =
+                    cv.wait_timeout_while(stopped, interval, |stopped| !*stopped).unwrap_or_else(|p| p.into_inner());
                 if *stopped {
                     return;
                 }

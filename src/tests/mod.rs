@@ -1,1 +1,3 @@
 //! Engine tests that need crate internals (fault-injecting I/O).
+
+mod regressions;
