@@ -1,3 +1,7 @@
 //! Engine tests that need crate internals (fault-injecting I/O).
 
+mod crash;
 mod regressions;
+mod support;
+mod torn_meta;
+mod workload;

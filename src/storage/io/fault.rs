@@ -23,6 +23,18 @@ pub enum Fault {
     Cut,
 }
 
+/// What one step was, as `trace` reports it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// One page write (or one op of a write batch) at this byte offset.
+    Write {
+        offset: u64,
+        len: usize,
+    },
+    Sync,
+    Grow(u64),
+}
+
 #[derive(Debug)]
 enum Unsynced {
     Write { offset: u64, data: Vec<u8> },
@@ -34,6 +46,8 @@ struct State {
     steps: u64,
     armed: Option<(u64, Fault)>,
     cut: bool,
+    /// Every step attempted, in order (`trace[i]` is step `i + 1`).
+    trace: Vec<Step>,
     durable: Vec<u8>,
     unsynced: Vec<Unsynced>,
 }
@@ -62,6 +76,33 @@ impl FaultIo {
         Ok(FaultIo { inner: SyncIo::new(file, 256 * 1024), state: Mutex::new(state) })
     }
 
+    /// Wraps `file`, whose current contents are the live image, of which
+    /// only `durable` survived the last sync (as after a process crash, with
+    /// the page cache still holding writes not yet synced): every 512-byte
+    /// sector where the two differ is an unsynced write.
+    pub fn with_durable(file: File, durable: Vec<u8>) -> io::Result<FaultIo> {
+        let len = file.metadata()?.len() as usize;
+        let mut live = vec![0u8; len];
+        file.read_exact_at(&mut live, 0)?;
+        let mut unsynced = Vec::new();
+        if len > durable.len() {
+            unsynced.push(Unsynced::Grow(len as u64));
+        }
+        for (i, sector) in live.chunks(512).enumerate() {
+            let off = i * 512;
+            if durable.get(off..off + sector.len()) != Some(sector) {
+                unsynced.push(Unsynced::Write { offset: off as u64, data: sector.to_vec() });
+            }
+        }
+        let state = State { durable, unsynced, ..State::default() };
+        Ok(FaultIo { inner: SyncIo::new(file, 256 * 1024), state: Mutex::new(state) })
+    }
+
+    /// What survived the last sync.
+    pub fn durable_image(&self) -> Vec<u8> {
+        self.state.lock().unwrap().durable.clone()
+    }
+
     /// Arms `fault` at step `step` (counting from 1 after this call).
     pub fn arm(&self, step: u64, fault: Fault) {
         let mut st = self.state.lock().unwrap();
@@ -75,6 +116,11 @@ impl FaultIo {
 
     pub fn is_cut(&self) -> bool {
         self.state.lock().unwrap().cut
+    }
+
+    /// Every step counted so far; `trace()[i]` is step `i + 1`.
+    pub fn trace(&self) -> Vec<Step> {
+        self.state.lock().unwrap().trace.clone()
     }
 
     /// What a disk could hold after the power cut, chosen by `seed`: the durable
@@ -113,12 +159,13 @@ impl FaultIo {
     }
 
     /// Counts one step; Err if this step fails.
-    fn step(&self) -> io::Result<()> {
+    fn step(&self, what: Step) -> io::Result<()> {
         let mut st = self.state.lock().unwrap();
         if st.cut {
             return Err(io::Error::from_raw_os_error(libc::EIO));
         }
         st.steps += 1;
+        st.trace.push(what);
         match st.armed {
             Some((at, fault)) if at == st.steps => {
                 st.armed = None;
@@ -142,7 +189,7 @@ impl IoBackend for FaultIo {
 
     fn write_batch(&self, ops: &[WriteOp<'_>]) -> io::Result<()> {
         for op in ops {
-            self.step()?;
+            self.step(Step::Write { offset: op.offset, len: op.data.len() })?;
             self.inner.write_batch(std::slice::from_ref(op))?;
             let mut st = self.state.lock().unwrap();
             st.unsynced.push(Unsynced::Write { offset: op.offset, data: op.data.to_vec() });
@@ -155,7 +202,7 @@ impl IoBackend for FaultIo {
     }
 
     fn sync(&self) -> io::Result<()> {
-        self.step()?;
+        self.step(Step::Sync)?;
         self.inner.sync()?;
         let mut st = self.state.lock().unwrap();
         let pending = std::mem::take(&mut st.unsynced);
@@ -179,7 +226,7 @@ impl IoBackend for FaultIo {
     }
 
     fn grow(&self, len: u64) -> io::Result<()> {
-        self.step()?;
+        self.step(Step::Grow(len))?;
         self.inner.grow(len)?;
         self.state.lock().unwrap().unsynced.push(Unsynced::Grow(len));
         Ok(())
