@@ -3,10 +3,12 @@
 //! and can fail or cut power at any I/O step.
 //!
 //! A step is one page write, one sync or one grow. When the armed step comes,
-//! the backend either fails just that call (`Fault::Fail`) or cuts power
-//! (`Fault::Cut`): that call and every later one fail, and `crash_image` then
-//! gives the bytes a disk could hold after the cut: the durable image plus any
-//! subset of the unsynced writes, some of them torn at a sector boundary.
+//! the backend either fails just that call, before doing it (`Fault::Fail`)
+//! or after doing it (`Fault::FailAfter`: `IoBackend` allows a failed write to
+//! have landed), or cuts power (`Fault::Cut`): that call and every later one
+//! fail, and `crash_image` then gives the bytes a disk could hold after the
+//! cut: the durable image plus any subset of the unsynced writes, some of them
+//! torn at a sector boundary.
 
 use std::fs::File;
 use std::io;
@@ -17,8 +19,11 @@ use super::{IoBackend, ReadOp, SyncIo, WriteOp};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
-    /// Fail the armed call with this errno; later calls work.
+    /// Fail the armed call with this errno, doing nothing; later calls work.
     Fail(i32),
+    /// Do the armed call's work (the write lands, the sync or grow happens),
+    /// then report this errno; later calls work.
+    FailAfter(i32),
     /// Power cut at the armed call: it and everything after fail with EIO.
     Cut,
 }
@@ -158,8 +163,9 @@ impl FaultIo {
         img
     }
 
-    /// Counts one step; Err if this step fails.
-    fn step(&self, what: Step) -> io::Result<()> {
+    /// Counts one step. Err: fail without doing it; Ok(Some): do it, then
+    /// report that error.
+    fn step(&self, what: Step) -> io::Result<Option<io::Error>> {
         let mut st = self.state.lock().unwrap();
         if st.cut {
             return Err(io::Error::from_raw_os_error(libc::EIO));
@@ -171,13 +177,14 @@ impl FaultIo {
                 st.armed = None;
                 match fault {
                     Fault::Fail(errno) => Err(io::Error::from_raw_os_error(errno)),
+                    Fault::FailAfter(errno) => Ok(Some(io::Error::from_raw_os_error(errno))),
                     Fault::Cut => {
                         st.cut = true;
                         Err(io::Error::from_raw_os_error(libc::EIO))
                     }
                 }
             }
-            _ => Ok(()),
+            _ => Ok(None),
         }
     }
 }
@@ -189,10 +196,13 @@ impl IoBackend for FaultIo {
 
     fn write_batch(&self, ops: &[WriteOp<'_>]) -> io::Result<()> {
         for op in ops {
-            self.step(Step::Write { offset: op.offset, len: op.data.len() })?;
+            let after = self.step(Step::Write { offset: op.offset, len: op.data.len() })?;
             self.inner.write_batch(std::slice::from_ref(op))?;
             let mut st = self.state.lock().unwrap();
             st.unsynced.push(Unsynced::Write { offset: op.offset, data: op.data.to_vec() });
+            if let Some(e) = after {
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -202,7 +212,7 @@ impl IoBackend for FaultIo {
     }
 
     fn sync(&self) -> io::Result<()> {
-        self.step(Step::Sync)?;
+        let after = self.step(Step::Sync)?;
         self.inner.sync()?;
         let mut st = self.state.lock().unwrap();
         let pending = std::mem::take(&mut st.unsynced);
@@ -222,13 +232,13 @@ impl IoBackend for FaultIo {
                 }
             }
         }
-        Ok(())
+        after.map_or(Ok(()), Err)
     }
 
     fn grow(&self, len: u64) -> io::Result<()> {
-        self.step(Step::Grow(len))?;
+        let after = self.step(Step::Grow(len))?;
         self.inner.grow(len)?;
         self.state.lock().unwrap().unsynced.push(Unsynced::Grow(len));
-        Ok(())
+        after.map_or(Ok(()), Err)
     }
 }
