@@ -38,57 +38,67 @@ fn run(db: &crate::Database, fx: &Fixture, mode: SyncMode) -> (bool, Option<Erro
     (true, None)
 }
 
-fn assert_state(got: &State, want: &State, want_name: &str, when: &str) {
-    assert!(got == want, "{when}: not {want_name}: {}", diff(got, want));
+fn assert_state(got: &State, want: &State, when: &str) {
+    assert!(got == want, "{when}: {}", diff(got, want));
 }
 
-fn fail_every_step(page_size: u32, mode: SyncMode, fault: Fault, salt: u64) {
-    let seed = test_seed(salt);
-    let _g = Guard::new(format!("failed step ({fault:?}), {page_size}-byte pages, {mode:?}, seed {seed}"));
-    let (errno, landed) = match fault {
-        Fault::Fail(e) => (e, false),
-        Fault::FailAfter(e) => (e, true),
-        Fault::Cut => unreachable!("a cut is not a failed step"),
-    };
-    let started = Instant::now();
-    let fx = Fixture::new(page_size, seed);
-    fx.restore();
-    let (db, fio) = open_fault(&fx.path, fx.opts(mode)).unwrap();
-    let base = fio.steps() as usize;
-    let (_, err) = run(&db, &fx, mode);
-    assert!(err.is_none(), "unarmed: {err:?}");
-    let trace = fio.trace()[base..].to_vec();
-    drop((db, fio));
-    let meta = trace.iter().position(|s| matches!(s, Step::Write { offset, .. } if *offset < 2 * page_size as u64));
-    let meta = meta.expect("a meta write") as u64 + 1;
-    assert!(trace.iter().any(|s| matches!(s, Step::Grow(_))), "T never grows the file");
-    let want_kind = if errno == libc::ENOSPC { ErrorKind::NoSpace } else { ErrorKind::Io };
-    let mut rng = Rng::new(seed);
-    let mut poisoned = 0;
-    for k in 1..=trace.len() as u64 {
-        let step = trace[k as usize - 1];
-        let _g = Guard::new(format!("step {k} ({step:?}) of {} fails", trace.len()));
+/// One fault (`Fail` or `FailAfter`) to try at every step of the unit.
+struct Case {
+    fx: Fixture,
+    mode: SyncMode,
+    fault: Fault,
+    /// The unarmed run's steps, and the step number of its meta write.
+    trace: Vec<Step>,
+    meta: u64,
+    /// Steps taken by open, before the unit.
+    base: usize,
+}
+
+impl Case {
+    fn new(page_size: u32, mode: SyncMode, fault: Fault, seed: u64) -> Case {
+        let fx = Fixture::new(page_size, seed);
         fx.restore();
         let (db, fio) = open_fault(&fx.path, fx.opts(mode)).unwrap();
-        fio.arm(k, fault);
-        let (committed, err) = run(&db, &fx, mode);
+        let base = fio.steps() as usize;
+        let (_, err) = run(&db, &fx, mode);
+        assert!(err.is_none(), "unarmed: {err:?}");
+        let trace = fio.trace()[base..].to_vec();
+        drop((db, fio));
+        let meta = trace.iter().position(|s| matches!(s, Step::Write { offset, .. } if *offset < 2 * page_size as u64));
+        let meta = meta.expect("a meta write") as u64 + 1;
+        assert!(trace.iter().any(|s| matches!(s, Step::Grow(_))), "T never grows the file");
+        Case { fx, mode, fault, trace, meta, base }
+    }
+
+    /// Fails step `k`; returns whether that poisoned the database.
+    fn fail_at(&self, k: u64, rng: &mut Rng) -> bool {
+        let (fx, step) = (&self.fx, self.trace[k as usize - 1]);
+        let (errno, landed) = match self.fault {
+            Fault::Fail(e) => (e, false),
+            Fault::FailAfter(e) => (e, true),
+            Fault::Cut => unreachable!("a cut is not a failed step"),
+        };
+        fx.restore();
+        let (db, fio) = open_fault(&fx.path, fx.opts(self.mode)).unwrap();
+        fio.arm(k, self.fault);
+        let (committed, err) = run(&db, fx, self.mode);
         let err = err.expect("the failed step did not surface as an error");
+        let want_kind = if errno == libc::ENOSPC { ErrorKind::NoSpace } else { ErrorKind::Io };
         assert_eq!(err.kind(), want_kind, "{err}");
-        assert_eq!(fio.trace()[base..], trace[..k as usize], "steps differ from the unarmed run");
+        assert_eq!(fio.trace()[self.base..], self.trace[..k as usize], "steps differ from the unarmed run");
         // Under `None` a commit is published before the sync that failed.
-        let (now, now_name) = if committed { (&fx.s1, "S1") } else { (&fx.s0, "S0") };
-        assert_state(&dump(&db).unwrap(), now, now_name, "new readers after the failure");
+        let now = if committed { &fx.s1 } else { &fx.s0 };
+        assert_state(&dump(&db).unwrap(), now, "new readers after the failure");
         db.check().expect("check after the failure");
-        let meta_write = k == meta;
-        let poisons = step == Step::Sync || (meta_write && mode == SyncMode::Full);
+        let poisons = step == Step::Sync || (k == self.meta && self.mode == SyncMode::Full);
         let (on_disk, crash_ok): (&State, &[&State]) = if poisons {
-            poisoned += 1;
             let Err(e) = db.begin_write() else { panic!("a write transaction began on a poisoned database") };
             assert_eq!(e.kind(), ErrorKind::Io, "{e}");
             let e = db.sync().expect_err("sync on a poisoned database");
             assert_eq!(e.kind(), ErrorKind::Io, "{e}");
-            assert_state(&dump(&db).unwrap(), now, now_name, "reads on a poisoned database");
-            if k > meta || (meta_write && landed) {
+            assert_state(&dump(&db).unwrap(), now, "reads on a poisoned database");
+            // The meta reached the page cache, and maybe the disk.
+            if k > self.meta || (k == self.meta && landed) {
                 (&fx.s1, &[&fx.s0, &fx.s1])
             } else {
                 (&fx.s0, &[&fx.s0])
@@ -97,36 +107,41 @@ fn fail_every_step(page_size: u32, mode: SyncMode, fault: Fault, salt: u64) {
             if !committed {
                 run_txn(&db, &fx.t).expect("T retried after a failed step");
             }
-            if mode != SyncMode::Full {
+            if self.mode != SyncMode::Full {
                 db.sync().expect("sync retried after a failed step");
             }
-            assert_state(&dump(&db).unwrap(), &fx.s1, "S1", "after the retry");
+            assert_state(&dump(&db).unwrap(), &fx.s1, "after the retry");
             db.check().expect("check after the retry");
             (&fx.s1, &[&fx.s1])
         };
         drop(db);
-        let mut images = vec![("live file".to_string(), std::fs::read(&fx.path).unwrap())];
-        for _ in 0..2 {
-            let seed = rng.next() | 1;
-            images.push((format!("crash image {seed}"), fio.crash_image(seed)));
-        }
+        let live = std::fs::read(&fx.path).unwrap();
+        let images: Vec<Vec<u8>> = (0..2).map(|_| fio.crash_image(rng.next() | 1)).collect();
         drop(fio);
-        for (i, (name, img)) in images.into_iter().enumerate() {
+        assert_state(&fx.recover(&live), on_disk, "reopening the live file");
+        for img in images {
             let got = fx.recover(&img);
-            if i == 0 {
-                assert_state(&got, on_disk, if on_disk == &fx.s1 { "S1" } else { "S0" }, "reopening the live file");
-            } else {
-                assert!(crash_ok.contains(&&got), "{name} after step {k} failed: {}", diff(&got, on_disk));
-            }
+            assert!(crash_ok.contains(&&got), "a crash image after the failure: {}", diff(&got, on_disk));
         }
+        poisons
+    }
+}
+
+fn fail_every_step(page_size: u32, mode: SyncMode, fault: Fault, salt: u64) {
+    let seed = test_seed(salt);
+    let _g = Guard::new(format!("failed step ({fault:?}), {page_size}-byte pages, {mode:?}, seed {seed}"));
+    let started = Instant::now();
+    let case = Case::new(page_size, mode, fault, seed);
+    let mut rng = Rng::new(seed);
+    let mut poisoned = 0;
+    let n = case.trace.len() as u64;
+    for k in 1..=n {
+        let _g = Guard::new(format!("step {k} ({:?}) of {n} fails", case.trace[k as usize - 1]));
+        poisoned += usize::from(case.fail_at(k, &mut rng));
     }
     let want = if mode == SyncMode::Full { 3 } else { 2 };
     assert_eq!(poisoned, want, "poisoning steps: the fsyncs, and the meta write under Full");
-    println!(
-        "{page_size}-byte pages, {mode:?}, {fault:?}: {} steps failed one at a time in {:?}",
-        trace.len(),
-        started.elapsed()
-    );
+    println!("{page_size}-byte pages, {mode:?}, {fault:?}: {n} steps failed one at a time in {:?}", started.elapsed());
 }
 
 #[test]

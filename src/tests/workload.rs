@@ -225,7 +225,7 @@ impl Gen {
     }
 }
 
-/// S0, T and T2 for one page size, with the expected states.
+/// S0, T, T2 and U for one page size, with the expected states.
 #[derive(Debug)]
 pub(crate) struct Fixture {
     _dir: tempfile::TempDir,
@@ -252,22 +252,7 @@ impl Fixture {
         g.st.insert(Vec::new(), BucketDump::default());
         let s0_txns = build_s0(&mut g, page_size as u64);
         let s0 = g.st.clone();
-
-        let opts = Options::new().page_size(page_size).expect("page size");
-        let db = Database::open_with_options(&path, opts.clone()).expect("create");
-        for ops in &s0_txns {
-            run_txn(&db, ops).expect("building S0");
-        }
-        assert_eq!(dump(&db).unwrap(), s0, "S0 differs from the model: {}", diff(&dump(&db).unwrap(), &s0));
-        db.check().expect("check S0");
-        let stat = db.stat().unwrap();
-        // After a reopen, pending pages are free too.
-        let free = stat.free_page_count + stat.pending_page_count;
-        assert!(free > 0, "S0 should have free pages");
-        db.close().expect("close S0");
-        let mut s0_bytes = std::fs::read(&path).unwrap();
-        s0_bytes.truncate((stat.page_count * page_size as u64) as usize);
-
+        let (s0_bytes, free) = write_s0(&path, page_size, &s0_txns, &s0);
         let t = build_t(&mut g, (free + 1) * page_size as u64);
         let s1 = g.st.clone();
         let t2 = build_t2(&mut g);
@@ -275,23 +260,25 @@ impl Fixture {
         let mut g = Gen { rng: Rng::new(seed ^ 0x5555), st: s0.clone(), ops: Vec::new(), threshold: 2048 };
         let u = build_u(&mut g);
         let su = g.st.clone();
-
         let fx = Fixture { _dir: dir, path, page_size, s0_bytes, s0, t, s1, t2, s2, u, su };
-        // The workload itself must be right before crashes are blamed.
-        fx.restore();
-        let db = Database::open_with_options(&fx.path, fx.opts(SyncMode::Full)).expect("reopen S0");
-        run_txn(&db, &fx.t).expect("T");
-        assert_eq!(dump(&db).unwrap(), fx.s1, "S1: {}", diff(&dump(&db).unwrap(), &fx.s1));
-        run_txn(&db, &fx.t2).expect("T2");
-        assert_eq!(dump(&db).unwrap(), fx.s2, "S2: {}", diff(&dump(&db).unwrap(), &fx.s2));
-        db.check().expect("check S2");
-        db.close().unwrap();
-        fx.restore();
-        let db = Database::open_with_options(&fx.path, fx.opts(SyncMode::Full)).expect("reopen S0");
-        run_txn(&db, &fx.u).expect("U");
-        assert_eq!(dump(&db).unwrap(), fx.su, "U: {}", diff(&dump(&db).unwrap(), &fx.su));
-        db.close().unwrap();
+        fx.self_check();
         fx
+    }
+
+    /// The workload itself must be right before crashes are blamed: T, T2
+    /// and U run without faults give the model's states.
+    fn self_check(&self) {
+        for (ops, want) in [(vec![&self.t, &self.t2], &self.s2), (vec![&self.u], &self.su)] {
+            self.restore();
+            let db = Database::open_with_options(&self.path, self.opts(SyncMode::Full)).expect("reopen S0");
+            for t in ops {
+                run_txn(&db, t).expect("workload transaction");
+            }
+            let got = dump(&db).unwrap();
+            assert!(got == *want, "workload differs from the model: {}", diff(&got, want));
+            db.check().expect("check after the workload");
+            db.close().unwrap();
+        }
     }
 
     pub fn opts(&self, mode: SyncMode) -> Options {
@@ -332,13 +319,35 @@ impl Fixture {
         got
     }
 
-    /// Names a recovered state: "S0", "S1", "S2", or None for anything else.
+    /// Names a recovered state: "S0", "S1", "S2", "SU", or None for anything else.
     pub fn name_of(&self, st: &State) -> Option<&'static str> {
         [("S0", &self.s0), ("S1", &self.s1), ("S2", &self.s2), ("SU", &self.su)]
             .into_iter()
             .find(|(_, s)| *s == st)
             .map(|(n, _)| n)
     }
+}
+
+/// Commits `txns` to a new database at `path`, checks it holds `s0`, and
+/// returns the file cut to its high-water mark (so that T has to grow it)
+/// with the number of pages free in it.
+fn write_s0(path: &std::path::Path, page_size: u32, txns: &[Vec<Op>], s0: &State) -> (Vec<u8>, u64) {
+    let opts = Options::new().page_size(page_size).expect("page size");
+    let db = Database::open_with_options(path, opts).expect("create");
+    for ops in txns {
+        run_txn(&db, ops).expect("building S0");
+    }
+    let got = dump(&db).unwrap();
+    assert!(got == *s0, "S0 differs from the model: {}", diff(&got, s0));
+    db.check().expect("check S0");
+    let stat = db.stat().unwrap();
+    // After a reopen, pending pages are free too.
+    let free = stat.free_page_count + stat.pending_page_count;
+    assert!(free > 0, "S0 should have free pages");
+    db.close().expect("close S0");
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes.truncate((stat.page_count * page_size as u64) as usize);
+    (bytes, free)
 }
 
 /// S0 as four transactions: a bulk load with nested buckets and overflow
