@@ -136,8 +136,9 @@ pub(crate) struct DbInner {
     writer_cv: Condvar,
     sync: Mutex<SyncState>,
     pub durable_txid: AtomicU64,
-    /// Set after a failed fsync: pages written since the last good sync are
-    /// suspect, so writes are refused until the database is reopened.
+    /// Set after a failed fsync (pages written since the last good sync are
+    /// suspect) or a failed meta write under `SyncMode::Full` (see
+    /// `commit_durable`): writes are refused until the database is reopened.
     poison: Mutex<Option<String>>,
     pub open_txns: AtomicUsize,
     /// Free and pending page counts as the last write transaction left them
@@ -426,7 +427,7 @@ impl DbInner {
                 path: self.path.clone(),
                 offset: None,
                 source: std::io::Error::other(format!(
-                    "database refuses writes after a failed fsync ({what}); reopen it"
+                    "database refuses writes after a failed fsync or meta write ({what}); reopen it"
                 )),
             }),
         }
@@ -463,10 +464,17 @@ impl DbInner {
     }
 
     /// The durable part of a commit under `SyncMode::Full`: data, then meta.
+    ///
+    /// A failed meta write poisons the database, as a failed fsync does: the
+    /// commit rolls back and its pages return to the pool, but the write may
+    /// have landed, leaving a meta newer than the durable one that describes
+    /// those pages. Reusing them would corrupt the tree that meta opens.
+    /// (`sync` needs no such rule: the commits it makes durable stay
+    /// published, and their pages stay pinned until a meta is durable.)
     pub fn commit_durable(&self, meta: &Meta) -> Result<()> {
         self.fsync()?;
         let mut st = self.sync.lock().unwrap_or_else(|p| p.into_inner());
-        self.write_meta(&mut st, meta)
+        self.write_meta(&mut st, meta).inspect_err(|e| self.poisoned(e))
     }
 
     /// Makes the latest published commit durable.

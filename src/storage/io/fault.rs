@@ -3,10 +3,12 @@
 //! and can fail or cut power at any I/O step.
 //!
 //! A step is one page write, one sync or one grow. When the armed step comes,
-//! the backend either fails just that call (`Fault::Fail`) or cuts power
-//! (`Fault::Cut`): that call and every later one fail, and `crash_image` then
-//! gives the bytes a disk could hold after the cut: the durable image plus any
-//! subset of the unsynced writes, some of them torn at a sector boundary.
+//! the backend either fails just that call, before doing it (`Fault::Fail`)
+//! or after doing it (`Fault::FailAfter`: `IoBackend` allows a failed write to
+//! have landed), or cuts power (`Fault::Cut`): that call and every later one
+//! fail, and `crash_image` then gives the bytes a disk could hold after the
+//! cut: the durable image plus any subset of the unsynced writes, some of them
+//! torn at a sector boundary.
 
 use std::fs::File;
 use std::io;
@@ -17,10 +19,25 @@ use super::{IoBackend, ReadOp, SyncIo, WriteOp};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
-    /// Fail the armed call with this errno; later calls work.
+    /// Fail the armed call with this errno, doing nothing; later calls work.
     Fail(i32),
+    /// Do the armed call's work (the write lands, the sync or grow happens),
+    /// then report this errno; later calls work.
+    FailAfter(i32),
     /// Power cut at the armed call: it and everything after fail with EIO.
     Cut,
+}
+
+/// What one step was, as `trace` reports it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// One page write (or one op of a write batch) at this byte offset.
+    Write {
+        offset: u64,
+        len: usize,
+    },
+    Sync,
+    Grow(u64),
 }
 
 #[derive(Debug)]
@@ -34,6 +51,8 @@ struct State {
     steps: u64,
     armed: Option<(u64, Fault)>,
     cut: bool,
+    /// Every step attempted, in order (`trace[i]` is step `i + 1`).
+    trace: Vec<Step>,
     durable: Vec<u8>,
     unsynced: Vec<Unsynced>,
 }
@@ -62,6 +81,33 @@ impl FaultIo {
         Ok(FaultIo { inner: SyncIo::new(file, 256 * 1024), state: Mutex::new(state) })
     }
 
+    /// Wraps `file`, whose current contents are the live image, of which
+    /// only `durable` survived the last sync (as after a process crash, with
+    /// the page cache still holding writes not yet synced): every 512-byte
+    /// sector where the two differ is an unsynced write.
+    pub fn with_durable(file: File, durable: Vec<u8>) -> io::Result<FaultIo> {
+        let len = file.metadata()?.len() as usize;
+        let mut live = vec![0u8; len];
+        file.read_exact_at(&mut live, 0)?;
+        let mut unsynced = Vec::new();
+        if len > durable.len() {
+            unsynced.push(Unsynced::Grow(len as u64));
+        }
+        for (i, sector) in live.chunks(512).enumerate() {
+            let off = i * 512;
+            if durable.get(off..off + sector.len()) != Some(sector) {
+                unsynced.push(Unsynced::Write { offset: off as u64, data: sector.to_vec() });
+            }
+        }
+        let state = State { durable, unsynced, ..State::default() };
+        Ok(FaultIo { inner: SyncIo::new(file, 256 * 1024), state: Mutex::new(state) })
+    }
+
+    /// What survived the last sync.
+    pub fn durable_image(&self) -> Vec<u8> {
+        self.state.lock().unwrap().durable.clone()
+    }
+
     /// Arms `fault` at step `step` (counting from 1 after this call).
     pub fn arm(&self, step: u64, fault: Fault) {
         let mut st = self.state.lock().unwrap();
@@ -75,6 +121,11 @@ impl FaultIo {
 
     pub fn is_cut(&self) -> bool {
         self.state.lock().unwrap().cut
+    }
+
+    /// Every step counted so far; `trace()[i]` is step `i + 1`.
+    pub fn trace(&self) -> Vec<Step> {
+        self.state.lock().unwrap().trace.clone()
     }
 
     /// What a disk could hold after the power cut, chosen by `seed`: the durable
@@ -112,25 +163,28 @@ impl FaultIo {
         img
     }
 
-    /// Counts one step; Err if this step fails.
-    fn step(&self) -> io::Result<()> {
+    /// Counts one step. Err: fail without doing it; Ok(Some): do it, then
+    /// report that error.
+    fn step(&self, what: Step) -> io::Result<Option<io::Error>> {
         let mut st = self.state.lock().unwrap();
         if st.cut {
             return Err(io::Error::from_raw_os_error(libc::EIO));
         }
         st.steps += 1;
+        st.trace.push(what);
         match st.armed {
             Some((at, fault)) if at == st.steps => {
                 st.armed = None;
                 match fault {
                     Fault::Fail(errno) => Err(io::Error::from_raw_os_error(errno)),
+                    Fault::FailAfter(errno) => Ok(Some(io::Error::from_raw_os_error(errno))),
                     Fault::Cut => {
                         st.cut = true;
                         Err(io::Error::from_raw_os_error(libc::EIO))
                     }
                 }
             }
-            _ => Ok(()),
+            _ => Ok(None),
         }
     }
 }
@@ -142,10 +196,13 @@ impl IoBackend for FaultIo {
 
     fn write_batch(&self, ops: &[WriteOp<'_>]) -> io::Result<()> {
         for op in ops {
-            self.step()?;
+            let after = self.step(Step::Write { offset: op.offset, len: op.data.len() })?;
             self.inner.write_batch(std::slice::from_ref(op))?;
             let mut st = self.state.lock().unwrap();
             st.unsynced.push(Unsynced::Write { offset: op.offset, data: op.data.to_vec() });
+            if let Some(e) = after {
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -155,7 +212,7 @@ impl IoBackend for FaultIo {
     }
 
     fn sync(&self) -> io::Result<()> {
-        self.step()?;
+        let after = self.step(Step::Sync)?;
         self.inner.sync()?;
         let mut st = self.state.lock().unwrap();
         let pending = std::mem::take(&mut st.unsynced);
@@ -175,13 +232,13 @@ impl IoBackend for FaultIo {
                 }
             }
         }
-        Ok(())
+        after.map_or(Ok(()), Err)
     }
 
     fn grow(&self, len: u64) -> io::Result<()> {
-        self.step()?;
+        let after = self.step(Step::Grow(len))?;
         self.inner.grow(len)?;
         self.state.lock().unwrap().unsynced.push(Unsynced::Grow(len));
-        Ok(())
+        after.map_or(Ok(()), Err)
     }
 }
