@@ -2,6 +2,7 @@
 
 mod crash;
 mod faults;
+mod freelist_io;
 mod regressions;
 mod support;
 mod torn_meta;
