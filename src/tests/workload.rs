@@ -203,7 +203,7 @@ impl Gen {
             if keys.is_empty() {
                 return;
             }
-            let k = self.rng.pick(&keys);
+            let k = self.rng.pick(&keys).clone();
             self.push(Op::Delete(p.clone(), k));
         }
     }
@@ -215,7 +215,7 @@ impl Gen {
             if keys.is_empty() {
                 return;
             }
-            let k = self.rng.pick(&keys);
+            let k = self.rng.pick(&keys).clone();
             self.put(p, k, to_big);
         }
     }
