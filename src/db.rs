@@ -405,6 +405,14 @@ impl DbInner {
             }
             slot = self.writer_cv.wait(slot).unwrap_or_else(|p| p.into_inner());
         }
+        // Again now that the slot is ours: the writer we waited for may have
+        // poisoned the database (it does so before releasing the slot). The
+        // wake-up is passed on so that other waiters see the poison too.
+        if let Err(e) = self.check_poison() {
+            drop(slot);
+            self.writer_cv.notify_one();
+            return Err(e);
+        }
         slot.owner = Some(me);
         self.open_txns.fetch_add(1, Ordering::AcqRel);
         Ok(slot.state.take().unwrap_or_default())
