@@ -303,7 +303,7 @@ impl DbInner {
         opts.check_for_page_size(ps)?;
         let len = f.metadata().map_err(|e| Error::io("stat", path, None, e))?.len();
         let ps64 = ps as u64;
-        if len < meta.page_count * ps64 {
+        if meta.page_count.checked_mul(ps64).is_none_or(|need| len < need) {
             return Err(Error::Corrupted {
                 page: None,
                 what: format!(

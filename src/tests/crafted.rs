@@ -1,0 +1,105 @@
+//! Files damaged in ways a checksum does not catch: fields that are
+//! well-formed and sealed, but wrong (a bug in another writer, or a file
+//! built to attack the reader). They must be reported as `Corrupted` (or
+//! survived), never a panic, an abort, a hang, or a write that corrupts
+//! what was intact.
+
+use std::path::Path;
+
+use crate::alloc::meta::{self, Meta, Selected};
+use crate::error::ErrorKind;
+use crate::options::Options;
+use crate::Database;
+
+/// The newest meta of the file at `path` and its slot.
+fn newest_meta(img: &[u8]) -> (Meta, u64) {
+    match meta::select(|off, len| img.get(off as usize..off as usize + len).map(<[u8]>::to_vec)) {
+        Selected::Meta(m, slot) => (m, slot),
+        other => panic!("no meta: {other:?}"),
+    }
+}
+
+/// Writes `m` as the newest meta (the slot not holding the current one,
+/// with a higher txid).
+fn put_newer_meta(img: &mut [u8], mut m: Meta, slot: u64) {
+    m.txid.0 += 1;
+    let ps = m.page_size as usize;
+    let other = 1 - slot;
+    img[other as usize * ps..][..ps].copy_from_slice(&m.encode(other));
+}
+
+/// A small database with a few commits.
+fn build(path: &Path) {
+    let db = Database::open(path).unwrap();
+    for round in 0..3u32 {
+        let mut tx = db.begin_write().unwrap();
+        for i in 0..200u32 {
+            tx.put(format!("k{round}-{i:04}").as_bytes(), &[round as u8; 100]).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    db.close().unwrap();
+}
+
+/// Bug: open compared the file length with `page_count * page_size`, which
+/// overflows for a page count from the meta above 2^52 (at 4 KiB pages): a
+/// panic in debug builds, and in release a wrapped product that let the
+/// open succeed, after which `check()` sized its page bitmap by that page
+/// count (an allocation of hundreds of TiB: the process aborts). Fixed in
+/// `DbInner::open` (src/db.rs) with a checked multiplication.
+#[test]
+fn a_page_count_whose_size_overflows_is_corrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge-count.db");
+    build(&path);
+    let mut img = std::fs::read(&path).unwrap();
+    let (mut m, slot) = newest_meta(&img);
+    m.page_count = (1u64 << 52) + 2; // * 4096 wraps to 8192
+    put_newer_meta(&mut img, m, slot);
+    std::fs::write(&path, &img).unwrap();
+    for opts in [Options::new(), Options::new().read_only(true)] {
+        let e = Database::open_with_options(&path, opts).expect_err("a page count beyond any file");
+        assert_eq!(e.kind(), ErrorKind::Corrupted, "{e}");
+    }
+}
+
+/// Bug: page validation accepted keys longer than `max_key_len` (the
+/// writer never makes them, but a damaged or hostile file can). The tree
+/// code relies on four maximal separators fitting one branch page, so that
+/// every branch splits into parts of two entries or more; with longer keys
+/// a split could cut a node into an empty part and panic (an index out of
+/// range in `Node::key`), write a branch page of one entry (which every
+/// later read rejects), or fail to encode a node (`Internal`). And
+/// `check()` passed such a file. Fixed in `page::validate`
+/// (src/tree/page.rs), which rejects a key longer than the page allows.
+#[test]
+fn a_key_longer_than_the_page_allows_is_corrupted() {
+    use crate::tree::node::Node;
+    use crate::tree::page::{max_key_len, Value};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long-key.db");
+    let db = Database::open(&path).unwrap();
+    let mut tx = db.begin_write().unwrap();
+    tx.put(b"a", b"1").unwrap();
+    tx.commit().unwrap();
+    db.close().unwrap();
+    let mut img = std::fs::read(&path).unwrap();
+    let (mut m, slot) = newest_meta(&img);
+    let ps = m.page_size as usize;
+    let root = m.root.keys.root;
+    let long = vec![b'b'; max_key_len(ps) + 1];
+    let mut leaf = Node::new(true);
+    leaf.insert_value(0, b"a", Value::Inline(b"1"));
+    leaf.insert_value(1, &long, Value::Inline(b"2"));
+    leaf.encode(&mut img[root.0 as usize * ps..][..ps], root, m.txid).unwrap();
+    m.root.keys.count = 2;
+    put_newer_meta(&mut img, m, slot);
+    std::fs::write(&path, &img).unwrap();
+
+    let db = Database::open(&path).unwrap();
+    let e = db.check().expect_err("check() of a page with an over-long key");
+    assert_eq!(e.kind(), ErrorKind::Corrupted, "{e}");
+    let tx = db.begin_read().unwrap();
+    let e = tx.cursor().last().expect_err("reading a page with an over-long key");
+    assert_eq!(e.kind(), ErrorKind::Corrupted, "{e}");
+}
