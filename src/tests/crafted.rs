@@ -147,3 +147,62 @@ fn a_freelist_listing_its_own_pages_is_rebuilt() {
     assert_eq!(tx.get(b"n19-0000").unwrap(), Some(&[9u8; 300][..]));
     assert_eq!(tx.get(b"k2-0001").unwrap(), Some(&[2u8; 100][..]));
 }
+
+/// Bug: entry counts come from bucket records and the meta (disk), and the
+/// writer added to and subtracted from them unchecked: a record whose count
+/// is `u64::MAX` made the next insert panic in debug builds ("attempt to add
+/// with overflow"), one whose count is 0 over a tree that has entries made
+/// a delete panic, and so did `check()` summing two huge counts. Fixed in
+/// `TreeMut::put`/`delete` (src/tree/ops.rs) and `WriteTx::create`
+/// (src/txn/buckets.rs), which report `Corrupted`, and in `check::walk`,
+/// which saturates its total (the per-tree comparison reports the damage).
+#[test]
+fn entry_counts_at_their_limits_are_corrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("counts.db");
+    let db = Database::open(&path).unwrap();
+    let mut tx = db.begin_write().unwrap();
+    tx.put(b"a", b"1").unwrap();
+    for name in [&b"x"[..], b"y"] {
+        let b = tx.create_bucket(None, name).unwrap();
+        tx.put_in(&b, b"k", b"v").unwrap();
+    }
+    tx.commit().unwrap();
+    db.close().unwrap();
+    let clean = std::fs::read(&path).unwrap();
+    let (m, slot) = newest_meta(&clean);
+
+    for (count, buckets) in [(u64::MAX, 2), (0, 2), (1, u64::MAX)] {
+        let mut img = clean.clone();
+        let mut m = m;
+        m.root.keys.count = count;
+        m.bucket_count = buckets;
+        put_newer_meta(&mut img, m, slot);
+        std::fs::write(&path, &img).unwrap();
+        let db = Database::open(&path).unwrap();
+        let mut tx = db.begin_write().unwrap();
+        let r = if count == 0 { tx.delete(b"a").map(drop) } else { tx.put(b"b", b"2") };
+        let r = r.and_then(|()| tx.create_bucket(None, b"z").map(drop));
+        let e = r.expect_err("a count past its limit");
+        assert_eq!(e.kind(), ErrorKind::Corrupted, "count {count}, buckets {buckets}: {e}");
+        drop(tx);
+        assert_eq!(db.check().expect_err("check()").kind(), ErrorKind::Corrupted);
+    }
+
+    // Two bucket records whose counts add up past u64::MAX: check() reports
+    // the damage instead of overflowing its total.
+    std::fs::write(&path, &clean).unwrap();
+    let db = Database::open(&path).unwrap();
+    let mut tx = db.begin_write().unwrap();
+    for name in [&b"x"[..], b"y"] {
+        let b = tx.bucket(None, name).unwrap().unwrap();
+        let s = match b.at {
+            crate::txn::BucketAt::Slot(s) => s,
+            _ => unreachable!(),
+        };
+        tx.buckets[s as usize].keys.count = u64::MAX;
+        tx.touch(s);
+    }
+    tx.commit().unwrap();
+    assert_eq!(db.check().expect_err("check()").kind(), ErrorKind::Corrupted);
+}
