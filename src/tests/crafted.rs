@@ -206,3 +206,27 @@ fn entry_counts_at_their_limits_are_corrupted() {
     tx.commit().unwrap();
     assert_eq!(db.check().expect_err("check()").kind(), ErrorKind::Corrupted);
 }
+
+/// Bug: a meta with txid `u64::MAX` (well-formed, sealed) made
+/// `WriteTx::begin` compute the next txid unchecked: a panic in debug
+/// builds; in release every commit got txid 0, so reopening picked the
+/// `u64::MAX` meta again and silently dropped them all (and `sync` saw
+/// nothing newer than the durable txid to write). Fixed in `WriteTx::begin`
+/// (src/txn/write.rs): no txid follows, so the write is refused as damage.
+#[test]
+fn a_meta_at_the_last_txid_takes_no_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("last-txid.db");
+    build(&path);
+    let mut img = std::fs::read(&path).unwrap();
+    let (mut m, slot) = newest_meta(&img);
+    m.txid.0 = u64::MAX - 1; // put_newer_meta adds one
+    put_newer_meta(&mut img, m, slot);
+    std::fs::write(&path, &img).unwrap();
+    let db = Database::open(&path).unwrap();
+    let e = db.begin_write().expect_err("a write after txid u64::MAX");
+    assert_eq!(e.kind(), ErrorKind::Corrupted, "{e}");
+    let tx = db.begin_read().unwrap();
+    assert_eq!(tx.id(), u64::MAX);
+    assert_eq!(tx.get(b"k2-0001").unwrap(), Some(&[2u8; 100][..]));
+}
