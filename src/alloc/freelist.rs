@@ -200,8 +200,7 @@ impl TxAlloc {
     /// every other allocation of the commit. Changes to `fl` stay undoable
     /// until `adopt`.
     pub fn persist(&mut self, fl: &mut Freelist, page_size: usize) -> Result<Persisted, AllocError> {
-        let new_log_pages =
-            (self.log_add.len() + self.log_remove.len()).div_ceil(store::log_entries_per_page(page_size));
+        let new_log_pages = self.log_entries().div_ceil(store::log_entries_per_page(page_size));
         let limit = COMPACT_SLACK + 2 * fl.stored.snapshot_pages as usize;
         if fl.force_compact || fl.stored.log.len() + new_log_pages > limit {
             self.write_snapshot(fl, page_size)
@@ -210,10 +209,16 @@ impl TxAlloc {
         }
     }
 
+    /// Log entries the change takes (a run longer than `store::MAX_RUN` is
+    /// written as several).
+    fn log_entries(&self) -> usize {
+        store::stored_runs(&self.log_add) + store::stored_runs(&self.log_remove)
+    }
+
     fn write_log(&mut self, fl: &mut Freelist, page_size: usize) -> Result<Persisted, AllocError> {
         let per = store::log_entries_per_page(page_size);
         let mut ids = Vec::new();
-        while ids.len() < (self.log_add.len() + self.log_remove.len()).div_ceil(per) {
+        while ids.len() < self.log_entries().div_ceil(per) {
             ids.push(self.alloc(fl, 1)?);
         }
         let entries: Vec<LogEntry> = self
@@ -440,6 +445,31 @@ mod tests {
         let both = FreelistRef { snapshot: PageId(20), log_head: PageId(21), log_pages: 1, free_pages: 1 };
         let r = load(&both, |_| Ok((2, vec![(10, 1)])), |_| Ok((PageId::NONE, Vec::new())));
         assert!(r.is_err(), "a log page inside the snapshot run");
+    }
+
+    /// Bug: `write_log` sized its pages by the number of runs, but writes a
+    /// run longer than `store::MAX_RUN` (2^31 - 1 pages) as several entries:
+    /// when those tipped the entries over a page, the last ones were
+    /// dropped, and the next open found the freelist damaged (its count
+    /// off) and rebuilt it from the tree. Fixed in `TxAlloc::persist` and
+    /// `write_log`, which count the entries as written.
+    #[test]
+    fn log_pages_are_sized_by_the_entries_written() {
+        let ps = 4096;
+        let per = store::log_entries_per_page(ps) as u64;
+        let mut fl = Freelist::default();
+        let hwm = 10 + 4 * per + store::MAX_RUN + 10;
+        let mut tx = TxAlloc::new(TxId(2), hwm, u64::MAX);
+        for i in 0..per - 1 {
+            tx.free(&mut fl, PageId(10 + 2 * i), 1).unwrap();
+        }
+        tx.free(&mut fl, PageId(10 + 4 * per), store::MAX_RUN + 5).unwrap();
+        let p = tx.persist(&mut fl, ps).unwrap();
+        let disk: HashMap<PageId, Vec<u8>> = p.pages.iter().cloned().collect();
+        let fref = p.meta_ref;
+        let want = fl.union(&tx.freed);
+        tx.adopt(&mut fl, p);
+        assert_eq!(reload(&disk, &fref, u64::MAX).pool, want);
     }
 
     #[test]
