@@ -102,6 +102,43 @@ static void large_values(thunder_db *db) {
   }
 }
 
+/* A view may be passed to the next modifying call of its transaction: copy
+ * a value to other keys from views (they point into leaves this transaction
+ * has changed), and rewrite each item through a cursor with its own key
+ * view. Under ASan this also catches a read of a moved node buffer. */
+static void views_as_inputs(thunder_db *db) {
+  thunder_txn *w = NULL;
+  thunder_cursor *c = NULL;
+  thunder_bytes k, v;
+  uint8_t val[100];
+  char src[16] = "v-src", dst[16];
+  int i, n = 0;
+  for (i = 0; i < 100; i++) val[i] = (uint8_t)(i * 3 + 1);
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &w));
+  CHECK_OK(thunder_put(w, K(src), val, sizeof val, 0));
+  for (i = 0; i < 100; i++) {
+    snprintf(dst, sizeof dst, "v-%03d", i);
+    CHECK_OK(thunder_get(w, K(src), &v));
+    CHECK_OK(thunder_put(w, K(dst), v.data, v.len, 0));
+    CHECK_OK(thunder_get(w, K(dst), &v));
+    CHECK(v.len == sizeof val && memcmp(v.data, val, sizeof val) == 0);
+    memcpy(src, dst, sizeof dst);
+  }
+  CHECK_OK(thunder_cursor_open(w, NULL, &c));
+  CHECK_OK(thunder_cursor_seek(c, K("v-"), &k, &v));
+  do {
+    if (k.len < 2 || memcmp(k.data, "v-", 2) != 0) break;
+    CHECK(v.len == sizeof val && memcmp(v.data, val, sizeof val) == 0);
+    CHECK_OK(thunder_put(w, k.data, k.len, v.data, v.len - 1, 0));
+    n++;
+  } while (thunder_cursor_next(c, &k, &v) == THUNDER_OK);
+  CHECK(n == 101);
+  thunder_cursor_close(c);
+  CHECK_OK(thunder_get(w, K("v-050"), &v));
+  CHECK(v.len == sizeof val - 1 && memcmp(v.data, val, sizeof val - 1) == 0);
+  CHECK_OK(thunder_txn_commit(w));
+}
+
 int main(void) {
   thunder_db *db = NULL;
   CHECK_OK(open_test_db(test_path("kv.db"), &db));
@@ -109,6 +146,7 @@ int main(void) {
   flags(db);
   isolation(db);
   large_values(db);
+  views_as_inputs(db);
   CHECK_OK(thunder_check(db));
   CHECK_OK(thunder_close(db));
   return 0;

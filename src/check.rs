@@ -82,7 +82,9 @@ struct Pending {
 fn walk(reader: &PageReader<'_>, meta: &Meta, seen: &mut Seen, deep: bool, report: &mut Report) -> Result<()> {
     let mut buckets: Vec<(String, BucketRecord)> = vec![("the default keyspace".into(), meta.root)];
     while let Some((name, rec)) = buckets.pop() {
-        report.keys += rec.keys.count;
+        // Counts come from disk: a sum past u64::MAX is damage that the
+        // per-tree comparison below reports.
+        report.keys = report.keys.saturating_add(rec.keys.count);
         walk_tree(reader, rec.keys, seen, deep, &name, None)?;
         let mut children = Vec::new();
         walk_tree(reader, rec.children, seen, deep, &name, Some(&mut children))?;

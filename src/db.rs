@@ -303,7 +303,7 @@ impl DbInner {
         opts.check_for_page_size(ps)?;
         let len = f.metadata().map_err(|e| Error::io("stat", path, None, e))?.len();
         let ps64 = ps as u64;
-        if len < meta.page_count * ps64 {
+        if meta.page_count.checked_mul(ps64).is_none_or(|need| len < need) {
             return Err(Error::Corrupted {
                 page: None,
                 what: format!(
@@ -404,6 +404,14 @@ impl DbInner {
                 return Err(Error::Busy("another write transaction is open"));
             }
             slot = self.writer_cv.wait(slot).unwrap_or_else(|p| p.into_inner());
+        }
+        // Again now that the slot is ours: the writer we waited for may have
+        // poisoned the database (it does so before releasing the slot). The
+        // wake-up is passed on so that other waiters see the poison too.
+        if let Err(e) = self.check_poison() {
+            drop(slot);
+            self.writer_cv.notify_one();
+            return Err(e);
         }
         slot.owner = Some(me);
         self.open_txns.fetch_add(1, Ordering::AcqRel);

@@ -29,6 +29,7 @@ impl ExtentSet {
     }
 
     /// Number of runs.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.runs.len()
     }

@@ -200,8 +200,7 @@ impl TxAlloc {
     /// every other allocation of the commit. Changes to `fl` stay undoable
     /// until `adopt`.
     pub fn persist(&mut self, fl: &mut Freelist, page_size: usize) -> Result<Persisted, AllocError> {
-        let new_log_pages =
-            (self.log_add.len() + self.log_remove.len()).div_ceil(store::log_entries_per_page(page_size));
+        let new_log_pages = self.log_entries().div_ceil(store::log_entries_per_page(page_size));
         let limit = COMPACT_SLACK + 2 * fl.stored.snapshot_pages as usize;
         if fl.force_compact || fl.stored.log.len() + new_log_pages > limit {
             self.write_snapshot(fl, page_size)
@@ -210,10 +209,16 @@ impl TxAlloc {
         }
     }
 
+    /// Log entries the change takes (a run longer than `store::MAX_RUN` is
+    /// written as several).
+    fn log_entries(&self) -> usize {
+        store::stored_runs(&self.log_add) + store::stored_runs(&self.log_remove)
+    }
+
     fn write_log(&mut self, fl: &mut Freelist, page_size: usize) -> Result<Persisted, AllocError> {
         let per = store::log_entries_per_page(page_size);
         let mut ids = Vec::new();
-        while ids.len() < (self.log_add.len() + self.log_remove.len()).div_ceil(per) {
+        while ids.len() < self.log_entries().div_ceil(per) {
             ids.push(self.alloc(fl, 1)?);
         }
         let entries: Vec<LogEntry> = self
@@ -304,6 +309,8 @@ pub fn load(
 ) -> Result<Freelist, (PageId, String)> {
     let mut set = ExtentSet::new();
     let mut stored = Stored::default();
+    // The pages holding the freelist: never twice, never in the set.
+    let mut structure = ExtentSet::new();
     if !fref.snapshot.is_none() {
         let (pages, runs) = read_snapshot(fref.snapshot).map_err(|e| (fref.snapshot, e))?;
         for (s, l) in runs {
@@ -311,6 +318,7 @@ pub fn load(
         }
         stored.snapshot = fref.snapshot;
         stored.snapshot_pages = pages;
+        structure.insert(fref.snapshot.0, pages).map_err(|_| (fref.snapshot, "empty snapshot run".to_string()))?;
     }
     let mut chain = Vec::new();
     let mut at = fref.log_head;
@@ -318,6 +326,11 @@ pub fn load(
         if chain.len() >= fref.log_pages as usize {
             return Err((at, format!("log chain longer than the {} pages the meta records", fref.log_pages)));
         }
+        // Checked before reading, so a chain that loops costs one lap, not
+        // as many reads as the meta's (u32) log length.
+        structure
+            .insert(at.0, 1)
+            .map_err(|_| (at, format!("log chain reaches page {at} again (a loop, or the snapshot run)")))?;
         let (prev, entries) = read_log(at).map_err(|e| (at, e))?;
         chain.push((at, entries));
         at = prev;
@@ -336,6 +349,11 @@ pub fn load(
     }
     if set.pages() != fref.free_pages {
         return Err((fref.log_head, format!("{} free pages, meta records {}", set.pages(), fref.free_pages)));
+    }
+    // A freelist page listed as free would be handed out while the chain
+    // still uses it, and retired twice by the next compaction.
+    if let Some((s, l)) = structure.runs().find(|&(s, l)| set.overlaps(s, l)) {
+        return Err((PageId(s), format!("pages {s}..+{l} hold the freelist but are listed as free")));
     }
     Ok(Freelist::from_set(set, stored))
 }
@@ -387,6 +405,71 @@ mod tests {
         assert!(tx.free(&mut fl, PageId(11), 1).is_err(), "double free");
         tx.rollback(&mut fl);
         assert_eq!(fl.pool.runs().collect::<Vec<_>>(), vec![(10, 5)]);
+    }
+
+    /// A log chain that loops is damage found on its first repeat, however
+    /// long the meta says the chain is (it could make load read and keep
+    /// up to 2^32 pages).
+    #[test]
+    fn a_looping_log_chain_is_found_at_once() {
+        let fref = FreelistRef { snapshot: PageId::NONE, log_head: PageId(7), log_pages: 1_000_000, free_pages: 0 };
+        let reads = std::cell::Cell::new(0u32);
+        let r = load(
+            &fref,
+            |_| unreachable!("no snapshot"),
+            |p| {
+                reads.set(reads.get() + 1);
+                Ok((if p == PageId(7) { PageId(8) } else { PageId(7) }, Vec::new()))
+            },
+        );
+        let (page, what) = r.expect_err("a loop");
+        assert_eq!(page, PageId(7), "{what}");
+        assert_eq!(reads.get(), 2, "{what}");
+    }
+
+    /// The freelist's own pages listed as free are damage (see
+    /// `tests::crafted::a_freelist_listing_its_own_pages_is_rebuilt`).
+    #[test]
+    fn a_set_holding_its_own_pages_is_rejected() {
+        let log = |added: Vec<(u64, u64)>| {
+            move |_: PageId| {
+                Ok((PageId::NONE, added.iter().map(|&(start, len)| LogEntry { start, len, added: true }).collect()))
+            }
+        };
+        let fref = |free_pages| FreelistRef { snapshot: PageId::NONE, log_head: PageId(9), log_pages: 1, free_pages };
+        assert!(load(&fref(2), |_| unreachable!(), log(vec![(10, 2)])).is_ok());
+        assert!(load(&fref(3), |_| unreachable!(), log(vec![(8, 3)])).is_err(), "the log page itself");
+        let snap = FreelistRef { snapshot: PageId(20), log_head: PageId::NONE, log_pages: 0, free_pages: 4 };
+        assert!(load(&snap, |_| Ok((2, vec![(10, 4)])), |_| unreachable!()).is_ok());
+        assert!(load(&snap, |_| Ok((2, vec![(18, 3), (30, 1)])), |_| unreachable!()).is_err(), "its own run");
+        let both = FreelistRef { snapshot: PageId(20), log_head: PageId(21), log_pages: 1, free_pages: 1 };
+        let r = load(&both, |_| Ok((2, vec![(10, 1)])), |_| Ok((PageId::NONE, Vec::new())));
+        assert!(r.is_err(), "a log page inside the snapshot run");
+    }
+
+    /// Bug: `write_log` sized its pages by the number of runs, but writes a
+    /// run longer than `store::MAX_RUN` (2^31 - 1 pages) as several entries:
+    /// when those tipped the entries over a page, the last ones were
+    /// dropped, and the next open found the freelist damaged (its count
+    /// off) and rebuilt it from the tree. Fixed in `TxAlloc::persist` and
+    /// `write_log`, which count the entries as written.
+    #[test]
+    fn log_pages_are_sized_by_the_entries_written() {
+        let ps = 4096;
+        let per = store::log_entries_per_page(ps) as u64;
+        let mut fl = Freelist::default();
+        let hwm = 10 + 4 * per + store::MAX_RUN + 10;
+        let mut tx = TxAlloc::new(TxId(2), hwm, u64::MAX);
+        for i in 0..per - 1 {
+            tx.free(&mut fl, PageId(10 + 2 * i), 1).unwrap();
+        }
+        tx.free(&mut fl, PageId(10 + 4 * per), store::MAX_RUN + 5).unwrap();
+        let p = tx.persist(&mut fl, ps).unwrap();
+        let disk: HashMap<PageId, Vec<u8>> = p.pages.iter().cloned().collect();
+        let fref = p.meta_ref;
+        let want = fl.union(&tx.freed);
+        tx.adopt(&mut fl, p);
+        assert_eq!(reload(&disk, &fref, u64::MAX).pool, want);
     }
 
     #[test]

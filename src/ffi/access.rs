@@ -3,6 +3,8 @@
 //! per operation, whichever handle names the keyspace.
 #![allow(unsafe_code, non_camel_case_types)]
 
+use std::borrow::Cow;
+
 use crate::error::{Error, Result};
 use crate::ffi::args;
 use crate::ffi::handles::{closed, TxnShared, TxnSlot};
@@ -92,15 +94,125 @@ pub(crate) unsafe fn get_copy_into(
     Ok(())
 }
 
+/// Longer than any key, bucket name or inline value (the overflow threshold
+/// is at most 32 KiB): what a view into a transaction's dirty nodes can be.
+const VIEW_COPY_LIMIT: usize = 32 * 1024;
+
+/// An input of a modifying call, copied unless it is longer than anything a
+/// view into the transaction's in-memory nodes can be. API.md lets a view be
+/// passed to the next modifying call of its transaction, and such a view may
+/// point into the very node the call edits (and moves or compacts) before it
+/// is done reading its inputs. A longer input can only be a view of mapped
+/// pages, which a call never writes while they are visible (it writes new
+/// pages with pwrite), so it is passed through uncopied.
+pub(crate) fn detach(b: &[u8]) -> Cow<'_, [u8]> {
+    if b.len() <= VIEW_COPY_LIMIT {
+        Cow::Owned(b.to_vec())
+    } else {
+        Cow::Borrowed(b)
+    }
+}
+
 pub(crate) fn put(shared: &TxnShared, bucket: Option<&Bucket>, key: &[u8], val: &[u8], flags: u32) -> Result<()> {
     let flags = PutFlags::from_bits(flags)
         .ok_or_else(|| Error::invalid(format!("argument `flags`: unknown bits {:#x}", flags & !3)))?;
-    shared.lock()?.write()?.put_inner(bucket, key, val, flags)
+    let (key, val) = (detach(key), detach(val));
+    shared.lock()?.write()?.put_inner(bucket, &key, &val, flags)
 }
 
 pub(crate) fn delete(shared: &TxnShared, bucket: Option<&Bucket>, key: &[u8]) -> Result<()> {
-    match shared.lock()?.write()?.delete_inner(bucket, key)? {
+    let key = detach(key);
+    match shared.lock()?.write()?.delete_inner(bucket, &key)? {
         true => Ok(()),
         false => Err(Error::KeyNotFound),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CString;
+    use std::ptr::null_mut;
+
+    use crate::ffi::*;
+
+    fn view(b: &thunder_bytes) -> &[u8] {
+        // SAFETY: a view thunder wrote, used while it is valid.
+        unsafe { std::slice::from_raw_parts(b.data, b.len) }
+    }
+
+    /// Bug: a view (`thunder_bytes`) may be passed to the next modifying
+    /// call of its write transaction (API.md: it is valid until that call),
+    /// but `thunder_put` handed the engine the caller's pointer as is. When
+    /// the view was a value or key of a leaf this transaction had already
+    /// changed, it pointed into that leaf's in-memory heap, which the put
+    /// grows (moving it) before copying the value in: the value was read
+    /// from freed memory, so "copy a value to another key" stored garbage
+    /// (and was undefined behaviour: a `&[u8]` aliasing a node under
+    /// `&mut`). Fixed in `access::put`/`access::delete` and the bucket
+    /// calls (src/ffi), which copy inputs that can be such views.
+    #[test]
+    fn views_of_the_transaction_can_be_passed_to_its_next_modifying_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = CString::new(dir.path().join("views.db").to_str().unwrap()).unwrap();
+        let ok = thunder_status::THUNDER_OK;
+        let empty = thunder_bytes { data: std::ptr::null(), len: 0 };
+        // SAFETY: the calls get live handles and valid buffers.
+        unsafe {
+            let (mut db, mut txn, mut c) = (null_mut(), null_mut(), null_mut());
+            assert_eq!(thunder_open(path.as_ptr(), std::ptr::null(), &mut db), ok);
+            assert_eq!(thunder_txn_begin(db, THUNDER_TXN_WRITE, &mut txn), ok);
+            let v0: Vec<u8> = (0..100u8).collect();
+            assert_eq!(thunder_put(txn, b"a".as_ptr(), 1, v0.as_ptr(), v0.len(), 0), ok);
+            // Copy the value along a chain of keys, each time from a view.
+            let mut src = b"a".to_vec();
+            for i in 0..200u32 {
+                let dst = format!("k{i:05}").into_bytes();
+                let mut v = empty;
+                assert_eq!(thunder_get(txn, src.as_ptr(), src.len(), &mut v), ok);
+                assert_eq!(thunder_put(txn, dst.as_ptr(), dst.len(), v.data, v.len, 0), ok);
+                assert_eq!(thunder_get(txn, dst.as_ptr(), dst.len(), &mut v), ok);
+                assert_eq!(view(&v), &v0[..], "the copy to {}", String::from_utf8_lossy(&dst));
+                src = dst;
+            }
+            // Update every item through a cursor, with its own key view, then
+            // delete every other one by its key view.
+            assert_eq!(thunder_cursor_open(txn, null_mut(), &mut c), ok);
+            let (mut k, mut v) = (empty, empty);
+            let mut n = 0;
+            while thunder_cursor_next(c, &mut k, &mut v) == ok {
+                let mut new = view(&v).to_vec();
+                new.push(n as u8);
+                assert_eq!(thunder_put(txn, k.data, k.len, new.as_ptr(), new.len(), 0), ok);
+                n += 1;
+            }
+            assert_eq!(n, 201);
+            let mut n = 0;
+            while thunder_cursor_prev(c, &mut k, &mut v) == ok {
+                assert_eq!(view(&v)[..100], v0[..], "item {n} from the end");
+                if n % 2 == 0 {
+                    let key = view(&k).to_vec();
+                    assert_eq!(thunder_delete(txn, k.data, k.len), ok);
+                    let mut gone = empty;
+                    assert_eq!(thunder_get(txn, key.as_ptr(), key.len(), &mut gone), thunder_status::THUNDER_NOT_FOUND);
+                }
+                n += 1;
+            }
+            thunder_cursor_close(c);
+            // Buckets named by views of the catalog.
+            let mut b = null_mut();
+            for name in [&b"b1"[..], b"b2", b"b3"] {
+                assert_eq!(thunder_bucket_create(txn, null_mut(), name.as_ptr(), name.len(), &mut b), ok);
+                thunder_bucket_close(b);
+            }
+            assert_eq!(thunder_bucket_cursor_open(txn, null_mut(), &mut c), ok);
+            assert_eq!(thunder_cursor_first(c, &mut k, null_mut()), ok);
+            assert_eq!(thunder_bucket_delete(txn, null_mut(), k.data, k.len), ok);
+            assert_eq!(thunder_cursor_next(c, &mut k, null_mut()), ok);
+            assert_eq!(view(&k), b"b2");
+            thunder_cursor_close(c);
+            assert_eq!(thunder_txn_commit(txn), ok);
+            assert_eq!(thunder_check(db), ok);
+            assert_eq!(thunder_close(db), ok);
+        }
     }
 }

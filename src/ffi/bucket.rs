@@ -52,6 +52,8 @@ unsafe fn open(
     if out.is_null() {
         return Err(args::null("out"));
     }
+    let name = access::detach(name);
+    let name = &*name;
     let b = {
         let mut slot = t.shared.lock()?;
         match (&mut *slot, how) {
@@ -189,7 +191,7 @@ pub unsafe extern "C" fn thunder_bucket_delete(
         let (t, name) = unsafe { (handles::get("txn", txn)?, args::bytes("name", name, name_len)?) };
         // SAFETY: forwarded contract.
         let parent = unsafe { parent_of(t, parent)? };
-        t.shared.lock()?.write()?.delete_bucket(parent.as_ref(), name)
+        t.shared.lock()?.write()?.delete_bucket(parent.as_ref(), &access::detach(name))
     })
 }
 

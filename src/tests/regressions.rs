@@ -92,3 +92,61 @@ fn failed_meta_write_that_landed_is_never_built_upon() {
         }
     }
 }
+
+/// Bug: the poison check of `DbInner::acquire_writer` ran before the writer
+/// waited for the slot, so a `begin_write` that was already blocked behind
+/// the writer whose meta write failed (the failure that poisons the
+/// database, see above) went ahead once that writer released the slot.
+/// Its transaction then took the failed commit's pages from the pool and
+/// overwrote them, and its first data fsync made the landed meta of the
+/// failed commit durable: a crash before its own meta write opened a tree
+/// whose pages held other data. Fixed in `DbInner::acquire_writer`
+/// (src/db.rs), which checks the poison again once it holds the slot.
+#[test]
+fn a_writer_waiting_while_a_meta_write_fails_is_refused() {
+    let page_size = 4096u32;
+    let seed = test_seed(37);
+    let _g = Guard::new(format!("waiting writer, seed {seed}"));
+    let fx = Fixture::new(page_size, seed);
+    fx.restore();
+    let (db, fio) = open_fault(&fx.path, fx.opts(SyncMode::Full)).unwrap();
+    let base = fio.steps() as usize;
+    run_txn(&db, &fx.t).unwrap();
+    let meta = fio.trace()[base..]
+        .iter()
+        .position(|s| matches!(s, Step::Write { offset, .. } if *offset < 2 * page_size as u64))
+        .expect("T writes a meta") as u64
+        + 1;
+    drop((db, fio));
+
+    fx.restore();
+    let (db, fio) = open_fault(&fx.path, fx.opts(SyncMode::Full)).unwrap();
+    let mut t = db.begin_write().unwrap();
+    fio.arm(meta, Fault::FailAfter(libc::EIO));
+    for op in &fx.t {
+        crate::tests::workload::engine_apply(&mut t, op).unwrap();
+    }
+    // U asks for the writer while T holds it, and waits; so does a second
+    // writer, which must be woken too.
+    let (done, results) = mpsc::channel();
+    for _ in 0..2 {
+        let (db2, u, done) = (db.clone(), fx.u.clone(), done.clone());
+        std::thread::spawn(move || {
+            let r = db2.begin_write().and_then(|mut tx| {
+                for op in &u {
+                    crate::tests::workload::engine_apply(&mut tx, op)?;
+                }
+                tx.commit()
+            });
+            done.send(r).ok();
+        });
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let e = t.commit().expect_err("T with a failed meta write");
+    assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+    for _ in 0..2 {
+        let r = results.recv_timeout(Duration::from_secs(30)).expect("a waiting writer was never woken");
+        let e = r.expect_err("a writer that waited through the poisoning went ahead");
+        assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+    }
+}

@@ -91,6 +91,11 @@ impl Root {
     }
 }
 
+/// A tree's entry count (from its bucket record on disk) that cannot be right.
+fn count_error(root: &Root) -> Error {
+    Error::Corrupted { page: None, what: format!("entry count {} of a tree does not match its entries", root.count) }
+}
+
 /// What a put did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Put {
@@ -174,7 +179,7 @@ impl<S: PageStore> TreeMut<'_, S> {
             Ok(i) => (Put::Replaced(leaf.set_value(i, value)), false),
             Err(i) => {
                 leaf.insert_value(i, key, value);
-                root.count += 1;
+                root.count = root.count.checked_add(1).ok_or_else(|| count_error(root))?;
                 (Put::Inserted, i + 1 == leaf.len())
             }
         };
@@ -192,7 +197,7 @@ impl<S: PageStore> TreeMut<'_, S> {
         let leaf = self.arena.get_mut(path[path.len() - 1].0);
         let i = leaf.search(key).map_err(|_| Error::Internal("key vanished during delete".into()))?;
         let old = leaf.remove(i);
-        root.count -= 1;
+        root.count = root.count.checked_sub(1).ok_or_else(|| count_error(root))?;
         self.fix(root, &path, false)?;
         Ok(Some(old))
     }

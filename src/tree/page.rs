@@ -19,8 +19,9 @@
 //! Invariants `validate` enforces (and `check()` re-verifies): checksum, type,
 //! page id; entries packed exactly from the end of the slot array to `aux`;
 //! keys non-empty and strictly increasing, except a branch's first key, which
-//! is empty and stands for "everything below the second key"; at least one
-//! entry in a leaf and two in a branch.
+//! is empty and stands for "everything below the second key"; no key longer
+//! than `max_key_len` (splits rely on it); at least one entry in a leaf and
+//! two in a branch.
 
 use crate::storage::frame::{self, Header, PageType, HEADER_LEN};
 use crate::types::{le, PageId, TxId};
@@ -170,6 +171,7 @@ pub fn validate(page: &[u8], id: PageId) -> Result<PageType, String> {
     if used > page.len() || at > used {
         return Err(format!("{n} entries and {used} used bytes do not fit a {}-byte page", page.len()));
     }
+    let max_key = max_key_len(page.len());
     let mut prev: Option<&[u8]> = None;
     for i in 0..n {
         if slot(page, i) != at {
@@ -183,6 +185,9 @@ pub fn validate(page: &[u8], id: PageId) -> Result<PageType, String> {
         };
         if !key_ok {
             return Err(format!("entry {i}: key out of order or empty"));
+        }
+        if key.len() > max_key {
+            return Err(format!("entry {i}: key of {} bytes (at most {max_key} at this page size)", key.len()));
         }
         prev = Some(key);
         at = end;

@@ -74,9 +74,13 @@ impl WriteTx {
             return if if_missing { Ok(self.handle(s)) } else { Err(Error::BucketExists { name: show_bytes(name) }) };
         }
         let rec = BucketRecord::default();
+        let count = self.bucket_count.checked_add(1).ok_or_else(|| Error::Corrupted {
+            page: None,
+            what: format!("bucket count {} in the meta cannot be right", self.bucket_count),
+        })?;
         self.with_tree(p, Tree::Children, |t, root| t.put(root, name, Value::Inline(&rec.encode())))?;
         let s = self.add_slot(p, name, rec, true);
-        self.bucket_count += 1;
+        self.bucket_count = count;
         self.touch(p);
         self.touch(s);
         Ok(self.handle(s))

@@ -124,6 +124,10 @@ impl WriteTx {
     pub(crate) fn begin(db: Arc<DbInner>, wait: bool) -> Result<WriteTx> {
         let mut ws = db.acquire_writer(wait)?;
         let (meta, horizon) = db.current_and_horizon();
+        let Some(txid) = meta.txid.0.checked_add(1).map(TxId) else {
+            db.release_writer(ws);
+            return Err(Error::Corrupted { page: None, what: format!("meta txid {} has no successor", meta.txid) });
+        };
         let mut fl = match ws.freelist.take() {
             Some(fl) => fl,
             None => match crate::check::load_freelist(&db.reader(meta.page_count), &meta) {
@@ -148,8 +152,8 @@ impl WriteTx {
         Ok(WriteTx {
             serial: next_serial(),
             base: meta,
-            txid: TxId(meta.txid.0 + 1),
-            alloc: TxAlloc::new(TxId(meta.txid.0 + 1), meta.page_count, db.max_pages),
+            txid,
+            alloc: TxAlloc::new(txid, meta.page_count, db.max_pages),
             fl,
             arena: Arena::default(),
             buckets: vec![root],
