@@ -30,9 +30,11 @@
  *   - Network filesystems (NFS, SMB) may not honour flock or mmap coherence;
  *     keep the database on a local filesystem.
  *   - thunder_txn, and the buckets and cursors opened in it, may move
- *     between threads but must not be used by two threads at once. A
- *     thread holding the write transaction that begins another one gets
- *     THUNDER_BUSY.
+ *     between threads but must not be used by two threads at once. The
+ *     thread that began the write transaction gets THUNDER_BUSY if it begins
+ *     another; a thread that was handed a write transaction begun elsewhere
+ *     must not begin a write transaction while holding it (it would wait for
+ *     itself; use THUNDER_TXN_WRITE_NOWAIT to get THUNDER_BUSY instead).
  *   - The file mapping reserves the configured max size of address space
  *     (256 GiB by default) per open database.
  *   - With THUNDER_SYNC_BATCHED and THUNDER_SYNC_NONE, freed pages are reused
