@@ -11,6 +11,21 @@ use crate::tests::support::{open_fault, test_seed, Guard, Rng};
 use crate::tests::workload::{run_txn, Fixture};
 use crate::Database;
 
+/// The step (counting from 1 after open) at which the fixture's transaction T
+/// writes its meta page under `SyncMode::Full`. Leaves the fixture's file as
+/// T left it: callers restore it before using it.
+fn meta_write_step(fx: &Fixture, page_size: u32) -> u64 {
+    let (db, fio) = open_fault(&fx.path, fx.opts(SyncMode::Full)).unwrap();
+    let base = fio.steps() as usize;
+    run_txn(&db, &fx.t).unwrap();
+    let meta = fio.trace()[base..]
+        .iter()
+        .position(|s| matches!(s, Step::Write { offset, .. } if *offset < 2 * page_size as u64))
+        .expect("T writes a meta");
+    drop((db, fio));
+    meta as u64 + 1
+}
+
 /// Bug: closing (or dropping) a database opened with `SyncMode::Batched`
 /// could block for a whole sync interval. The background syncer went
 /// straight into `Condvar::wait_timeout` without first looking at its stop
@@ -52,15 +67,7 @@ fn failed_meta_write_that_landed_is_never_built_upon() {
         let _g = Guard::new(format!("failed meta write, {page_size}-byte pages, seed {seed}"));
         let fx = Fixture::new(page_size, seed);
         fx.restore();
-        let (db, fio) = open_fault(&fx.path, fx.opts(SyncMode::Full)).unwrap();
-        let base = fio.steps() as usize;
-        run_txn(&db, &fx.t).unwrap();
-        let meta = fio.trace()[base..]
-            .iter()
-            .position(|s| matches!(s, Step::Write { offset, .. } if *offset < 2 * page_size as u64))
-            .expect("T writes a meta") as u64
-            + 1;
-        drop((db, fio));
+        let meta = meta_write_step(&fx, page_size);
         // T's meta write fails after landing; then U runs, cut at each of its
         // steps (and once more, past its end).
         let mut k = 1;
@@ -109,15 +116,7 @@ fn a_writer_waiting_while_a_meta_write_fails_is_refused() {
     let _g = Guard::new(format!("waiting writer, seed {seed}"));
     let fx = Fixture::new(page_size, seed);
     fx.restore();
-    let (db, fio) = open_fault(&fx.path, fx.opts(SyncMode::Full)).unwrap();
-    let base = fio.steps() as usize;
-    run_txn(&db, &fx.t).unwrap();
-    let meta = fio.trace()[base..]
-        .iter()
-        .position(|s| matches!(s, Step::Write { offset, .. } if *offset < 2 * page_size as u64))
-        .expect("T writes a meta") as u64
-        + 1;
-    drop((db, fio));
+    let meta = meta_write_step(&fx, page_size);
 
     fx.restore();
     let (db, fio) = open_fault(&fx.path, fx.opts(SyncMode::Full)).unwrap();
