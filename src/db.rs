@@ -272,9 +272,9 @@ impl Database {
 
 impl DbInner {
     fn open(path: &Path, opts: Options, backend: BackendFactory<'_>) -> Result<DbInner> {
-        // Validate against the page size a new file would get before creating
-        // anything, so a refused open leaves no file behind.
-        if opts.page_size.is_some() || !path.exists() {
+        // A new file: validate against the page size it would get before
+        // creating it, so a refused open leaves no file behind.
+        if !path.exists() {
             opts.check_for_page_size(opts.page_size.unwrap_or(4096))?;
         }
         let f = file::open_file(path, opts.read_only, opts.create && !opts.read_only)?;

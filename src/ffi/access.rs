@@ -36,15 +36,20 @@ pub const THUNDER_PUT_NO_OVERWRITE: u32 = 0x1;
 /// THUNDER_PUT_NO_OVERWRITE it behaves as THUNDER_PUT_APPEND.
 pub const THUNDER_PUT_APPEND: u32 = 0x2;
 
-/// Looks `key` up; the value as a view into the database.
-pub(crate) fn get(shared: &TxnShared, bucket: Option<&Bucket>, key: &[u8]) -> Result<thunder_bytes> {
+/// Runs `f` on the value of `key`, under the transaction's lock.
+fn with_value<R>(
+    shared: &TxnShared,
+    bucket: Option<&Bucket>,
+    key: &[u8],
+    f: impl FnOnce(&[u8]) -> Result<R>,
+) -> Result<R> {
     let slot = shared.lock()?;
     let v = match &*slot {
         TxnSlot::Read(tx) => tx.get_inner(bucket, key)?,
         TxnSlot::Write(tx) => tx.get_inner(bucket, key)?,
         TxnSlot::Closed => return Err(closed()),
     };
-    v.map(thunder_bytes::of).ok_or(Error::KeyNotFound)
+    f(v.ok_or(Error::KeyNotFound)?)
 }
 
 /// The body of thunder_get / thunder_bucket_get once the handle is checked.
@@ -60,7 +65,7 @@ pub(crate) unsafe fn get_into(
     if val.is_null() {
         return Err(args::null("val"));
     }
-    let v = get(shared, bucket, key)?;
+    let v = with_value(shared, bucket, key, |v| Ok(thunder_bytes::of(v)))?;
     // SAFETY: checked non-NULL; writable per the contract.
     unsafe { val.write(v) };
     Ok(())
@@ -81,15 +86,11 @@ pub(crate) unsafe fn get_copy_into(
     if val.is_null() || val_len.is_null() {
         return Err(args::null(if val.is_null() { "val" } else { "val_len" }));
     }
-    let v = get(shared, bucket, key)?;
-    // SAFETY: the view points into the database and stays valid while no
-    // other call runs in this transaction, which holds for this thread here.
-    let bytes = unsafe { std::slice::from_raw_parts(v.data, v.len) };
-    let copy = args::malloc_copy(bytes)?;
+    let (copy, len) = with_value(shared, bucket, key, |v| Ok((args::malloc_copy(v)?, v.len())))?;
     // SAFETY: checked non-NULL; writable per the contract.
     unsafe {
         val.write(copy);
-        val_len.write(v.len);
+        val_len.write(len);
     }
     Ok(())
 }
