@@ -3,8 +3,24 @@
 //! concurrency with pinned snapshots, and the limits. Seeded and
 //! deterministic (`THUNDER_TEST_SEED` overrides the default seeds).
 //!
-//! KNOWN FAILURES (engine bugs, see /work/review/adversarial.md):
-//! (filled in below as they are confirmed)
+//! KNOWN FAILURES (kept un-ignored as regression tests; details in
+//! /work/review/adversarial.md):
+//!
+//! - `freelist_listing_a_live_leaf_lets_a_commit_overwrite_it` and
+//!   `freelist_listing_a_live_page_is_caught_and_never_overwrites_data`
+//!   (default seeds; fail at 4096-byte pages, the first page size tried):
+//!   a persisted freelist that is well-formed and sealed (valid checksums,
+//!   free count in the meta matching) but lists a page the tree still uses
+//!   is trusted by the writer (`check::load_freelist` ->
+//!   `freelist::load`, src/alloc/freelist.rs). check() does report the double
+//!   use, but the next commits hand the live page out again and overwrite
+//!   it: keys that read back fine before the write then fail with
+//!   `Corrupted` ("tree deeper than 48 levels (a cycle?)" when the page
+//!   became the new root) or read as NotFound. Expected: intact data stays
+//!   readable (the writer should notice and rebuild the freelist from the
+//!   tree, as it already does for a freelist listing its own pages).
+//!
+//! Everything else here passes.
 
 #![allow(unsafe_code)]
 
@@ -67,12 +83,10 @@ fn put_u64(b: &mut [u8], at: usize, v: u64) {
     b[at..at + 8].copy_from_slice(&v.to_le_bytes());
 }
 
-const T_META: u8 = 1;
 const T_BRANCH: u8 = 2;
 const T_LEAF: u8 = 3;
 const T_OVERFLOW: u8 = 4;
 const T_SNAPSHOT: u8 = 5;
-const T_LOG: u8 = 6;
 
 /// Recomputes the checksum of the page (run) starting at page `p`.
 fn reseal(img: &mut [u8], ps: usize, p: usize) {
@@ -2117,4 +2131,331 @@ fn thousands_of_buckets_sharing_names_with_keys() {
     t.reopen();
     assert_eq!(t.db().stat().unwrap().bucket_count, 0);
     assert_eq!(t.db().begin_read().unwrap().iter().count(), 5000);
+}
+
+/// A model test with extreme entry sizes: keys of the maximum length and
+/// inline values right at the threshold (one entry per leaf, four per
+/// branch), mixed with tiny ones, so splits and merges see the most uneven
+/// nodes.
+#[test]
+fn extreme_entry_sizes_against_a_model() {
+    let s = seed(0xADF5);
+    let ops: u64 = std::env::var("THUNDER_EXTREME_OPS").ok().and_then(|v| v.parse().ok()).unwrap_or(6000);
+    for ps in PAGE_SIZES {
+        let _g = SeedGuard::new(format!("extreme sizes at {ps}"), s);
+        let mut rng = Rng::new(s ^ ps as u64);
+        let th = (ps / 2).min(32768);
+        let mut t = TestDb::new(opts_ps(ps).overflow_threshold(th).unwrap());
+        let mk = t.db().max_key_size();
+        let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        let mut committed = model.clone();
+        let mut tx = Some(t.db().begin_write().unwrap());
+        let mk_key = |rng: &mut Rng| -> Vec<u8> {
+            let id = rng.below(400) as u32;
+            let len = match id % 4 {
+                0 => 4,
+                1 => mk,
+                2 => mk - 1,
+                _ => 4 + rng.below(mk as u64 - 4) as usize,
+            };
+            let mut k = vec![(id % 251) as u8; len];
+            k[..4].copy_from_slice(&id.to_be_bytes());
+            k
+        };
+        for op in 0..ops {
+            let w = tx.as_mut().unwrap();
+            match rng.below(100) {
+                0..=49 => {
+                    let k = mk_key(&mut rng);
+                    let len = match rng.below(5) {
+                        0 => th as usize,
+                        1 => th as usize + 1,
+                        2 => 0,
+                        3 => th as usize - (k.len() % 100),
+                        _ => rng.below(50) as usize,
+                    };
+                    let v = rng.bytes(len);
+                    w.put(&k, &v).unwrap_or_else(|e| panic!("op {op}: put {e}"));
+                    model.insert(k, v);
+                }
+                50..=79 => {
+                    let k = mk_key(&mut rng);
+                    assert_eq!(w.delete(&k).unwrap(), model.remove(&k).is_some(), "op {op}");
+                }
+                80..=87 => {
+                    // cursor-delete a run from a random start, forwards or backwards
+                    let k = mk_key(&mut rng);
+                    let fwd = rng.chance(50);
+                    let n = rng.below(20);
+                    let mut c = w.write_cursor(None);
+                    let mut cur = c.seek(&k).unwrap().map(|(k, _)| k.to_vec());
+                    if !fwd {
+                        cur = c.prev().unwrap().map(|(k, _)| k.to_vec());
+                    }
+                    for _ in 0..n {
+                        let Some(ck) = cur else { break };
+                        assert!(model.remove(&ck).is_some(), "op {op}: cursor on a key the model lacks");
+                        assert!(c.delete().unwrap());
+                        cur = if fwd { c.next().unwrap() } else { c.prev().unwrap() }.map(|(k, _)| k.to_vec());
+                        let want = if fwd {
+                            model.range::<Vec<u8>, _>((std::ops::Bound::Excluded(ck.clone()), std::ops::Bound::Unbounded)).next()
+                        } else {
+                            model.range::<Vec<u8>, _>(..ck.clone()).next_back()
+                        };
+                        assert_eq!(cur.as_ref(), want.map(|(k, _)| k), "op {op}: cursor after delete");
+                    }
+                }
+                88..=93 => {
+                    // compare a range scan
+                    let a = mk_key(&mut rng);
+                    let got: Vec<Vec<u8>> = w.range(a.clone()..).take(30).map(|r| r.unwrap().0.to_vec()).collect();
+                    let want: Vec<Vec<u8>> = model.range(a..).take(30).map(|(k, _)| k.clone()).collect();
+                    assert_eq!(got, want, "op {op}: range");
+                }
+                94..=97 => {
+                    let w = tx.take().unwrap();
+                    w.commit().unwrap_or_else(|e| panic!("op {op}: commit {e}"));
+                    committed = model.clone();
+                    t.db().check().unwrap_or_else(|e| panic!("op {op}: check {e}"));
+                    tx = Some(t.db().begin_write().unwrap());
+                }
+                _ => {
+                    let w = tx.take().unwrap();
+                    w.rollback();
+                    model = committed.clone();
+                    if rng.chance(30) {
+                        t.reopen();
+                    }
+                    tx = Some(t.db().begin_write().unwrap());
+                }
+            }
+        }
+        let w = tx.take().unwrap();
+        let all: Vec<(Vec<u8>, Vec<u8>)> = w.iter().map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap()).collect();
+        assert!(all == model.clone().into_iter().collect::<Vec<_>>(), "ps {ps}: final contents");
+        w.commit().unwrap();
+        t.reopen();
+    }
+}
+
+/// Reopening with a max size below the file's size, or not a multiple of
+/// the page size: an error or a working database, never a crash or lost data.
+#[test]
+fn reopen_with_a_smaller_or_odd_max_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let db = Database::open(&path).unwrap();
+    let mut tx = db.begin_write().unwrap();
+    for i in 0..2000u32 {
+        tx.put(format!("k{i:05}").as_bytes(), &vec![i as u8; 1500]).unwrap();
+    }
+    tx.commit().unwrap();
+    db.close().unwrap();
+    let len = std::fs::metadata(&path).unwrap().len();
+    for max in [1u64 << 20, (len / 2) | 1, len - 1, len + 1000, len + 4096 * 3 + 17] {
+        let what = format!("max {max} (file {len})");
+        match Database::open_with_options(&path, Options::new().max_size(max).unwrap()) {
+            Err(e) => {
+                assert!(matches!(e.kind(), ErrorKind::NoSpace | ErrorKind::InvalidArgument | ErrorKind::Corrupted), "{what}: {e}");
+            }
+            Ok(db) => {
+                let r = db.begin_read().unwrap();
+                for i in 0..2000u32 {
+                    match r.get(format!("k{i:05}").as_bytes()) {
+                        Ok(Some(v)) => assert_eq!(v, &vec![i as u8; 1500][..], "{what}"),
+                        Ok(None) => panic!("{what}: key lost"),
+                        Err(e) => panic!("{what}: read {e}"),
+                    }
+                }
+                drop(r);
+                db.check().unwrap_or_else(|e| panic!("{what}: check {e}"));
+                let mut tx = db.begin_write().unwrap();
+                let mut r = Ok(());
+                for i in 0..500u32 {
+                    r = r.and_then(|_| tx.put(format!("n{i:05}").as_bytes(), &[1; 3000]));
+                }
+                match r.and_then(|_| tx.commit()) {
+                    Ok(()) => {}
+                    Err(e) => assert_eq!(e.kind(), ErrorKind::NoSpace, "{what}: {e}"),
+                }
+                db.check().unwrap();
+                db.close().unwrap();
+                // undo the writes for the next round
+                let db = Database::open(&path).unwrap();
+                let mut tx = db.begin_write().unwrap();
+                for i in 0..500u32 {
+                    tx.delete(format!("n{i:05}").as_bytes()).unwrap();
+                }
+                tx.commit().unwrap();
+                db.close().unwrap();
+            }
+        }
+        assert!(std::fs::metadata(&path).unwrap().len() >= len);
+    }
+}
+
+/// Minimal form of the freelist finding: the persisted freelist (sealed,
+/// well-formed, free count matching) lists one live leaf page as free.
+/// check() reports it, but the writer trusts the list: the next commit
+/// allocates that page (here as the new root branch) and writes over the
+/// live leaf; afterwards the keys that were readable fail with Corrupted.
+#[test]
+fn freelist_listing_a_live_leaf_lets_a_commit_overwrite_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fl.db");
+    let db = Database::open(&path).unwrap();
+    let mut tx = db.begin_write().unwrap();
+    for i in 0..2000u32 {
+        tx.put(format!("a{i:05}").as_bytes(), &[7; 100]).unwrap();
+    }
+    tx.commit().unwrap();
+    let mut tx = db.begin_write().unwrap();
+    for i in (0..2000u32).step_by(7) {
+        tx.delete(format!("a{i:05}").as_bytes()).unwrap();
+    }
+    tx.commit().unwrap();
+    db.close().unwrap();
+    let mut img = std::fs::read(&path).unwrap();
+    let l = layout(&img, 4096);
+    let victim = *l.leaves.iter().min().unwrap();
+    assert!(list_as_free(&mut img, 4096, victim), "fixture has a freelist log");
+    std::fs::write(&path, &img).unwrap();
+
+    let db = Database::open(&path).unwrap();
+    assert_eq!(db.check().unwrap_err().kind(), ErrorKind::Corrupted, "check() sees the double use");
+    // keys of the victim leaf, readable before the write
+    let victim_keys: Vec<Vec<u8>> = {
+        let off = victim as usize * 4096;
+        let pg = &img[off..off + 4096];
+        (0..u16_at(pg, 6) as usize)
+            .map(|i| {
+                let o = u16_at(pg, 32 + 2 * i) as usize;
+                let kl = u16_at(pg, o + 1) as usize;
+                pg[o + 7..o + 7 + kl].to_vec()
+            })
+            .collect()
+    };
+    {
+        let r = db.begin_read().unwrap();
+        for k in &victim_keys {
+            assert_eq!(r.get(k).unwrap(), Some(&[7u8; 100][..]));
+        }
+    }
+    // one ordinary write far from the victim's keys
+    // (large enough to use up the free pages below the victim)
+    let mut tx = db.begin_write().unwrap();
+    for i in 0..60u32 {
+        tx.put(format!("z{i:05}").as_bytes(), &[9; 9000]).unwrap();
+    }
+    tx.commit().unwrap();
+    assert_eq!(db.check().unwrap_err().kind(), ErrorKind::Corrupted);
+    // every key that was intact before the write must still read back
+    let r = db.begin_read().unwrap();
+    let (mut not_found, mut errors) = (0, 0);
+    let mut first_error = None;
+    for k in victim_keys.iter().chain([b"a00100".to_vec(), b"a01500".to_vec()].iter()) {
+        match r.get(k) {
+            Ok(Some(v)) => assert_eq!(v, &[7u8; 100][..]),
+            Ok(None) => not_found += 1,
+            Err(e) => {
+                assert!(acceptable(e.kind()), "{e}");
+                errors += 1;
+                first_error.get_or_insert(e.to_string());
+            }
+        }
+    }
+    assert!(
+        not_found == 0 && errors == 0,
+        "a commit reused live page {victim} that the (sealed) freelist listed as free: of {} keys readable before \
+         the write, {not_found} are now NotFound and {errors} fail ({first_error:?})",
+        victim_keys.len() + 2
+    );
+}
+
+/// One commit with more than 8 MiB of tree pages (the commit flushes its
+/// page buffer part-way through a tree), with the smallest write buffer
+/// (4 KiB, smaller than a 64 KiB page) and in buckets; then updates that
+/// touch every leaf again.
+#[test]
+fn huge_single_commits_with_tiny_write_buffers() {
+    for (ps, wb) in [(4096u32, 4096usize), (65536, 4096), (16384, 1 << 20)] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let opts = opts_ps(ps).write_buffer_size(wb).unwrap();
+        let db = Database::open_with_options(&path, opts.clone()).unwrap();
+        let mut rng = Rng::new(seed(0xADF6) ^ ps as u64);
+        let n = 120_000u32;
+        let mut tx = db.begin_write().unwrap();
+        let b = tx.create_bucket(None, b"bulk").unwrap();
+        for i in 0..n {
+            let k = format!("key-{:08}", (i as u64 * 2654435761 % n as u64)).into_bytes();
+            tx.put(&k, &[(i % 251) as u8; 90]).unwrap();
+            if i % 3 == 0 {
+                tx.put_in(&b, &k, &[(i % 7) as u8; 40]).unwrap();
+            }
+            if i % 5000 == 0 {
+                tx.put_in(&b, format!("big{i}").as_bytes(), &rng.bytes(50_000)).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+        db.check().unwrap();
+        // rewrite every value: every leaf copied again in one commit
+        let mut tx = db.begin_write().unwrap();
+        for i in 0..n {
+            let k = format!("key-{:08}", i).into_bytes();
+            tx.put(&k, &[(i % 13) as u8; 95]).unwrap();
+        }
+        tx.commit().unwrap();
+        db.close().unwrap();
+        let db = Database::open_with_options(&path, opts).unwrap();
+        let rep = db.check().unwrap();
+        assert_eq!(rep.keys, n as u64 + (n as u64).div_ceil(3) + (n as u64).div_ceil(5000));
+        let r = db.begin_read().unwrap();
+        for i in (0..n).step_by(97) {
+            let k = format!("key-{:08}", i).into_bytes();
+            assert_eq!(r.get(&k).unwrap().unwrap(), &[(i % 13) as u8; 95][..], "ps {ps}");
+        }
+        assert_eq!(r.iter().count(), n as usize);
+    }
+}
+
+/// Batched with a zero interval, and sync/close racing with commits on
+/// other threads.
+#[test]
+fn batched_zero_interval_and_sync_races() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("z.db");
+    match Options::new().sync_mode(SyncMode::Batched(Duration::ZERO)) {
+        Err(e) => assert_eq!(e.kind(), ErrorKind::InvalidArgument),
+        Ok(o) => {
+            let db = Database::open_with_options(&path, o).unwrap();
+            let mut hs = Vec::new();
+            for w in 0..2u32 {
+                let db = db.clone();
+                hs.push(std::thread::spawn(move || {
+                    for i in 0..200u32 {
+                        let mut tx = db.begin_write().unwrap();
+                        tx.put(format!("{w}-{i}").as_bytes(), &[1; 100]).unwrap();
+                        tx.commit().unwrap();
+                    }
+                }));
+            }
+            let syncer = {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..300 {
+                        db.sync().unwrap();
+                    }
+                })
+            };
+            for h in hs {
+                h.join().unwrap();
+            }
+            syncer.join().unwrap();
+            db.close().unwrap();
+            let db = Database::open(&path).unwrap();
+            db.check().unwrap();
+            assert_eq!(db.begin_read().unwrap().iter().count(), 400);
+        }
+    }
 }
