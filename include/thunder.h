@@ -536,7 +536,8 @@ enum thunder_status thunder_options_preset_nvme(struct thunder_options *o);
  * process or open handle holds the file); THUNDER_INCOMPATIBLE (not a thunder
  * file, other format version, other page size than set, empty file opened
  * read-only); THUNDER_CORRUPTED (both meta pages damaged, file truncated);
- * THUNDER_UNSUPPORTED (I/O backend not available); THUNDER_IO;
+ * THUNDER_UNSUPPORTED (I/O backend not available); THUNDER_IO (among others:
+ * the file cannot be created, for example in a missing directory);
  * THUNDER_NO_SPACE; THUNDER_NO_MEMORY; THUNDER_INTERNAL.
  *
  * # Safety
