@@ -610,15 +610,16 @@ enum thunder_status thunder_checkpoint(struct thunder_db *db);
 enum thunder_status thunder_stat(struct thunder_db *db, struct thunder_stats *out);
 
 /**
- * Verifies the whole latest committed state: every reachable page's
- * checksum, type and layout, key order, tree depth, counts, and that every
- * page is exactly one of reachable or free (none both, none leaked).
+ * Verifies the whole latest committed state: the durable meta page as it
+ * is on disk, every reachable page's checksum, type and layout, key order,
+ * tree depth, counts, and that every page is exactly one of reachable or
+ * free (none both, none leaked).
  *
  * @param db borrowed for the call: the database.
  *
  * @return THUNDER_OK; THUNDER_CORRUPTED (the first problem found, with the
  * page id, in thunder_last_error()); THUNDER_INVALID_ARGUMENT (`db` NULL);
- * THUNDER_NO_MEMORY; THUNDER_INTERNAL.
+ * THUNDER_IO (reading the meta pages); THUNDER_NO_MEMORY; THUNDER_INTERNAL.
  *
  * # Safety
  * `db` must be NULL or a live database handle.
