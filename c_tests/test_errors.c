@@ -410,12 +410,20 @@ static void foreign_parent(thunder_db *db) {
   CHECK_STATUS(thunder_bucket_cursor_open(w, rb, &c), THUNDER_INVALID_ARGUMENT);
   CHECK(c == NULL);
   CHECK_OK(thunder_txn_commit(w));
-  /* A handle of an ended transaction is "another transaction" as well. */
+  /* A handle of an ended transaction is closed, whatever it is passed to
+   * (API.md: every use after the transaction ended is TXN_CLOSED). */
   thunder_txn_abort(r);
   CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_READ, &r));
-  CHECK_STATUS(thunder_bucket_open(r, rb, K("x"), &out), THUNDER_INVALID_ARGUMENT);
-  CHECK_STATUS(thunder_cursor_open(r, rb, &c), THUNDER_INVALID_ARGUMENT);
+  CHECK_STATUS(thunder_bucket_open(r, rb, K("x"), &out), THUNDER_TXN_CLOSED);
+  CHECK_ERROR_MENTIONS("parent");
+  CHECK_STATUS(thunder_cursor_open(r, rb, &c), THUNDER_TXN_CLOSED);
+  CHECK(c == NULL);
+  CHECK_STATUS(thunder_bucket_cursor_open(r, rb, &c), THUNDER_TXN_CLOSED);
   thunder_txn_abort(r);
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &w));
+  CHECK_STATUS(thunder_bucket_create(w, rb, K("x"), &out), THUNDER_TXN_CLOSED);
+  CHECK_STATUS(thunder_bucket_delete(w, rb, K("x")), THUNDER_TXN_CLOSED);
+  thunder_txn_abort(w);
   thunder_bucket_close(rb);
 }
 

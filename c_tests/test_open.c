@@ -207,6 +207,14 @@ static void missing_empty_foreign(void) {
   CHECK_ERROR_MENTIONS(path);
   CHECK(!file_exists(path));
 
+  /* With create (the default), a missing directory on the way is an I/O
+   * failure to create the file, not an absent database. */
+  char nodir[4096];
+  snprintf(nodir, sizeof nodir, "%s/x.db", test_path("no-such-dir"));
+  CHECK_STATUS(thunder_open(nodir, NULL, &db), THUNDER_IO);
+  CHECK(db == NULL);
+  CHECK_ERROR_MENTIONS(nodir);
+
   /* A zero-length file: read-only refuses it, read-write initialises it. */
   write_file(path, "", 0);
   CHECK_STATUS(thunder_open(path, o, &db), THUNDER_INCOMPATIBLE);

@@ -311,6 +311,42 @@ static void serialised_writers(thunder_db *db) {
   thunder_txn_abort(r);
 }
 
+/* thunder called from a thread's teardown, after its thread-locals are gone
+ * (glibc runs pthread key destructors after those of thread_local storage):
+ * calls still answer, thunder_last_error() gives a string. Regression: the
+ * last-error slot was reached with a panicking accessor, which aborted the
+ * process there. */
+static pthread_key_t teardown_key;
+static volatile int teardown_ran;
+
+static void at_teardown(void *arg) {
+  thunder_db *db = arg;
+  thunder_bytes v;
+  CHECK_STATUS(thunder_get(NULL, K("k"), &v), THUNDER_INVALID_ARGUMENT);
+  const char *e = thunder_last_error();
+  CHECK(e != NULL);
+  thunder_stats st;
+  CHECK_OK(thunder_stat(db, &st));
+  teardown_ran = 1;
+}
+
+static void *teardown_thread(void *arg) {
+  thunder_bytes v;
+  /* a failure first, so the thread's last-error slot exists */
+  CHECK_STATUS(thunder_get(NULL, K("k"), &v), THUNDER_INVALID_ARGUMENT);
+  CHECK(pthread_setspecific(teardown_key, arg) == 0);
+  return NULL;
+}
+
+static void calls_during_thread_teardown(thunder_db *db) {
+  pthread_t t;
+  CHECK(pthread_key_create(&teardown_key, at_teardown) == 0);
+  CHECK(pthread_create(&t, NULL, teardown_thread, db) == 0);
+  CHECK(pthread_join(t, NULL) == 0);
+  CHECK(teardown_ran == 1);
+  pthread_key_delete(teardown_key);
+}
+
 int main(void) {
   thunder_db *db = NULL;
   thunder_options *o = NULL;
@@ -325,6 +361,7 @@ int main(void) {
   txn_moves_between_threads(db);
   nowait_race(db);
   serialised_writers(db);
+  calls_during_thread_teardown(db);
   CHECK_OK(thunder_sync(db));
   CHECK_OK(thunder_check(db));
   CHECK_OK(thunder_close(db));

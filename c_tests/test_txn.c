@@ -237,8 +237,8 @@ static void handles_after_end(thunder_db *db, thunder_txn_mode mode, int end) {
   CHECK_STATUS(thunder_cursor_delete(kc), THUNDER_TXN_CLOSED);
   /* The writer was released whatever handles remain. */
   CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE_NOWAIT, &t));
-  /* A handle of the ended transaction is not one of this transaction. */
-  CHECK_STATUS(thunder_bucket_open(t, b, K("child"), &child), THUNDER_INVALID_ARGUMENT);
+  /* A handle of the ended transaction is closed, also as a parent. */
+  CHECK_STATUS(thunder_bucket_open(t, b, K("child"), &child), THUNDER_TXN_CLOSED);
   thunder_txn_abort(t);
   thunder_cursor_close(c);
   thunder_cursor_close(bc);
@@ -395,6 +395,20 @@ static void failed_txn(void) {
   CHECK_STATUS(thunder_bucket_put(b, K("k"), K("v"), 0), THUNDER_NO_SPACE);
   CHECK_STATUS(thunder_bucket_next_sequence(b, &seq), THUNDER_NO_SPACE);
   CHECK_STATUS(thunder_cursor_first(c, &v, &v), THUNDER_NO_SPACE);
+  /* The failure answers before argument values are looked at (NULL
+   * pointers aside), and new cursors are refused too. Regression: an empty
+   * key or unknown put flags said INVALID_ARGUMENT, and both cursor opens
+   * succeeded. */
+  CHECK_STATUS(thunder_put(w, (const uint8_t *)"", 0, K("v"), 0), THUNDER_NO_SPACE);
+  CHECK_STATUS(thunder_put(w, K("small"), K("v"), 0x10), THUNDER_NO_SPACE);
+  CHECK_STATUS(thunder_get(w, (const uint8_t *)"", 0, &v), THUNDER_NO_SPACE);
+  CHECK_STATUS(thunder_bucket_get(b, (const uint8_t *)"", 0, &v), THUNDER_NO_SPACE);
+  thunder_cursor *c2 = (thunder_cursor *)&seq;
+  CHECK_STATUS(thunder_cursor_open(w, NULL, &c2), THUNDER_NO_SPACE);
+  CHECK(c2 == NULL);
+  c2 = (thunder_cursor *)&seq;
+  CHECK_STATUS(thunder_bucket_cursor_open(w, b, &c2), THUNDER_NO_SPACE);
+  CHECK(c2 == NULL);
   CHECK_STATUS(thunder_txn_commit(w), THUNDER_NO_SPACE);
   CHECK_STATUS(thunder_bucket_get(b, K("k"), &v), THUNDER_TXN_CLOSED);
   thunder_bucket_close(b);

@@ -536,7 +536,8 @@ enum thunder_status thunder_options_preset_nvme(struct thunder_options *o);
  * process or open handle holds the file); THUNDER_INCOMPATIBLE (not a thunder
  * file, other format version, other page size than set, empty file opened
  * read-only); THUNDER_CORRUPTED (both meta pages damaged, file truncated);
- * THUNDER_UNSUPPORTED (I/O backend not available); THUNDER_IO;
+ * THUNDER_UNSUPPORTED (I/O backend not available); THUNDER_IO (among others:
+ * the file cannot be created, for example in a missing directory);
  * THUNDER_NO_SPACE; THUNDER_NO_MEMORY; THUNDER_INTERNAL.
  *
  * # Safety
@@ -609,15 +610,16 @@ enum thunder_status thunder_checkpoint(struct thunder_db *db);
 enum thunder_status thunder_stat(struct thunder_db *db, struct thunder_stats *out);
 
 /**
- * Verifies the whole latest committed state: every reachable page's
- * checksum, type and layout, key order, tree depth, counts, and that every
- * page is exactly one of reachable or free (none both, none leaked).
+ * Verifies the whole latest committed state: the durable meta page as it
+ * is on disk, every reachable page's checksum, type and layout, key order,
+ * tree depth, counts, and that every page is exactly one of reachable or
+ * free (none both, none leaked).
  *
  * @param db borrowed for the call: the database.
  *
  * @return THUNDER_OK; THUNDER_CORRUPTED (the first problem found, with the
  * page id, in thunder_last_error()); THUNDER_INVALID_ARGUMENT (`db` NULL);
- * THUNDER_NO_MEMORY; THUNDER_INTERNAL.
+ * THUNDER_IO (reading the meta pages); THUNDER_NO_MEMORY; THUNDER_INTERNAL.
  *
  * # Safety
  * `db` must be NULL or a live database handle.
@@ -807,8 +809,9 @@ enum thunder_status thunder_delete(struct thunder_txn *txn, const uint8_t *key, 
  * the transaction ended).
  *
  * @return THUNDER_OK; THUNDER_BUCKET_EXISTS; THUNDER_INVALID_ARGUMENT (NULL
- * argument, name empty or over 255 bytes, `parent` of another transaction);
- * THUNDER_BUCKET_NOT_FOUND (`parent` was deleted); THUNDER_READ_ONLY (read
+ * argument, name empty or over 255 bytes, `parent` of another open
+ * transaction); THUNDER_TXN_CLOSED (`txn`, or the transaction of `parent`,
+ * ended); THUNDER_BUCKET_NOT_FOUND (`parent` was deleted); THUNDER_READ_ONLY (read
  * transaction); THUNDER_IO, THUNDER_NO_SPACE, THUNDER_CORRUPTED,
  * THUNDER_NO_MEMORY, THUNDER_INTERNAL (these fail the transaction).
  *
@@ -854,7 +857,9 @@ enum thunder_status thunder_bucket_create_if_missing(struct thunder_txn *txn,
  * owned by the caller, release with thunder_bucket_close().
  *
  * @return THUNDER_OK; THUNDER_BUCKET_NOT_FOUND; THUNDER_INVALID_ARGUMENT (NULL
- * argument, bad name, `parent` of another transaction); THUNDER_CORRUPTED;
+ * argument, bad name, `parent` of another open transaction);
+ * THUNDER_TXN_CLOSED (`txn`, or the transaction of `parent`, ended);
+ * THUNDER_CORRUPTED;
  * THUNDER_IO, THUNDER_NO_SPACE, THUNDER_NO_MEMORY, THUNDER_INTERNAL (a write
  * transaction that failed earlier); THUNDER_INTERNAL.
  *
@@ -877,7 +882,9 @@ enum thunder_status thunder_bucket_open(struct thunder_txn *txn,
  * @param name borrowed for the call: the name.
  * @param name_len its length.
  *
- * @return THUNDER_OK; THUNDER_BUCKET_NOT_FOUND; THUNDER_INVALID_ARGUMENT;
+ * @return THUNDER_OK; THUNDER_BUCKET_NOT_FOUND; THUNDER_INVALID_ARGUMENT
+ * (NULL argument, bad name, `parent` of another open transaction);
+ * THUNDER_TXN_CLOSED (`txn`, or the transaction of `parent`, ended);
  * THUNDER_READ_ONLY; THUNDER_IO, THUNDER_NO_SPACE, THUNDER_CORRUPTED,
  * THUNDER_NO_MEMORY, THUNDER_INTERNAL (these fail the transaction).
  *
@@ -1008,7 +1015,11 @@ enum thunder_status thunder_bucket_next_sequence(struct thunder_bucket *b, uint6
  * the transaction ended).
  *
  * @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (NULL `txn`/`out`, `bucket` of
- * another transaction); THUNDER_INTERNAL.
+ * another transaction); THUNDER_TXN_CLOSED (`txn`, or the
+ * transaction of `bucket`, ended); THUNDER_BUCKET_NOT_FOUND
+ * (`bucket` deleted by this transaction); on a write transaction failed by
+ * an earlier THUNDER_IO, THUNDER_NO_SPACE, THUNDER_CORRUPTED,
+ * THUNDER_NO_MEMORY or THUNDER_INTERNAL, that status; THUNDER_INTERNAL.
  *
  * # Safety
  * `txn` must be NULL or a live transaction handle, `bucket` NULL or a live

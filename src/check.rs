@@ -7,6 +7,8 @@
 //! records; overflow runs against their references; the bucket count; and
 //! that every page below the high-water mark is exactly one of: meta,
 //! reachable, free, or freelist structure (none both, none leaked).
+//! `Database::check` first reads the meta pages back from the file
+//! (`DbInner::check_metas`): the durable one must be intact.
 
 use crate::alloc::extents::ExtentSet;
 use crate::alloc::freelist::{self, Freelist, Stored};
@@ -34,6 +36,11 @@ pub struct Report {
     pub buckets: u64,
     /// Keys in every bucket and the default keyspace.
     pub keys: u64,
+    /// The meta slot that does not hold the durable meta is damaged: as a
+    /// crash during a meta write leaves it. Harmless (open used the other
+    /// slot) and rewritten by the next sync, so not an error; damage to the
+    /// durable meta is one.
+    pub spare_meta_damaged: bool,
 }
 
 /// One bitmap of pages, marking each page once.

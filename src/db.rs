@@ -20,7 +20,7 @@ use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
 use crate::alloc::freelist::Freelist;
-use crate::alloc::meta::{self, Meta, Selected};
+use crate::alloc::meta::{self, Meta, MetaRead, Selected};
 use crate::error::{Error, Result};
 use crate::options::{IoBackendKind, Options, SyncMode};
 use crate::storage::file;
@@ -31,7 +31,7 @@ use crate::tree::ops::Root;
 use crate::tree::page;
 use crate::tree::view::{self, PageReader};
 use crate::txn::{ReadTx, WriteTx};
-use crate::types::TxId;
+use crate::types::{PageId, TxId};
 
 /// Statistics of a database (the fields of the C `thunder_stats`).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -247,10 +247,13 @@ impl Database {
         self.inner.stat()
     }
 
-    /// Walks every reachable page and verifies the file (see `check`).
+    /// Verifies the file (see `check`): the meta pages on disk, then every
+    /// page of the latest snapshot.
     pub fn check(&self) -> Result<crate::check::Report> {
+        let spare_meta_damaged = self.inner.check_metas()?;
         let tx = self.begin_read()?;
-        crate::check::run(&tx.page_reader(), tx.meta())
+        let report = crate::check::run(&tx.page_reader(), tx.meta())?;
+        Ok(crate::check::Report { spare_meta_damaged, ..report })
     }
 
     /// Closes this handle and makes everything committed durable. Closing the
@@ -453,6 +456,32 @@ impl DbInner {
             self.poisoned(&err);
             err
         })
+    }
+
+    /// Reads both meta slots back from the file (for `check`). The durable
+    /// slot must be intact and hold the durable txid. Returns whether the
+    /// other slot, the next sync's target, is damaged: harmless (a crash
+    /// can tear the meta write in flight, and open then used this one) and
+    /// rewritten by the next sync, but reported.
+    pub(crate) fn check_metas(&self) -> Result<bool> {
+        let st = self.sync.lock().unwrap_or_else(|p| p.into_inner());
+        let durable = self.durable_txid.load(Ordering::Acquire);
+        let read = |slot: u64| -> Result<MetaRead> {
+            let mut buf = vec![0u8; self.page_size];
+            let off = slot * self.page_size as u64;
+            self.io
+                .read_batch(&mut [ReadOp { offset: off, buf: &mut buf }])
+                .map_err(|e| Error::io("read meta", &self.path, Some(off), e))?;
+            Ok(Meta::decode(&buf, slot))
+        };
+        let slot = st.durable_slot;
+        let what = match read(slot)? {
+            MetaRead::Valid(m) if m.txid.0 == durable => return Ok(!matches!(read(1 - slot)?, MetaRead::Valid(_))),
+            MetaRead::Valid(m) => format!("holds txid {} where txid {durable} was written", m.txid.0),
+            MetaRead::Damaged(w) | MetaRead::Incompatible(w) => w,
+            MetaRead::NotThunder => "has no thunder magic".into(),
+        };
+        Err(Error::corrupted(PageId(slot), format!("meta page {slot}, the durable meta, on disk: {what}")))
     }
 
     /// Makes `meta` the durable snapshot: its pages must be on disk already

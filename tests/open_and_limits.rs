@@ -222,6 +222,28 @@ fn missing_file_without_create_is_not_found_with_the_path() {
     }
 }
 
+/// With create on, a missing directory on the way is a failure to create
+/// the file (`Io`, naming the path), not an absent database.
+#[test]
+fn missing_directory_with_create_is_io_with_the_path() {
+    let _forks = forks_shared();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-such-dir").join("x.db");
+    let e = open_err(&path, Options::new());
+    assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+    assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+}
+
+/// Bug (found by review): a lock timeout too long to add to the clock
+/// (`Duration::MAX`) panicked in open, before even trying the lock.
+#[test]
+fn an_unbounded_lock_timeout_opens_a_free_file() {
+    let _forks = forks_shared();
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_with_options(dir.path().join("t.db"), Options::new().lock_timeout(Duration::MAX)).unwrap();
+    db.close().unwrap();
+}
+
 #[test]
 fn zero_length_file_is_incompatible_read_only_and_initialised_read_write() {
     let _forks = forks_shared();

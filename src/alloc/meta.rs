@@ -1,7 +1,9 @@
 //! The meta page: pages 0 and 1 each hold one, and open picks the valid one
 //! with the highest txid. A sync writes the slot that does *not* hold the last
-//! durable meta, so a torn meta write always leaves that one intact. With
-//! `SyncMode::Full` every commit is synced, so this is slot `txid % 2`.
+//! durable meta, so a torn meta write always leaves that one intact. That is
+//! slot `txid % 2` while every commit is synced (`SyncMode::Full`); a sync
+//! under `Batched`/`None` skips txids, and after one the parity no longer
+//! holds.
 //!
 //! ```text
 //! off size field (after the 32-byte page header: type 1, id = slot, txid)
@@ -159,25 +161,48 @@ pub enum Selected {
 }
 
 /// Picks the meta to open from the file, reading through `read(offset, len)`
-/// (which returns None past the end of the file). Page 0 names the page size
-/// that locates page 1; if page 0 is damaged, every legal size is tried.
+/// (which returns None past the end of the file).
+///
+/// Both slots are read at one page size only, the file's own: page 0's when
+/// page 0 is valid. Probing page 1 at other sizes would read ordinary pages,
+/// where a stored value may hold anything, a well-formed meta with a higher
+/// txid included. Only when page 0 is damaged is the size looked for: page 0's
+/// size field first (every meta write writes the same size, so a torn write
+/// leaves it intact), then each legal size, smallest first, until page 1
+/// claims it. A smaller size than the file's lands inside page 0, never in
+/// data, so the first claim found is the file's own page 1.
 pub fn select(read: impl Fn(u64, usize) -> Option<Vec<u8>>) -> Selected {
+    let claims = |p: &[u8]| (&p[32..36] == MAGIC).then(|| le::u32_at(p, 40));
+    let read_slot = |slot: u64, size: u32| {
+        read(slot * size as u64, size as usize).map_or_else(
+            || MetaRead::Damaged(format!("meta page {slot}: file shorter than {} pages of {size} bytes", slot + 1)),
+            |p| Meta::decode(&p, slot),
+        )
+    };
+    let claim0 = read(0, 64).and_then(|h| claims(&h));
+    let size0 = claim0.filter(|s| PAGE_SIZES.contains(s));
+    let slot0 = size0.map(|s| read_slot(0, s));
+    let size = match slot0 {
+        Some(MetaRead::Valid(_)) => size0,
+        _ => size0
+            .into_iter()
+            .chain(PAGE_SIZES.into_iter().filter(|s| Some(*s) != size0))
+            .find(|&s| read(s as u64, 64).and_then(|p| claims(&p)) == Some(s))
+            .or(size0),
+    };
     let mut reads: Vec<(MetaRead, u64)> = Vec::new();
-    if let Some(head) = read(0, 64) {
-        let size = le::u32_at(&head, 40);
-        if &head[32..36] == MAGIC && PAGE_SIZES.contains(&size) {
-            let r = read(0, size as usize)
-                .map_or(MetaRead::Damaged("meta page 0: file shorter than one page".into()), |p| Meta::decode(&p, 0));
-            reads.push((r, 0));
-        } else if &head[32..36] == MAGIC {
-            reads.push((MetaRead::Damaged(format!("meta page 0: page size field {size}")), 0));
+    match size {
+        Some(s) => {
+            let r0 = match slot0 {
+                Some(r) if size0 == Some(s) => r,
+                _ => read_slot(0, s),
+            };
+            reads.push((r0, 0));
+            reads.push((read_slot(1, s), 1));
         }
-    }
-    for size in PAGE_SIZES {
-        if let Some(p) = read(size as u64, size as usize) {
-            match Meta::decode(&p, 1) {
-                MetaRead::Damaged(_) if le::u32_at(&p, 40) != size => {} // not this size
-                r => reads.push((r, 1)),
+        None => {
+            if let Some(bad) = claim0 {
+                reads.push((MetaRead::Damaged(format!("meta page 0: page size field {bad}")), 0));
             }
         }
     }
@@ -259,6 +284,37 @@ mod tests {
             f[40] ^= 0x7f;
             assert_eq!(select_in(&f), Selected::Meta(b, 1));
         }
+    }
+
+    /// A 4 KiB file whose pages at 16 KiB and 64 KiB hold well-formed metas
+    /// for those page sizes with a higher txid, as a stored value may.
+    fn file_with_forged_metas() -> (Vec<u8>, Meta) {
+        let mut a = Meta::empty(4096);
+        a.txid = TxId(6);
+        let mut b = a;
+        b.txid = TxId(7);
+        let mut f = file_with(&[(&a, 0), (&b, 1)], 4096);
+        f.resize(65536 * 2, 0);
+        for size in [16384u32, 65536] {
+            let mut forged = Meta::empty(size);
+            forged.txid = TxId(1 << 40);
+            f[size as usize..][..size as usize].copy_from_slice(&forged.encode(1));
+        }
+        (f, b)
+    }
+
+    #[test]
+    fn metas_forged_by_data_at_other_page_sizes_are_never_chosen() {
+        let (f, b) = file_with_forged_metas();
+        assert_eq!(select_in(&f), Selected::Meta(b, 1));
+        // page 0 torn (checksum wrong, size field intact): its size still rules
+        let mut torn = f.clone();
+        torn[300] ^= 0xff;
+        assert_eq!(select_in(&torn), Selected::Meta(b, 1));
+        // page 0's size field gone too: the smallest size page 1 claims wins
+        let mut gone = f.clone();
+        gone[..64].fill(0);
+        assert_eq!(select_in(&gone), Selected::Meta(b, 1));
     }
 
     #[test]

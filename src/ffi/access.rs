@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use crate::error::{Error, Result};
 use crate::ffi::args;
 use crate::ffi::handles::{closed, TxnShared, TxnSlot};
-use crate::txn::{Bucket, PutFlags};
+use crate::txn::Bucket;
 
 /// A view returned to C: pointer and length of bytes owned by the database.
 #[repr(C)]
@@ -115,8 +115,6 @@ pub(crate) fn detach(b: &[u8]) -> Cow<'_, [u8]> {
 }
 
 pub(crate) fn put(shared: &TxnShared, bucket: Option<&Bucket>, key: &[u8], val: &[u8], flags: u32) -> Result<()> {
-    let flags = PutFlags::from_bits(flags)
-        .ok_or_else(|| Error::invalid(format!("argument `flags`: unknown bits {:#x}", flags & !3)))?;
     let (key, val) = (detach(key), detach(val));
     shared.lock()?.write()?.put_inner(bucket, &key, &val, flags)
 }

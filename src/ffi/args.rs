@@ -31,16 +31,14 @@ pub(crate) unsafe fn bytes<'a>(arg: &str, ptr: *const u8, len: usize) -> Result<
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
-/// A key: non-NULL and non-empty.
+/// A key: non-NULL. Its length is the engine's to check (an empty key is
+/// `InvalidArgument` there), after it has answered for a failed transaction.
 ///
 /// # Safety
 /// As for `bytes`.
 pub(crate) unsafe fn key<'a>(arg: &str, ptr: *const u8, len: usize) -> Result<&'a [u8]> {
     if ptr.is_null() {
         return Err(null(arg));
-    }
-    if len == 0 {
-        return Err(Error::invalid(format!("argument `{arg}` is empty (keys are 1 byte or longer)")));
     }
     // SAFETY: forwarded contract.
     unsafe { bytes(arg, ptr, len) }

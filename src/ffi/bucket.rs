@@ -22,6 +22,10 @@ pub(crate) unsafe fn parent_of(txn: &thunder_txn, parent: *const thunder_bucket)
     // SAFETY: forwarded contract.
     let p = unsafe { handles::get("parent", parent)? };
     if !Arc::ptr_eq(&p.shared, &txn.shared) {
+        // A handle of an ended transaction is closed, whatever it is passed to.
+        if matches!(*p.shared.lock()?, TxnSlot::Closed) {
+            return Err(Error::TxnClosed("argument `parent`: its transaction was committed or aborted"));
+        }
         return Err(Error::invalid("argument `parent` belongs to another transaction"));
     }
     Ok(Some(p.bucket))
@@ -82,8 +86,9 @@ unsafe fn open(
 /// the transaction ended).
 ///
 /// @return THUNDER_OK; THUNDER_BUCKET_EXISTS; THUNDER_INVALID_ARGUMENT (NULL
-/// argument, name empty or over 255 bytes, `parent` of another transaction);
-/// THUNDER_BUCKET_NOT_FOUND (`parent` was deleted); THUNDER_READ_ONLY (read
+/// argument, name empty or over 255 bytes, `parent` of another open
+/// transaction); THUNDER_TXN_CLOSED (`txn`, or the transaction of `parent`,
+/// ended); THUNDER_BUCKET_NOT_FOUND (`parent` was deleted); THUNDER_READ_ONLY (read
 /// transaction); THUNDER_IO, THUNDER_NO_SPACE, THUNDER_CORRUPTED,
 /// THUNDER_NO_MEMORY, THUNDER_INTERNAL (these fail the transaction).
 ///
@@ -143,7 +148,9 @@ pub unsafe extern "C" fn thunder_bucket_create_if_missing(
 /// owned by the caller, release with thunder_bucket_close().
 ///
 /// @return THUNDER_OK; THUNDER_BUCKET_NOT_FOUND; THUNDER_INVALID_ARGUMENT (NULL
-/// argument, bad name, `parent` of another transaction); THUNDER_CORRUPTED;
+/// argument, bad name, `parent` of another open transaction);
+/// THUNDER_TXN_CLOSED (`txn`, or the transaction of `parent`, ended);
+/// THUNDER_CORRUPTED;
 /// THUNDER_IO, THUNDER_NO_SPACE, THUNDER_NO_MEMORY, THUNDER_INTERNAL (a write
 /// transaction that failed earlier); THUNDER_INTERNAL.
 ///
@@ -172,7 +179,9 @@ pub unsafe extern "C" fn thunder_bucket_open(
 /// @param name borrowed for the call: the name.
 /// @param name_len its length.
 ///
-/// @return THUNDER_OK; THUNDER_BUCKET_NOT_FOUND; THUNDER_INVALID_ARGUMENT;
+/// @return THUNDER_OK; THUNDER_BUCKET_NOT_FOUND; THUNDER_INVALID_ARGUMENT
+/// (NULL argument, bad name, `parent` of another open transaction);
+/// THUNDER_TXN_CLOSED (`txn`, or the transaction of `parent`, ended);
 /// THUNDER_READ_ONLY; THUNDER_IO, THUNDER_NO_SPACE, THUNDER_CORRUPTED,
 /// THUNDER_NO_MEMORY, THUNDER_INTERNAL (these fail the transaction).
 ///

@@ -8,7 +8,7 @@ use crate::ffi::bucket::parent_of;
 use crate::ffi::guard::guard;
 use crate::ffi::handles::{self, closed, thunder_bucket, thunder_cursor, thunder_txn, TxnSlot};
 use crate::ffi::status::thunder_status;
-use crate::txn::{move_cursor, Move, Tree};
+use crate::txn::{move_cursor, Move, Tree, TxCore};
 
 /// The body of the two cursor-opening functions.
 ///
@@ -27,9 +27,11 @@ unsafe fn open(
     if out.is_null() {
         return Err(args::null("out"));
     }
+    // The tree is looked up once now so that a failed transaction or a
+    // deleted bucket is reported here rather than by the first move.
     let writable = match &*t.shared.lock()? {
-        TxnSlot::Read(_) => false,
-        TxnSlot::Write(_) => true,
+        TxnSlot::Read(tx) => tx.tree_root(bucket.as_ref(), tree).map(|_| false)?,
+        TxnSlot::Write(tx) => tx.tree_root(bucket.as_ref(), tree).map(|_| true)?,
         TxnSlot::Closed => return Err(closed()),
     };
     let c = thunder_cursor::new(t.shared.clone(), bucket, tree, writable);
@@ -50,7 +52,11 @@ unsafe fn open(
 /// the transaction ended).
 ///
 /// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (NULL `txn`/`out`, `bucket` of
-/// another transaction); THUNDER_INTERNAL.
+/// another transaction); THUNDER_TXN_CLOSED (`txn`, or the
+/// transaction of `bucket`, ended); THUNDER_BUCKET_NOT_FOUND
+/// (`bucket` deleted by this transaction); on a write transaction failed by
+/// an earlier THUNDER_IO, THUNDER_NO_SPACE, THUNDER_CORRUPTED,
+/// THUNDER_NO_MEMORY or THUNDER_INTERNAL, that status; THUNDER_INTERNAL.
 ///
 /// # Safety
 /// `txn` must be NULL or a live transaction handle, `bucket` NULL or a live

@@ -56,7 +56,8 @@ pub struct thunder_stats {
 /// process or open handle holds the file); THUNDER_INCOMPATIBLE (not a thunder
 /// file, other format version, other page size than set, empty file opened
 /// read-only); THUNDER_CORRUPTED (both meta pages damaged, file truncated);
-/// THUNDER_UNSUPPORTED (I/O backend not available); THUNDER_IO;
+/// THUNDER_UNSUPPORTED (I/O backend not available); THUNDER_IO (among others:
+/// the file cannot be created, for example in a missing directory);
 /// THUNDER_NO_SPACE; THUNDER_NO_MEMORY; THUNDER_INTERNAL.
 ///
 /// # Safety
@@ -193,15 +194,16 @@ pub unsafe extern "C" fn thunder_stat(db: *mut thunder_db, out: *mut thunder_sta
     })
 }
 
-/// Verifies the whole latest committed state: every reachable page's
-/// checksum, type and layout, key order, tree depth, counts, and that every
-/// page is exactly one of reachable or free (none both, none leaked).
+/// Verifies the whole latest committed state: the durable meta page as it
+/// is on disk, every reachable page's checksum, type and layout, key order,
+/// tree depth, counts, and that every page is exactly one of reachable or
+/// free (none both, none leaked).
 ///
 /// @param db borrowed for the call: the database.
 ///
 /// @return THUNDER_OK; THUNDER_CORRUPTED (the first problem found, with the
 /// page id, in thunder_last_error()); THUNDER_INVALID_ARGUMENT (`db` NULL);
-/// THUNDER_NO_MEMORY; THUNDER_INTERNAL.
+/// THUNDER_IO (reading the meta pages); THUNDER_NO_MEMORY; THUNDER_INTERNAL.
 ///
 /// # Safety
 /// `db` must be NULL or a live database handle.

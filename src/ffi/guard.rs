@@ -20,12 +20,15 @@ pub(crate) fn set_last_error(msg: String) {
         b.retain(|&c| c != 0);
         CString::new(b).expect("NULs removed")
     });
-    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+    // A thread being torn down (a thread-local destructor calling thunder)
+    // has no slot left: the message is dropped rather than panicking.
+    let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = c);
 }
 
-/// This thread's last error message (valid until the next failing call).
+/// This thread's last error message (valid until the next failing call);
+/// the empty string on a thread whose thread-locals are already gone.
 pub(crate) fn last_error() -> *const c_char {
-    LAST_ERROR.with(|e| e.borrow().as_ptr())
+    LAST_ERROR.try_with(|e| e.borrow().as_ptr()).unwrap_or(c"".as_ptr())
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {

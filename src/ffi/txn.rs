@@ -251,3 +251,52 @@ pub unsafe extern "C" fn thunder_delete(txn: *mut thunder_txn, key: *const u8, k
         access::delete(&h.shared, None, key)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::{CStr, CString};
+    use std::ptr::null_mut;
+
+    use crate::ffi::guard::guard;
+    use crate::ffi::handles;
+    use crate::ffi::*;
+
+    /// A panic in an export's body while it holds its transaction (as every
+    /// call on a transaction does) is THUNDER_INTERNAL with a message naming
+    /// the function; the transaction is failed from then on: every call on
+    /// it is THUNDER_INTERNAL, commit rolls back, and the writer is free.
+    #[test]
+    fn a_panic_in_an_export_fails_its_transaction_and_commit_rolls_back() {
+        use thunder_status::{THUNDER_INTERNAL, THUNDER_NOT_FOUND, THUNDER_OK};
+        let dir = tempfile::tempdir().unwrap();
+        let path = CString::new(dir.path().join("panic.db").to_str().unwrap()).unwrap();
+        // SAFETY: every call gets live handles and valid buffers.
+        unsafe {
+            let (mut db, mut w) = (null_mut(), null_mut());
+            assert_eq!(thunder_open(path.as_ptr(), std::ptr::null(), &mut db), THUNDER_OK);
+            assert_eq!(thunder_txn_begin(db, THUNDER_TXN_WRITE, &mut w), THUNDER_OK);
+            assert_eq!(thunder_put(w, b"k".as_ptr(), 1, b"v".as_ptr(), 1, 0), THUNDER_OK);
+            let h = handles::get("txn", w).unwrap();
+            let status = guard("thunder_planted", || {
+                let _slot = h.shared.lock()?;
+                panic!("planted panic");
+            });
+            assert_eq!(status, THUNDER_INTERNAL);
+            let msg = CStr::from_ptr(thunder_last_error()).to_str().unwrap();
+            assert!(msg.starts_with("thunder_planted:") && msg.contains("planted panic"), "{msg}");
+
+            let mut v = thunder_bytes { data: std::ptr::null(), len: 0 };
+            assert_eq!(thunder_get(w, b"k".as_ptr(), 1, &mut v), THUNDER_INTERNAL);
+            assert_eq!(thunder_put(w, b"x".as_ptr(), 1, b"v".as_ptr(), 1, 0), THUNDER_INTERNAL);
+            let mut c = null_mut();
+            assert_eq!(thunder_cursor_open(w, null_mut(), &mut c), THUNDER_INTERNAL);
+            assert_eq!(thunder_txn_commit(w), THUNDER_INTERNAL);
+
+            assert_eq!(thunder_txn_begin(db, THUNDER_TXN_WRITE_NOWAIT, &mut w), THUNDER_OK, "writer not released");
+            assert_eq!(thunder_get(w, b"k".as_ptr(), 1, &mut v), THUNDER_NOT_FOUND, "the failed commit landed");
+            thunder_txn_abort(w);
+            assert_eq!(thunder_check(db), THUNDER_OK);
+            assert_eq!(thunder_close(db), THUNDER_OK);
+        }
+    }
+}

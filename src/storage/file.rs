@@ -19,8 +19,10 @@ pub fn open_file(path: &Path, read_only: bool, create: bool) -> Result<File> {
         o.write(true).create(create);
     }
     o.open(path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => Error::FileNotFound { path: path.to_path_buf() },
-        _ => Error::io("open", path, None, e),
+        // With create, ENOENT means a missing directory on the way: an I/O
+        // failure to create the file, not an absent database.
+        io::ErrorKind::NotFound if read_only || !create => Error::FileNotFound { path: path.to_path_buf() },
+        _ => Error::io(if create && !read_only { "create" } else { "open" }, path, None, e),
     })
 }
 
@@ -30,7 +32,8 @@ pub fn open_file(path: &Path, read_only: bool, create: bool) -> Result<File> {
 /// just like another process does.
 pub fn lock(file: &File, path: &Path, exclusive: bool, timeout: Duration) -> Result<()> {
     let op = if exclusive { libc::LOCK_EX } else { libc::LOCK_SH } | libc::LOCK_NB;
-    let deadline = Instant::now() + timeout;
+    // A timeout too long to represent waits without end.
+    let deadline = Instant::now().checked_add(timeout);
     let mut pause = Duration::from_millis(1);
     loop {
         // SAFETY: flock on a valid, open fd; no memory is passed.
@@ -44,11 +47,11 @@ pub fn lock(file: &File, path: &Path, exclusive: bool, timeout: Duration) -> Res
             Some(libc::EINTR) => continue,
             _ => return Err(Error::io("flock", path, None, err)),
         }
-        let now = Instant::now();
-        if now >= deadline {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left == Some(Duration::ZERO) {
             return Err(Error::Locked { path: path.to_path_buf() });
         }
-        std::thread::sleep(pause.min(deadline - now));
+        std::thread::sleep(left.map_or(pause, |l| pause.min(l)));
         pause = (pause * 2).min(Duration::from_millis(50));
     }
 }

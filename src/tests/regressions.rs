@@ -149,3 +149,61 @@ fn a_writer_waiting_while_a_meta_write_fails_is_refused() {
         assert_eq!(e.kind(), ErrorKind::Io, "{e}");
     }
 }
+
+/// Bug (found by review): a stored value could forge the meta page. Open
+/// looked for page 1 at every legal page size even when page 0 was valid and
+/// kept the valid meta with the highest txid, so in a 4 KiB file an overflow
+/// value holding a well-formed 16 KiB or 64 KiB meta at file offset 16384 or
+/// 65536 was opened as the database, and the next commit wrote a 16 KiB meta
+/// over the real pages 0 to 3. Fixed in `meta::select`, which reads both
+/// slots at the file's own page size only.
+#[test]
+fn a_value_holding_a_meta_for_another_page_size_is_never_opened() {
+    use crate::alloc::meta::Meta;
+    use crate::storage::frame::HEADER_LEN;
+    use crate::types::TxId;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("forged.db");
+    let opts = Options::new().page_size(4096).unwrap();
+    // The first value of a new file is an overflow run starting at page 2
+    // (checked below): value offset `o` lies at file offset 8192 + 32 + o.
+    let run_data = 2 * 4096 + HEADER_LEN;
+    let mut value = vec![0x33u8; 200_000];
+    let mut forged = Vec::new();
+    for size in [16384usize, 65536] {
+        let mut m = Meta::empty(size as u32);
+        m.txid = TxId(1 << 40);
+        let page = m.encode(1);
+        value[size - run_data..][..size].copy_from_slice(&page);
+        forged.push((size, page));
+    }
+    let db = Database::open_with_options(&path, opts.clone()).unwrap();
+    let mut w = db.begin_write().unwrap();
+    w.put(b"k", &value).unwrap();
+    w.put(b"small", b"v").unwrap();
+    w.commit().unwrap();
+    db.close().unwrap();
+    let file = std::fs::read(&path).unwrap();
+    for (size, page) in &forged {
+        assert_eq!(&file[*size..][..*size], &page[..], "the forged {size}-byte meta is not at offset {size}");
+    }
+
+    for (was, now) in [(b"v", b"w"), (b"w", b"x")] {
+        let db = Database::open(&path).unwrap();
+        assert_eq!(db.stat().unwrap().page_size, 4096);
+        let r = db.begin_read().unwrap();
+        assert_eq!(r.get(b"k").unwrap(), Some(&value[..]));
+        assert_eq!(r.get(b"small").unwrap(), Some(&was[..]));
+        drop(r);
+        db.check().unwrap();
+        // a commit must not write a meta of another page size
+        let mut w = db.begin_write().unwrap();
+        w.put(b"small", now).unwrap();
+        w.commit().unwrap();
+        db.close().unwrap();
+        let db = Database::open(&path).unwrap();
+        assert_eq!(db.begin_read().unwrap().get(b"small").unwrap(), Some(&now[..]));
+        db.close().unwrap();
+    }
+}

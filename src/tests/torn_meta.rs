@@ -7,7 +7,9 @@
 //! slot holding part of the new meta and part of what was there before (the
 //! meta before S0's). Open must find the slot invalid (the checksum covers
 //! the whole page) and open S0 from the other slot; the file must pass
-//! `check` and take new commits. Both slots damaged is `Corrupted`.
+//! `check` (which reports the torn slot as the damaged spare) and take new
+//! commits. Both slots damaged is `Corrupted`, and so is damage to the
+//! durable meta that `check` reads back while the database is open.
 
 use crate::alloc::meta::{Meta, MetaRead};
 use crate::error::ErrorKind;
@@ -67,8 +69,11 @@ fn torn_meta_falls_back(page_size: u32, salt: u64) {
         let (want, name) = if m == new { (&fx.s1, "S1") } else { (&fx.s0, "S0") };
         let mut img = file.clone();
         img[range.clone()].copy_from_slice(&m);
-        let got = fx.recover(&img);
+        let (got, report) = fx.recover_checked(&img);
         assert!(got == *want, "{what}: not {name}: {}", diff(&got, want));
+        // check reports a torn slot until the next commit rewrites it
+        let torn = !matches!(Meta::decode(&m, slot as u64), MetaRead::Valid(_));
+        assert_eq!(report.spare_meta_damaged, torn, "{what}: spare meta damage reported");
         fell_back += usize::from(name == "S0");
     }
     assert!(fell_back >= 10, "too few torn cases fell back ({fell_back})");
@@ -94,4 +99,55 @@ fn torn_meta_falls_back_4k() {
 #[test]
 fn torn_meta_falls_back_64k() {
     torn_meta_falls_back(65536, 22);
+}
+
+/// `check` reads the meta pages back from the file: damage to the durable
+/// one, which open verified long ago, is `Corrupted` naming the page; damage
+/// to the spare one is reported and cleared by the next commit.
+#[test]
+fn check_reads_the_meta_pages_back() {
+    use std::os::unix::fs::FileExt;
+    for page_size in [4096u32, 65536] {
+        let _g = Guard::new(format!("{page_size}-byte pages"));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metas.db");
+        let opts = crate::Options::new().page_size(page_size).unwrap();
+        let db = Database::open_with_options(&path, opts).unwrap();
+        for i in 0..3u8 {
+            let mut w = db.begin_write().unwrap();
+            w.put(&[i], b"v").unwrap();
+            w.commit().unwrap();
+        }
+        let report = db.check().unwrap();
+        assert!(!report.spare_meta_damaged);
+        // txid 3 is durable in one slot, txid 2 in the other
+        let ps = page_size as u64;
+        let file = std::fs::OpenOptions::new().read(true).write(true).open(&path).unwrap();
+        let mut page = vec![0u8; page_size as usize];
+        let txid_in = |slot: u64, page: &mut Vec<u8>| {
+            file.read_exact_at(page, slot * ps).unwrap();
+            match Meta::decode(page, slot) {
+                MetaRead::Valid(m) => m.txid.0,
+                other => panic!("slot {slot}: {other:?}"),
+            }
+        };
+        let durable = if txid_in(0, &mut page) == 3 { 0 } else { 1 };
+        assert_eq!(txid_in(1 - durable, &mut page), 2);
+
+        file.write_all_at(&[0xee], (1 - durable) * ps + 200).unwrap();
+        assert!(db.check().unwrap().spare_meta_damaged, "spare meta damage not reported");
+        let mut w = db.begin_write().unwrap();
+        w.put(b"next", b"v").unwrap();
+        w.commit().unwrap();
+        assert!(!db.check().unwrap().spare_meta_damaged, "the commit did not rewrite the spare slot");
+
+        // the commit made the other slot durable; damage that one
+        let durable = 1 - durable;
+        file.read_exact_at(&mut page, durable * ps).unwrap();
+        file.write_all_at(&[page[300] ^ 1], durable * ps + 300).unwrap();
+        let e = db.check().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Corrupted, "{e}");
+        assert!(e.to_string().contains(&format!("meta page {durable}")), "{e}");
+        drop(db);
+    }
 }

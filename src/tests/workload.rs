@@ -295,10 +295,15 @@ impl Fixture {
     /// transaction (reusing free pages, growing the file) commits and
     /// survives a reopen.
     pub fn recover(&self, image: &[u8]) -> State {
+        self.recover_checked(image).0
+    }
+
+    /// `recover`, also returning what the first `check` reported.
+    pub fn recover_checked(&self, image: &[u8]) -> (State, crate::check::Report) {
         std::fs::write(&self.path, image).expect("write crash image");
         let opts = self.opts(SyncMode::Full);
         let db = Database::open_with_options(&self.path, opts.clone()).expect("open after the crash");
-        db.check().expect("check after the crash");
+        let report = db.check().expect("check after the crash");
         let got = dump(&db).expect("read after the crash");
         let mut want = got.clone();
         let after = [
@@ -309,14 +314,15 @@ impl Fixture {
             model_apply(&mut want, op);
         }
         run_txn(&db, &after).expect("write transaction after the crash");
-        db.check().expect("check after a commit on the recovered file");
+        let synced = db.check().expect("check after a commit on the recovered file");
+        assert!(!synced.spare_meta_damaged, "a durable commit left a damaged meta slot");
         db.close().expect("close after the crash");
         let db = Database::open_with_options(&self.path, opts).expect("reopen after the crash");
         let again = dump(&db).unwrap();
         assert!(again == want, "commit after the crash lost: {}", diff(&again, &want));
         db.check().expect("check after reopening the recovered file");
         db.close().unwrap();
-        got
+        (got, report)
     }
 
     /// Names a recovered state: "S0", "S1", "S2", "SU", or None for anything else.

@@ -61,7 +61,7 @@ pub trait TxCore: NodeSource {
 
 pub(crate) fn check_key(key: &[u8], max: usize) -> Result<()> {
     if key.is_empty() {
-        return Err(Error::invalid("key is empty (keys are 1 byte or longer)"));
+        return Err(Error::invalid("`key` is empty (keys are 1 byte or longer)"));
     }
     if key.len() > max {
         return Err(Error::KeyTooLarge { len: key.len(), max });
@@ -81,8 +81,8 @@ pub(crate) fn check_bucket_name(name: &[u8]) -> Result<()> {
 
 /// The value of `key` in `bucket`, borrowed from the transaction.
 pub(crate) fn get<'t, T: TxCore>(tx: &'t T, bucket: Option<&Bucket>, key: &[u8]) -> Result<Option<&'t [u8]>> {
-    check_key(key, tx.max_key())?;
     let root = tx.tree_root(bucket, Tree::Keys)?;
+    check_key(key, tx.max_key())?;
     match view::get(tx, root, key)? {
         None => Ok(None),
         Some(v) => tx.resolve(v).map(Some),

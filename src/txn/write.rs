@@ -177,11 +177,18 @@ impl WriteTx {
         self.failed.is_some()
     }
 
+    /// The error that failed the transaction, if one did: a failed
+    /// transaction answers every call with it, before looking at arguments.
+    pub(crate) fn usable(&self) -> Result<()> {
+        match &self.failed {
+            Some(e) => Err(e.replay()),
+            None => Ok(()),
+        }
+    }
+
     /// Runs `f` unless the transaction failed; fails it on a fatal error.
     pub(crate) fn guarded<R>(&mut self, f: impl FnOnce(&mut WriteTx) -> Result<R>) -> Result<R> {
-        if let Some(e) = &self.failed {
-            return Err(e.replay());
-        }
+        self.usable()?;
         let r = f(self);
         if let Err(e) = &r {
             if !e.kind().leaves_txn_usable() {
@@ -360,15 +367,15 @@ impl WriteTx {
         self.guarded(|tx| tx.delete_at(Some(bucket), key))
     }
 
-    /// `put_with` / `put_with_in` by an optional bucket (the C layer's entry point).
-    pub(crate) fn put_inner(
-        &mut self,
-        bucket: Option<&Bucket>,
-        key: &[u8],
-        value: &[u8],
-        flags: PutFlags,
-    ) -> Result<()> {
-        self.guarded(|tx| tx.put_at(bucket, key, value, flags))
+    /// `put_with` / `put_with_in` by an optional bucket, with the flags as
+    /// C passes them: unknown bits are `InvalidArgument`, once the
+    /// transaction is known not to have failed (the C layer's entry point).
+    pub(crate) fn put_inner(&mut self, bucket: Option<&Bucket>, key: &[u8], value: &[u8], flags: u32) -> Result<()> {
+        self.guarded(|tx| {
+            let flags = PutFlags::from_bits(flags)
+                .ok_or_else(|| Error::invalid(format!("argument `flags`: unknown bits {:#x}", flags & !3)))?;
+            tx.put_at(bucket, key, value, flags)
+        })
     }
 
     /// `delete` / `delete_in` by an optional bucket.
@@ -460,9 +467,7 @@ impl TxCore for WriteTx {
     }
 
     fn tree_root(&self, bucket: Option<&Bucket>, tree: Tree) -> Result<Option<NodeRef>> {
-        if let Some(e) = &self.failed {
-            return Err(e.replay());
-        }
+        self.usable()?;
         let b = &self.buckets[self.slot(bucket)? as usize];
         Ok(match tree {
             Tree::Keys => b.keys.node,
