@@ -319,6 +319,8 @@ static void deleted_handles(void) {
   CHECK_STATUS(thunder_bucket_next_sequence(old, &seq), THUNDER_BUCKET_NOT_FOUND);
   CHECK_STATUS(thunder_bucket_create(w, old, K("child"), &out), THUNDER_BUCKET_NOT_FOUND);
   CHECK_STATUS(thunder_cursor_first(c, &k, &v), THUNDER_BUCKET_NOT_FOUND);
+  /* with no current item too, the deleted bucket is what is reported */
+  CHECK_STATUS(thunder_cursor_delete(c), THUNDER_BUCKET_NOT_FOUND);
   thunder_cursor *c2 = (thunder_cursor *)&seq;
   CHECK_STATUS(thunder_cursor_open(w, old, &c2), THUNDER_BUCKET_NOT_FOUND);
   CHECK(c2 == NULL);

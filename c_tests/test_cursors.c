@@ -134,9 +134,11 @@ static void deletes(void) {
   thunder_cursor *c = cursor(w, NULL);
   thunder_bytes k, v;
   CHECK_STATUS(thunder_cursor_delete(c), THUNDER_NOT_FOUND); /* unpositioned */
+  CHECK_ERROR_MENTIONS("no current item");
   MOVE(thunder_cursor_seek(c, K("k3"), &k, &v), "k3");
   CHECK_OK(thunder_cursor_delete(c));
   CHECK_STATUS(thunder_cursor_delete(c), THUNDER_NOT_FOUND); /* no current item */
+  CHECK_ERROR_MENTIONS("no current item");
   CHECK_STATUS(thunder_get(w, K("k3"), &v), THUNDER_NOT_FOUND);
   MOVE(thunder_cursor_next(c, &k, &v), "k4"); /* the item after the deleted one */
   CHECK_OK(thunder_put(w, K("k3"), K("k3"), 0));

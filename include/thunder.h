@@ -40,6 +40,11 @@
  *   - With THUNDER_SYNC_BATCHED and THUNDER_SYNC_NONE, freed pages are reused
  *     only after the next sync: call thunder_sync() now and then, or the file
  *     keeps growing.
+ *   - Checksums catch damaged bytes, and every read checks what it uses.
+ *     A file altered and resealed by other software so that its freelist
+ *     lists a page the tree still uses is reported by thunder_check(), but
+ *     not by the writer, whose next commits may overwrite that page: run
+ *     thunder_check() before writing to a file of unknown origin.
  */
 
 #ifndef THUNDER_H

@@ -163,8 +163,12 @@ pub(crate) type BackendFactory<'a> = &'a dyn Fn(File, &Options) -> Result<Arc<dy
 fn default_backend(f: File, opts: &Options) -> Result<Arc<dyn IoBackend>> {
     match opts.io_backend {
         IoBackendKind::Auto | IoBackendKind::Sync => Ok(Arc::new(SyncIo::new(f, opts.write_buffer_size))),
-        IoBackendKind::Uring => Err(Error::Unsupported("the io_uring backend is not built into this library".into())),
-        IoBackendKind::Direct => Err(Error::Unsupported("the O_DIRECT backend is not built into this library".into())),
+        IoBackendKind::Uring => {
+            Err(Error::Unsupported("the io_uring backend is not implemented in this version (use SYNC or AUTO)".into()))
+        }
+        IoBackendKind::Direct => {
+            Err(Error::Unsupported("the O_DIRECT backend is not implemented in this version (use SYNC or AUTO)".into()))
+        }
     }
 }
 

@@ -67,6 +67,10 @@ pub enum Error {
     FileNotFound { path: PathBuf },
     #[error("key not found")]
     KeyNotFound,
+    /// A cursor delete with no current item (unpositioned, past an end, or
+    /// just deleted).
+    #[error("the cursor has no current item (unpositioned, past an end, or its item was just deleted)")]
+    NoCurrentItem,
     #[error("key already exists")]
     KeyExists,
     #[error("bucket {name} not found")]
@@ -124,7 +128,7 @@ impl Error {
     /// The category, matching one C status.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::FileNotFound { .. } | Error::KeyNotFound => ErrorKind::NotFound,
+            Error::FileNotFound { .. } | Error::KeyNotFound | Error::NoCurrentItem => ErrorKind::NotFound,
             Error::KeyExists => ErrorKind::KeyExists,
             Error::BucketNotFound { .. } => ErrorKind::BucketNotFound,
             Error::BucketExists { .. } => ErrorKind::BucketExists,

@@ -284,6 +284,38 @@ fn non_thunder_file_is_incompatible_and_untouched() {
     }
 }
 
+/// A thunder file cut short is `Corrupted` (issue 5), whether the cut falls
+/// on a page boundary or inside a page, inside the data or the metas, for
+/// read-write and read-only opens; the file is left as it was.
+#[test]
+fn truncated_file_is_corrupted_and_untouched() {
+    let _forks = forks_shared();
+    let dir = tempfile::tempdir().unwrap();
+    for ps in PAGE_SIZES {
+        let path = dir.path().join(format!("full{ps}"));
+        let db = Database::open_with_options(&path, Options::new().page_size(ps).unwrap()).unwrap();
+        let mut tx = db.begin_write().unwrap();
+        for i in 0..400u32 {
+            tx.put(format!("key{i:05}").as_bytes(), &vec![i as u8; 1000]).unwrap();
+        }
+        tx.commit().unwrap();
+        let pages = db.stat().unwrap().page_count;
+        db.close().unwrap();
+        let full = std::fs::read(&path).unwrap();
+        let ps = ps as u64;
+        assert!(pages > 3, "too small a file to cut ({pages} pages of {ps} bytes)");
+        for len in [pages * ps - 1, (pages - 1) * ps, 3 * ps + 7, 2 * ps, ps + 100, ps, 100] {
+            let cut = dir.path().join(format!("cut{ps}-{len}"));
+            std::fs::write(&cut, &full[..len as usize]).unwrap();
+            for opts in [Options::new(), ro()] {
+                let e = open_err(&cut, opts);
+                assert_eq!(e.kind(), ErrorKind::Corrupted, "{ps}-byte pages cut to {len} bytes: {e}");
+            }
+            assert_eq!(std::fs::metadata(&cut).unwrap().len(), len, "open changed the cut file");
+        }
+    }
+}
+
 #[test]
 fn page_size_mismatch_is_incompatible_and_defaults_accept_the_file() {
     let _forks = forks_shared();

@@ -69,24 +69,36 @@ fn every_size_class_round_trips_at_every_page_size() {
     }
 }
 
+/// One size class at a time, then all of them together (issue 5's list:
+/// 0, 1, threshold - 1, threshold, threshold + 1, 1 MiB, 64 MiB), put and
+/// deleted again and again: the file stops growing.
 #[test]
 fn repeated_put_delete_cycles_do_not_grow_the_file() {
+    let t = 2048usize;
+    let all = vec![0, 1, t - 1, t, t + 1, 1 << 20, 64 << 20];
     for ps in PAGE_SIZES {
-        for n in [3000usize, 1 << 20, 16 << 20] {
+        let classes = [vec![3000usize], vec![1 << 20], all.clone()];
+        for sizes in classes {
             let tdb = TestDb::new(opts(ps));
             // The freelist log grows for a few commits before it is compacted,
             // so compare sizes after that warm-up.
-            let mut sizes = Vec::new();
-            for cycle in 0..24u64 {
+            let cycles = if sizes.len() > 1 { 12 } else { 24 };
+            let mut file_sizes = Vec::new();
+            for cycle in 0..cycles as u64 {
                 let mut tx = tdb.db().begin_write().unwrap();
-                tx.put(b"k", &value(cycle, n)).unwrap();
+                for (i, &n) in sizes.iter().enumerate() {
+                    tx.put(format!("k{i}").as_bytes(), &value(cycle * 8 + i as u64, n)).unwrap();
+                }
                 tx.commit().unwrap();
                 let mut tx = tdb.db().begin_write().unwrap();
-                assert!(tx.delete(b"k").unwrap());
+                for i in 0..sizes.len() {
+                    assert!(tx.delete(format!("k{i}").as_bytes()).unwrap());
+                }
                 tx.commit().unwrap();
-                sizes.push(std::fs::metadata(tdb.path()).unwrap().len());
+                file_sizes.push(std::fs::metadata(tdb.path()).unwrap().len());
             }
-            assert_eq!(sizes[11], sizes[23], "page size {ps}, {n}-byte values: file grew across cycles: {sizes:?}");
+            let (mid, last) = (file_sizes[cycles / 2 - 1], file_sizes[cycles - 1]);
+            assert_eq!(mid, last, "page size {ps}, sizes {sizes:?}: file grew across cycles: {file_sizes:?}");
         }
     }
 }

@@ -273,7 +273,7 @@ pub unsafe extern "C" fn thunder_cursor_delete(c: *mut thunder_cursor) -> thunde
             c.raw.lock().map_err(|_| Error::Internal("cursor poisoned by an earlier internal error".into()))?;
         match c.shared.lock()?.write()?.cursor_delete(c.bucket.as_ref(), &mut raw)? {
             true => Ok(()),
-            false => Err(Error::KeyNotFound),
+            false => Err(Error::NoCurrentItem),
         }
     })
 }

@@ -391,6 +391,7 @@ impl WriteTx {
     /// Deletes the item under `raw` (see `WriteCursor::delete`).
     pub(crate) fn cursor_delete(&mut self, bucket: Option<&Bucket>, raw: &mut RawCursor) -> Result<bool> {
         self.guarded(|tx| {
+            tx.slot(bucket)?; // a deleted bucket says so before "no current item"
             let Some(key) = raw.current_key(&*tx, tx.version)? else { return Ok(false) };
             let deleted = tx.delete_at(bucket, &key)?;
             raw.mark_deleted(key);
