@@ -15,66 +15,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
+use common::damaged::{self, acceptable, read_all, Fixture, Values};
 use common::{seed, Rng, SeedGuard, PAGE_SIZES};
-use thunder::{Database, ErrorKind, Options, ReadTx};
+use thunder::Database;
 
-/// Everything stored: (bucket path, key) -> value.
-type Contents = BTreeMap<(Vec<Vec<u8>>, Vec<u8>), Vec<u8>>;
-
-/// The same, grouped by bucket path.
-type ByBucket<'a> = BTreeMap<&'a Vec<Vec<u8>>, Vec<(&'a Vec<u8>, &'a Vec<u8>)>>;
-
-/// Builds the database; returns the contents after each commit, by txid.
-fn build(path: &std::path::Path, ps: u32, rng: &mut Rng) -> BTreeMap<u64, Contents> {
-    let db = Database::open_with_options(path, Options::new().page_size(ps).unwrap()).unwrap();
-    let mut want = Contents::new();
-    let mut states = BTreeMap::new();
-    let paths: Vec<Vec<Vec<u8>>> =
-        vec![vec![], vec![b"a".to_vec()], vec![b"a".to_vec(), b"nested".to_vec()], vec![b"b".to_vec()]];
-    for round in 0..4 {
-        let mut tx = db.begin_write().unwrap();
-        for path in &paths {
-            let mut b = None;
-            for name in path {
-                b = Some(tx.create_bucket_if_missing(b.as_ref(), name).unwrap());
-            }
-            for i in 0..80u32 {
-                let key = format!("r{round}-k{i:04}").into_bytes();
-                let len = match i % 20 {
-                    0 => 3000 + rng.below(5 * ps as u64) as usize,
-                    1 => 0,
-                    _ => rng.below(60) as usize,
-                };
-                let v = rng.bytes(len);
-                match &b {
-                    None => tx.put(&key, &v).unwrap(),
-                    Some(b) => tx.put_in(b, &key, &v).unwrap(),
-                }
-                want.insert((path.clone(), key), v);
-            }
-            // delete some of the previous round's keys: freed pages, freelist log
-            if round > 0 {
-                for i in (0..80u32).step_by(3) {
-                    let key = format!("r{}-k{i:04}", round - 1).into_bytes();
-                    let gone = match &b {
-                        None => tx.delete(&key).unwrap(),
-                        Some(b) => tx.delete_in(b, &key).unwrap(),
-                    };
-                    assert!(gone);
-                    want.remove(&(path.clone(), key));
-                }
-            }
-        }
-        let txid = tx.id();
-        tx.commit().unwrap();
-        states.insert(txid, want.clone());
-    }
-    db.check().unwrap();
-    db.close().unwrap();
-    states
-}
+/// The fixture: nested buckets, overflow values and a freelist log.
+const FIXTURE: Fixture = Fixture { rounds: 4, per_bucket: 80, wide: 0 };
 
 /// Damages `img` in place; returns a description.
 fn damage(img: &mut Vec<u8>, ps: usize, rng: &mut Rng) -> String {
@@ -115,85 +61,12 @@ fn damage(img: &mut Vec<u8>, ps: usize, rng: &mut Rng) -> String {
     }
 }
 
-fn acceptable(kind: ErrorKind) -> bool {
-    matches!(kind, ErrorKind::Corrupted | ErrorKind::Incompatible)
-}
-
-/// Reads everything; returns whether anything was missing or failed.
-fn read_all(tx: &ReadTx, want: &Contents, what: &str) -> bool {
-    let mut trouble = false;
-    let mut by_bucket = ByBucket::new();
-    for ((path, k), v) in want {
-        by_bucket.entry(path).or_default().push((k, v));
-    }
-    for (path, items) in by_bucket {
-        let mut b = None;
-        let mut ok = true;
-        for name in path {
-            match tx.bucket(b.as_ref(), name) {
-                Ok(Some(x)) => b = Some(x),
-                Ok(None) => ok = false,
-                Err(e) => {
-                    assert!(acceptable(e.kind()), "{what}: opening a bucket gave {e}");
-                    ok = false;
-                }
-            }
-            if !ok {
-                break;
-            }
-        }
-        if !ok {
-            trouble = true;
-            continue;
-        }
-        for (k, v) in &items {
-            let got = match &b {
-                None => tx.get(k),
-                Some(b) => tx.get_in(b, k),
-            };
-            match got {
-                Ok(Some(g)) => {
-                    assert!(g == v.as_slice(), "{what}: wrong value for key {:?}", String::from_utf8_lossy(k))
-                }
-                Ok(None) => trouble = true,
-                Err(e) => {
-                    assert!(acceptable(e.kind()), "{what}: get gave {e}");
-                    trouble = true;
-                }
-            }
-        }
-        // a scan never shows a key or value that was not stored
-        let scan = match &b {
-            None => tx.iter(),
-            Some(b) => tx.iter_in(b),
-        };
-        for item in scan {
-            match item {
-                Ok((k, v)) => {
-                    let expect = want.get(&(path.clone(), k.to_vec()));
-                    assert!(
-                        expect.is_some_and(|e| e.as_slice() == v),
-                        "{what}: scan shows unknown or wrong item {:?}",
-                        String::from_utf8_lossy(k)
-                    );
-                }
-                Err(e) => {
-                    assert!(acceptable(e.kind()), "{what}: scan gave {e}");
-                    trouble = true;
-                    break;
-                }
-            }
-        }
-    }
-    trouble
-}
-
 fn run(ps: u32, seed: u64, iters: u64) {
     let _guard = SeedGuard::new(format!("corruption test at {ps}-byte pages"), seed);
     let mut rng = Rng::new(seed);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("victim.db");
-    let states = build(&path, ps, &mut rng);
+    let states = damaged::build(&path, ps, &mut rng, FIXTURE);
     let last = *states.keys().next_back().unwrap();
     let original = std::fs::read(&path).unwrap();
     let (mut opened, mut detected) = (0, 0);
@@ -213,7 +86,7 @@ fn run(ps: u32, seed: u64, iters: u64) {
         let tx = db.begin_read().unwrap();
         // the newest commit, or the previous one when the newest meta is damaged
         assert!(tx.id() == last || tx.id() == last - 1, "{what}: opened at txid {} of {last}", tx.id());
-        let trouble = read_all(&tx, &states[&tx.id()], &what);
+        let trouble = read_all(&tx, &states[&tx.id()], &what, Values::Exact);
         drop(tx);
         let check = db.check();
         if let Err(e) = &check {

@@ -21,6 +21,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::pages::newest_meta;
 use common::{seed, Rng, SeedGuard, TestDb};
 use thunder::{Database, Options, SyncMode};
 
@@ -40,33 +41,10 @@ fn forks_exclusive() -> RwLockWriteGuard<'static, ()> {
     FORKS.write().unwrap_or_else(|p| p.into_inner())
 }
 
-/// CRC-32 (IEEE), bitwise: the checksum every page frame carries.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
-}
-
 /// The txid of the newest valid meta page in the file: what an open after a
-/// crash at this instant would find. Meta layout (docs/FORMAT.md): CRC32 of
-/// bytes 4.. at 0, page id at 8, txid at 16, "THND" at 32.
+/// crash at this instant would find.
 fn durable_txid(path: &Path, page_size: usize) -> u64 {
-    let bytes = std::fs::read(path).unwrap();
-    let u64_at = |p: &[u8], at: usize| u64::from_le_bytes(p[at..at + 8].try_into().unwrap());
-    (0..2)
-        .filter_map(|slot| {
-            let p = bytes.get(slot * page_size..(slot + 1) * page_size)?;
-            let crc = u32::from_le_bytes(p[..4].try_into().unwrap());
-            let valid = &p[32..36] == b"THND" && u64_at(p, 8) == slot as u64 && crc == crc32(&p[4..]);
-            valid.then(|| u64_at(p, 16))
-        })
-        .max()
-        .expect("no valid meta page")
+    newest_meta(&std::fs::read(path).unwrap(), page_size).1
 }
 
 fn opts(mode: SyncMode) -> Options {

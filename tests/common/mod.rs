@@ -1,12 +1,15 @@
 //! Shared support for the integration tests: a seeded generator, a guard that
 //! prints the seed when a test fails, and a test database that runs the
-//! integrity check when dropped.
+//! integrity check when dropped; `pages` reads and damages a file's raw
+//! pages, `damaged` builds a fixture for damage and reads it back.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
 use thunder::{Database, Options};
 
+pub mod damaged;
+pub mod pages;
 mod rng;
 pub use rng::Rng;
 
