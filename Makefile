@@ -167,9 +167,11 @@ uninstall:
 # A coverage-guided target for the open-and-read path lives in fuzz/ (cargo fuzz).
 FUZZ_OPS ?= 2000000
 FUZZ_DAMAGED ?= 5000
+FUZZ_SCALE ?= 20
 fuzz:
 	THUNDER_MODEL_OPS=$(FUZZ_OPS) $(CARGO) test --release --test model -- --nocapture
 	THUNDER_CORRUPTION_ITERS=$(FUZZ_DAMAGED) $(CARGO) test --release --test corruption -- --nocapture
+	THUNDER_ADVERSARIAL_SCALE=$(FUZZ_SCALE) $(CARGO) test --release --test adversarial -- --nocapture
 
 clean:
 	$(CARGO) clean
