@@ -471,12 +471,10 @@ impl DbInner {
         let st = self.sync.lock().unwrap_or_else(|p| p.into_inner());
         let durable = self.durable_txid.load(Ordering::Acquire);
         let read = |slot: u64| -> Result<MetaRead> {
-            let mut buf = vec![0u8; self.page_size];
             let off = slot * self.page_size as u64;
-            self.io
-                .read_batch(&mut [ReadOp { offset: off, buf: &mut buf }])
+            let page = read_at(&*self.io, off, self.page_size)
                 .map_err(|e| Error::io("read meta", &self.path, Some(off), e))?;
-            Ok(Meta::decode(&buf, slot))
+            Ok(Meta::decode(&page, slot))
         };
         let slot = st.durable_slot;
         let what = match read(slot)? {
@@ -665,13 +663,16 @@ fn init_file(f: &File, path: &Path, page_size: u32) -> Result<Meta> {
     Ok(meta)
 }
 
+/// `len` bytes of the file at `offset`, through the backend.
+fn read_at(io: &dyn IoBackend, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    io.read_batch(&mut [ReadOp { offset, buf: &mut buf }])?;
+    Ok(buf)
+}
+
 /// Reads and picks the meta of an existing file.
 fn read_meta(io: &dyn IoBackend, path: &Path) -> Result<(Meta, u64)> {
-    let read = |offset: u64, len: usize| {
-        let mut buf = vec![0u8; len];
-        io.read_batch(&mut [ReadOp { offset, buf: &mut buf }]).ok().map(|_| buf)
-    };
-    match meta::select(read) {
+    match meta::select(|offset, len| read_at(io, offset, len).ok()) {
         Selected::Meta(m, slot) => Ok((m, slot)),
         Selected::NotThunder => Err(Error::Incompatible { path: path.into(), what: "not a thunder database".into() }),
         Selected::Incompatible(what) => Err(Error::Incompatible { path: path.into(), what }),
