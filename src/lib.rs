@@ -21,6 +21,7 @@ mod alloc;
 pub mod check;
 mod cursor;
 mod db;
+mod env;
 mod error;
 pub mod ffi;
 mod options;
@@ -30,7 +31,7 @@ mod txn;
 mod types;
 
 pub use cursor::{collect_owned, Cursor, Iter, KeyValue, WriteCursor};
-pub use db::{Database, Stats};
+pub use db::{CloseError, Database, Stats};
 pub use error::{Error, ErrorKind, Result};
 pub use options::{DatabaseOptions, IoBackendKind, Options, SyncMode, SyncPolicy};
 pub use tree::overflow::MAX_VALUE_LEN;

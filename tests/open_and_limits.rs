@@ -536,13 +536,34 @@ fn close_with_open_transactions_is_busy() {
     let path = dir.path().join("close.db");
     let db = Database::open(&path).unwrap();
     let r = db.begin_read().unwrap();
-    assert_eq!(kind(db.clone().close()), ErrorKind::Busy);
+    assert_eq!(kind(db.clone().close().map_err(thunder::Error::from)), ErrorKind::Busy);
     drop(r);
     let mut w = db.begin_write().unwrap();
     w.put(b"k", b"v").unwrap();
-    assert_eq!(kind(db.clone().close()), ErrorKind::Busy);
+    assert_eq!(kind(db.clone().close().map_err(thunder::Error::from)), ErrorKind::Busy);
     w.commit().unwrap();
     assert_eq!(db.open_transactions(), 0);
+    db.close().unwrap();
+    let db = Database::open_with_options(&path, ro()).unwrap();
+    assert_eq!(db.begin_read().unwrap().get(b"k").unwrap(), Some(&b"v"[..]));
+}
+
+/// A refused close hands the handle back, still open and usable, and
+/// closing it later works.
+#[test]
+fn busy_close_hands_the_handle_back() {
+    let _forks = forks_shared();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("handback.db");
+    let db = Database::open(&path).unwrap();
+    let r = db.begin_read().unwrap();
+    let e = db.close().unwrap_err();
+    assert_eq!(e.error.kind(), ErrorKind::Busy);
+    let db = e.db.expect("a refused close gives the handle back");
+    drop(r);
+    let mut w = db.begin_write().unwrap();
+    w.put(b"k", b"v").unwrap();
+    w.commit().unwrap();
     db.close().unwrap();
     let db = Database::open_with_options(&path, ro()).unwrap();
     assert_eq!(db.begin_read().unwrap().get(b"k").unwrap(), Some(&b"v"[..]));

@@ -3,13 +3,12 @@
 
 use std::ffi::c_char;
 
-use crate::error::Error;
 use crate::ffi::args;
 use crate::ffi::guard::{guard, guard_value};
 use crate::ffi::handles::{self, thunder_db, thunder_options};
 use crate::ffi::status::thunder_status;
 use crate::options::Options;
-use crate::Database;
+use crate::{CloseError, Database};
 
 /// Database statistics, filled by thunder_stat().
 #[repr(C)]
@@ -107,14 +106,20 @@ pub unsafe extern "C" fn thunder_open(
 #[no_mangle]
 pub unsafe extern "C" fn thunder_close(db: *mut thunder_db) -> thunder_status {
     guard("thunder_close", || {
-        // SAFETY: forwarded contract.
-        let open = unsafe { handles::get("db", db)? }.db.open_transactions();
-        if open > 0 {
-            return Err(Error::Busy("close with transactions still open (commit or abort them first)"));
+        // SAFETY: forwarded contract (a handle being closed is used by no
+        // other call).
+        let h = unsafe { handles::get_mut("db", db)? };
+        match h.take()?.close() {
+            Err(CloseError { error, db: Some(d) }) => {
+                h.restore(d);
+                Err(error)
+            }
+            res => {
+                // SAFETY: forwarded contract; checked live above.
+                drop(unsafe { handles::release("db", db)? });
+                res.map_err(|e| e.error)
+            }
         }
-        // SAFETY: forwarded contract; checked live above.
-        let h = unsafe { handles::release("db", db)? }.expect("non-NULL");
-        h.db.close()
     })
 }
 
@@ -133,7 +138,7 @@ pub unsafe extern "C" fn thunder_close(db: *mut thunder_db) -> thunder_status {
 pub unsafe extern "C" fn thunder_sync(db: *mut thunder_db) -> thunder_status {
     guard("thunder_sync", || {
         // SAFETY: forwarded contract.
-        unsafe { handles::get("db", db)? }.db.sync()
+        unsafe { handles::get("db", db)? }.db()?.sync()
     })
 }
 
@@ -150,7 +155,7 @@ pub unsafe extern "C" fn thunder_sync(db: *mut thunder_db) -> thunder_status {
 pub unsafe extern "C" fn thunder_checkpoint(db: *mut thunder_db) -> thunder_status {
     guard("thunder_checkpoint", || {
         // SAFETY: forwarded contract.
-        unsafe { handles::get("db", db)? }.db.sync()
+        unsafe { handles::get("db", db)? }.db()?.sync()
     })
 }
 
@@ -173,7 +178,7 @@ pub unsafe extern "C" fn thunder_stat(db: *mut thunder_db, out: *mut thunder_sta
         if out.is_null() {
             return Err(args::null("out"));
         }
-        let s = db.db.stat()?;
+        let s = db.db()?.stat()?;
         let stats = thunder_stats {
             page_size: s.page_size,
             page_count: s.page_count,
@@ -211,7 +216,7 @@ pub unsafe extern "C" fn thunder_stat(db: *mut thunder_db, out: *mut thunder_sta
 pub unsafe extern "C" fn thunder_check(db: *mut thunder_db) -> thunder_status {
     guard("thunder_check", || {
         // SAFETY: forwarded contract.
-        unsafe { handles::get("db", db)? }.db.check().map(drop)
+        unsafe { handles::get("db", db)? }.db()?.check().map(drop)
     })
 }
 
@@ -228,6 +233,6 @@ pub unsafe extern "C" fn thunder_check(db: *mut thunder_db) -> thunder_status {
 pub unsafe extern "C" fn thunder_max_key_size(db: *const thunder_db) -> usize {
     guard_value("thunder_max_key_size", 0, || {
         // SAFETY: forwarded contract.
-        Ok(unsafe { handles::get("db", db)? }.db.max_key_size())
+        Ok(unsafe { handles::get("db", db)? }.db()?.max_key_size())
     })
 }

@@ -25,7 +25,9 @@ const DEAD: u64 = 0xdead_dead_dead_dead;
 /// An open database. Shared by any number of threads.
 #[derive(Debug)]
 pub struct thunder_db {
-    pub(crate) db: Database,
+    /// None only after a close that failed past its start (a panic): the
+    /// handle then reports itself closed instead of reaching a torn database.
+    db: Option<Database>,
 }
 
 /// Options for thunder_open().
@@ -138,7 +140,20 @@ handle!(thunder_cursor, 0x7468_6e64_5f63_7505);
 
 impl thunder_db {
     pub(crate) fn new(db: Database) -> thunder_db {
-        thunder_db { db }
+        thunder_db { db: Some(db) }
+    }
+
+    pub(crate) fn db(&self) -> Result<&Database> {
+        self.db.as_ref().ok_or_else(|| Error::invalid("the database handle was closed"))
+    }
+
+    /// Takes the database out for closing; `restore` puts it back.
+    pub(crate) fn take(&mut self) -> Result<Database> {
+        self.db.take().ok_or_else(|| Error::invalid("the database handle was closed"))
+    }
+
+    pub(crate) fn restore(&mut self, db: Database) {
+        self.db = Some(db);
     }
 }
 
@@ -189,7 +204,8 @@ pub(crate) unsafe fn get<'a, T: Handle>(arg: &str, p: *const T) -> Result<&'a T>
     Ok(unsafe { &(*p.cast::<Tagged<T>>()).handle })
 }
 
-/// Borrows the handle behind `p` mutably (options only: never shared).
+/// Borrows the handle behind `p` mutably (options, never shared, and a
+/// database being closed, which no other call may use).
 ///
 /// # Safety
 /// As for `get`, and no other reference to the handle may be in use.

@@ -50,9 +50,9 @@ pub unsafe extern "C" fn thunder_txn_begin(
             return Err(args::null("out"));
         }
         let slot = match mode {
-            THUNDER_TXN_READ => TxnSlot::Read(db.db.begin_read()?),
-            THUNDER_TXN_WRITE => TxnSlot::Write(Box::new(db.db.begin_write()?)),
-            THUNDER_TXN_WRITE_NOWAIT => TxnSlot::Write(Box::new(db.db.try_begin_write()?)),
+            THUNDER_TXN_READ => TxnSlot::Read(db.db()?.begin_read()?),
+            THUNDER_TXN_WRITE => TxnSlot::Write(Box::new(db.db()?.begin_write()?)),
+            THUNDER_TXN_WRITE_NOWAIT => TxnSlot::Write(Box::new(db.db()?.try_begin_write()?)),
             _ => return Err(Error::invalid(format!("argument `mode`: unknown transaction mode {mode}"))),
         };
         // SAFETY: checked non-NULL above.

@@ -156,7 +156,7 @@ impl WriteTx {
     fn drop_tree(&mut self, root: Root, catalog: bool) -> Result<Vec<(Vec<u8>, BucketRecord)>> {
         let mut records = Vec::new();
         let mut stack: Vec<NodeRef> = root.node.into_iter().collect();
-        let ps = self.db.page_size;
+        let ps = self.env.config.page_size;
         while let Some(r) = stack.pop() {
             let mut runs = Vec::new();
             {

@@ -8,11 +8,9 @@
 //!    the slot not holding the durable meta and synced;
 //! 5. publish: new readers see the commit; the writer slot is released.
 
-use std::sync::atomic::Ordering;
-
 use crate::alloc::freelist::Persisted;
 use crate::alloc::meta::Meta;
-use crate::db::DbInner;
+use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::options::SyncMode;
 use crate::storage::io::WriteOp;
@@ -52,11 +50,11 @@ impl PageSink {
         }
     }
 
-    fn flush(&mut self, db: &DbInner, page_count: u64) -> Result<()> {
+    fn flush(&mut self, env: &Env, page_count: u64) -> Result<()> {
         if self.ids.is_empty() {
             return Ok(());
         }
-        db.ensure_pages(page_count)?;
+        env.ensure_pages(page_count)?;
         let ps = self.page_size;
         let mut order: Vec<usize> = (0..self.ids.len()).collect();
         order.sort_unstable_by_key(|&i| self.ids[i]);
@@ -64,7 +62,10 @@ impl PageSink {
             .iter()
             .map(|&i| WriteOp { offset: self.ids[i].0 * ps as u64, data: &self.buf[i * ps..(i + 1) * ps] })
             .collect();
-        db.io.write_batch(&ops).map_err(|e| Error::io("write pages", &db.path, Some(ops[0].offset), e))?;
+        env.pages
+            .io
+            .write_batch(&ops)
+            .map_err(|e| Error::io("write pages", &env.config.path, Some(ops[0].offset), e))?;
         self.buf.clear();
         self.ids.clear();
         Ok(())
@@ -86,9 +87,9 @@ impl WriteTx {
         match self.write_commit() {
             Ok(persisted) => {
                 self.end(Some(persisted));
-                if self.db.sync_due() {
+                if self.env.sync_due() {
                     // A failure poisons the database; later writes report it.
-                    let _ = self.db.sync();
+                    let _ = self.env.sync();
                 }
                 Ok(())
             }
@@ -117,7 +118,7 @@ impl WriteTx {
     }
 
     fn write_commit(&mut self) -> Result<Persisted> {
-        let mut sink = PageSink::new(self.db.page_size);
+        let mut sink = PageSink::new(self.env.config.page_size);
         let mut root = self.base.root;
         for s in self.commit_order() {
             let keys = self.spill(s, Tree::Keys, &mut sink)?;
@@ -135,11 +136,11 @@ impl WriteTx {
                 self.with_tree(parent, Tree::Children, |t, r| t.put(r, &name, Value::Inline(&rec.encode())))?;
             }
         }
-        let persisted = self.alloc.persist(&mut self.fl, self.db.page_size).map_err(|e| self.no_space(e))?;
+        let persisted = self.alloc.persist(&mut self.fl, self.env.config.page_size).map_err(|e| self.no_space(e))?;
         for (id, bytes) in &persisted.pages {
             sink.run(*id, bytes);
         }
-        sink.flush(&self.db, self.alloc.hwm)?;
+        sink.flush(&self.env, self.alloc.hwm)?;
         let meta = Meta {
             txid: self.txid,
             page_size: self.base.page_size,
@@ -149,11 +150,11 @@ impl WriteTx {
             freelist: persisted.meta_ref,
             checkpoint_lsn: self.base.checkpoint_lsn,
         };
-        if self.db.sync_mode == SyncMode::Full {
-            self.db.commit_durable(&meta)?;
+        if self.env.config.sync_mode == SyncMode::Full {
+            self.env.commit_durable(&meta)?;
         }
-        self.db.publish(meta);
-        debug_assert!(self.db.durable_txid.load(Ordering::Acquire) <= meta.txid.0);
+        self.env.readers.publish(meta);
+        debug_assert!(self.env.durability.durable_txid().0 <= meta.txid.0);
         Ok(persisted)
     }
 
@@ -184,7 +185,7 @@ impl WriteTx {
                 None => root = page,
             }
             if sink.buf.len() >= FLUSH_BYTES {
-                sink.flush(&self.db, self.alloc.hwm)?;
+                sink.flush(&self.env, self.alloc.hwm)?;
             }
         }
         self.buckets[s as usize].tree(tree).node = Some(NodeRef::Page(root));

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::alloc::meta::Meta;
-use crate::db::{next_serial, DbInner};
+use crate::env::{next_serial, Env};
 use crate::error::{show_bytes, Error, Result};
 use crate::tree::node::NodeRef;
 use crate::tree::page::{OverflowRef, Value};
@@ -16,19 +16,19 @@ use crate::txn::{check_bucket_name, read_api, Bucket, BucketAt, Tree, TxCore};
 /// reused until they end (drop). Values borrowed from it stay valid until then.
 #[derive(Debug)]
 pub struct ReadTx {
-    db: Arc<DbInner>,
+    env: Arc<Env>,
     meta: Meta,
     serial: u64,
 }
 
 impl ReadTx {
-    pub(crate) fn begin(db: Arc<DbInner>) -> Result<ReadTx> {
-        let meta = db.pin_reader();
-        Ok(ReadTx { db, meta, serial: next_serial() })
+    pub(crate) fn begin(env: Arc<Env>) -> Result<ReadTx> {
+        let meta = env.pin_reader();
+        Ok(ReadTx { env, meta, serial: next_serial() })
     }
 
     pub(crate) fn page_reader(&self) -> PageReader<'_> {
-        self.db.reader(self.meta.page_count)
+        self.env.pages.reader(self.meta.page_count)
     }
 
     pub(crate) fn meta(&self) -> &Meta {
@@ -77,7 +77,7 @@ pub(crate) fn decode_record(name: &[u8], v: Value<'_>) -> Result<BucketRecord> {
 
 impl Drop for ReadTx {
     fn drop(&mut self) {
-        self.db.unpin_reader(self.meta.txid);
+        self.env.unpin_reader(self.meta.txid);
     }
 }
 
@@ -104,7 +104,7 @@ impl TxCore for ReadTx {
     }
 
     fn max_key(&self) -> usize {
-        self.db.max_key
+        self.env.config.max_key
     }
 
     fn tree_root(&self, bucket: Option<&Bucket>, tree: Tree) -> Result<Option<NodeRef>> {

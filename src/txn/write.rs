@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::alloc::freelist::{AllocError, Freelist, Persisted, TxAlloc};
 use crate::alloc::meta::Meta;
-use crate::db::{next_serial, DbInner, WriterState};
+use crate::env::{next_serial, Env, WriterState};
 use crate::error::{show_bytes, Error, Result};
 use crate::storage::io::WriteOp;
 use crate::tree::cursor::RawCursor;
@@ -80,7 +80,7 @@ impl BucketState {
 /// The one write transaction. Dropping it rolls back.
 #[derive(Debug)]
 pub struct WriteTx {
-    pub(crate) db: Arc<DbInner>,
+    pub(crate) env: Arc<Env>,
     pub(crate) serial: u64,
     pub(crate) base: Meta,
     pub(crate) txid: TxId,
@@ -121,19 +121,19 @@ impl PageStore for Store<'_> {
 }
 
 impl WriteTx {
-    pub(crate) fn begin(db: Arc<DbInner>, wait: bool) -> Result<WriteTx> {
-        let mut ws = db.acquire_writer(wait)?;
-        let (meta, horizon) = db.current_and_horizon();
+    pub(crate) fn begin(env: Arc<Env>, wait: bool) -> Result<WriteTx> {
+        let mut ws = env.acquire_writer(wait)?;
+        let (meta, horizon) = env.current_and_horizon();
         let Some(txid) = meta.txid.0.checked_add(1).map(TxId) else {
-            db.release_writer(ws);
+            env.release_writer(ws);
             return Err(Error::Corrupted { page: None, what: format!("meta txid {} has no successor", meta.txid) });
         };
         let mut fl = match ws.freelist.take() {
             Some(fl) => fl,
-            None => match crate::check::load_freelist(&db.reader(meta.page_count), &meta) {
+            None => match crate::check::load_freelist(&env.pages.reader(meta.page_count), &meta) {
                 Ok(fl) => fl,
                 Err(e) => {
-                    db.release_writer(ws);
+                    env.release_writer(ws);
                     return Err(e);
                 }
             },
@@ -153,7 +153,7 @@ impl WriteTx {
             serial: next_serial(),
             base: meta,
             txid,
-            alloc: TxAlloc::new(txid, meta.page_count, db.max_pages),
+            alloc: TxAlloc::new(txid, meta.page_count, env.pages.max_pages),
             fl,
             arena: Arena::default(),
             buckets: vec![root],
@@ -163,7 +163,7 @@ impl WriteTx {
             changed: false,
             failed: None,
             ended: false,
-            db,
+            env,
         })
     }
 
@@ -232,30 +232,30 @@ impl WriteTx {
         tree: Tree,
         f: impl FnOnce(&mut TreeMut<'_, Store<'_>>, &mut Root) -> Result<R>,
     ) -> Result<R> {
-        let WriteTx { db, arena, alloc, fl, buckets, .. } = self;
-        let reader = db.reader(alloc.hwm);
+        let WriteTx { env, arena, alloc, fl, buckets, .. } = self;
+        let reader = env.pages.reader(alloc.hwm);
         let mut store = Store { reader, alloc, fl };
-        let mut tm = TreeMut::new(arena, &mut store, db.page_size);
+        let mut tm = TreeMut::new(arena, &mut store, env.config.page_size);
         f(&mut tm, buckets[slot as usize].tree(tree))
     }
 
     /// Allocates `n` contiguous pages for new content.
     pub(crate) fn alloc_pages(&mut self, n: u64) -> Result<PageId> {
-        let ps = self.db.page_size as u64;
+        let ps = self.env.config.page_size as u64;
         let p = self.alloc.alloc(&mut self.fl, n).map_err(|e| self.no_space(e))?;
-        self.db.verified.clear_run(p.0, n);
-        self.db.ensure_pages(self.alloc.hwm)?;
-        debug_assert!((p.0 + n) * ps <= self.db.map.valid_len());
+        self.env.pages.verified.clear_run(p.0, n);
+        self.env.ensure_pages(self.alloc.hwm)?;
+        debug_assert!((p.0 + n) * ps <= self.env.pages.map.valid_len());
         Ok(p)
     }
 
     pub(crate) fn no_space(&self, e: AllocError) -> Error {
         let AllocError::Full { needed, max_pages } = e;
         Error::NoSpace {
-            path: self.db.path.clone(),
+            path: self.env.config.path.clone(),
             what: format!(
                 "the database reached its max size of {} bytes ({needed} pages needed, {max_pages} allowed)",
-                max_pages * self.db.page_size as u64
+                max_pages * self.env.config.page_size as u64
             ),
         }
     }
@@ -268,20 +268,24 @@ impl WriteTx {
     }
 
     fn free_overflow(&mut self, r: OverflowRef) -> Result<()> {
-        self.free_pages(r.page, overflow::run_pages(r.len as u64, self.db.page_size))
+        self.free_pages(r.page, overflow::run_pages(r.len as u64, self.env.config.page_size))
     }
 
     /// Writes `value` to a new overflow run.
     fn write_overflow(&mut self, value: &[u8]) -> Result<OverflowRef> {
-        let ps = self.db.page_size;
+        let ps = self.env.config.page_size;
         let len = value.len() as u64;
         let first = self.alloc_pages(overflow::run_pages(len, ps))?;
         let header = overflow::header(first, self.txid, len, ps);
         let off = first.0 * ps as u64;
         let ops = [WriteOp { offset: off, data: &header }, WriteOp { offset: off + header.len() as u64, data: value }];
-        self.db.io.write_batch(&ops).map_err(|e| Error::io("write overflow value", &self.db.path, Some(off), e))?;
+        self.env
+            .pages
+            .io
+            .write_batch(&ops)
+            .map_err(|e| Error::io("write overflow value", &self.env.config.path, Some(off), e))?;
         // We just wrote exactly what the reference describes.
-        self.db.verified.set(first.0);
+        self.env.pages.verified.set(first.0);
         Ok(OverflowRef { page: first, len: len as u32, crc: crc32fast::hash(value) })
     }
 
@@ -293,7 +297,7 @@ impl WriteTx {
 
     fn put_at(&mut self, bucket: Option<&Bucket>, key: &[u8], value: &[u8], flags: PutFlags) -> Result<()> {
         let slot = self.slot(bucket)?;
-        check_key(key, self.db.max_key)?;
+        check_key(key, self.env.config.max_key)?;
         if value.len() as u64 > MAX_VALUE_LEN {
             return Err(Error::ValueTooLarge { len: value.len() as u64, max: MAX_VALUE_LEN });
         }
@@ -311,7 +315,7 @@ impl WriteTx {
         } else if flags.contains(PutFlags::NO_OVERWRITE) && view::get(self, root, key)?.is_some() {
             return Err(Error::KeyExists);
         }
-        let v = if value.len() > self.db.overflow_threshold {
+        let v = if value.len() > self.env.config.overflow_threshold {
             Value::Overflow(self.write_overflow(value)?)
         } else {
             Value::Inline(value)
@@ -326,7 +330,7 @@ impl WriteTx {
 
     pub(crate) fn delete_at(&mut self, bucket: Option<&Bucket>, key: &[u8]) -> Result<bool> {
         let slot = self.slot(bucket)?;
-        check_key(key, self.db.max_key)?;
+        check_key(key, self.env.config.max_key)?;
         match self.with_tree(slot, Tree::Keys, |t, root| t.delete(root, key))? {
             None => Ok(false),
             Some(old) => {
@@ -429,9 +433,9 @@ impl WriteTx {
             None => alloc.rollback(&mut self.fl),
         }
         let fl = std::mem::take(&mut self.fl);
-        self.db.free_pages.store(fl.free_pages(), std::sync::atomic::Ordering::Release);
-        self.db.pending_pages.store(fl.pending_pages(), std::sync::atomic::Ordering::Release);
-        self.db.release_writer(WriterState { freelist: Some(fl) });
+        self.env.free_pages.store(fl.free_pages(), std::sync::atomic::Ordering::Release);
+        self.env.pending_pages.store(fl.pending_pages(), std::sync::atomic::Ordering::Release);
+        self.env.release_writer(WriterState { freelist: Some(fl) });
     }
 }
 
@@ -445,12 +449,12 @@ impl NodeSource for WriteTx {
     fn view(&self, r: NodeRef) -> Result<NodeView<'_>> {
         match r {
             NodeRef::Dirty(id) => Ok(NodeView::Dirty(self.arena.get(id))),
-            NodeRef::Page(p) => Ok(NodeView::Page(self.db.reader(self.alloc.hwm).node(p)?)),
+            NodeRef::Page(p) => Ok(NodeView::Page(self.env.pages.reader(self.alloc.hwm).node(p)?)),
         }
     }
 
     fn overflow(&self, r: &OverflowRef) -> Result<&[u8]> {
-        self.db.reader(self.alloc.hwm).overflow(r)
+        self.env.pages.reader(self.alloc.hwm).overflow(r)
     }
 }
 
@@ -464,7 +468,7 @@ impl TxCore for WriteTx {
     }
 
     fn max_key(&self) -> usize {
-        self.db.max_key
+        self.env.config.max_key
     }
 
     fn tree_root(&self, bucket: Option<&Bucket>, tree: Tree) -> Result<Option<NodeRef>> {

@@ -1,0 +1,176 @@
+//! Durability: which meta slot is durable and at which txid, writing and
+//! syncing metas, and the poison a failed fsync or meta write leaves.
+//!
+//! Meta pages are written only under the sync state's lock, which tracks the
+//! slot of the last durable meta; the next meta goes to the other slot.
+//! A failed fsync poisons the database (pages written since the last good
+//! sync are suspect), and so does a failed meta write of a commit (see
+//! `commit_durable`): writes are refused until the database is reopened.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::alloc::meta::{Meta, MetaRead};
+use crate::env::lock_order::{Rank, RankedMutex};
+use crate::env::syncer::Syncer;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::options::SyncMode;
+use crate::storage::io::WriteOp;
+use crate::types::{PageId, TxId};
+
+#[derive(Debug)]
+pub(crate) struct Durability {
+    sync: RankedMutex<SyncState>,
+    durable_txid: AtomicU64,
+    poison: RankedMutex<Option<String>>,
+    syncer: RankedMutex<Option<Syncer>>,
+}
+
+#[derive(Debug)]
+struct SyncState {
+    /// Slot (0 or 1) holding the last durable meta; the next meta goes to the other.
+    durable_slot: u64,
+    last_sync: Instant,
+}
+
+impl Durability {
+    /// `meta`, read from `slot`, is durable.
+    pub fn new(meta: &Meta, slot: u64) -> Durability {
+        Durability {
+            sync: RankedMutex::new(Rank::Sync, SyncState { durable_slot: slot, last_sync: Instant::now() }),
+            durable_txid: AtomicU64::new(meta.txid.0),
+            poison: RankedMutex::new(Rank::Poison, None),
+            syncer: RankedMutex::new(Rank::Syncer, None),
+        }
+    }
+
+    /// The txid of the last durable meta.
+    pub fn durable_txid(&self) -> TxId {
+        TxId(self.durable_txid.load(Ordering::Acquire))
+    }
+}
+
+impl Env {
+    /// Starts the interval syncer of `SyncMode::Batched`.
+    pub fn start_syncer(self: &Arc<Env>) {
+        if let (SyncMode::Batched(interval), false) = (self.config.sync_mode, self.config.read_only) {
+            *self.durability.syncer.lock() = Some(Syncer::start(Arc::downgrade(self), interval));
+        }
+    }
+
+    /// Stops and joins the syncer, if one runs.
+    pub fn stop_syncer(&self) {
+        let s = self.durability.syncer.lock().take();
+        if let Some(s) = s {
+            s.stop();
+        }
+    }
+
+    pub fn check_poison(&self) -> Result<()> {
+        match &*self.durability.poison.lock() {
+            None => Ok(()),
+            Some(what) => Err(Error::Io {
+                op: "write",
+                path: self.config.path.clone(),
+                offset: None,
+                source: std::io::Error::other(format!(
+                    "database refuses writes after a failed fsync or meta write ({what}); reopen it"
+                )),
+            }),
+        }
+    }
+
+    fn poisoned(&self, what: &Error) {
+        self.durability.poison.lock().get_or_insert_with(|| what.to_string());
+    }
+
+    /// fsync; a failure poisons the database.
+    fn fsync(&self) -> Result<()> {
+        self.pages.io.sync().map_err(|e| {
+            let err = Error::io("fsync", &self.config.path, None, e);
+            self.poisoned(&err);
+            err
+        })
+    }
+
+    /// Reads both meta slots back from the file (for `check`). The durable
+    /// slot must be intact and hold the durable txid. Returns whether the
+    /// other slot, the next sync's target, is damaged: harmless (a crash
+    /// can tear the meta write in flight, and open then used this one) and
+    /// rewritten by the next sync, but reported.
+    pub fn check_metas(&self) -> Result<bool> {
+        let st = self.durability.sync.lock();
+        let durable = self.durability.durable_txid().0;
+        let ps = self.config.page_size;
+        let read = |slot: u64| -> Result<MetaRead> {
+            let off = slot * ps as u64;
+            let page =
+                self.pages.read_at(off, ps).map_err(|e| Error::io("read meta", &self.config.path, Some(off), e))?;
+            Ok(Meta::decode(&page, slot))
+        };
+        let slot = st.durable_slot;
+        let what = match read(slot)? {
+            MetaRead::Valid(m) if m.txid.0 == durable => return Ok(!matches!(read(1 - slot)?, MetaRead::Valid(_))),
+            MetaRead::Valid(m) => format!("holds txid {} where txid {durable} was written", m.txid.0),
+            MetaRead::Damaged(w) | MetaRead::Incompatible(w) => w,
+            MetaRead::NotThunder => "has no thunder magic".into(),
+        };
+        Err(Error::corrupted(PageId(slot), format!("meta page {slot}, the durable meta, on disk: {what}")))
+    }
+
+    /// Makes `meta` the durable snapshot: its pages must be on disk already
+    /// (written and synced). Writes the slot not holding the durable meta.
+    fn write_meta(&self, st: &mut SyncState, meta: &Meta) -> Result<()> {
+        let slot = 1 - st.durable_slot;
+        let page = meta.encode(slot);
+        let off = slot * self.config.page_size as u64;
+        self.pages
+            .io
+            .write_batch(&[WriteOp { offset: off, data: &page }])
+            .map_err(|e| Error::io("write meta", &self.config.path, Some(off), e))?;
+        self.fsync()?;
+        st.durable_slot = slot;
+        st.last_sync = Instant::now();
+        self.durability.durable_txid.fetch_max(meta.txid.0, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// The durable part of a commit under `SyncMode::Full`: data, then meta.
+    ///
+    /// A failed meta write poisons the database, as a failed fsync does: the
+    /// commit rolls back and its pages return to the pool, but the write may
+    /// have landed, leaving a meta newer than the durable one that describes
+    /// those pages. Reusing them would corrupt the tree that meta opens.
+    /// (`sync` needs no such rule: the commits it makes durable stay
+    /// published, and their pages stay pinned until a meta is durable.)
+    pub fn commit_durable(&self, meta: &Meta) -> Result<()> {
+        self.fsync()?;
+        let mut st = self.durability.sync.lock();
+        self.write_meta(&mut st, meta).inspect_err(|e| self.poisoned(e))
+    }
+
+    /// Makes the latest published commit durable.
+    pub fn sync(&self) -> Result<()> {
+        if self.config.read_only {
+            return Ok(());
+        }
+        self.check_poison()?;
+        let mut st = self.durability.sync.lock();
+        let meta = self.readers.current();
+        if meta.txid <= self.durability.durable_txid() {
+            return Ok(());
+        }
+        self.fsync()?;
+        self.write_meta(&mut st, &meta)
+    }
+
+    /// Whether a batched sync is due.
+    pub fn sync_due(&self) -> bool {
+        match self.config.sync_mode {
+            SyncMode::Batched(interval) => self.durability.sync.lock().last_sync.elapsed() >= interval,
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Opening: the file and its lock, a new file's two metas, choosing the
+//! meta of an existing file, the mapping, and the I/O backend.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::Arc;
+
+use crate::alloc::meta::{self, Meta, Selected};
+use crate::env::durability::Durability;
+use crate::env::pages::{read_at, Pages};
+use crate::env::readers::Readers;
+use crate::env::writer::Writer;
+use crate::env::{Config, Env};
+use crate::error::{Error, Result};
+use crate::options::{IoBackendKind, Options};
+use crate::storage::file;
+use crate::storage::io::{IoBackend, SyncIo};
+use crate::storage::mmap::Mmap;
+use crate::storage::verified::VerifiedBits;
+use crate::tree::page;
+
+/// Builds the I/O backend for an opened file (tests substitute their own).
+pub(crate) type BackendFactory<'a> = &'a dyn Fn(File, &Options) -> Result<Arc<dyn IoBackend>>;
+
+impl Env {
+    /// The backend `opts` asks for.
+    pub fn default_backend(f: File, opts: &Options) -> Result<Arc<dyn IoBackend>> {
+        match opts.io_backend {
+            IoBackendKind::Auto | IoBackendKind::Sync => Ok(Arc::new(SyncIo::new(f, opts.write_buffer_size))),
+            IoBackendKind::Uring => Err(Error::Unsupported(
+                "the io_uring backend is not implemented in this version (use SYNC or AUTO)".into(),
+            )),
+            IoBackendKind::Direct => Err(Error::Unsupported(
+                "the O_DIRECT backend is not implemented in this version (use SYNC or AUTO)".into(),
+            )),
+        }
+    }
+
+    pub fn open(path: &Path, opts: Options, backend: BackendFactory<'_>) -> Result<Env> {
+        // A new file: validate against the page size it would get before
+        // creating it, so a refused open leaves no file behind.
+        if !path.exists() {
+            opts.check_for_page_size(opts.page_size.unwrap_or(4096))?;
+        }
+        let f = file::open_file(path, opts.read_only, opts.create && !opts.read_only)?;
+        file::lock(&f, path, !opts.read_only, opts.lock_timeout)?;
+        let len = file_len(&f, path)?;
+        let io = backend(f.try_clone().map_err(|e| Error::io("dup", path, None, e))?, &opts)?;
+        let (meta, slot) = if len == 0 {
+            if opts.read_only {
+                return Err(Error::Incompatible { path: path.into(), what: "empty file opened read-only".into() });
+            }
+            let ps = opts.page_size.unwrap_or(4096);
+            opts.check_for_page_size(ps)?;
+            (init_file(&f, path, ps)?, 0)
+        } else {
+            read_meta(&*io, path)?
+        };
+        check_meta_against(&meta, &opts, &f, path)?;
+        let len = file_len(&f, path)?;
+        let ps64 = meta.page_size as u64;
+        let reserve = opts.max_size_bytes().max(len).next_multiple_of(ps64);
+        let map = Mmap::new(&f, reserve as usize, len).map_err(|e| Error::io("mmap", path, None, e))?;
+        if !opts.read_only {
+            // What we read may sit in the page cache only (a crash between a
+            // meta write and its fsync): make it the durable snapshot.
+            io.sync().map_err(|e| Error::io("fsync", path, None, e))?;
+        }
+        let page_size = meta.page_size as usize;
+        Ok(Env {
+            config: Config {
+                path: path.to_path_buf(),
+                page_size,
+                read_only: opts.read_only,
+                sync_mode: opts.sync_mode,
+                overflow_threshold: opts.overflow_threshold as usize,
+                max_key: page::max_key_len(page_size),
+            },
+            pages: Pages {
+                file: f,
+                io,
+                map,
+                verified: VerifiedBits::new(reserve / ps64),
+                page_size,
+                max_pages: reserve / ps64,
+            },
+            readers: Readers::new(meta),
+            writer: Writer::new(),
+            durability: Durability::new(&meta, slot),
+            open_txns: AtomicUsize::new(0),
+            free_pages: AtomicU64::new(meta.freelist.free_pages),
+            pending_pages: AtomicU64::new(0),
+            handles: AtomicUsize::new(1),
+        })
+    }
+}
+
+fn file_len(f: &File, path: &Path) -> Result<u64> {
+    Ok(f.metadata().map_err(|e| Error::io("stat", path, None, e))?.len())
+}
+
+/// The chosen meta against the options and the file's length.
+fn check_meta_against(meta: &Meta, opts: &Options, f: &File, path: &Path) -> Result<()> {
+    let ps = meta.page_size;
+    if let Some(want) = opts.page_size {
+        if want != ps {
+            return Err(Error::Incompatible {
+                path: path.into(),
+                what: format!("file has {ps}-byte pages, options ask for {want}"),
+            });
+        }
+    }
+    opts.check_for_page_size(ps)?;
+    let len = file_len(f, path)?;
+    if meta.page_count.checked_mul(ps as u64).is_none_or(|need| len < need) {
+        return Err(Error::Corrupted {
+            page: None,
+            what: format!(
+                "file truncated: {len} bytes, the meta (txid {}) records {} pages of {ps}",
+                meta.txid, meta.page_count
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Writes the two metas of a new database into an empty file.
+fn init_file(f: &File, path: &Path, page_size: u32) -> Result<Meta> {
+    let meta = Meta::empty(page_size);
+    for slot in 0..2 {
+        let off = slot * page_size as u64;
+        f.write_all_at(&meta.encode(slot), off).map_err(|e| Error::io("write meta", path, Some(off), e))?;
+    }
+    f.sync_all().map_err(|e| Error::io("fsync", path, None, e))?;
+    file::sync_parent_dir(path)?;
+    Ok(meta)
+}
+
+/// Reads and picks the meta of an existing file.
+fn read_meta(io: &dyn IoBackend, path: &Path) -> Result<(Meta, u64)> {
+    match meta::select(|offset, len| read_at(io, offset, len).ok()) {
+        Selected::Meta(m, slot) => Ok((m, slot)),
+        Selected::NotThunder => Err(Error::Incompatible { path: path.into(), what: "not a thunder database".into() }),
+        Selected::Incompatible(what) => Err(Error::Incompatible { path: path.into(), what }),
+        Selected::Damaged(what) => Err(Error::Corrupted { page: None, what }),
+    }
+}

@@ -1,0 +1,87 @@
+//! The writer slot: one write transaction at a time. The slot records the
+//! owning thread, so a second `begin` on that thread is `Busy`, not a
+//! deadlock, and keeps the writer's state between transactions.
+
+use std::sync::atomic::Ordering;
+use std::sync::Condvar;
+use std::thread::ThreadId;
+
+use crate::alloc::freelist::Freelist;
+use crate::env::lock_order::{Rank, RankedMutex};
+use crate::env::Env;
+use crate::error::{Error, Result};
+
+/// Writer-only state that lives across write transactions.
+#[derive(Debug, Default)]
+pub(crate) struct WriterState {
+    /// Loaded by the first write transaction (open stays O(1)).
+    pub freelist: Option<Freelist>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Writer {
+    slot: RankedMutex<Slot>,
+    cv: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    owner: Option<ThreadId>,
+    state: Option<WriterState>,
+}
+
+impl Writer {
+    pub fn new() -> Writer {
+        Writer {
+            slot: RankedMutex::new(Rank::Writer, Slot { owner: None, state: Some(WriterState::default()) }),
+            cv: Condvar::new(),
+        }
+    }
+
+    /// Runs `f` on the idle writer's state (None while a writer holds it).
+    pub fn with_idle_state<R>(&self, f: impl FnOnce(Option<&WriterState>) -> R) -> R {
+        let slot = self.slot.lock();
+        f(slot.state.as_ref())
+    }
+}
+
+impl Env {
+    /// Takes the writer slot. `wait`: block while another thread holds it.
+    pub fn acquire_writer(&self, wait: bool) -> Result<WriterState> {
+        if self.config.read_only {
+            return Err(Error::ReadOnly("write transaction on a database opened read-only"));
+        }
+        self.check_poison()?;
+        let me = std::thread::current().id();
+        let mut slot = self.writer.slot.lock();
+        while let Some(owner) = slot.owner {
+            if owner == me {
+                return Err(Error::Busy("this thread already holds the write transaction"));
+            }
+            if !wait {
+                return Err(Error::Busy("another write transaction is open"));
+            }
+            slot.wait(&self.writer.cv);
+        }
+        // Again now that the slot is ours: the writer we waited for may have
+        // poisoned the database (it does so before releasing the slot). The
+        // wake-up is passed on so that other waiters see the poison too.
+        if let Err(e) = self.check_poison() {
+            drop(slot);
+            self.writer.cv.notify_one();
+            return Err(e);
+        }
+        slot.owner = Some(me);
+        self.open_txns.fetch_add(1, Ordering::AcqRel);
+        Ok(slot.state.take().unwrap_or_default())
+    }
+
+    pub fn release_writer(&self, state: WriterState) {
+        let mut slot = self.writer.slot.lock();
+        slot.owner = None;
+        slot.state = Some(state);
+        self.open_txns.fetch_sub(1, Ordering::AcqRel);
+        drop(slot);
+        self.writer.cv.notify_one();
+    }
+}
