@@ -171,7 +171,9 @@ FUZZ_SCALE ?= 20
 fuzz:
 	THUNDER_MODEL_OPS=$(FUZZ_OPS) $(CARGO) test --release --test model -- --nocapture
 	THUNDER_CORRUPTION_ITERS=$(FUZZ_DAMAGED) $(CARGO) test --release --test corruption -- --nocapture
-	THUNDER_ADVERSARIAL_SCALE=$(FUZZ_SCALE) $(CARGO) test --release --test adversarial -- --nocapture
+	THUNDER_ADVERSARIAL_SCALE=$(FUZZ_SCALE) $(CARGO) test --release \
+		--test adversarial_damage --test adversarial_large_values --test adversarial_buckets_cursors \
+		--test adversarial_concurrency --test adversarial_limits -- --nocapture
 
 clean:
 	$(CARGO) clean

@@ -1,13 +1,15 @@
 //! Shared support for the integration tests: a seeded generator, a guard that
 //! prints the seed when a test fails, and a test database that runs the
 //! integrity check when dropped; `pages` reads and damages a file's raw
-//! pages, `damaged` builds a fixture for damage and reads it back.
+//! pages, `damaged` builds a fixture for damage and reads it back, and
+//! `adversarial` holds what the `adversarial_*` files share.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
 use thunder::{Database, Options};
 
+pub mod adversarial;
 pub mod damaged;
 pub mod pages;
 mod rng;
