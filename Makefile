@@ -4,7 +4,8 @@
 #   make run        build and run the C quickstart against a real database file
 #   make check      everything CI runs: fmt, clippy, cargo tests (header check
 #                   included), C tests with ASan/UBSan (shared) at every page size, again linked
-#                   statically, one test as C++, API coverage, examples, and a
+#                   statically, one test as C++, API coverage, the library's
+#                   exported symbols against the header, examples, and a
 #                   pkg-config build against an install into a temporary prefix
 #   make header     rewrite include/thunder.h from the sources (commit it)
 #   make install PREFIX=/usr/local   /   make uninstall PREFIX=...
@@ -36,7 +37,7 @@ EXAMPLES := $(sort $(wildcard examples_c/*.c))
 CXX_TEST := c_tests/test_kv.c
 
 .PHONY: all lib run check fmt-check clippy cargo-test c-tests c-static c-cxx api-coverage \
-        examples pkgconfig-test header install uninstall fuzz clean
+        symbols-check examples pkgconfig-test header install uninstall fuzz clean
 
 all: lib
 
@@ -59,7 +60,7 @@ run: lib
 	@rm -f $(BUILD)/quickstart.db
 	$(BUILD)/quickstart $(BUILD)/quickstart.db
 
-check: fmt-check clippy cargo-test c-tests c-static c-cxx api-coverage examples pkgconfig-test
+check: fmt-check clippy cargo-test c-tests c-static c-cxx api-coverage symbols-check examples pkgconfig-test
 	@echo "make check: all passed"
 
 fmt-check:
@@ -102,6 +103,11 @@ c-cxx: lib
 
 api-coverage:
 	@sh c_tests/api_coverage.sh include/thunder.h c_tests
+
+# The thunder_* functions libthunder.so exports must be exactly those the
+# header declares (a diff otherwise).
+symbols-check: lib
+	@sh c_tests/symbols_check.sh $(STAGE)/libthunder.so include/thunder.h
 
 examples: lib
 	@mkdir -p $(BUILD)/examples
