@@ -30,12 +30,12 @@ mod tree;
 mod txn;
 mod types;
 
-pub use cursor::{collect_owned, Cursor, Iter, KeyValue, WriteCursor};
+pub use cursor::{collect_owned, Cursor, Iter, KeyValue, OwnedCursor, WriteCursor};
 pub use db::{CloseError, Database, Stats};
 pub use error::{Error, ErrorKind, Result};
-pub use options::{DatabaseOptions, IoBackendKind, Options, SyncMode, SyncPolicy};
+pub use options::{IoBackendKind, Options, SyncMode};
 pub use tree::overflow::MAX_VALUE_LEN;
-pub use txn::{Bucket, PutFlags, ReadTx, WriteTx, MAX_BUCKET_NAME};
+pub use txn::{Bucket, PutFlags, ReadTx, WriteTx, MAX_BUCKET_NAME, MAX_IN_MEMORY_VIEW};
 
 #[cfg(test)]
 mod tests;

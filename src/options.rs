@@ -20,9 +20,6 @@ pub enum SyncMode {
     None,
 }
 
-/// The name the original notes use for the same setting.
-pub type SyncPolicy = SyncMode;
-
 /// Which backend writes pages.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum IoBackendKind {
@@ -36,6 +33,8 @@ pub enum IoBackendKind {
 /// Default address space reserved for the mapping (and the default max size).
 pub const DEFAULT_MAX_SIZE: u64 = 256 << 30;
 pub const DEFAULT_OVERFLOW_THRESHOLD: u32 = 2048;
+/// The largest overflow threshold: no inline value is longer.
+pub const MAX_OVERFLOW_THRESHOLD: u32 = 32768;
 pub const DEFAULT_WRITE_BUFFER: usize = 256 * 1024;
 
 /// How to open a database.
@@ -51,9 +50,6 @@ pub struct Options {
     pub(crate) write_buffer_size: usize,
     pub(crate) io_backend: IoBackendKind,
 }
-
-/// The name the original notes use for the same type.
-pub type DatabaseOptions = Options;
 
 impl Default for Options {
     fn default() -> Options {
@@ -94,8 +90,10 @@ impl Options {
     /// Values longer than this go to overflow pages: 64 to 32768 bytes, and at
     /// most half the page size (checked at open).
     pub fn overflow_threshold(mut self, bytes: u32) -> Result<Options> {
-        if !(64..=32768).contains(&bytes) {
-            return Err(Error::invalid(format!("overflow threshold {bytes}: must be 64 to 32768 bytes")));
+        if !(64..=MAX_OVERFLOW_THRESHOLD).contains(&bytes) {
+            return Err(Error::invalid(format!(
+                "overflow threshold {bytes}: must be 64 to {MAX_OVERFLOW_THRESHOLD} bytes"
+            )));
         }
         self.overflow_threshold = bytes;
         Ok(self)

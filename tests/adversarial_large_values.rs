@@ -227,7 +227,7 @@ fn overflow_values_put_replaced_and_deleted_in_one_transaction_read_back() {
                 assert!(tx.get(k).unwrap().unwrap() == v.as_slice(), "round {round} in txn");
             }
             if round % 3 == 2 {
-                tx.rollback();
+                tx.abort();
             } else {
                 tx.commit().unwrap();
                 committed = model;

@@ -209,7 +209,7 @@ fn extreme_entry_sizes_match_a_model() {
                 }
                 _ => {
                     let w = tx.take().unwrap();
-                    w.rollback();
+                    w.abort();
                     model = committed.clone();
                     if rng.chance(30) {
                         t.reopen();

@@ -260,7 +260,7 @@ fn try_begin_write_is_busy_while_another_writer_is_open() {
         if end_with_commit {
             w.commit().unwrap();
         } else {
-            w.rollback();
+            w.abort();
         }
         let db2 = db.clone();
         let id = thread::spawn(move || db2.try_begin_write().map(|tx| tx.id())).join().unwrap().unwrap();

@@ -472,7 +472,7 @@ fn run_model(page_size: u32, seed: u64, ops: u64) {
             done += 1;
         }
         if g.rng.chance(12) {
-            tx.rollback();
+            tx.abort();
         } else {
             tx.commit().expect("commit");
             committed = working;

@@ -3,5 +3,6 @@
 
 pub mod extents;
 pub mod freelist;
+pub mod load;
 pub mod meta;
 pub mod store;

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use crate::error::{Error, Result};
 use crate::ffi::args;
 use crate::ffi::handles::{closed, TxnShared, TxnSlot};
-use crate::txn::Bucket;
+use crate::{Bucket, PutFlags, MAX_IN_MEMORY_VIEW};
 
 /// A view returned to C: pointer and length of bytes owned by the database.
 #[repr(C)]
@@ -45,8 +45,14 @@ fn with_value<R>(
 ) -> Result<R> {
     let slot = shared.lock()?;
     let v = match &*slot {
-        TxnSlot::Read(tx) => tx.get_inner(bucket, key)?,
-        TxnSlot::Write(tx) => tx.get_inner(bucket, key)?,
+        TxnSlot::Read(tx) => match bucket {
+            None => tx.get(key)?,
+            Some(b) => tx.get_in(b, key)?,
+        },
+        TxnSlot::Write(tx) => match bucket {
+            None => tx.get(key)?,
+            Some(b) => tx.get_in(b, key)?,
+        },
         TxnSlot::Closed => return Err(closed()),
     };
     f(v.ok_or(Error::KeyNotFound)?)
@@ -95,10 +101,6 @@ pub(crate) unsafe fn get_copy_into(
     Ok(())
 }
 
-/// Longer than any key, bucket name or inline value (the overflow threshold
-/// is at most 32 KiB): what a view into a transaction's dirty nodes can be.
-const VIEW_COPY_LIMIT: usize = 32 * 1024;
-
 /// An input of a modifying call, copied unless it is longer than anything a
 /// view into the transaction's in-memory nodes can be. API.md lets a view be
 /// passed to the next modifying call of its transaction, and such a view may
@@ -107,7 +109,7 @@ const VIEW_COPY_LIMIT: usize = 32 * 1024;
 /// pages, which a call never writes while they are visible (it writes new
 /// pages with pwrite), so it is passed through uncopied.
 pub(crate) fn detach(b: &[u8]) -> Cow<'_, [u8]> {
-    if b.len() <= VIEW_COPY_LIMIT {
+    if b.len() <= MAX_IN_MEMORY_VIEW {
         Cow::Owned(b.to_vec())
     } else {
         Cow::Borrowed(b)
@@ -116,12 +118,28 @@ pub(crate) fn detach(b: &[u8]) -> Cow<'_, [u8]> {
 
 pub(crate) fn put(shared: &TxnShared, bucket: Option<&Bucket>, key: &[u8], val: &[u8], flags: u32) -> Result<()> {
     let (key, val) = (detach(key), detach(val));
-    shared.lock()?.write()?.put_inner(bucket, &key, &val, flags)
+    let mut slot = shared.lock()?;
+    let tx = slot.write()?;
+    // A failed transaction answers with its failure before the flags are read.
+    tx.ensure_usable()?;
+    let flags = PutFlags::from_bits(flags).ok_or_else(|| {
+        Error::invalid(format!("argument `flags`: unknown bits {:#x}", flags & !PutFlags::ALL.bits()))
+    })?;
+    match bucket {
+        None => tx.put_with(&key, &val, flags),
+        Some(b) => tx.put_with_in(b, &key, &val, flags),
+    }
 }
 
 pub(crate) fn delete(shared: &TxnShared, bucket: Option<&Bucket>, key: &[u8]) -> Result<()> {
     let key = detach(key);
-    match shared.lock()?.write()?.delete_inner(bucket, &key)? {
+    let mut slot = shared.lock()?;
+    let tx = slot.write()?;
+    let deleted = match bucket {
+        None => tx.delete(&key)?,
+        Some(b) => tx.delete_in(b, &key)?,
+    };
+    match deleted {
         true => Ok(()),
         false => Err(Error::KeyNotFound),
     }

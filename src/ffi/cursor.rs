@@ -8,7 +8,24 @@ use crate::ffi::bucket::parent_of;
 use crate::ffi::guard::guard;
 use crate::ffi::handles::{self, closed, thunder_bucket, thunder_cursor, thunder_txn, TxnSlot};
 use crate::ffi::status::thunder_status;
-use crate::txn::{move_cursor, Move, Tree, TxCore};
+use crate::{Bucket, OwnedCursor};
+
+/// Which tree a C cursor walks.
+#[derive(Copy, Clone, Debug)]
+enum Over {
+    Keys,
+    BucketNames,
+}
+
+/// A cursor movement.
+#[derive(Copy, Clone, Debug)]
+enum Move<'k> {
+    First,
+    Last,
+    Next,
+    Prev,
+    Seek(&'k [u8]),
+}
 
 /// The body of the two cursor-opening functions.
 ///
@@ -17,7 +34,7 @@ use crate::txn::{move_cursor, Move, Tree, TxCore};
 unsafe fn open(
     txn: *mut thunder_txn,
     bucket: *mut thunder_bucket,
-    tree: Tree,
+    over: Over,
     out: *mut *mut thunder_cursor,
 ) -> Result<()> {
     // SAFETY: forwarded contracts.
@@ -27,17 +44,24 @@ unsafe fn open(
     if out.is_null() {
         return Err(args::null("out"));
     }
-    // The tree is looked up once now so that a failed transaction or a
-    // deleted bucket is reported here rather than by the first move.
-    let writable = match &*t.shared.lock()? {
-        TxnSlot::Read(tx) => tx.tree_root(bucket.as_ref(), tree).map(|_| false)?,
-        TxnSlot::Write(tx) => tx.tree_root(bucket.as_ref(), tree).map(|_| true)?,
+    // A failed transaction or a deleted bucket is reported here rather than
+    // by the first move.
+    let pos = match &*t.shared.lock()? {
+        TxnSlot::Read(tx) => open_over(tx, bucket.as_ref(), over)?,
+        TxnSlot::Write(tx) => open_over(&**tx, bucket.as_ref(), over)?,
         TxnSlot::Closed => return Err(closed()),
     };
-    let c = thunder_cursor::new(t.shared.clone(), bucket, tree, writable);
+    let c = thunder_cursor::new(t.shared.clone(), pos);
     // SAFETY: checked non-NULL above.
     unsafe { out.write(handles::into_raw(c)) };
     Ok(())
+}
+
+fn open_over<T: crate::txn::TxCore>(tx: &T, bucket: Option<&Bucket>, over: Over) -> Result<OwnedCursor> {
+    match over {
+        Over::Keys => OwnedCursor::keys(tx, bucket),
+        Over::BucketNames => OwnedCursor::bucket_names(tx, bucket),
+    }
 }
 
 /// Opens a cursor over the keys of `bucket` (NULL: the default keyspace). A
@@ -70,7 +94,7 @@ pub unsafe extern "C" fn thunder_cursor_open(
     // SAFETY: `out` is NULL or writable.
     unsafe { args::write_opt(out, std::ptr::null_mut()) };
     // SAFETY: forwarded contract.
-    guard("thunder_cursor_open", || unsafe { open(txn, bucket, Tree::Keys, out) })
+    guard("thunder_cursor_open", || unsafe { open(txn, bucket, Over::Keys, out) })
 }
 
 /// Opens a cursor over the names of `parent`'s child buckets (NULL: the
@@ -95,7 +119,25 @@ pub unsafe extern "C" fn thunder_bucket_cursor_open(
     // SAFETY: `out` is NULL or writable.
     unsafe { args::write_opt(out, std::ptr::null_mut()) };
     // SAFETY: forwarded contract.
-    guard("thunder_bucket_cursor_open", || unsafe { open(txn, parent, Tree::Children, out) })
+    guard("thunder_bucket_cursor_open", || unsafe { open(txn, parent, Over::BucketNames, out) })
+}
+
+fn lock_pos(c: &thunder_cursor) -> Result<std::sync::MutexGuard<'_, OwnedCursor>> {
+    c.pos.lock().map_err(|_| Error::Internal("cursor poisoned by an earlier internal error".into()))
+}
+
+fn go<'t, T: crate::txn::TxCore>(
+    pos: &mut OwnedCursor,
+    tx: &'t T,
+    m: Move<'_>,
+) -> Result<Option<(&'t [u8], &'t [u8])>> {
+    match m {
+        Move::First => pos.first(tx),
+        Move::Last => pos.last(tx),
+        Move::Next => pos.next(tx),
+        Move::Prev => pos.prev(tx),
+        Move::Seek(k) => pos.seek(tx, k),
+    }
 }
 
 /// One cursor movement; writes the item through the optional out-pointers.
@@ -112,12 +154,11 @@ unsafe fn step(
     guard(name, || {
         // SAFETY: forwarded contract.
         let c = unsafe { handles::get("c", c)? };
-        let mut raw =
-            c.raw.lock().map_err(|_| Error::Internal("cursor poisoned by an earlier internal error".into()))?;
+        let mut pos = lock_pos(c)?;
         let slot = c.shared.lock()?;
         let item = match &*slot {
-            TxnSlot::Read(tx) => move_cursor(tx, c.bucket.as_ref(), c.tree, &mut raw, m)?,
-            TxnSlot::Write(tx) => move_cursor(&**tx, c.bucket.as_ref(), c.tree, &mut raw, m)?,
+            TxnSlot::Read(tx) => go(&mut pos, tx, m)?,
+            TxnSlot::Write(tx) => go(&mut pos, &**tx, m)?,
             TxnSlot::Closed => return Err(closed()),
         };
         let (k, v) = item.ok_or(Error::KeyNotFound)?;
@@ -266,12 +307,11 @@ pub unsafe extern "C" fn thunder_cursor_delete(c: *mut thunder_cursor) -> thunde
     guard("thunder_cursor_delete", || {
         // SAFETY: forwarded contract.
         let c = unsafe { handles::get("c", c)? };
-        if c.tree == Tree::Children {
+        let mut pos = lock_pos(c)?;
+        if pos.over_bucket_names() {
             return Err(Error::invalid("delete on a bucket cursor (use thunder_bucket_delete)"));
         }
-        let mut raw =
-            c.raw.lock().map_err(|_| Error::Internal("cursor poisoned by an earlier internal error".into()))?;
-        match c.shared.lock()?.write()?.cursor_delete(c.bucket.as_ref(), &mut raw)? {
+        match pos.delete(c.shared.lock()?.write()?)? {
             true => Ok(()),
             false => Err(Error::NoCurrentItem),
         }

@@ -16,9 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::error::{Error, Result};
 use crate::ffi::args;
 use crate::options::Options;
-use crate::tree::cursor::RawCursor;
-use crate::txn::{Bucket, Tree};
-use crate::{Database, ReadTx, WriteTx};
+use crate::{Bucket, Database, OwnedCursor, ReadTx, WriteTx};
 
 const DEAD: u64 = 0xdead_dead_dead_dead;
 
@@ -56,9 +54,7 @@ pub struct thunder_bucket {
 #[derive(Debug)]
 pub struct thunder_cursor {
     pub(crate) shared: Arc<TxnShared>,
-    pub(crate) bucket: Option<Bucket>,
-    pub(crate) tree: Tree,
-    pub(crate) raw: Mutex<RawCursor>,
+    pub(crate) pos: Mutex<OwnedCursor>,
 }
 
 /// A transaction as its handles share it.
@@ -176,8 +172,8 @@ impl thunder_bucket {
 }
 
 impl thunder_cursor {
-    pub(crate) fn new(shared: Arc<TxnShared>, bucket: Option<Bucket>, tree: Tree, writable: bool) -> thunder_cursor {
-        thunder_cursor { shared, bucket, tree, raw: Mutex::new(RawCursor::new(writable)) }
+    pub(crate) fn new(shared: Arc<TxnShared>, pos: OwnedCursor) -> thunder_cursor {
+        thunder_cursor { shared, pos: Mutex::new(pos) }
     }
 }
 

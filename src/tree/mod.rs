@@ -8,3 +8,4 @@ pub mod overflow;
 pub mod page;
 pub mod record;
 pub mod view;
+pub mod walk;

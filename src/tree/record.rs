@@ -12,6 +12,8 @@
 //!  32    8 sequence (last value returned by next_sequence)
 //! ```
 
+use crate::error::{show_bytes, Error, Result};
+use crate::tree::page::Value;
 use crate::types::{le, PageId};
 
 pub const RECORD_LEN: usize = 40;
@@ -31,6 +33,16 @@ pub struct BucketRecord {
 }
 
 impl BucketRecord {
+    /// The record stored as the catalog value of bucket `name`.
+    pub fn from_value(name: &[u8], v: Value<'_>) -> Result<BucketRecord> {
+        let bad =
+            || Error::Corrupted { page: None, what: format!("record of bucket {} is malformed", show_bytes(name)) };
+        match v {
+            Value::Inline(b) => BucketRecord::decode(b).ok_or_else(bad),
+            Value::Overflow(_) => Err(bad()),
+        }
+    }
+
     pub fn encode(&self) -> [u8; RECORD_LEN] {
         let mut b = [0u8; RECORD_LEN];
         le::put_u64(&mut b, 0, self.keys.root.0);

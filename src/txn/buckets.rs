@@ -13,7 +13,6 @@ use crate::tree::overflow;
 use crate::tree::page::Value;
 use crate::tree::record::BucketRecord;
 use crate::tree::view::{self, NodeSource, NodeView};
-use crate::txn::read::decode_record;
 use crate::txn::write::BucketState;
 use crate::txn::{check_bucket_name, Bucket, Tree, WriteTx};
 
@@ -26,7 +25,7 @@ impl WriteTx {
         let root = self.buckets[parent as usize].children.node;
         let rec = match view::get(self, root, name)? {
             None => return Ok(None),
-            Some(v) => decode_record(name, v)?,
+            Some(v) => BucketRecord::from_value(name, v)?,
         };
         Ok(Some(self.add_slot(parent, name, rec, false)))
     }
@@ -172,7 +171,7 @@ impl WriteTx {
                     if !v.is_leaf() {
                         stack.push(v.child(i));
                     } else if catalog {
-                        records.push((v.key(i).to_vec(), decode_record(v.key(i), v.value(i))?));
+                        records.push((v.key(i).to_vec(), BucketRecord::from_value(v.key(i), v.value(i))?));
                     } else if let Value::Overflow(o) = v.value(i) {
                         runs.push(o);
                     }

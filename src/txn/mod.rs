@@ -1,24 +1,28 @@
 //! Transactions. `ReadTx` reads one committed snapshot; `WriteTx` is the one
-//! writer. Both implement `TxCore`, over which the read API (get, cursors,
-//! iterators) is written once.
+//! writer. Both implement `TxCore`, over which the read API is written once
+//! (`get` here; cursors and iterators in `cursor`).
 
 mod buckets;
 mod commit;
 mod read;
 mod write;
 
-pub(crate) use read::decode_record;
 pub use read::ReadTx;
 pub use write::{PutFlags, WriteTx};
 
 use crate::error::{Error, Result};
-use crate::tree::cursor::RawCursor;
+use crate::options::MAX_OVERFLOW_THRESHOLD;
 use crate::tree::node::NodeRef;
 use crate::tree::record::BucketRecord;
 use crate::tree::view::{self, NodeSource};
 
 /// Bucket names are 1 to 255 bytes.
 pub const MAX_BUCKET_NAME: usize = 255;
+
+/// The longest slice a view into a write transaction's own memory (its
+/// dirty nodes) can be: no key, bucket name or inline value is longer. A
+/// longer view points into the mapped file.
+pub const MAX_IN_MEMORY_VIEW: usize = MAX_OVERFLOW_THRESHOLD as usize;
 
 /// Which of a bucket's two trees.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -50,6 +54,8 @@ pub(crate) enum BucketAt {
 /// so it can bound the public cursor types; it cannot be named outside the
 /// crate (a sealed trait).
 pub trait TxCore: NodeSource {
+    /// This transaction's serial number (handles of another are refused).
+    fn serial(&self) -> u64;
     /// Changes so far; a cursor re-seeks when this moved.
     fn version(&self) -> u64;
     /// Whether trees can change under a cursor (write transactions).
@@ -89,41 +95,6 @@ pub(crate) fn get<'t, T: TxCore>(tx: &'t T, bucket: Option<&Bucket>, key: &[u8])
     }
 }
 
-/// A cursor movement.
-#[derive(Copy, Clone, Debug)]
-pub(crate) enum Move<'k> {
-    First,
-    Last,
-    Next,
-    Prev,
-    Seek(&'k [u8]),
-}
-
-/// Moves `raw` over `bucket`'s tree; the item's value is resolved (empty for
-/// the child-bucket tree).
-pub(crate) fn move_cursor<'t, T: TxCore>(
-    tx: &'t T,
-    bucket: Option<&Bucket>,
-    tree: Tree,
-    raw: &mut RawCursor,
-    m: Move<'_>,
-) -> Result<Option<(&'t [u8], &'t [u8])>> {
-    let root = tx.tree_root(bucket, tree)?;
-    let ver = tx.version();
-    let item = match m {
-        Move::First => raw.first(tx, root, ver)?,
-        Move::Last => raw.last(tx, root, ver)?,
-        Move::Next => raw.next(tx, root, ver)?,
-        Move::Prev => raw.prev(tx, root, ver)?,
-        Move::Seek(k) => raw.seek(tx, root, ver, k)?,
-    };
-    match item {
-        None => Ok(None),
-        Some((k, _)) if tree == Tree::Children => Ok(Some((k, &[][..]))),
-        Some((k, v)) => Ok(Some((k, tx.resolve(v)?))),
-    }
-}
-
 /// The read API, the same on `ReadTx` and `WriteTx` (a write transaction
 /// sees its own uncommitted changes).
 macro_rules! read_api {
@@ -140,15 +111,6 @@ macro_rules! read_api {
                 $crate::txn::get(self, Some(bucket), key)
             }
 
-            /// `get` / `get_in` by an optional bucket (the C layer's entry point).
-            pub(crate) fn get_inner(
-                &self,
-                bucket: Option<&$crate::txn::Bucket>,
-                key: &[u8],
-            ) -> $crate::error::Result<Option<&[u8]>> {
-                $crate::txn::get(self, bucket, key)
-            }
-
             /// `get`, copied into an owned buffer.
             pub fn get_copy(&self, key: &[u8]) -> $crate::error::Result<Option<Vec<u8>>> {
                 Ok(self.get(key)?.map(<[u8]>::to_vec))
@@ -162,89 +124,21 @@ macro_rules! read_api {
             ) -> $crate::error::Result<Option<Vec<u8>>> {
                 Ok(self.get_in(bucket, key)?.map(<[u8]>::to_vec))
             }
-
-            /// A cursor over the default keyspace.
-            pub fn cursor(&self) -> $crate::cursor::Cursor<'_, Self> {
-                $crate::cursor::Cursor::new(self, None, $crate::txn::Tree::Keys)
-            }
-
-            /// A cursor over `bucket`'s keys.
-            pub fn cursor_in(&self, bucket: &$crate::txn::Bucket) -> $crate::cursor::Cursor<'_, Self> {
-                $crate::cursor::Cursor::new(self, Some(*bucket), $crate::txn::Tree::Keys)
-            }
-
-            /// A cursor over the names of `parent`'s child buckets (None: the
-            /// top-level buckets); values are empty.
-            pub fn bucket_cursor(&self, parent: Option<&$crate::txn::Bucket>) -> $crate::cursor::Cursor<'_, Self> {
-                $crate::cursor::Cursor::new(self, parent.copied(), $crate::txn::Tree::Children)
-            }
-
-            /// Every key and value of the default keyspace in key order.
-            pub fn iter(&self) -> $crate::cursor::Iter<'_, Self> {
-                $crate::cursor::Iter::new(
-                    self,
-                    None,
-                    $crate::txn::Tree::Keys,
-                    ::std::ops::Bound::Unbounded,
-                    ::std::ops::Bound::Unbounded,
-                )
-            }
-
-            /// Every key and value of `bucket` in key order.
-            pub fn iter_in(&self, bucket: &$crate::txn::Bucket) -> $crate::cursor::Iter<'_, Self> {
-                $crate::cursor::Iter::new(
-                    self,
-                    Some(*bucket),
-                    $crate::txn::Tree::Keys,
-                    ::std::ops::Bound::Unbounded,
-                    ::std::ops::Bound::Unbounded,
-                )
-            }
-
-            /// Keys of the default keyspace within `range` (either direction: `.rev()`).
-            pub fn range<K: AsRef<[u8]>, R: ::std::ops::RangeBounds<K>>(
-                &self,
-                range: R,
-            ) -> $crate::cursor::Iter<'_, Self> {
-                let (lo, hi) = $crate::cursor::owned_bounds(&range);
-                $crate::cursor::Iter::new(self, None, $crate::txn::Tree::Keys, lo, hi)
-            }
-
-            /// Keys of `bucket` within `range`.
-            pub fn range_in<K: AsRef<[u8]>, R: ::std::ops::RangeBounds<K>>(
-                &self,
-                bucket: &$crate::txn::Bucket,
-                range: R,
-            ) -> $crate::cursor::Iter<'_, Self> {
-                let (lo, hi) = $crate::cursor::owned_bounds(&range);
-                $crate::cursor::Iter::new(self, Some(*bucket), $crate::txn::Tree::Keys, lo, hi)
-            }
-
-            /// Keys of the default keyspace that start with `prefix`.
-            pub fn prefix(&self, prefix: &[u8]) -> $crate::cursor::Iter<'_, Self> {
-                let (lo, hi) = $crate::cursor::prefix_bounds(prefix);
-                $crate::cursor::Iter::new(self, None, $crate::txn::Tree::Keys, lo, hi)
-            }
-
-            /// Keys of `bucket` that start with `prefix`.
-            pub fn prefix_in(&self, bucket: &$crate::txn::Bucket, prefix: &[u8]) -> $crate::cursor::Iter<'_, Self> {
-                let (lo, hi) = $crate::cursor::prefix_bounds(prefix);
-                $crate::cursor::Iter::new(self, Some(*bucket), $crate::txn::Tree::Keys, lo, hi)
-            }
-
-            /// Names of `parent`'s child buckets (None: top level), in order.
-            pub fn bucket_names(&self, parent: Option<&$crate::txn::Bucket>) -> $crate::error::Result<Vec<Vec<u8>>> {
-                $crate::cursor::Iter::new(
-                    self,
-                    parent.copied(),
-                    $crate::txn::Tree::Children,
-                    ::std::ops::Bound::Unbounded,
-                    ::std::ops::Bound::Unbounded,
-                )
-                .map(|item| item.map(|(k, _)| k.to_vec()))
-                .collect()
-            }
         }
     };
 }
 pub(crate) use read_api;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alloc::meta::PAGE_SIZES;
+    use crate::tree::page::max_key_len;
+
+    #[test]
+    fn no_key_or_bucket_name_outgrows_the_in_memory_view_limit() {
+        let largest = *PAGE_SIZES.iter().max().unwrap() as usize;
+        assert!(max_key_len(largest) <= MAX_IN_MEMORY_VIEW);
+        const { assert!(MAX_BUCKET_NAME <= MAX_IN_MEMORY_VIEW) };
+    }
+}

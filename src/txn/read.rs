@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use crate::alloc::meta::Meta;
 use crate::env::{next_serial, Env};
-use crate::error::{show_bytes, Error, Result};
+use crate::error::{Error, Result};
 use crate::tree::node::NodeRef;
-use crate::tree::page::{OverflowRef, Value};
+use crate::tree::page::OverflowRef;
 use crate::tree::record::BucketRecord;
 use crate::tree::view::{self, NodeSource, NodeView, PageReader};
 use crate::txn::{check_bucket_name, read_api, Bucket, BucketAt, Tree, TxCore};
@@ -59,19 +59,10 @@ impl ReadTx {
         match view::get(self, root, name)? {
             None => Ok(None),
             Some(v) => {
-                let rec = decode_record(name, v)?;
+                let rec = BucketRecord::from_value(name, v)?;
                 Ok(Some(Bucket { txn: self.serial, at: BucketAt::Record(rec) }))
             }
         }
-    }
-}
-
-/// A catalog entry's value as a bucket record.
-pub(crate) fn decode_record(name: &[u8], v: Value<'_>) -> Result<BucketRecord> {
-    let bad = || Error::Corrupted { page: None, what: format!("record of bucket {} is malformed", show_bytes(name)) };
-    match v {
-        Value::Inline(b) => BucketRecord::decode(b).ok_or_else(bad),
-        Value::Overflow(_) => Err(bad()),
     }
 }
 
@@ -95,6 +86,10 @@ impl NodeSource for ReadTx {
 }
 
 impl TxCore for ReadTx {
+    fn serial(&self) -> u64 {
+        self.serial
+    }
+
     fn version(&self) -> u64 {
         0
     }

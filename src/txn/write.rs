@@ -34,9 +34,16 @@ impl PutFlags {
     /// and nothing written if it is not.
     pub const APPEND: PutFlags = PutFlags(2);
 
+    /// Every flag.
+    pub const ALL: PutFlags = PutFlags(3);
+
     /// Flags from their bits; None for unknown bits.
     pub fn from_bits(bits: u32) -> Option<PutFlags> {
-        (bits & !3 == 0).then_some(PutFlags(bits))
+        (bits & !PutFlags::ALL.0 == 0).then_some(PutFlags(bits))
+    }
+
+    pub fn bits(self) -> u32 {
+        self.0
     }
 
     pub fn contains(self, other: PutFlags) -> bool {
@@ -130,7 +137,7 @@ impl WriteTx {
         };
         let mut fl = match ws.freelist.take() {
             Some(fl) => fl,
-            None => match crate::check::load_freelist(&env.pages.reader(meta.page_count), &meta) {
+            None => match crate::alloc::load::load_freelist(&env.pages.reader(meta.page_count), &meta) {
                 Ok(fl) => fl,
                 Err(e) => {
                     env.release_writer(ws);
@@ -179,7 +186,7 @@ impl WriteTx {
 
     /// The error that failed the transaction, if one did: a failed
     /// transaction answers every call with it, before looking at arguments.
-    pub(crate) fn usable(&self) -> Result<()> {
+    pub fn ensure_usable(&self) -> Result<()> {
         match &self.failed {
             Some(e) => Err(e.replay()),
             None => Ok(()),
@@ -188,7 +195,7 @@ impl WriteTx {
 
     /// Runs `f` unless the transaction failed; fails it on a fatal error.
     pub(crate) fn guarded<R>(&mut self, f: impl FnOnce(&mut WriteTx) -> Result<R>) -> Result<R> {
-        self.usable()?;
+        self.ensure_usable()?;
         let r = f(self);
         if let Err(e) = &r {
             if !e.kind().leaves_txn_usable() {
@@ -371,27 +378,6 @@ impl WriteTx {
         self.guarded(|tx| tx.delete_at(Some(bucket), key))
     }
 
-    /// `put_with` / `put_with_in` by an optional bucket, with the flags as
-    /// C passes them: unknown bits are `InvalidArgument`, once the
-    /// transaction is known not to have failed (the C layer's entry point).
-    pub(crate) fn put_inner(&mut self, bucket: Option<&Bucket>, key: &[u8], value: &[u8], flags: u32) -> Result<()> {
-        self.guarded(|tx| {
-            let flags = PutFlags::from_bits(flags)
-                .ok_or_else(|| Error::invalid(format!("argument `flags`: unknown bits {:#x}", flags & !3)))?;
-            tx.put_at(bucket, key, value, flags)
-        })
-    }
-
-    /// `delete` / `delete_in` by an optional bucket.
-    pub(crate) fn delete_inner(&mut self, bucket: Option<&Bucket>, key: &[u8]) -> Result<bool> {
-        self.guarded(|tx| tx.delete_at(bucket, key))
-    }
-
-    /// A cursor over `bucket` (None: the default keyspace) that can delete.
-    pub fn write_cursor(&mut self, bucket: Option<&Bucket>) -> crate::cursor::WriteCursor<'_> {
-        crate::cursor::WriteCursor::new(self, bucket.copied())
-    }
-
     /// Deletes the item under `raw` (see `WriteCursor::delete`).
     pub(crate) fn cursor_delete(&mut self, bucket: Option<&Bucket>, raw: &mut RawCursor) -> Result<bool> {
         self.guarded(|tx| {
@@ -404,13 +390,8 @@ impl WriteTx {
     }
 
     /// Ends the transaction, discarding its changes (the same as dropping it).
-    pub fn rollback(mut self) {
+    pub fn abort(mut self) {
         self.end(None);
-    }
-
-    /// Alias of `rollback`.
-    pub fn abort(self) {
-        self.rollback();
     }
 
     pub(crate) fn failure(&mut self) -> Option<Error> {
@@ -459,6 +440,10 @@ impl NodeSource for WriteTx {
 }
 
 impl TxCore for WriteTx {
+    fn serial(&self) -> u64 {
+        self.serial
+    }
+
     fn version(&self) -> u64 {
         self.version
     }
@@ -472,7 +457,7 @@ impl TxCore for WriteTx {
     }
 
     fn tree_root(&self, bucket: Option<&Bucket>, tree: Tree) -> Result<Option<NodeRef>> {
-        self.usable()?;
+        self.ensure_usable()?;
         let b = &self.buckets[self.slot(bucket)? as usize];
         Ok(match tree {
             Tree::Keys => b.keys.node,

@@ -1,104 +1,14 @@
-//! Cursors and iterators over a keyspace (the default one or a bucket's) or
-//! over a bucket's child-bucket names.
+//! `Iter`: the items of a key range in order, from both ends (two cursors
+//! meeting in the middle), and the bounds of ranges and prefixes.
 
 use std::ops::{Bound, RangeBounds};
 
+use crate::cursor::owned::{Move, OwnedCursor};
 use crate::error::{Error, Result};
-use crate::tree::cursor::RawCursor;
-use crate::txn::{self, Bucket, Move, Tree, TxCore, WriteTx};
+use crate::txn::{Bucket, Tree, TxCore};
 
 /// A key and its value, both borrowed from the transaction.
 pub type KeyValue<'t> = (&'t [u8], &'t [u8]);
-
-/// A cursor. Fresh cursors are unpositioned: `next` acts as `first`, `prev`
-/// as `last`. Moving off an end leaves the cursor past it (`next` keeps
-/// returning None; `prev` then returns the last item).
-#[derive(Debug)]
-pub struct Cursor<'t, T> {
-    tx: &'t T,
-    bucket: Option<Bucket>,
-    tree: Tree,
-    raw: RawCursor,
-}
-
-impl<'t, T: TxCore> Cursor<'t, T> {
-    pub(crate) fn new(tx: &'t T, bucket: Option<Bucket>, tree: Tree) -> Cursor<'t, T> {
-        Cursor { tx, bucket, tree, raw: RawCursor::new(tx.writable()) }
-    }
-
-    fn go(&mut self, m: Move<'_>) -> Result<Option<KeyValue<'t>>> {
-        txn::move_cursor(self.tx, self.bucket.as_ref(), self.tree, &mut self.raw, m)
-    }
-
-    pub fn first(&mut self) -> Result<Option<KeyValue<'t>>> {
-        self.go(Move::First)
-    }
-
-    pub fn last(&mut self) -> Result<Option<KeyValue<'t>>> {
-        self.go(Move::Last)
-    }
-
-    #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> Result<Option<KeyValue<'t>>> {
-        self.go(Move::Next)
-    }
-
-    pub fn prev(&mut self) -> Result<Option<KeyValue<'t>>> {
-        self.go(Move::Prev)
-    }
-
-    /// Positions at the first key >= `key` (an empty key: the first item).
-    pub fn seek(&mut self, key: &[u8]) -> Result<Option<KeyValue<'t>>> {
-        self.go(Move::Seek(key))
-    }
-}
-
-/// A cursor of a write transaction that can also delete the current item.
-/// Items are borrowed from the cursor until its next call.
-#[derive(Debug)]
-pub struct WriteCursor<'t> {
-    tx: &'t mut WriteTx,
-    bucket: Option<Bucket>,
-    raw: RawCursor,
-}
-
-impl<'t> WriteCursor<'t> {
-    pub(crate) fn new(tx: &'t mut WriteTx, bucket: Option<Bucket>) -> WriteCursor<'t> {
-        WriteCursor { tx, bucket, raw: RawCursor::new(true) }
-    }
-
-    fn go(&mut self, m: Move<'_>) -> Result<Option<KeyValue<'_>>> {
-        txn::move_cursor(&*self.tx, self.bucket.as_ref(), Tree::Keys, &mut self.raw, m)
-    }
-
-    pub fn first(&mut self) -> Result<Option<KeyValue<'_>>> {
-        self.go(Move::First)
-    }
-
-    pub fn last(&mut self) -> Result<Option<KeyValue<'_>>> {
-        self.go(Move::Last)
-    }
-
-    #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> Result<Option<KeyValue<'_>>> {
-        self.go(Move::Next)
-    }
-
-    pub fn prev(&mut self) -> Result<Option<KeyValue<'_>>> {
-        self.go(Move::Prev)
-    }
-
-    pub fn seek(&mut self, key: &[u8]) -> Result<Option<KeyValue<'_>>> {
-        self.go(Move::Seek(key))
-    }
-
-    /// Deletes the current item. Afterwards there is no current item: `next`
-    /// returns the item after it, `prev` the one before. False (nothing
-    /// deleted) when the cursor is not on an item.
-    pub fn delete(&mut self) -> Result<bool> {
-        self.tx.cursor_delete(self.bucket.as_ref(), &mut self.raw)
-    }
-}
 
 /// Turns borrowed range bounds into owned ones.
 pub(crate) fn owned_bounds<K: AsRef<[u8]>, R: RangeBounds<K>>(r: &R) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
@@ -132,12 +42,10 @@ pub(crate) fn prefix_bounds(prefix: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
 #[derive(Debug)]
 pub struct Iter<'t, T> {
     tx: &'t T,
-    bucket: Option<Bucket>,
-    tree: Tree,
     lo: Bound<Vec<u8>>,
     hi: Bound<Vec<u8>>,
-    front: RawCursor,
-    back: RawCursor,
+    front: OwnedCursor,
+    back: OwnedCursor,
     front_key: Option<&'t [u8]>,
     back_key: Option<&'t [u8]>,
     done: bool,
@@ -151,15 +59,12 @@ impl<'t, T: TxCore> Iter<'t, T> {
         lo: Bound<Vec<u8>>,
         hi: Bound<Vec<u8>>,
     ) -> Iter<'t, T> {
-        let track = tx.writable();
         Iter {
             tx,
-            bucket,
-            tree,
             lo,
             hi,
-            front: RawCursor::new(track),
-            back: RawCursor::new(track),
+            front: OwnedCursor::new(tx, bucket, tree),
+            back: OwnedCursor::new(tx, bucket, tree),
             front_key: None,
             back_key: None,
             done: false,
@@ -167,8 +72,8 @@ impl<'t, T: TxCore> Iter<'t, T> {
     }
 
     fn step(&mut self, front: bool, m: Move<'_>) -> Result<Option<KeyValue<'t>>> {
-        let raw = if front { &mut self.front } else { &mut self.back };
-        txn::move_cursor(self.tx, self.bucket.as_ref(), self.tree, raw, m)
+        let pos = if front { &mut self.front } else { &mut self.back };
+        pos.step(self.tx, m)
     }
 
     fn next_front(&mut self) -> Result<Option<KeyValue<'t>>> {

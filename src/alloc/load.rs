@@ -1,0 +1,48 @@
+//! Loading the writer's free set from a snapshot: the persisted freelist,
+//! or, where it is damaged, a rebuild from the pages the trees reach.
+
+use crate::alloc::extents::ExtentSet;
+use crate::alloc::freelist::{self, Freelist, Stored};
+use crate::alloc::meta::Meta;
+use crate::alloc::store;
+use crate::error::Result;
+use crate::tree::view::PageReader;
+use crate::tree::walk::{walk, Seen};
+use crate::types::PageId;
+
+/// Reads the persisted freelist of `meta`.
+pub(crate) fn read_freelist(reader: &PageReader<'_>, meta: &Meta) -> std::result::Result<Freelist, (PageId, String)> {
+    let ps = reader.page_size;
+    let pc = meta.page_count;
+    freelist::load(
+        &meta.freelist,
+        |p| {
+            let first = reader.raw(p, 1).map_err(|e| e.to_string())?;
+            let n = store::snapshot_run_len(first);
+            let run = reader.raw(p, n).map_err(|e| e.to_string())?;
+            store::decode_snapshot(run, p, ps, pc).map(|runs| (n, runs))
+        },
+        |p| {
+            let b = reader.raw(p, 1).map_err(|e| e.to_string())?;
+            store::decode_log(b, p, ps, pc)
+        },
+    )
+}
+
+/// The writer's freelist for `meta`. If the stored freelist is damaged, it is
+/// rebuilt from the tree (every page the tree does not reach is free) and the
+/// next commit writes it afresh.
+pub(crate) fn load_freelist(reader: &PageReader<'_>, meta: &Meta) -> Result<Freelist> {
+    if let Ok(fl) = read_freelist(reader, meta) {
+        return Ok(fl);
+    }
+    let mut seen = Seen::new(meta.page_count);
+    walk(reader, meta.root, &mut seen, false)?;
+    let mut free = ExtentSet::new();
+    for p in seen.unmarked() {
+        free.insert(p, 1).expect("each page once");
+    }
+    let mut fl = Freelist::from_set(free, Stored::default());
+    fl.force_compact = true;
+    Ok(fl)
+}
