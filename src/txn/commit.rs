@@ -1,14 +1,20 @@
-//! Commit, as a list of phases:
-//! 1. records: every changed bucket (and each of its ancestors), deepest
-//!    first, writes its dirty trees to new pages and its record into its
-//!    parent's catalog; the root's record goes to the meta;
-//! 2. freelist: the change to the free set is written (log page or snapshot);
-//! 3. pages: the file is grown and every new page written;
-//! 4. meta: with `SyncMode::Full`, data is synced, then the meta written to
-//!    the slot not holding the durable meta and synced;
-//! 5. publish: new readers see the commit; the writer slot is released.
-
-use crate::alloc::freelist::Persisted;
+//! Commit, as a list of named phases (`WriteTx::commit_phases`):
+//! 0. overflow values: written at put time, to freshly allocated runs
+//!    (`WriteTx::write_overflow`), so commit never holds them in memory;
+//! 1. records (`write_records`): every changed bucket (and each of its
+//!    ancestors), deepest first, writes its dirty trees to new pages and its
+//!    record into its parent's catalog; the root's record goes to the meta;
+//! 2. freelist (`write_freelist`): the change to the free set (a log page or
+//!    a fresh snapshot);
+//! 3. pages (`PageSink::flush`): the file is grown and every new page written;
+//! 4. make durable (`make_durable`): with `SyncMode::Full`, data is synced,
+//!    then the meta written to the slot not holding the durable meta and
+//!    synced; the weaker modes leave it to the next sync;
+//! 5. publish (`publish`): new readers see the commit, and the pages it freed
+//!    become pending at its txid (the allocator's changes are adopted).
+//!
+//! Then `end` releases the writer slot (rolling back if publish was not reached).
+use crate::alloc::freelist::{Persisted, TxAlloc};
 use crate::alloc::meta::Meta;
 use crate::env::Env;
 use crate::error::{Error, Result};
@@ -18,7 +24,7 @@ use crate::tree::node::NodeRef;
 use crate::tree::page::Value;
 use crate::tree::record::{BucketRecord, TreeRef};
 use crate::txn::{Tree, WriteTx};
-use crate::types::PageId;
+use crate::types::{PageId, TxId};
 
 /// Pages are handed to the backend in batches of about this many bytes.
 const FLUSH_BYTES: usize = 8 << 20;
@@ -77,27 +83,40 @@ impl WriteTx {
     /// visible. On error nothing is committed and the transaction is gone.
     pub fn commit(mut self) -> Result<()> {
         if let Some(e) = self.failure() {
-            self.end(None);
+            self.end();
             return Err(e);
         }
         if !self.has_changes() {
-            self.end(None);
+            self.end();
             return Ok(());
         }
-        match self.write_commit() {
-            Ok(persisted) => {
-                self.end(Some(persisted));
-                if self.env.sync_due() {
-                    // A failure poisons the database; later writes report it.
-                    let _ = self.env.sync();
-                }
-                Ok(())
-            }
-            Err(e) => {
-                self.end(None);
-                Err(e)
-            }
+        let res = self.commit_phases();
+        self.end();
+        if res.is_ok() && self.env.sync_due() {
+            // A failure poisons the database; later writes report it.
+            let _ = self.env.sync();
         }
+        res
+    }
+
+    /// The phases of the module doc, in order.
+    fn commit_phases(&mut self) -> Result<()> {
+        let mut sink = PageSink::new(self.env.config.page_size);
+        let root = self.write_records(&mut sink)?;
+        let persisted = self.write_freelist(&mut sink)?;
+        sink.flush(&self.env, self.alloc.hwm)?;
+        let meta = Meta {
+            txid: self.txid,
+            page_size: self.base.page_size,
+            page_count: self.alloc.hwm,
+            root,
+            bucket_count: self.bucket_count,
+            freelist: persisted.meta_ref,
+            checkpoint_lsn: self.base.checkpoint_lsn,
+        };
+        self.make_durable(&meta)?;
+        self.publish(meta, persisted);
+        Ok(())
     }
 
     /// Buckets whose record must be rewritten, deepest first.
@@ -117,12 +136,13 @@ impl WriteTx {
         order
     }
 
-    fn write_commit(&mut self) -> Result<Persisted> {
-        let mut sink = PageSink::new(self.env.config.page_size);
+    /// Phase 1: writes every changed bucket's trees and records; returns
+    /// the root bucket's record.
+    fn write_records(&mut self, sink: &mut PageSink) -> Result<BucketRecord> {
         let mut root = self.base.root;
         for s in self.commit_order() {
-            let keys = self.spill(s, Tree::Keys, &mut sink)?;
-            let children = self.spill(s, Tree::Children, &mut sink)?;
+            let keys = self.spill(s, Tree::Keys, sink)?;
+            let children = self.spill(s, Tree::Children, sink)?;
             let b = &self.buckets[s as usize];
             let rec = BucketRecord {
                 keys: TreeRef { root: keys, count: b.keys.count },
@@ -136,26 +156,34 @@ impl WriteTx {
                 self.with_tree(parent, Tree::Children, |t, r| t.put(r, &name, Value::Inline(&rec.encode())))?;
             }
         }
+        Ok(root)
+    }
+
+    /// Phase 2: the change to the free set, into `sink`.
+    fn write_freelist(&mut self, sink: &mut PageSink) -> Result<Persisted> {
         let persisted = self.alloc.persist(&mut self.fl, self.env.config.page_size).map_err(|e| self.no_space(e))?;
         for (id, bytes) in &persisted.pages {
             sink.run(*id, bytes);
         }
-        sink.flush(&self.env, self.alloc.hwm)?;
-        let meta = Meta {
-            txid: self.txid,
-            page_size: self.base.page_size,
-            page_count: self.alloc.hwm,
-            root,
-            bucket_count: self.bucket_count,
-            freelist: persisted.meta_ref,
-            checkpoint_lsn: self.base.checkpoint_lsn,
-        };
-        if self.env.config.sync_mode == SyncMode::Full {
-            self.env.commit_durable(&meta)?;
-        }
-        self.env.readers.publish(meta);
-        debug_assert!(self.env.durability.durable_txid().0 <= meta.txid.0);
         Ok(persisted)
+    }
+
+    /// Phase 4: under `SyncMode::Full`, data then meta, synced.
+    fn make_durable(&self, meta: &Meta) -> Result<()> {
+        if self.env.config.sync_mode == SyncMode::Full {
+            self.env.commit_durable(meta)?;
+        }
+        Ok(())
+    }
+
+    /// Phase 5: new readers see `meta`; the allocator's changes are adopted,
+    /// so the pages this commit freed become pending at its txid.
+    fn publish(&mut self, meta: Meta, persisted: Persisted) {
+        self.env.readers.publish(meta);
+        debug_assert!(self.env.durability.durable_txid() <= meta.txid);
+        let alloc = std::mem::replace(&mut self.alloc, TxAlloc::new(TxId(0), 0, 0));
+        alloc.adopt(&mut self.fl, persisted);
+        self.published = true;
     }
 
     /// Writes the dirty nodes of one tree of bucket `s` to new pages, children

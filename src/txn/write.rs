@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::ops::BitOr;
 use std::sync::Arc;
 
-use crate::alloc::freelist::{AllocError, Freelist, Persisted, TxAlloc};
+use crate::alloc::freelist::{AllocError, Freelist, TxAlloc};
 use crate::alloc::meta::Meta;
 use crate::env::{next_serial, Env, WriterState};
 use crate::error::{show_bytes, Error, Result};
@@ -101,6 +101,8 @@ pub struct WriteTx {
     pub(crate) version: u64,
     changed: bool,
     failed: Option<Error>,
+    /// The commit reached its publish phase: nothing to roll back.
+    pub(crate) published: bool,
     ended: bool,
 }
 
@@ -169,6 +171,7 @@ impl WriteTx {
             version: 0,
             changed: false,
             failed: None,
+            published: false,
             ended: false,
             env,
         })
@@ -391,7 +394,7 @@ impl WriteTx {
 
     /// Ends the transaction, discarding its changes (the same as dropping it).
     pub fn abort(mut self) {
-        self.end(None);
+        self.end();
     }
 
     pub(crate) fn failure(&mut self) -> Option<Error> {
@@ -402,16 +405,15 @@ impl WriteTx {
         self.changed
     }
 
-    /// Releases the writer: adopts a landed commit, or rolls back.
-    pub(crate) fn end(&mut self, landed: Option<Persisted>) {
+    /// Releases the writer slot, rolling back unless the commit published.
+    pub(crate) fn end(&mut self) {
         if self.ended {
             return;
         }
         self.ended = true;
-        let alloc = std::mem::replace(&mut self.alloc, TxAlloc::new(TxId(0), 0, 0));
-        match landed {
-            Some(p) => alloc.adopt(&mut self.fl, p),
-            None => alloc.rollback(&mut self.fl),
+        if !self.published {
+            let alloc = std::mem::replace(&mut self.alloc, TxAlloc::new(TxId(0), 0, 0));
+            alloc.rollback(&mut self.fl);
         }
         let fl = std::mem::take(&mut self.fl);
         self.env.free_pages.store(fl.free_pages(), std::sync::atomic::Ordering::Release);
@@ -422,7 +424,7 @@ impl WriteTx {
 
 impl Drop for WriteTx {
     fn drop(&mut self) {
-        self.end(None);
+        self.end();
     }
 }
 
