@@ -150,11 +150,12 @@ impl Error {
         }
     }
 
-    /// An OS error with its context. ENOSPC and EDQUOT become `NoSpace` here,
+    /// An OS error with its context. ENOSPC, EDQUOT and EFBIG (the file size
+    /// limit of the filesystem or of `RLIMIT_FSIZE`) become `NoSpace` here,
     /// where the error is built, so no caller has to remember to translate them.
     pub fn io(op: &'static str, path: &Path, offset: Option<u64>, source: io::Error) -> Error {
         match source.raw_os_error() {
-            Some(libc::ENOSPC) | Some(libc::EDQUOT) => {
+            Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG) => {
                 Error::NoSpace { path: path.to_path_buf(), what: format!("{op}{}: {source}", at_offset(offset)) }
             }
             Some(libc::ENOMEM) => Error::NoMemory(format!("{op} on {}: {source}", path.display())),
@@ -206,6 +207,14 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::NoSpace);
         let msg = e.to_string();
         assert!(msg.contains("/x/db") && msg.contains("8192"), "{msg}");
+    }
+
+    #[test]
+    fn efbig_becomes_no_space_like_enospc() {
+        let e = Error::io("grow file", Path::new("/x/db"), Some(1 << 40), io::Error::from_raw_os_error(libc::EFBIG));
+        assert_eq!(e.kind(), ErrorKind::NoSpace);
+        let msg = e.to_string();
+        assert!(msg.contains("/x/db") && msg.contains(&(1u64 << 40).to_string()), "{msg}");
     }
 
     #[test]
