@@ -670,9 +670,16 @@ fn read_at(io: &dyn IoBackend, offset: u64, len: usize) -> std::io::Result<Vec<u
     Ok(buf)
 }
 
-/// Reads and picks the meta of an existing file.
+/// Reads and picks the meta of an existing file. A read past the end of the
+/// file (`UnexpectedEof`, see `IoBackend::read_batch`) is no meta there; any
+/// other read error is the error.
 fn read_meta(io: &dyn IoBackend, path: &Path) -> Result<(Meta, u64)> {
-    match meta::select(|offset, len| read_at(io, offset, len).ok()) {
+    let read = |offset, len| match read_at(io, offset, len) {
+        Ok(page) => Ok(Some(page)),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(e) => Err(Error::io("read meta", path, Some(offset), e)),
+    };
+    match meta::select(read)? {
         Selected::Meta(m, slot) => Ok((m, slot)),
         Selected::NotThunder => Err(Error::Incompatible { path: path.into(), what: "not a thunder database".into() }),
         Selected::Incompatible(what) => Err(Error::Incompatible { path: path.into(), what }),
