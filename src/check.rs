@@ -14,7 +14,7 @@ use crate::alloc::extents::ExtentSet;
 use crate::alloc::freelist::{self, Freelist, Stored};
 use crate::alloc::meta::Meta;
 use crate::alloc::store;
-use crate::error::{show_bytes, Error, Result};
+use crate::error::{show_bytes, Corruption, Error, Result};
 use crate::storage::frame::PageType;
 use crate::tree::overflow;
 use crate::tree::page::{self, BranchPage, LeafPage, Value};
@@ -56,15 +56,14 @@ impl Seen {
 
     fn mark(&mut self, first: u64, n: u64, what: &str) -> Result<()> {
         if first < 2 || first.checked_add(n).is_none_or(|e| e > self.pages) {
-            return Err(Error::corrupted(
-                PageId(first),
-                format!("{what} outside the database (pages 2..{})", self.pages),
-            ));
+            let cause = Corruption::Bounds { first, pages: n, page_count: self.pages };
+            return Err(Error::corrupted(PageId(first), cause.within(what)));
         }
         for p in first..first + n {
             let (w, b) = ((p / 64) as usize, 1u64 << (p % 64));
             if self.bits[w] & b != 0 {
-                return Err(Error::corrupted(PageId(p), format!("page used twice (again as {what})")));
+                let what = format!("page used twice (again as {what})");
+                return Err(Error::corrupted(PageId(p), Corruption::Structure { what }));
             }
             self.bits[w] |= b;
         }
@@ -101,7 +100,7 @@ fn walk(reader: &PageReader<'_>, meta: &Meta, seen: &mut Seen, deep: bool, repor
     if deep && report.buckets != meta.bucket_count {
         return Err(Error::Corrupted {
             page: None,
-            what: format!("{} buckets found, the meta records {}", report.buckets, meta.bucket_count),
+            cause: Corruption::Count { of: "buckets", recorded: meta.bucket_count, found: Some(report.buckets) },
         });
     }
     Ok(())
@@ -120,7 +119,10 @@ fn walk_tree(
     if tree.root.is_none() {
         return match tree.count {
             0 => Ok(()),
-            n => Err(Error::Corrupted { page: None, what: format!("{name}: empty tree with count {n}") }),
+            n => {
+                let cause = Corruption::Count { of: "entries", recorded: n, found: Some(0) }.within(name);
+                Err(Error::Corrupted { page: None, cause })
+            }
         };
     }
     let mut stack = vec![Pending { page: tree.root, lo: None, hi: None, depth: 1 }];
@@ -129,25 +131,24 @@ fn walk_tree(
     while let Some(at) = stack.pop() {
         let id = at.page;
         if at.depth > MAX_DEPTH {
-            return Err(Error::corrupted(id, format!("{name}: tree deeper than {MAX_DEPTH} levels")));
+            return Err(Error::corrupted(id, Corruption::DepthExceeded { max: MAX_DEPTH }.within(name)));
         }
         seen.mark(id.0, 1, "tree page")?;
         let bytes = reader.raw(id, 1)?;
-        let ty = page::validate(bytes, id).map_err(|w| Error::corrupted(id, format!("{name}: {w}")))?;
+        let ty = page::validate(bytes, id).map_err(|c| Error::corrupted(id, c.within(name)))?;
         let in_bounds =
             |k: &[u8]| at.lo.as_deref().is_none_or(|lo| k >= lo) && at.hi.as_deref().is_none_or(|hi| k < hi);
         if ty == PageType::Leaf {
             if *leaf_depth.get_or_insert(at.depth) != at.depth {
-                return Err(Error::corrupted(id, format!("{name}: leaves at different depths")));
+                let cause = Corruption::Structure { what: "leaves at different depths".into() };
+                return Err(Error::corrupted(id, cause.within(name)));
             }
             let l = LeafPage::new(bytes);
             count += l.len() as u64;
             for i in 0..l.len() {
                 if deep && !in_bounds(l.key(i)) {
-                    return Err(Error::corrupted(
-                        id,
-                        format!("{name}: key {} outside its parent's range", show_bytes(l.key(i))),
-                    ));
+                    let what = format!("key {} outside its parent's range", show_bytes(l.key(i)));
+                    return Err(Error::corrupted(id, Corruption::Structure { what }.within(name)));
                 }
                 match (&mut children, l.value(i)) {
                     (Some(out), v) => {
@@ -159,7 +160,7 @@ fn walk_tree(
                         seen.mark(r.page.0, pages, "overflow run")?;
                         if deep {
                             let run = reader.raw(r.page, pages)?;
-                            overflow::validate(run, &r, reader.page_size).map_err(|w| Error::corrupted(r.page, w))?;
+                            overflow::validate(run, &r, reader.page_size).map_err(|c| Error::corrupted(r.page, c))?;
                         }
                     }
                     (None, Value::Inline(_)) => {}
@@ -168,7 +169,8 @@ fn walk_tree(
         } else {
             let b = BranchPage::new(bytes);
             if deep && !(1..b.len()).all(|i| in_bounds(b.key(i))) {
-                return Err(Error::corrupted(id, format!("{name}: separator outside its parent's range")));
+                let cause = Corruption::Structure { what: "separator outside its parent's range".into() };
+                return Err(Error::corrupted(id, cause.within(name)));
             }
             for i in 0..b.len() {
                 let lo = if i == 0 { at.lo.clone() } else { Some(b.key(i).to_vec()) };
@@ -178,25 +180,26 @@ fn walk_tree(
         }
     }
     if deep && count != tree.count {
-        return Err(Error::corrupted(tree.root, format!("{name}: {count} entries, the record says {}", tree.count)));
+        let cause = Corruption::Count { of: "entries", recorded: tree.count, found: Some(count) };
+        return Err(Error::corrupted(tree.root, cause.within(name)));
     }
     Ok(())
 }
 
 /// Reads the persisted freelist of `meta`.
-fn read_freelist(reader: &PageReader<'_>, meta: &Meta) -> std::result::Result<Freelist, (PageId, String)> {
+fn read_freelist(reader: &PageReader<'_>, meta: &Meta) -> std::result::Result<Freelist, (PageId, Corruption)> {
     let ps = reader.page_size;
     let pc = meta.page_count;
     freelist::load(
         &meta.freelist,
         |p| {
-            let first = reader.raw(p, 1).map_err(|e| e.to_string())?;
+            let first = reader.bytes(p, 1)?;
             let n = store::snapshot_run_len(first);
-            let run = reader.raw(p, n).map_err(|e| e.to_string())?;
+            let run = reader.bytes(p, n)?;
             store::decode_snapshot(run, p, ps, pc).map(|runs| (n, runs))
         },
         |p| {
-            let b = reader.raw(p, 1).map_err(|e| e.to_string())?;
+            let b = reader.bytes(p, 1)?;
             store::decode_log(b, p, ps, pc)
         },
     )
@@ -226,7 +229,7 @@ pub fn run(reader: &PageReader<'_>, meta: &Meta) -> Result<Report> {
     let mut seen = Seen::new(meta.page_count);
     walk(reader, meta, &mut seen, true, &mut report)?;
     report.reachable_pages = seen.bits.iter().map(|w| w.count_ones() as u64).sum();
-    let fl = read_freelist(reader, meta).map_err(|(p, w)| Error::corrupted(p, format!("freelist: {w}")))?;
+    let fl = read_freelist(reader, meta).map_err(|(p, c)| Error::corrupted(p, c.within("freelist")))?;
     let stored = &fl.stored;
     if !stored.snapshot.is_none() {
         seen.mark(stored.snapshot.0, stored.snapshot_pages, "freelist snapshot")?;
@@ -241,13 +244,11 @@ pub fn run(reader: &PageReader<'_>, meta: &Meta) -> Result<Report> {
     report.free_pages = fl.pool.pages();
     let leaked: Vec<u64> = seen.unmarked().take(8).collect();
     if !leaked.is_empty() {
-        return Err(Error::corrupted(
-            PageId(leaked[0]),
-            format!(
-                "pages neither reachable nor free (leaked): {leaked:?}{}",
-                if leaked.len() == 8 { "..." } else { "" }
-            ),
-        ));
+        let what = format!(
+            "pages neither reachable nor free (leaked): {leaked:?}{}",
+            if leaked.len() == 8 { "..." } else { "" }
+        );
+        return Err(Error::corrupted(PageId(leaked[0]), Corruption::Structure { what }));
     }
     Ok(report)
 }

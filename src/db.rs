@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use crate::alloc::freelist::Freelist;
 use crate::alloc::meta::{self, Meta, MetaRead, Selected};
-use crate::error::{Error, Result};
+use crate::error::{Corruption, Error, Result};
 use crate::options::{IoBackendKind, Options, SyncMode};
 use crate::storage::file;
 use crate::storage::io::{IoBackend, ReadOp, SyncIo, WriteOp};
@@ -313,10 +313,7 @@ impl DbInner {
         if meta.page_count.checked_mul(ps64).is_none_or(|need| len < need) {
             return Err(Error::Corrupted {
                 page: None,
-                what: format!(
-                    "file truncated: {len} bytes, the meta (txid {}) records {} pages of {ps}",
-                    meta.txid, meta.page_count
-                ),
+                cause: Corruption::Truncated { len, pages: meta.page_count, page_size: ps64, txid: Some(meta.txid) },
             });
         }
         let reserve = opts.max_size_bytes().max(len).next_multiple_of(ps64);
@@ -483,7 +480,8 @@ impl DbInner {
             MetaRead::Damaged(w) | MetaRead::Incompatible(w) => w,
             MetaRead::NotThunder => "has no thunder magic".into(),
         };
-        Err(Error::corrupted(PageId(slot), format!("meta page {slot}, the durable meta, on disk: {what}")))
+        let what = format!("meta page {slot}, the durable meta, on disk: {what}");
+        Err(Error::corrupted(PageId(slot), Corruption::Meta { what }))
     }
 
     /// Makes `meta` the durable snapshot: its pages must be on disk already
@@ -683,6 +681,6 @@ fn read_meta(io: &dyn IoBackend, path: &Path) -> Result<(Meta, u64)> {
         Selected::Meta(m, slot) => Ok((m, slot)),
         Selected::NotThunder => Err(Error::Incompatible { path: path.into(), what: "not a thunder database".into() }),
         Selected::Incompatible(what) => Err(Error::Incompatible { path: path.into(), what }),
-        Selected::Damaged(what) => Err(Error::Corrupted { page: None, what }),
+        Selected::Damaged(what) => Err(Error::Corrupted { page: None, cause: Corruption::Meta { what } }),
     }
 }

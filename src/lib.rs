@@ -31,7 +31,7 @@ mod types;
 
 pub use cursor::{collect_owned, Cursor, Iter, KeyValue, WriteCursor};
 pub use db::{Database, Stats};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Corruption, Error, ErrorKind, Result};
 pub use options::{DatabaseOptions, IoBackendKind, Options, SyncMode, SyncPolicy};
 pub use tree::overflow::MAX_VALUE_LEN;
 pub use txn::{Bucket, PutFlags, ReadTx, WriteTx, MAX_BUCKET_NAME};

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::alloc::meta::Meta;
 use crate::db::{next_serial, DbInner};
-use crate::error::{show_bytes, Error, Result};
+use crate::error::{show_bytes, Corruption, Error, Result};
 use crate::tree::node::NodeRef;
 use crate::tree::page::{OverflowRef, Value};
 use crate::tree::record::BucketRecord;
@@ -68,7 +68,10 @@ impl ReadTx {
 
 /// A catalog entry's value as a bucket record.
 pub(crate) fn decode_record(name: &[u8], v: Value<'_>) -> Result<BucketRecord> {
-    let bad = || Error::Corrupted { page: None, what: format!("record of bucket {} is malformed", show_bytes(name)) };
+    let bad = || {
+        let what = format!("record of bucket {} is malformed", show_bytes(name));
+        Error::Corrupted { page: None, cause: Corruption::Structure { what } }
+    };
     match v {
         Value::Inline(b) => BucketRecord::decode(b).ok_or_else(bad),
         Value::Overflow(_) => Err(bad()),
