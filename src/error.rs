@@ -5,7 +5,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::types::{PageId, TxId};
+use crate::types::{Lsn, PageId, TxId};
 
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -119,7 +119,8 @@ pub enum Error {
 
 /// What is wrong in a damaged file: the payload of `Error::Corrupted`, which
 /// names the page. The variants say what kind of damage it is, so that code
-/// can act on it; the strings in some of them are descriptions for humans.
+/// can act on it (WAL replay must tell a torn tail from a damaged record);
+/// the strings in some of them are descriptions for humans.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Corruption {
@@ -148,6 +149,9 @@ pub enum Corruption {
     /// No usable meta page, or a meta whose fields cannot be right.
     #[error("{what}")]
     Meta { what: String },
+    /// A damaged write-ahead log record (not a torn tail, which ends replay).
+    #[error("WAL record at {lsn}: {what}")]
+    WalRecord { lsn: Lsn, what: String },
     /// A page whose entries, offsets or lengths do not fit together.
     #[error("{what}")]
     Layout { what: String },
@@ -336,6 +340,15 @@ mod tests {
             Error::corrupted(PageId(9), nested).to_string(),
             "corrupted page 9: bucket \"users\": entry 2: key out of order or empty"
         );
+    }
+
+    #[test]
+    fn a_damaged_wal_record_names_its_lsn() {
+        let c = Corruption::WalRecord { lsn: Lsn::new(2, 4096), what: "record type 9".into() };
+        assert_eq!(c.to_string(), "WAL record at 2:4096: record type 9");
+        let e = Error::Corrupted { page: None, cause: c };
+        assert_eq!(e.kind(), ErrorKind::Corrupted);
+        assert_eq!(e.to_string(), "corrupted: WAL record at 2:4096: record type 9");
     }
 
     #[test]
