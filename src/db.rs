@@ -434,14 +434,7 @@ impl DbInner {
     pub fn check_poison(&self) -> Result<()> {
         match &*self.poison.lock().unwrap_or_else(|p| p.into_inner()) {
             None => Ok(()),
-            Some(what) => Err(Error::Io {
-                op: "write",
-                path: self.path.clone(),
-                offset: None,
-                source: std::io::Error::other(format!(
-                    "database refuses writes after a failed fsync or meta write ({what}); reopen it"
-                )),
-            }),
+            Some(cause) => Err(Error::Poisoned { op: "write", cause: cause.clone() }),
         }
     }
 

@@ -101,6 +101,11 @@ pub enum Error {
     },
     #[error("no space: {what} ({})", path.display())]
     NoSpace { path: PathBuf, what: String },
+    /// A write refused because an earlier fsync or meta write failed: pages
+    /// written since the last good sync are suspect until the database is
+    /// reopened. `cause` is that failure's message. Kind `Io`.
+    #[error("{op} refused: the database refuses writes after a failed fsync or meta write ({cause}); reopen it")]
+    Poisoned { op: &'static str, cause: String },
     /// Damage found in the file; `page` is where, when one page is to blame.
     #[error("corrupted{}: {cause}", on_page(*page))]
     Corrupted { page: Option<PageId>, cause: Corruption },
@@ -225,7 +230,7 @@ impl Error {
             Error::TxnClosed(_) => ErrorKind::TxnClosed,
             Error::Busy(_) => ErrorKind::Busy,
             Error::Locked { .. } => ErrorKind::Locked,
-            Error::Io { .. } => ErrorKind::Io,
+            Error::Io { .. } | Error::Poisoned { .. } => ErrorKind::Io,
             Error::NoSpace { .. } => ErrorKind::NoSpace,
             Error::Corrupted { .. } => ErrorKind::Corrupted,
             Error::Incompatible { .. } => ErrorKind::Incompatible,
@@ -308,6 +313,16 @@ mod tests {
         let e = Error::io("fsync", Path::new("/x/db"), None, io::Error::from_raw_os_error(libc::EIO));
         assert_eq!(e.kind(), ErrorKind::Io);
         assert!(e.to_string().contains("fsync failed on /x/db"), "{e}");
+    }
+
+    #[test]
+    fn poisoned_is_io_and_says_to_reopen() {
+        let fsync = Error::io("fsync", Path::new("/x/db"), None, io::Error::from_raw_os_error(libc::EIO));
+        let e = Error::Poisoned { op: "write", cause: fsync.to_string() };
+        assert_eq!(e.kind(), ErrorKind::Io);
+        let msg = e.to_string();
+        assert!(msg.contains("refuses writes after a failed fsync or meta write"), "{msg}");
+        assert!(msg.contains("fsync failed on /x/db") && msg.contains("reopen it"), "{msg}");
     }
 
     #[test]

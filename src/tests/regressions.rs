@@ -4,7 +4,7 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::error::ErrorKind;
+use crate::error::{Error, ErrorKind};
 use crate::options::{Options, SyncMode};
 use crate::storage::io::fault::{Fault, Step};
 use crate::tests::support::{open_fault, test_seed, Guard, Rng};
@@ -147,6 +147,7 @@ fn a_writer_waiting_while_a_meta_write_fails_is_refused() {
         let r = results.recv_timeout(Duration::from_secs(30)).expect("a waiting writer was never woken");
         let e = r.expect_err("a writer that waited through the poisoning went ahead");
         assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+        assert!(matches!(e, Error::Poisoned { .. }), "{e}");
     }
 }
 
