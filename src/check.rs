@@ -13,7 +13,7 @@
 
 use crate::alloc::load::read_freelist;
 use crate::alloc::meta::Meta;
-use crate::error::{Error, Result};
+use crate::error::{Corruption, Error, Result};
 use crate::tree::view::PageReader;
 use crate::tree::walk::{walk, Seen};
 use crate::types::PageId;
@@ -46,12 +46,12 @@ pub fn run(reader: &PageReader<'_>, meta: &Meta) -> Result<Report> {
     if counts.buckets != meta.bucket_count {
         return Err(Error::Corrupted {
             page: None,
-            what: format!("{} buckets found, the meta records {}", counts.buckets, meta.bucket_count),
+            cause: Corruption::Count { of: "buckets", recorded: meta.bucket_count, found: Some(counts.buckets) },
         });
     }
     (report.keys, report.buckets) = (counts.keys, counts.buckets);
     report.reachable_pages = seen.count();
-    let fl = read_freelist(reader, meta).map_err(|(p, w)| Error::corrupted(p, format!("freelist: {w}")))?;
+    let fl = read_freelist(reader, meta).map_err(|(p, c)| Error::corrupted(p, c.within("freelist")))?;
     let stored = &fl.stored;
     if !stored.snapshot.is_none() {
         seen.mark(stored.snapshot.0, stored.snapshot_pages, "freelist snapshot")?;
@@ -66,13 +66,11 @@ pub fn run(reader: &PageReader<'_>, meta: &Meta) -> Result<Report> {
     report.free_pages = fl.pool.pages();
     let leaked: Vec<u64> = seen.unmarked().take(8).collect();
     if !leaked.is_empty() {
-        return Err(Error::corrupted(
-            PageId(leaked[0]),
-            format!(
-                "pages neither reachable nor free (leaked): {leaked:?}{}",
-                if leaked.len() == 8 { "..." } else { "" }
-            ),
-        ));
+        let what = format!(
+            "pages neither reachable nor free (leaked): {leaked:?}{}",
+            if leaked.len() == 8 { "..." } else { "" }
+        );
+        return Err(Error::corrupted(PageId(leaked[0]), Corruption::Structure { what }));
     }
     Ok(report)
 }

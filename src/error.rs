@@ -5,7 +5,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::types::PageId;
+use crate::types::{Lsn, PageId, TxId};
 
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -101,8 +101,14 @@ pub enum Error {
     },
     #[error("no space: {what} ({})", path.display())]
     NoSpace { path: PathBuf, what: String },
-    #[error("corrupted{}: {what}", on_page(*page))]
-    Corrupted { page: Option<PageId>, what: String },
+    /// A write refused because an earlier fsync or meta write failed: pages
+    /// written since the last good sync are suspect until the database is
+    /// reopened. `cause` is that failure's message. Kind `Io`.
+    #[error("{op} refused: the database refuses writes after a failed fsync or meta write ({cause}); reopen it")]
+    Poisoned { op: &'static str, cause: String },
+    /// Damage found in the file; `page` is where, when one page is to blame.
+    #[error("corrupted{}: {cause}", on_page(*page))]
+    Corrupted { page: Option<PageId>, cause: Corruption },
     #[error("{}: incompatible file: {what}", path.display())]
     Incompatible { path: PathBuf, what: String },
     #[error("unsupported: {0}")]
@@ -114,6 +120,91 @@ pub enum Error {
     /// A write transaction that failed earlier; repeats that failure's kind.
     #[error("transaction failed earlier and can only be aborted: {what}")]
     TxnFailed { kind: ErrorKind, what: String },
+}
+
+/// What is wrong in a damaged file: the payload of `Error::Corrupted`, which
+/// names the page. The variants say what kind of damage it is, so that code
+/// can act on it (WAL replay must tell a torn tail from a damaged record);
+/// the strings in some of them are descriptions for humans.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Corruption {
+    /// A page's checksum does not match its bytes (the whole page; for an
+    /// overflow run see `HeaderChecksum` and `ValueChecksum`).
+    #[error("checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")]
+    Checksum { stored: u32, computed: u32 },
+    /// The checksum of an overflow run's header, which covers the header only.
+    #[error("overflow header checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")]
+    HeaderChecksum { stored: u32, computed: u32 },
+    /// An overflow value whose CRC32 is not the one its leaf entry holds.
+    #[error("value checksum mismatch (leaf has {expected:#010x}, value hashes to {computed:#010x})")]
+    ValueChecksum { expected: u32, computed: u32 },
+    /// A page of another type than the reference to it expects.
+    #[error("page type {found} where {expected} was expected")]
+    PageType { found: u8, expected: &'static str },
+    /// The id in a page's header is not the page it was read from.
+    #[error("page id field {found} does not match the page")]
+    PageId { found: u64 },
+    /// A key not above the one before it (or empty where keys cannot be).
+    #[error("entry {entry}: key out of order or empty")]
+    KeyOrder { entry: usize },
+    /// A tree deeper than any thunder writes: a cycle, or a forged tree.
+    #[error("tree deeper than {max} levels (a cycle?)")]
+    DepthExceeded { max: usize },
+    /// No usable meta page, or a meta whose fields cannot be right.
+    #[error("{what}")]
+    Meta { what: String },
+    /// A damaged write-ahead log record (not a torn tail, which ends replay).
+    #[error("WAL record at {lsn}: {what}")]
+    WalRecord { lsn: Lsn, what: String },
+    /// A page whose entries, offsets or lengths do not fit together.
+    #[error("{what}")]
+    Layout { what: String },
+    /// A file shorter than the pages it must hold: `pages` of `page_size`,
+    /// as the meta with `txid` records them (None: as a page read needs).
+    #[error("{}", truncated(*len, *pages, *page_size, *txid))]
+    Truncated { len: u64, pages: u64, page_size: u64, txid: Option<TxId> },
+    /// A reference to pages outside the database (`2..page_count`).
+    #[error("reference to pages {first}..+{pages} outside the database (pages 2..{page_count})")]
+    Bounds { first: u64, pages: u64, page_count: u64 },
+    /// The persisted freelist does not hold together (the writer rebuilds it
+    /// from the tree; `check` reports it).
+    #[error("{what}")]
+    Freelist { what: String },
+    /// A count on disk (entries, buckets, free pages) that the pages
+    /// contradict; `found` is what was counted, when it is known.
+    #[error("{}", count(of, *recorded, *found))]
+    Count { of: &'static str, recorded: u64, found: Option<u64> },
+    /// Damage to how pages fit together: pages used twice or leaked, keys
+    /// outside their parent's range, leaves at different depths, a malformed
+    /// bucket record.
+    #[error("{what}")]
+    Structure { what: String },
+    /// Damage found inside a named part of the file (a bucket's tree, the
+    /// freelist): what `check` reports, with the place it was looking at.
+    #[error("{place}: {cause}")]
+    Within { place: String, cause: Box<Corruption> },
+}
+
+impl Corruption {
+    /// This damage, as found inside `place`.
+    pub fn within(self, place: impl Into<String>) -> Corruption {
+        Corruption::Within { place: place.into(), cause: Box::new(self) }
+    }
+}
+
+fn truncated(len: u64, pages: u64, page_size: u64, txid: Option<TxId>) -> String {
+    match txid {
+        Some(t) => format!("file truncated: {len} bytes, the meta (txid {t}) records {pages} pages of {page_size}"),
+        None => format!("file truncated: {len} bytes, {pages} pages of {page_size} needed"),
+    }
+}
+
+fn count(of: &str, recorded: u64, found: Option<u64>) -> String {
+    match found {
+        Some(n) => format!("{n} {of} found, {recorded} recorded"),
+        None => format!("{recorded} {of} recorded, which the contents contradict"),
+    }
 }
 
 fn at_offset(offset: Option<u64>) -> String {
@@ -139,7 +230,7 @@ impl Error {
             Error::TxnClosed(_) => ErrorKind::TxnClosed,
             Error::Busy(_) => ErrorKind::Busy,
             Error::Locked { .. } => ErrorKind::Locked,
-            Error::Io { .. } => ErrorKind::Io,
+            Error::Io { .. } | Error::Poisoned { .. } => ErrorKind::Io,
             Error::NoSpace { .. } => ErrorKind::NoSpace,
             Error::Corrupted { .. } => ErrorKind::Corrupted,
             Error::Incompatible { .. } => ErrorKind::Incompatible,
@@ -150,11 +241,12 @@ impl Error {
         }
     }
 
-    /// An OS error with its context. ENOSPC and EDQUOT become `NoSpace` here,
+    /// An OS error with its context. ENOSPC, EDQUOT and EFBIG (the file size
+    /// limit of the filesystem or of `RLIMIT_FSIZE`) become `NoSpace` here,
     /// where the error is built, so no caller has to remember to translate them.
     pub fn io(op: &'static str, path: &Path, offset: Option<u64>, source: io::Error) -> Error {
         match source.raw_os_error() {
-            Some(libc::ENOSPC) | Some(libc::EDQUOT) => {
+            Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG) => {
                 Error::NoSpace { path: path.to_path_buf(), what: format!("{op}{}: {source}", at_offset(offset)) }
             }
             Some(libc::ENOMEM) => Error::NoMemory(format!("{op} on {}: {source}", path.display())),
@@ -163,8 +255,8 @@ impl Error {
     }
 
     /// Damage found on a page.
-    pub fn corrupted(page: PageId, what: impl Into<String>) -> Error {
-        Error::Corrupted { page: Some(page), what: what.into() }
+    pub fn corrupted(page: PageId, cause: Corruption) -> Error {
+        Error::Corrupted { page: Some(page), cause }
     }
 
     pub fn invalid(what: impl Into<String>) -> Error {
@@ -209,6 +301,14 @@ mod tests {
     }
 
     #[test]
+    fn efbig_becomes_no_space_like_enospc() {
+        let e = Error::io("grow file", Path::new("/x/db"), Some(1 << 40), io::Error::from_raw_os_error(libc::EFBIG));
+        assert_eq!(e.kind(), ErrorKind::NoSpace);
+        let msg = e.to_string();
+        assert!(msg.contains("/x/db") && msg.contains(&(1u64 << 40).to_string()), "{msg}");
+    }
+
+    #[test]
     fn other_os_errors_stay_io() {
         let e = Error::io("fsync", Path::new("/x/db"), None, io::Error::from_raw_os_error(libc::EIO));
         assert_eq!(e.kind(), ErrorKind::Io);
@@ -216,8 +316,18 @@ mod tests {
     }
 
     #[test]
+    fn poisoned_is_io_and_says_to_reopen() {
+        let fsync = Error::io("fsync", Path::new("/x/db"), None, io::Error::from_raw_os_error(libc::EIO));
+        let e = Error::Poisoned { op: "write", cause: fsync.to_string() };
+        assert_eq!(e.kind(), ErrorKind::Io);
+        let msg = e.to_string();
+        assert!(msg.contains("refuses writes after a failed fsync or meta write"), "{msg}");
+        assert!(msg.contains("fsync failed on /x/db") && msg.contains("reopen it"), "{msg}");
+    }
+
+    #[test]
     fn replay_keeps_kind() {
-        let e = Error::corrupted(PageId(7), "checksum mismatch");
+        let e = Error::corrupted(PageId(7), Corruption::Checksum { stored: 1, computed: 2 });
         let r = e.replay();
         assert_eq!(r.kind(), ErrorKind::Corrupted);
         assert!(r.to_string().contains("page 7"), "{r}");
@@ -228,9 +338,32 @@ mod tests {
     /// earlier and can only be aborted: transaction failed earlier ...".
     #[test]
     fn replay_of_a_replay_has_one_prefix() {
-        let r = Error::corrupted(PageId(7), "checksum mismatch").replay().replay();
+        let r = Error::corrupted(PageId(7), Corruption::Checksum { stored: 1, computed: 2 }).replay().replay();
         assert_eq!(r.kind(), ErrorKind::Corrupted);
         assert_eq!(r.to_string().matches("failed earlier").count(), 1, "{r}");
+    }
+
+    #[test]
+    fn corrupted_names_the_page_and_the_cause() {
+        let e = Error::corrupted(PageId(7), Corruption::Checksum { stored: 0xdead, computed: 0xbeef });
+        assert_eq!(e.to_string(), "corrupted page 7: checksum mismatch (stored 0x0000dead, computed 0x0000beef)");
+        let e =
+            Error::Corrupted { page: None, cause: Corruption::Count { of: "buckets", recorded: 4, found: Some(3) } };
+        assert_eq!(e.to_string(), "corrupted: 3 buckets found, 4 recorded");
+        let nested = Corruption::KeyOrder { entry: 2 }.within("bucket \"users\"");
+        assert_eq!(
+            Error::corrupted(PageId(9), nested).to_string(),
+            "corrupted page 9: bucket \"users\": entry 2: key out of order or empty"
+        );
+    }
+
+    #[test]
+    fn a_damaged_wal_record_names_its_lsn() {
+        let c = Corruption::WalRecord { lsn: Lsn::new(2, 4096), what: "record type 9".into() };
+        assert_eq!(c.to_string(), "WAL record at 2:4096: record type 9");
+        let e = Error::Corrupted { page: None, cause: c };
+        assert_eq!(e.kind(), ErrorKind::Corrupted);
+        assert_eq!(e.to_string(), "corrupted: WAL record at 2:4096: record type 9");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use crate::alloc::extents::{ExtentSet, Overlap};
 use crate::alloc::meta::FreelistRef;
 use crate::alloc::store::{self, LogEntry};
+use crate::error::Corruption;
 use crate::types::{PageId, TxId};
 
 /// Log pages beyond which a commit rewrites the snapshot: `COMPACT_SLACK`
@@ -304,9 +305,10 @@ impl TxAlloc {
 /// `read_log(page)` read and decode one stored piece; `page_count` bounds ids.
 pub fn load(
     fref: &FreelistRef,
-    read_snapshot: impl Fn(PageId) -> Result<(u64, Vec<(u64, u64)>), String>,
-    read_log: impl Fn(PageId) -> Result<(PageId, Vec<LogEntry>), String>,
-) -> Result<Freelist, (PageId, String)> {
+    read_snapshot: impl Fn(PageId) -> Result<(u64, Vec<(u64, u64)>), Corruption>,
+    read_log: impl Fn(PageId) -> Result<(PageId, Vec<LogEntry>), Corruption>,
+) -> Result<Freelist, (PageId, Corruption)> {
+    let damaged = |what: String| Corruption::Freelist { what };
     let mut set = ExtentSet::new();
     let mut stored = Stored::default();
     // The pages holding the freelist: never twice, never in the set.
@@ -314,46 +316,51 @@ pub fn load(
     if !fref.snapshot.is_none() {
         let (pages, runs) = read_snapshot(fref.snapshot).map_err(|e| (fref.snapshot, e))?;
         for (s, l) in runs {
-            set.insert(s, l).map_err(|o| (fref.snapshot, format!("page {} listed twice", o.page)))?;
+            set.insert(s, l).map_err(|o| (fref.snapshot, damaged(format!("page {} listed twice", o.page))))?;
         }
         stored.snapshot = fref.snapshot;
         stored.snapshot_pages = pages;
-        structure.insert(fref.snapshot.0, pages).map_err(|_| (fref.snapshot, "empty snapshot run".to_string()))?;
+        structure.insert(fref.snapshot.0, pages).map_err(|_| (fref.snapshot, damaged("empty snapshot run".into())))?;
     }
     let mut chain = Vec::new();
     let mut at = fref.log_head;
     while !at.is_none() {
         if chain.len() >= fref.log_pages as usize {
-            return Err((at, format!("log chain longer than the {} pages the meta records", fref.log_pages)));
+            return Err((at, damaged(format!("log chain longer than the {} pages the meta records", fref.log_pages))));
         }
         // Checked before reading, so a chain that loops costs one lap, not
         // as many reads as the meta's (u32) log length.
         structure
             .insert(at.0, 1)
-            .map_err(|_| (at, format!("log chain reaches page {at} again (a loop, or the snapshot run)")))?;
+            .map_err(|_| (at, damaged(format!("log chain reaches page {at} again (a loop, or the snapshot run)"))))?;
         let (prev, entries) = read_log(at).map_err(|e| (at, e))?;
         chain.push((at, entries));
         at = prev;
     }
     if chain.len() != fref.log_pages as usize {
-        return Err((fref.log_head, format!("log chain of {} pages, meta records {}", chain.len(), fref.log_pages)));
+        let found = Some(chain.len() as u64);
+        return Err((
+            fref.log_head,
+            Corruption::Count { of: "freelist log pages", recorded: fref.log_pages.into(), found },
+        ));
     }
     for (page, entries) in chain.into_iter().rev() {
         for e in entries {
             let ok = if e.added { set.insert(e.start, e.len).is_ok() } else { set.remove(e.start, e.len) };
             if !ok {
-                return Err((page, format!("log entry {}+{} does not apply", e.start, e.len)));
+                return Err((page, damaged(format!("log entry {}+{} does not apply", e.start, e.len))));
             }
         }
         stored.log.push(page);
     }
     if set.pages() != fref.free_pages {
-        return Err((fref.log_head, format!("{} free pages, meta records {}", set.pages(), fref.free_pages)));
+        let found = Some(set.pages());
+        return Err((fref.log_head, Corruption::Count { of: "free pages", recorded: fref.free_pages, found }));
     }
     // A freelist page listed as free would be handed out while the chain
     // still uses it, and retired twice by the next compaction.
     if let Some((s, l)) = structure.runs().find(|&(s, l)| set.overlaps(s, l)) {
-        return Err((PageId(s), format!("pages {s}..+{l} hold the freelist but are listed as free")));
+        return Err((PageId(s), damaged(format!("pages {s}..+{l} hold the freelist but are listed as free"))));
     }
     Ok(Freelist::from_set(set, stored))
 }

@@ -5,25 +5,28 @@ use crate::alloc::extents::ExtentSet;
 use crate::alloc::freelist::{self, Freelist, Stored};
 use crate::alloc::meta::Meta;
 use crate::alloc::store;
-use crate::error::Result;
+use crate::error::{Corruption, Result};
 use crate::tree::view::PageReader;
 use crate::tree::walk::{walk, Seen};
 use crate::types::PageId;
 
 /// Reads the persisted freelist of `meta`.
-pub(crate) fn read_freelist(reader: &PageReader<'_>, meta: &Meta) -> std::result::Result<Freelist, (PageId, String)> {
+pub(crate) fn read_freelist(
+    reader: &PageReader<'_>,
+    meta: &Meta,
+) -> std::result::Result<Freelist, (PageId, Corruption)> {
     let ps = reader.page_size;
     let pc = meta.page_count;
     freelist::load(
         &meta.freelist,
         |p| {
-            let first = reader.raw(p, 1).map_err(|e| e.to_string())?;
+            let first = reader.bytes(p, 1)?;
             let n = store::snapshot_run_len(first);
-            let run = reader.raw(p, n).map_err(|e| e.to_string())?;
+            let run = reader.bytes(p, n)?;
             store::decode_snapshot(run, p, ps, pc).map(|runs| (n, runs))
         },
         |p| {
-            let b = reader.raw(p, 1).map_err(|e| e.to_string())?;
+            let b = reader.bytes(p, 1)?;
             store::decode_log(b, p, ps, pc)
         },
     )

@@ -161,7 +161,9 @@ pub enum Selected {
 }
 
 /// Picks the meta to open from the file, reading through `read(offset, len)`
-/// (which returns None past the end of the file).
+/// (which returns Ok(None) past the end of the file). A read error ends the
+/// selection and is returned as is: a slot that could not be read is neither
+/// damaged nor foreign, and choosing the other slot could open an older commit.
 ///
 /// Both slots are read at one page size only, the file's own: page 0's when
 /// page 0 is valid. Probing page 1 at other sizes would read ordinary pages,
@@ -171,34 +173,39 @@ pub enum Selected {
 /// leaves it intact), then each legal size, smallest first, until page 1
 /// claims it. A smaller size than the file's lands inside page 0, never in
 /// data, so the first claim found is the file's own page 1.
-pub fn select(read: impl Fn(u64, usize) -> Option<Vec<u8>>) -> Selected {
+pub fn select<E>(read: impl Fn(u64, usize) -> Result<Option<Vec<u8>>, E>) -> Result<Selected, E> {
     let claims = |p: &[u8]| (&p[32..36] == MAGIC).then(|| le::u32_at(p, 40));
-    let read_slot = |slot: u64, size: u32| {
-        read(slot * size as u64, size as usize).map_or_else(
+    let read_slot = |slot: u64, size: u32| -> Result<MetaRead, E> {
+        Ok(read(slot * size as u64, size as usize)?.map_or_else(
             || MetaRead::Damaged(format!("meta page {slot}: file shorter than {} pages of {size} bytes", slot + 1)),
             |p| Meta::decode(&p, slot),
-        )
+        ))
     };
-    let claim0 = read(0, 64).and_then(|h| claims(&h));
+    let claim0 = read(0, 64)?.and_then(|h| claims(&h));
     let size0 = claim0.filter(|s| PAGE_SIZES.contains(s));
-    let slot0 = size0.map(|s| read_slot(0, s));
+    let slot0 = size0.map(|s| read_slot(0, s)).transpose()?;
     let size = match slot0 {
         Some(MetaRead::Valid(_)) => size0,
-        _ => size0
-            .into_iter()
-            .chain(PAGE_SIZES.into_iter().filter(|s| Some(*s) != size0))
-            .find(|&s| read(s as u64, 64).and_then(|p| claims(&p)) == Some(s))
-            .or(size0),
+        _ => {
+            let mut claimed = None;
+            for s in size0.into_iter().chain(PAGE_SIZES.into_iter().filter(|s| Some(*s) != size0)) {
+                if read(s as u64, 64)?.and_then(|p| claims(&p)) == Some(s) {
+                    claimed = Some(s);
+                    break;
+                }
+            }
+            claimed.or(size0)
+        }
     };
     let mut reads: Vec<(MetaRead, u64)> = Vec::new();
     match size {
         Some(s) => {
             let r0 = match slot0 {
                 Some(r) if size0 == Some(s) => r,
-                _ => read_slot(0, s),
+                _ => read_slot(0, s)?,
             };
             reads.push((r0, 0));
-            reads.push((read_slot(1, s), 1));
+            reads.push((read_slot(1, s)?, 1));
         }
         None => {
             if let Some(bad) = claim0 {
@@ -215,11 +222,11 @@ pub fn select(read: impl Fn(u64, usize) -> Option<Vec<u8>>) -> Selected {
         })
         .max_by_key(|(m, slot)| (m.txid, std::cmp::Reverse(*slot)));
     if let Some((m, slot)) = best {
-        return Selected::Meta(m, slot);
+        return Ok(Selected::Meta(m, slot));
     }
     for (r, _) in &reads {
         if let MetaRead::Incompatible(w) = r {
-            return Selected::Incompatible(w.clone());
+            return Ok(Selected::Incompatible(w.clone()));
         }
     }
     let damage: Vec<String> = reads
@@ -229,11 +236,11 @@ pub fn select(read: impl Fn(u64, usize) -> Option<Vec<u8>>) -> Selected {
             _ => None,
         })
         .collect();
-    if damage.is_empty() {
+    Ok(if damage.is_empty() {
         Selected::NotThunder
     } else {
         Selected::Damaged(format!("no valid meta page: {}", damage.join("; ")))
-    }
+    })
 }
 
 #[cfg(test)]
@@ -250,7 +257,8 @@ mod tests {
     }
 
     fn select_in(f: &[u8]) -> Selected {
-        select(|off, len| f.get(off as usize..off as usize + len).map(<[u8]>::to_vec))
+        let read = |off: u64, len| Ok(f.get(off as usize..off as usize + len).map(<[u8]>::to_vec));
+        select(read).unwrap_or_else(|e: std::convert::Infallible| match e {})
     }
 
     #[test]
@@ -327,6 +335,31 @@ mod tests {
         let garbage = vec![0x5au8; 16384];
         assert_eq!(select_in(&garbage), Selected::NotThunder);
         assert_eq!(select_in(&[1, 2, 3]), Selected::NotThunder);
+    }
+
+    /// A read that fails is the error, whichever read it is: never taken for
+    /// a short file, which would make its slot "damaged" and let the other win.
+    #[test]
+    fn a_failed_read_is_returned_not_taken_for_damage() {
+        let mut a = Meta::empty(4096);
+        a.txid = TxId(6);
+        let mut b = a;
+        b.txid = TxId(7);
+        let good = file_with(&[(&a, 0), (&b, 1)], 4096);
+        let mut torn = good.clone();
+        torn[300] ^= 0xff;
+        for f in [&good, &torn] {
+            // every read covering byte `bad` fails; 4096 starts page 1
+            for bad in [0u64, 100, 4096, 5000] {
+                let read = |off: u64, len: usize| {
+                    if (off..off + len as u64).contains(&bad) {
+                        return Err(bad);
+                    }
+                    Ok(f.get(off as usize..off as usize + len).map(<[u8]>::to_vec))
+                };
+                assert_eq!(select(read), Err(bad), "reads of byte {bad} fail");
+            }
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! snapshot and starts an empty log.
 
 use crate::alloc::extents::ExtentSet;
+use crate::error::Corruption;
 use crate::storage::frame::{self, Header, PageType, HEADER_LEN};
 use crate::types::{le, PageId, TxId};
 
@@ -89,20 +90,26 @@ pub fn encode_log(entries: &[LogEntry], prev: PageId, id: PageId, page_size: usi
 }
 
 /// Checks the frame of a freelist page or run read at `id`.
-fn check_frame(buf: &[u8], id: PageId, ty: PageType, page_size: usize) -> Result<Header, String> {
+fn check_frame(buf: &[u8], id: PageId, ty: PageType, page_size: usize) -> Result<Header, Corruption> {
     let h = Header::read(buf);
     if h.ty != ty as u8 {
-        return Err(format!("page type {} (expected {} for a {})", h.ty, ty as u8, ty.name()));
+        let expected = match ty {
+            PageType::FreeSnapshot => "a freelist snapshot run (type 5)",
+            PageType::FreeLog => "a freelist log page (type 6)",
+            other => other.name(),
+        };
+        return Err(Corruption::PageType { found: h.ty, expected });
     }
     if h.id != id {
-        return Err(format!("page id field {} (expected {id})", h.id));
+        return Err(Corruption::PageId { found: h.id.0 });
     }
     if (h.overflow as usize + 1) * page_size != buf.len() {
-        return Err(format!("run of {} pages (expected {})", h.overflow + 1, buf.len() / page_size));
+        let what = format!("run of {} pages (expected {})", h.overflow + 1, buf.len() / page_size);
+        return Err(Corruption::Layout { what });
     }
     let (stored, computed) = frame::checksums(buf);
     if stored != computed {
-        return Err(format!("checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"));
+        return Err(Corruption::Checksum { stored, computed });
     }
     Ok(h)
 }
@@ -114,11 +121,16 @@ pub fn snapshot_run_len(first_page: &[u8]) -> u64 {
 }
 
 /// Decodes a snapshot run; every run must lie in `2..page_count`.
-pub fn decode_snapshot(buf: &[u8], id: PageId, page_size: usize, page_count: u64) -> Result<Vec<(u64, u64)>, String> {
+pub fn decode_snapshot(
+    buf: &[u8],
+    id: PageId,
+    page_size: usize,
+    page_count: u64,
+) -> Result<Vec<(u64, u64)>, Corruption> {
     check_frame(buf, id, PageType::FreeSnapshot, page_size)?;
     let n = le::u64_at(buf, HEADER_LEN);
     if n > ((buf.len() - BODY) / ENTRY) as u64 {
-        return Err(format!("extent count {n} does not fit the run"));
+        return Err(Corruption::Layout { what: format!("extent count {n} does not fit the run") });
     }
     (0..n as usize)
         .map(|i| {
@@ -136,11 +148,11 @@ pub fn decode_log(
     id: PageId,
     page_size: usize,
     page_count: u64,
-) -> Result<(PageId, Vec<LogEntry>), String> {
+) -> Result<(PageId, Vec<LogEntry>), Corruption> {
     let h = check_frame(buf, id, PageType::FreeLog, page_size)?;
     let n = h.count as usize;
     if n > log_entries_per_page(page_size) {
-        return Err(format!("entry count {n} does not fit the page"));
+        return Err(Corruption::Layout { what: format!("entry count {n} does not fit the page") });
     }
     let prev = PageId(le::u64_at(buf, HEADER_LEN));
     let entries = (0..n)
@@ -151,13 +163,13 @@ pub fn decode_log(
             check_run(e.start, e.len, page_count)?;
             Ok(e)
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, Corruption>>()?;
     Ok((prev, entries))
 }
 
-fn check_run(start: u64, len: u64, page_count: u64) -> Result<(), String> {
+fn check_run(start: u64, len: u64, page_count: u64) -> Result<(), Corruption> {
     if len == 0 || start < 2 || start.checked_add(len).is_none_or(|end| end > page_count) {
-        return Err(format!("run {start}+{len} outside pages 2..{page_count}"));
+        return Err(Corruption::Bounds { first: start, pages: len, page_count });
     }
     Ok(())
 }
@@ -177,11 +189,17 @@ mod tests {
         let buf = encode_snapshot(&set, PageId(5000), pages, 4096, TxId(3));
         let runs = decode_snapshot(&buf, PageId(5000), 4096, 10_000).unwrap();
         assert_eq!(runs, set.runs().collect::<Vec<_>>());
-        assert!(decode_snapshot(&buf, PageId(5001), 4096, 10_000).is_err(), "wrong id");
-        assert!(decode_snapshot(&buf, PageId(5000), 4096, 100).is_err(), "runs past the end");
+        assert_eq!(
+            decode_snapshot(&buf, PageId(5001), 4096, 10_000),
+            Err(Corruption::PageId { found: 5000 }),
+            "wrong id"
+        );
+        let past = decode_snapshot(&buf, PageId(5000), 4096, 100);
+        assert!(matches!(past, Err(Corruption::Bounds { page_count: 100, .. })), "runs past the end: {past:?}");
         let mut bad = buf.clone();
         bad[6000] ^= 1;
-        assert!(decode_snapshot(&bad, PageId(5000), 4096, 10_000).unwrap_err().contains("checksum"));
+        let e = decode_snapshot(&bad, PageId(5000), 4096, 10_000).unwrap_err();
+        assert!(matches!(e, Corruption::Checksum { .. }) && e.to_string().contains("checksum"), "{e}");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::alloc::meta::{Meta, MetaRead};
 use crate::env::lock_order::{Rank, RankedMutex};
 use crate::env::syncer::Syncer;
 use crate::env::Env;
-use crate::error::{Error, Result};
+use crate::error::{Corruption, Error, Result};
 use crate::options::SyncMode;
 use crate::storage::io::WriteOp;
 use crate::types::{PageId, TxId};
@@ -71,14 +71,7 @@ impl Env {
     pub fn check_poison(&self) -> Result<()> {
         match &*self.durability.poison.lock() {
             None => Ok(()),
-            Some(what) => Err(Error::Io {
-                op: "write",
-                path: self.config.path.clone(),
-                offset: None,
-                source: std::io::Error::other(format!(
-                    "database refuses writes after a failed fsync or meta write ({what}); reopen it"
-                )),
-            }),
+            Some(cause) => Err(Error::Poisoned { op: "write", cause: cause.clone() }),
         }
     }
 
@@ -117,7 +110,8 @@ impl Env {
             MetaRead::Damaged(w) | MetaRead::Incompatible(w) => w,
             MetaRead::NotThunder => "has no thunder magic".into(),
         };
-        Err(Error::corrupted(PageId(slot), format!("meta page {slot}, the durable meta, on disk: {what}")))
+        let what = format!("meta page {slot}, the durable meta, on disk: {what}");
+        Err(Error::corrupted(PageId(slot), Corruption::Meta { what }))
     }
 
     /// Makes `meta` the durable snapshot: its pages must be on disk already

@@ -13,7 +13,7 @@ use crate::env::pages::{read_at, Pages};
 use crate::env::readers::Readers;
 use crate::env::writer::Writer;
 use crate::env::{Config, Env};
-use crate::error::{Error, Result};
+use crate::error::{Corruption, Error, Result};
 use crate::options::{IoBackendKind, Options};
 use crate::storage::file;
 use crate::storage::io::{IoBackend, SyncIo};
@@ -117,10 +117,7 @@ fn check_meta_against(meta: &Meta, opts: &Options, f: &File, path: &Path) -> Res
     if meta.page_count.checked_mul(ps as u64).is_none_or(|need| len < need) {
         return Err(Error::Corrupted {
             page: None,
-            what: format!(
-                "file truncated: {len} bytes, the meta (txid {}) records {} pages of {ps}",
-                meta.txid, meta.page_count
-            ),
+            cause: Corruption::Truncated { len, pages: meta.page_count, page_size: ps as u64, txid: Some(meta.txid) },
         });
     }
     Ok(())
@@ -138,12 +135,19 @@ fn init_file(f: &File, path: &Path, page_size: u32) -> Result<Meta> {
     Ok(meta)
 }
 
-/// Reads and picks the meta of an existing file.
+/// Reads and picks the meta of an existing file. A read past the end of the
+/// file (`UnexpectedEof`, see `IoBackend::read_batch`) is no meta there; any
+/// other read error is the error.
 fn read_meta(io: &dyn IoBackend, path: &Path) -> Result<(Meta, u64)> {
-    match meta::select(|offset, len| read_at(io, offset, len).ok()) {
+    let read = |offset, len| match read_at(io, offset, len) {
+        Ok(page) => Ok(Some(page)),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(e) => Err(Error::io("read meta", path, Some(offset), e)),
+    };
+    match meta::select(read)? {
         Selected::Meta(m, slot) => Ok((m, slot)),
         Selected::NotThunder => Err(Error::Incompatible { path: path.into(), what: "not a thunder database".into() }),
         Selected::Incompatible(what) => Err(Error::Incompatible { path: path.into(), what }),
-        Selected::Damaged(what) => Err(Error::Corrupted { page: None, what }),
+        Selected::Damaged(what) => Err(Error::Corrupted { page: None, cause: Corruption::Meta { what } }),
     }
 }

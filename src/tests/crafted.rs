@@ -13,8 +13,8 @@ use crate::Database;
 
 /// The newest meta of the file at `path` and its slot.
 fn newest_meta(img: &[u8]) -> (Meta, u64) {
-    match meta::select(|off, len| img.get(off as usize..off as usize + len).map(<[u8]>::to_vec)) {
-        Selected::Meta(m, slot) => (m, slot),
+    match meta::select(|off, len| Ok::<_, ()>(img.get(off as usize..off as usize + len).map(<[u8]>::to_vec))) {
+        Ok(Selected::Meta(m, slot)) => (m, slot),
         other => panic!("no meta: {other:?}"),
     }
 }

@@ -94,8 +94,10 @@ impl Case {
         let (on_disk, crash_ok): (&State, &[&State]) = if poisons {
             let Err(e) = db.begin_write() else { panic!("a write transaction began on a poisoned database") };
             assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+            assert!(matches!(e, Error::Poisoned { .. }), "{e}");
             let e = db.sync().expect_err("sync on a poisoned database");
             assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+            assert!(matches!(e, Error::Poisoned { .. }), "{e}");
             assert_state(&dump(&db).unwrap(), now, "reads on a poisoned database");
             // The meta reached the page cache, and maybe the disk.
             if k > self.meta || (k == self.meta && landed) {

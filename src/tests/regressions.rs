@@ -4,7 +4,7 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::error::ErrorKind;
+use crate::error::{Error, ErrorKind};
 use crate::options::{Options, SyncMode};
 use crate::storage::io::fault::{Fault, Step};
 use crate::tests::support::{open_fault, test_seed, Guard, Rng};
@@ -147,6 +147,7 @@ fn a_writer_waiting_while_a_meta_write_fails_is_refused() {
         let r = results.recv_timeout(Duration::from_secs(30)).expect("a waiting writer was never woken");
         let e = r.expect_err("a writer that waited through the poisoning went ahead");
         assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+        assert!(matches!(e, Error::Poisoned { .. }), "{e}");
     }
 }
 
@@ -206,4 +207,50 @@ fn a_value_holding_a_meta_for_another_page_size_is_never_opened() {
         assert_eq!(db.begin_read().unwrap().get(b"small").unwrap(), Some(&now[..]));
         db.close().unwrap();
     }
+}
+
+/// Bug: an I/O error while open read a meta page was taken for damage or
+/// for a foreign file. `read_meta` (src/db.rs) gave `meta::select` a reader
+/// that turned every failed read into "past the end of the file", so an
+/// EIO on every read was `Incompatible` ("not a thunder database"), and an
+/// EIO on one slot let open go on with the other: when that was the older
+/// meta, the database opened at an older commit, silently, and the next
+/// commit built on it. Fixed in `meta::select`, which takes a fallible
+/// reader and stops at the first read error, and `read_meta`, which reports
+/// it as `Io` ("read meta", with the path and offset).
+#[test]
+fn an_io_error_reading_a_meta_page_at_open_is_io() {
+    use crate::tests::support::open_fault_prepared;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("eio-meta.db");
+    let ps = 4096u64;
+    let opts = Options::new().page_size(ps as u32).unwrap();
+    // One commit: slot 1 holds it (txid 1), slot 0 the empty txid 0.
+    let db = Database::open_with_options(&path, opts.clone()).unwrap();
+    let mut w = db.begin_write().unwrap();
+    w.put(b"k", b"committed").unwrap();
+    w.commit().unwrap();
+    db.close().unwrap();
+
+    // (byte whose reads fail, None: every read; offset the error names)
+    for (failing, offset) in [(None, 0), (Some(0), 0), (Some(ps), ps)] {
+        let _g = Guard::new(format!("reads covering byte {failing:?} fail"));
+        let r = open_fault_prepared(&path, opts.clone(), None, &|fio| fio.fail_reads(failing, libc::EIO));
+        let e = match r {
+            Ok((db, _)) => {
+                let got = db.begin_read().unwrap().get(b"k").unwrap().map(|v| String::from_utf8_lossy(v).into_owned());
+                panic!("open succeeded despite the failed read; k = {got:?}");
+            }
+            Err(e) => e,
+        };
+        assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+        let msg = e.to_string();
+        assert!(msg.contains("read meta") && msg.contains(&format!("at offset {offset}")), "{msg}");
+        assert!(msg.contains(&path.display().to_string()), "{msg}");
+    }
+    // The failed opens changed nothing.
+    let db = Database::open_with_options(&path, opts).unwrap();
+    assert_eq!(db.begin_read().unwrap().get(b"k").unwrap(), Some(&b"committed"[..]));
+    db.check().unwrap();
 }

@@ -62,6 +62,17 @@ pub(crate) fn open_fault_with(
     opts: Options,
     durable: Option<Vec<u8>>,
 ) -> Result<(Database, Arc<FaultIo>)> {
+    open_fault_prepared(path, opts, durable, &|_| {})
+}
+
+/// `open_fault_with`, calling `prepare` on the backend before open uses it
+/// (to arm faults that open itself must meet).
+pub(crate) fn open_fault_prepared(
+    path: &Path,
+    opts: Options,
+    durable: Option<Vec<u8>>,
+    prepare: &dyn Fn(&FaultIo),
+) -> Result<(Database, Arc<FaultIo>)> {
     let made: Mutex<Option<Arc<FaultIo>>> = Mutex::new(None);
     let durable = Mutex::new(durable);
     let factory = |f: File, _: &Options| -> Result<Arc<dyn IoBackend>> {
@@ -70,6 +81,7 @@ pub(crate) fn open_fault_with(
             Some(d) => FaultIo::with_durable(f, d),
         };
         let fio = Arc::new(fio.map_err(|e| Error::io("read file for FaultIo", path, None, e))?);
+        prepare(&fio);
         *made.lock().unwrap() = Some(fio.clone());
         Ok(fio)
     };

@@ -7,7 +7,7 @@
 //! tree is a valid B+ tree after every call, which keeps cursors and `check()`
 //! simple.
 
-use crate::error::{Error, Result};
+use crate::error::{Corruption, Error, Result};
 use crate::storage::frame::HEADER_LEN;
 use crate::tree::node::{Node, NodeId, NodeRef};
 use crate::tree::page::{OverflowRef, Value};
@@ -93,7 +93,7 @@ impl Root {
 
 /// A tree's entry count (from its bucket record on disk) that cannot be right.
 fn count_error(root: &Root) -> Error {
-    Error::Corrupted { page: None, what: format!("entry count {} of a tree does not match its entries", root.count) }
+    Error::Corrupted { page: None, cause: Corruption::Count { of: "entries", recorded: root.count, found: None } }
 }
 
 /// What a put did.
@@ -326,7 +326,7 @@ mod tests {
     impl PageStore for MemStore {
         fn page(&self, id: PageId) -> Result<PageNode<'_>> {
             let b = &self.pages[&id];
-            match page::validate(b, id).map_err(|w| Error::corrupted(id, w))? {
+            match page::validate(b, id).map_err(|c| Error::corrupted(id, c))? {
                 crate::storage::frame::PageType::Leaf => Ok(PageNode::Leaf(LeafPage::new(b))),
                 _ => Ok(PageNode::Branch(BranchPage::new(b))),
             }

@@ -6,6 +6,7 @@
 //! covers the header only; the value's CRC32 is kept in the leaf entry and
 //! checked the first time this process reads the value.
 
+use crate::error::Corruption;
 use crate::storage::frame::{self, Header, PageType, HEADER_LEN};
 use crate::tree::page::OverflowRef;
 use crate::types::{PageId, TxId};
@@ -30,30 +31,32 @@ pub fn header(first: PageId, txid: TxId, len: u64, page_size: usize) -> [u8; HEA
 }
 
 /// Checks a run read for `r` (the whole run, header first).
-pub fn validate(run: &[u8], r: &OverflowRef, page_size: usize) -> Result<(), String> {
+pub fn validate(run: &[u8], r: &OverflowRef, page_size: usize) -> Result<(), Corruption> {
     let h = Header::read(run);
     if h.ty != PageType::Overflow as u8 {
-        return Err(format!("page type {} where an overflow page was expected", h.ty));
+        return Err(Corruption::PageType { found: h.ty, expected: "an overflow page" });
     }
     let (stored, computed) = frame::checksums(&run[..HEADER_LEN]);
     if stored != computed {
-        return Err(format!("overflow header checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"));
+        return Err(Corruption::HeaderChecksum { stored, computed });
     }
     if h.id != r.page {
-        return Err(format!("page id field {} (expected {})", h.id, r.page));
+        return Err(Corruption::PageId { found: h.id.0 });
     }
     let pages = run_pages(r.len as u64, page_size);
     if h.aux != r.len || h.overflow as u64 + 1 != pages {
-        return Err(format!(
-            "overflow run of {} pages holding {} bytes, the leaf expects {pages} pages holding {}",
-            h.overflow + 1,
-            h.aux,
-            r.len
-        ));
+        return Err(Corruption::Layout {
+            what: format!(
+                "overflow run of {} pages holding {} bytes, the leaf expects {pages} pages holding {}",
+                h.overflow + 1,
+                h.aux,
+                r.len
+            ),
+        });
     }
     let crc = crc32fast::hash(&run[HEADER_LEN..HEADER_LEN + r.len as usize]);
     if crc != r.crc {
-        return Err(format!("value checksum mismatch (leaf has {:#010x}, value hashes to {crc:#010x})", r.crc));
+        return Err(Corruption::ValueChecksum { expected: r.crc, computed: crc });
     }
     Ok(())
 }
@@ -75,10 +78,12 @@ mod tests {
         assert_eq!(validate(&run, &r, ps), Ok(()));
         let mut bad = run.clone();
         bad[9000] ^= 1;
-        assert!(validate(&bad, &r, ps).unwrap_err().contains("value checksum"));
+        assert!(matches!(validate(&bad, &r, ps), Err(Corruption::ValueChecksum { expected, .. }) if expected == r.crc));
+        assert!(validate(&bad, &r, ps).unwrap_err().to_string().contains("value checksum"));
         let mut bad = run.clone();
         bad[20] ^= 1;
-        assert!(validate(&bad, &r, ps).unwrap_err().contains("header checksum"));
+        assert!(matches!(validate(&bad, &r, ps), Err(Corruption::HeaderChecksum { .. })));
+        assert!(validate(&bad, &r, ps).unwrap_err().to_string().contains("header checksum"));
         assert!(validate(&run, &OverflowRef { len: 5000, ..r }, ps).is_err());
     }
 

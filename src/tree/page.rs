@@ -23,6 +23,7 @@
 //! than `max_key_len` (splits rely on it); at least one entry in a leaf and
 //! two in a branch.
 
+use crate::error::Corruption;
 use crate::storage::frame::{self, Header, PageType, HEADER_LEN};
 use crate::types::{le, PageId, TxId};
 
@@ -145,37 +146,37 @@ impl<'a> BranchPage<'a> {
 
 /// Checks everything the accessors rely on; returns the page type on success.
 /// `page` is exactly one page read at `id`.
-pub fn validate(page: &[u8], id: PageId) -> Result<PageType, String> {
+pub fn validate(page: &[u8], id: PageId) -> Result<PageType, Corruption> {
     let h = Header::read(page);
     let ty = match PageType::from_u8(h.ty) {
         Some(t @ (PageType::Leaf | PageType::Branch)) => t,
-        _ => return Err(format!("page type {} where a leaf or branch page was expected", h.ty)),
+        _ => return Err(Corruption::PageType { found: h.ty, expected: "a leaf or branch page" }),
     };
     let (stored, computed) = frame::checksums(page);
     if stored != computed {
-        return Err(format!("checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"));
+        return Err(Corruption::Checksum { stored, computed });
     }
     if h.id != id {
-        return Err(format!("page id field {} (expected {id})", h.id));
+        return Err(Corruption::PageId { found: h.id.0 });
     }
     if h.overflow != 0 {
-        return Err(format!("{} page with overflow count {}", ty.name(), h.overflow));
+        return Err(layout(format!("{} page with overflow count {}", ty.name(), h.overflow)));
     }
     let n = h.count as usize;
     let min = if ty == PageType::Leaf { 1 } else { 2 };
     if n < min {
-        return Err(format!("{} page with {n} entries (at least {min})", ty.name()));
+        return Err(layout(format!("{} page with {n} entries (at least {min})", ty.name())));
     }
     let used = h.aux as usize;
     let mut at = HEADER_LEN + n * SLOT_LEN;
     if used > page.len() || at > used {
-        return Err(format!("{n} entries and {used} used bytes do not fit a {}-byte page", page.len()));
+        return Err(layout(format!("{n} entries and {used} used bytes do not fit a {}-byte page", page.len())));
     }
     let max_key = max_key_len(page.len());
     let mut prev: Option<&[u8]> = None;
     for i in 0..n {
         if slot(page, i) != at {
-            return Err(format!("entry {i} at offset {} (expected {at})", slot(page, i)));
+            return Err(layout(format!("entry {i} at offset {} (expected {at})", slot(page, i))));
         }
         let (key, end) = if ty == PageType::Leaf { leaf_entry(page, at, used)? } else { branch_entry(page, at, used)? };
         let key_ok = match prev {
@@ -184,23 +185,27 @@ pub fn validate(page: &[u8], id: PageId) -> Result<PageType, String> {
             Some(p) => !key.is_empty() && key > p,
         };
         if !key_ok {
-            return Err(format!("entry {i}: key out of order or empty"));
+            return Err(Corruption::KeyOrder { entry: i });
         }
         if key.len() > max_key {
-            return Err(format!("entry {i}: key of {} bytes (at most {max_key} at this page size)", key.len()));
+            return Err(layout(format!("entry {i}: key of {} bytes (at most {max_key} at this page size)", key.len())));
         }
         prev = Some(key);
         at = end;
     }
     if at != used {
-        return Err(format!("entries end at {at}, header says {used}"));
+        return Err(layout(format!("entries end at {at}, header says {used}")));
     }
     Ok(ty)
 }
 
-fn leaf_entry(p: &[u8], at: usize, used: usize) -> Result<(&[u8], usize), String> {
+fn layout(what: String) -> Corruption {
+    Corruption::Layout { what }
+}
+
+fn leaf_entry(p: &[u8], at: usize, used: usize) -> Result<(&[u8], usize), Corruption> {
     if at + LEAF_ENTRY_HEAD > used {
-        return Err(format!("leaf entry at {at} runs past the used area"));
+        return Err(layout(format!("leaf entry at {at} runs past the used area")));
     }
     let kind = p[at];
     let klen = le::u16_at(p, at + 1) as usize;
@@ -208,30 +213,30 @@ fn leaf_entry(p: &[u8], at: usize, used: usize) -> Result<(&[u8], usize), String
     let vbytes = match kind {
         KIND_INLINE => vlen,
         KIND_OVERFLOW if vlen > 0 => OVERFLOW_REF_LEN,
-        _ => return Err(format!("leaf entry at {at}: kind {kind} with value length {vlen}")),
+        _ => return Err(layout(format!("leaf entry at {at}: kind {kind} with value length {vlen}"))),
     };
     let end = at + LEAF_ENTRY_HEAD + klen + vbytes;
     if end > used {
-        return Err(format!("leaf entry at {at} ({klen}-byte key, {vlen}-byte value) runs past the used area"));
+        return Err(layout(format!("leaf entry at {at} ({klen}-byte key, {vlen}-byte value) runs past the used area")));
     }
     if kind == KIND_OVERFLOW && le::u64_at(p, at + LEAF_ENTRY_HEAD + klen) < 2 {
-        return Err(format!("leaf entry at {at}: overflow value on a meta page"));
+        return Err(layout(format!("leaf entry at {at}: overflow value on a meta page")));
     }
     Ok((&p[at + LEAF_ENTRY_HEAD..at + LEAF_ENTRY_HEAD + klen], end))
 }
 
-fn branch_entry(p: &[u8], at: usize, used: usize) -> Result<(&[u8], usize), String> {
+fn branch_entry(p: &[u8], at: usize, used: usize) -> Result<(&[u8], usize), Corruption> {
     if at + BRANCH_ENTRY_HEAD > used {
-        return Err(format!("branch entry at {at} runs past the used area"));
+        return Err(layout(format!("branch entry at {at} runs past the used area")));
     }
     let child = le::u64_at(p, at);
     let klen = le::u16_at(p, at + 8) as usize;
     let end = at + BRANCH_ENTRY_HEAD + klen;
     if end > used {
-        return Err(format!("branch entry at {at} runs past the used area"));
+        return Err(layout(format!("branch entry at {at} runs past the used area")));
     }
     if child < 2 {
-        return Err(format!("branch entry at {at}: child page {child}"));
+        return Err(layout(format!("branch entry at {at}: child page {child}")));
     }
     Ok((&p[at + BRANCH_ENTRY_HEAD..end], end))
 }
@@ -354,7 +359,8 @@ mod tests {
         w.branch(b"a", PageId(4));
         w.branch(b"m", PageId(5));
         w.finish(PageType::Branch, PageId(3), TxId(1));
-        assert!(validate(&bad, PageId(3)).unwrap_err().contains("key"));
+        assert_eq!(validate(&bad, PageId(3)), Err(Corruption::KeyOrder { entry: 0 }));
+        assert!(validate(&bad, PageId(3)).unwrap_err().to_string().contains("key"));
     }
 
     #[test]
@@ -379,8 +385,10 @@ mod tests {
         }
         let mut p = buf.clone();
         p[100] ^= 1;
-        assert!(validate(&p, PageId(3)).unwrap_err().contains("checksum"));
-        assert!(validate(&buf, PageId(4)).unwrap_err().contains("page id"));
+        assert!(matches!(validate(&p, PageId(3)), Err(Corruption::Checksum { .. })));
+        assert!(validate(&p, PageId(3)).unwrap_err().to_string().contains("checksum"));
+        assert_eq!(validate(&buf, PageId(4)), Err(Corruption::PageId { found: 3 }));
+        assert!(validate(&buf, PageId(4)).unwrap_err().to_string().contains("page id"));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //!  32    8 sequence (last value returned by next_sequence)
 //! ```
 
-use crate::error::{show_bytes, Error, Result};
+use crate::error::{show_bytes, Corruption, Error, Result};
 use crate::tree::page::Value;
 use crate::types::{le, PageId};
 
@@ -35,8 +35,10 @@ pub struct BucketRecord {
 impl BucketRecord {
     /// The record stored as the catalog value of bucket `name`.
     pub fn from_value(name: &[u8], v: Value<'_>) -> Result<BucketRecord> {
-        let bad =
-            || Error::Corrupted { page: None, what: format!("record of bucket {} is malformed", show_bytes(name)) };
+        let bad = || {
+            let what = format!("record of bucket {} is malformed", show_bytes(name));
+            Error::Corrupted { page: None, cause: Corruption::Structure { what } }
+        };
         match v {
             Value::Inline(b) => BucketRecord::decode(b).ok_or_else(bad),
             Value::Overflow(_) => Err(bad()),

@@ -4,7 +4,7 @@
 //! page or a dirty node of the write transaction, and `NodeSource::view` is
 //! the one function that decides which.
 
-use crate::error::{Error, Result};
+use crate::error::{Corruption, Error, Result};
 use crate::storage::frame::{PageType, HEADER_LEN};
 use crate::storage::mmap::Mmap;
 use crate::storage::verified::VerifiedBits;
@@ -36,16 +36,22 @@ pub struct PageReader<'a> {
 impl<'a> PageReader<'a> {
     /// The bytes of `pages` pages at `id`, checked against the snapshot.
     pub fn raw(&self, id: PageId, pages: u64) -> Result<&'a [u8]> {
+        self.bytes(id, pages).map_err(|cause| Error::corrupted(id, cause))
+    }
+
+    /// `raw` for callers that place the damage themselves (the freelist
+    /// readers): the cause alone.
+    pub fn bytes(&self, id: PageId, pages: u64) -> Result<&'a [u8], Corruption> {
         let end = id.0.checked_add(pages);
         if id.0 < 2 || end.is_none_or(|e| e > self.page_count) {
-            return Err(Error::corrupted(
-                id,
-                format!("reference to pages {id}..+{pages} outside the database (pages 2..{})", self.page_count),
-            ));
+            return Err(Corruption::Bounds { first: id.0, pages, page_count: self.page_count });
         }
         let ps = self.page_size as u64;
-        self.map.slice(id.0 * ps, (pages * ps) as usize).ok_or_else(|| {
-            Error::corrupted(id, format!("page lies beyond the end of the file ({} bytes)", self.map.valid_len()))
+        self.map.slice(id.0 * ps, (pages * ps) as usize).ok_or_else(|| Corruption::Truncated {
+            len: self.map.valid_len(),
+            pages: id.0 + pages,
+            page_size: ps,
+            txid: None,
         })
     }
 
@@ -54,13 +60,13 @@ impl<'a> PageReader<'a> {
     pub fn node(&self, id: PageId) -> Result<PageNode<'a>> {
         let b = self.raw(id, 1)?;
         if !self.verified.get(id.0) {
-            page::validate(b, id).map_err(|what| Error::corrupted(id, what))?;
+            page::validate(b, id).map_err(|cause| Error::corrupted(id, cause))?;
             self.verified.set(id.0);
         }
         match PageType::from_u8(b[4]) {
             Some(PageType::Leaf) => Ok(PageNode::Leaf(LeafPage::new(b))),
             Some(PageType::Branch) => Ok(PageNode::Branch(BranchPage::new(b))),
-            _ => Err(Error::corrupted(id, format!("page type {} where a tree page was expected", b[4]))),
+            _ => Err(Error::corrupted(id, Corruption::PageType { found: b[4], expected: "a tree page" })),
         }
     }
 
@@ -69,10 +75,11 @@ impl<'a> PageReader<'a> {
         let pages = overflow::run_pages(r.len as u64, self.page_size);
         let run = self.raw(r.page, pages)?;
         if !self.verified.get(r.page.0) {
-            overflow::validate(run, r, self.page_size).map_err(|what| Error::corrupted(r.page, what))?;
+            overflow::validate(run, r, self.page_size).map_err(|cause| Error::corrupted(r.page, cause))?;
             self.verified.set(r.page.0);
         } else if run[4] != PageType::Overflow as u8 {
-            return Err(Error::corrupted(r.page, "overflow reference to a page of another type"));
+            let cause = Corruption::PageType { found: run[4], expected: "an overflow page" };
+            return Err(Error::corrupted(r.page, cause));
         }
         Ok(&run[HEADER_LEN..HEADER_LEN + r.len as usize])
     }
@@ -198,7 +205,7 @@ pub fn depth_error(at: NodeRef) -> Error {
         NodeRef::Page(p) => Some(p),
         NodeRef::Dirty(_) => None,
     };
-    Error::Corrupted { page, what: format!("tree deeper than {MAX_DEPTH} levels (a cycle?)") }
+    Error::Corrupted { page, cause: Corruption::DepthExceeded { max: MAX_DEPTH } }
 }
 
 /// Levels from `root` down to its leftmost leaf (0 for an empty tree).

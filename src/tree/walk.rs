@@ -3,7 +3,7 @@
 //! deep (key order, counts, overflow contents); a writer whose stored
 //! freelist is damaged runs it shallow to learn which pages are in use.
 
-use crate::error::{show_bytes, Error, Result};
+use crate::error::{show_bytes, Corruption, Error, Result};
 use crate::storage::frame::PageType;
 use crate::tree::overflow;
 use crate::tree::page::{self, BranchPage, LeafPage, Value};
@@ -24,15 +24,14 @@ impl Seen {
 
     pub fn mark(&mut self, first: u64, n: u64, what: &str) -> Result<()> {
         if first < 2 || first.checked_add(n).is_none_or(|e| e > self.pages) {
-            return Err(Error::corrupted(
-                PageId(first),
-                format!("{what} outside the database (pages 2..{})", self.pages),
-            ));
+            let cause = Corruption::Bounds { first, pages: n, page_count: self.pages };
+            return Err(Error::corrupted(PageId(first), cause.within(what)));
         }
         for p in first..first + n {
             let (w, b) = ((p / 64) as usize, 1u64 << (p % 64));
             if self.bits[w] & b != 0 {
-                return Err(Error::corrupted(PageId(p), format!("page used twice (again as {what})")));
+                let what = format!("page used twice (again as {what})");
+                return Err(Error::corrupted(PageId(p), Corruption::Structure { what }));
             }
             self.bits[w] |= b;
         }
@@ -98,7 +97,10 @@ fn walk_tree(
     if tree.root.is_none() {
         return match tree.count {
             0 => Ok(()),
-            n => Err(Error::Corrupted { page: None, what: format!("{name}: empty tree with count {n}") }),
+            n => {
+                let cause = Corruption::Count { of: "entries", recorded: n, found: Some(0) }.within(name);
+                Err(Error::Corrupted { page: None, cause })
+            }
         };
     }
     let mut stack = vec![Pending { page: tree.root, lo: None, hi: None, depth: 1 }];
@@ -107,25 +109,24 @@ fn walk_tree(
     while let Some(at) = stack.pop() {
         let id = at.page;
         if at.depth > MAX_DEPTH {
-            return Err(Error::corrupted(id, format!("{name}: tree deeper than {MAX_DEPTH} levels")));
+            return Err(Error::corrupted(id, Corruption::DepthExceeded { max: MAX_DEPTH }.within(name)));
         }
         seen.mark(id.0, 1, "tree page")?;
         let bytes = reader.raw(id, 1)?;
-        let ty = page::validate(bytes, id).map_err(|w| Error::corrupted(id, format!("{name}: {w}")))?;
+        let ty = page::validate(bytes, id).map_err(|c| Error::corrupted(id, c.within(name)))?;
         let in_bounds =
             |k: &[u8]| at.lo.as_deref().is_none_or(|lo| k >= lo) && at.hi.as_deref().is_none_or(|hi| k < hi);
         if ty == PageType::Leaf {
             if *leaf_depth.get_or_insert(at.depth) != at.depth {
-                return Err(Error::corrupted(id, format!("{name}: leaves at different depths")));
+                let cause = Corruption::Structure { what: "leaves at different depths".into() };
+                return Err(Error::corrupted(id, cause.within(name)));
             }
             let l = LeafPage::new(bytes);
             count += l.len() as u64;
             for i in 0..l.len() {
                 if deep && !in_bounds(l.key(i)) {
-                    return Err(Error::corrupted(
-                        id,
-                        format!("{name}: key {} outside its parent's range", show_bytes(l.key(i))),
-                    ));
+                    let what = format!("key {} outside its parent's range", show_bytes(l.key(i)));
+                    return Err(Error::corrupted(id, Corruption::Structure { what }.within(name)));
                 }
                 match (&mut children, l.value(i)) {
                     (Some(out), v) => {
@@ -137,7 +138,7 @@ fn walk_tree(
                         seen.mark(r.page.0, pages, "overflow run")?;
                         if deep {
                             let run = reader.raw(r.page, pages)?;
-                            overflow::validate(run, &r, reader.page_size).map_err(|w| Error::corrupted(r.page, w))?;
+                            overflow::validate(run, &r, reader.page_size).map_err(|c| Error::corrupted(r.page, c))?;
                         }
                     }
                     (None, Value::Inline(_)) => {}
@@ -146,7 +147,8 @@ fn walk_tree(
         } else {
             let b = BranchPage::new(bytes);
             if deep && !(1..b.len()).all(|i| in_bounds(b.key(i))) {
-                return Err(Error::corrupted(id, format!("{name}: separator outside its parent's range")));
+                let cause = Corruption::Structure { what: "separator outside its parent's range".into() };
+                return Err(Error::corrupted(id, cause.within(name)));
             }
             for i in 0..b.len() {
                 let lo = if i == 0 { at.lo.clone() } else { Some(b.key(i).to_vec()) };
@@ -156,7 +158,8 @@ fn walk_tree(
         }
     }
     if deep && count != tree.count {
-        return Err(Error::corrupted(tree.root, format!("{name}: {count} entries, the record says {}", tree.count)));
+        let cause = Corruption::Count { of: "entries", recorded: tree.count, found: Some(count) };
+        return Err(Error::corrupted(tree.root, cause.within(name)));
     }
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! record in its parent's catalog is rewritten at commit, so while the
 //! transaction runs the slot, not the catalog, holds a bucket's current roots.
 
-use crate::error::{show_bytes, Error, Result};
+use crate::error::{show_bytes, Corruption, Error, Result};
 use crate::tree::node::NodeRef;
 use crate::tree::ops::Root;
 use crate::tree::overflow;
@@ -73,9 +73,9 @@ impl WriteTx {
             return if if_missing { Ok(self.handle(s)) } else { Err(Error::BucketExists { name: show_bytes(name) }) };
         }
         let rec = BucketRecord::default();
-        let count = self.bucket_count.checked_add(1).ok_or_else(|| Error::Corrupted {
+        let count = self.bucket_count.checked_add(1).ok_or(Error::Corrupted {
             page: None,
-            what: format!("bucket count {} in the meta cannot be right", self.bucket_count),
+            cause: Corruption::Count { of: "buckets", recorded: self.bucket_count, found: None },
         })?;
         self.with_tree(p, Tree::Children, |t, root| t.put(root, name, Value::Inline(&rec.encode())))?;
         let s = self.add_slot(p, name, rec, true);
@@ -95,9 +95,9 @@ impl WriteTx {
             };
             tx.with_tree(p, Tree::Children, |t, root| t.delete(root, name))?;
             let removed = tx.drop_bucket(s)?;
-            tx.bucket_count = tx.bucket_count.checked_sub(removed).ok_or_else(|| Error::Corrupted {
+            tx.bucket_count = tx.bucket_count.checked_sub(removed).ok_or(Error::Corrupted {
                 page: None,
-                what: format!("bucket count {} below the {removed} buckets deleted", tx.bucket_count),
+                cause: Corruption::Count { of: "buckets", recorded: tx.bucket_count, found: Some(removed) },
             })?;
             tx.touch(p);
             Ok(())

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::alloc::freelist::{AllocError, Freelist, TxAlloc};
 use crate::alloc::meta::Meta;
 use crate::env::{next_serial, Env, WriterState};
-use crate::error::{show_bytes, Error, Result};
+use crate::error::{show_bytes, Corruption, Error, Result};
 use crate::storage::io::WriteOp;
 use crate::tree::cursor::RawCursor;
 use crate::tree::node::NodeRef;
@@ -123,9 +123,12 @@ impl PageStore for Store<'_> {
     }
 
     fn free(&mut self, id: PageId, pages: u64) -> Result<()> {
-        self.alloc
-            .free(self.fl, id, pages)
-            .map_err(|o| Error::corrupted(PageId(o.page), "page referenced twice (freed twice)"))
+        self.alloc.free(self.fl, id, pages).map_err(|o| {
+            Error::corrupted(
+                PageId(o.page),
+                Corruption::Structure { what: "page referenced twice (freed twice)".into() },
+            )
+        })
     }
 }
 
@@ -135,7 +138,8 @@ impl WriteTx {
         let (meta, horizon) = env.current_and_horizon();
         let Some(txid) = meta.txid.0.checked_add(1).map(TxId) else {
             env.release_writer(ws);
-            return Err(Error::Corrupted { page: None, what: format!("meta txid {} has no successor", meta.txid) });
+            let what = format!("meta txid {} has no successor", meta.txid);
+            return Err(Error::Corrupted { page: None, cause: Corruption::Meta { what } });
         };
         let mut fl = match ws.freelist.take() {
             Some(fl) => fl,
@@ -272,9 +276,12 @@ impl WriteTx {
 
     /// Frees pages this transaction no longer references.
     pub(crate) fn free_pages(&mut self, id: PageId, n: u64) -> Result<()> {
-        self.alloc
-            .free(&mut self.fl, id, n)
-            .map_err(|o| Error::corrupted(PageId(o.page), "page referenced twice (freed twice)"))
+        self.alloc.free(&mut self.fl, id, n).map_err(|o| {
+            Error::corrupted(
+                PageId(o.page),
+                Corruption::Structure { what: "page referenced twice (freed twice)".into() },
+            )
+        })
     }
 
     fn free_overflow(&mut self, r: OverflowRef) -> Result<()> {

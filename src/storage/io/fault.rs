@@ -9,6 +9,9 @@
 //! fail, and `crash_image` then gives the bytes a disk could hold after the
 //! cut: the durable image plus any subset of the unsynced writes, some of them
 //! torn at a sector boundary.
+//!
+//! Reads are not steps (they change nothing on disk); `fail_reads` makes
+//! them fail instead.
 
 use std::fs::File;
 use std::io;
@@ -55,6 +58,8 @@ struct State {
     trace: Vec<Step>,
     durable: Vec<u8>,
     unsynced: Vec<Unsynced>,
+    /// Reads covering this byte (every read, with None) fail with this errno.
+    failing_reads: Option<(Option<u64>, i32)>,
 }
 
 #[derive(Debug)]
@@ -113,6 +118,12 @@ impl FaultIo {
         let mut st = self.state.lock().unwrap();
         let at = st.steps + step;
         st.armed = Some((at, fault));
+    }
+
+    /// Makes every later read that covers byte `offset` (every read, with
+    /// None) fail with `errno`, doing nothing.
+    pub fn fail_reads(&self, offset: Option<u64>, errno: i32) {
+        self.state.lock().unwrap().failing_reads = Some((offset, errno));
     }
 
     pub fn steps(&self) -> u64 {
@@ -208,6 +219,12 @@ impl IoBackend for FaultIo {
     }
 
     fn read_batch(&self, ops: &mut [ReadOp<'_>]) -> io::Result<()> {
+        if let Some((at, errno)) = self.state.lock().unwrap().failing_reads {
+            let covers = |op: &ReadOp<'_>| at.is_none_or(|b| (op.offset..op.offset + op.buf.len() as u64).contains(&b));
+            if ops.iter().any(covers) {
+                return Err(io::Error::from_raw_os_error(errno));
+            }
+        }
         self.inner.read_batch(ops)
     }
 

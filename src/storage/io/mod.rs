@@ -32,7 +32,9 @@ pub trait IoBackend: Send + Sync + Debug {
     /// Writes every op. Ops are sorted by offset and do not overlap; a backend
     /// may coalesce adjacent ones. On error, any subset may have been written.
     fn write_batch(&self, ops: &[WriteOp<'_>]) -> io::Result<()>;
-    /// Fills every op's buffer completely (short files are an error).
+    /// Fills every op's buffer completely. A read past the end of the file
+    /// is an error of kind `UnexpectedEof` (open takes it for "no meta
+    /// there"); any other error is a failed read.
     fn read_batch(&self, ops: &mut [ReadOp<'_>]) -> io::Result<()>;
     /// Makes every completed write durable (fdatasync).
     fn sync(&self) -> io::Result<()>;
