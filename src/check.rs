@@ -11,11 +11,9 @@
 //! shallow. `Database::check` first reads the meta pages back from the file
 //! (`Env::check_metas`): the durable one must be intact.
 
-use crate::alloc::load::read_freelist;
-use crate::alloc::meta::Meta;
+use crate::alloc::{read_freelist, Meta};
 use crate::error::{Corruption, Error, Result};
-use crate::tree::view::PageReader;
-use crate::tree::walk::{walk, Seen};
+use crate::tree::{walk, PageReader, Seen};
 use crate::types::PageId;
 
 /// What `check` found in a sound file.

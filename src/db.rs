@@ -10,8 +10,7 @@ use crate::check::{self, Report};
 use crate::env::{BackendFactory, Env};
 use crate::error::{Error, Result};
 use crate::options::Options;
-use crate::tree::ops::Root;
-use crate::tree::view;
+use crate::tree::{self, Root};
 use crate::txn::{ReadTx, WriteTx};
 
 /// Statistics of a database (the fields of the C `thunder_stats`).
@@ -173,7 +172,7 @@ impl Database {
         let readers = env.readers.count();
         let file_size = env.pages.file.metadata().map_err(|e| Error::io("stat", &env.config.path, None, e))?.len();
         let meta = env.pin_reader();
-        let depth = view::depth(&env.pages.reader(meta.page_count), Root::from_page(meta.root.keys.root, 0).node);
+        let depth = tree::depth(&env.pages.reader(meta.page_count), Root::from_page(meta.root.keys.root, 0).node);
         env.unpin_reader(meta.txid);
         let depth = depth?;
         Ok(Stats {

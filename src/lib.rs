@@ -34,7 +34,7 @@ pub use cursor::{collect_owned, Cursor, Iter, KeyValue, OwnedCursor, WriteCursor
 pub use db::{CloseError, Database, Stats};
 pub use error::{Corruption, Error, ErrorKind, Result};
 pub use options::{IoBackendKind, Options, SyncMode};
-pub use tree::overflow::MAX_VALUE_LEN;
+pub use tree::MAX_VALUE_LEN;
 pub use txn::{Bucket, PutFlags, ReadTx, WriteTx, MAX_BUCKET_NAME, MAX_IN_MEMORY_VIEW};
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::alloc::meta::PAGE_SIZES;
+use crate::alloc::PAGE_SIZES;
 use crate::error::{Error, Result};
 
 /// When commits become durable (see DESIGN.md 3b: every mode keeps the last

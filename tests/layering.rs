@@ -7,7 +7,9 @@
 //! - (b) `allow(unsafe_code ...)` appears only in the files of the
 //!   ```` ```unsafe-modules ```` block;
 //! - (c) a module imports only modules below it in the ```` ```layers ````
-//!   block, and every module in src/ is in that block.
+//!   block, and every module in src/ is in that block;
+//! - (d) a `mod.rs` holds only `mod` and `use` lines (and their attributes):
+//!   a directory is a visibility boundary that says what it exports.
 //!
 //! Comments and the contents of string and char literals are blanked before
 //! scanning, so prose naming a crate path does not count. `checker_*` tests
@@ -310,7 +312,37 @@ fn unsafe_allows(code: &str) -> Vec<usize> {
     lines
 }
 
-/// Every violation of rules (a), (b) and (c) in `files` (paths relative to
+/// The 1-based lines of a `mod.rs` (already blanked) that are neither a
+/// `mod NAME;` nor a `use ...;` line nor an attribute (rule d).
+fn mod_rs_code_lines(code: &str) -> Vec<usize> {
+    let mut lines = Vec::new();
+    let mut in_use = false;
+    for (i, line) in code.lines().enumerate() {
+        let l = line.trim();
+        if l.is_empty() {
+            continue;
+        }
+        if in_use {
+            in_use = !l.ends_with(';');
+            continue;
+        }
+        let item = l.strip_prefix("pub(crate) ").or_else(|| l.strip_prefix("pub ")).unwrap_or(l);
+        if l.starts_with("#[") || l.starts_with("#![") {
+            continue;
+        }
+        if item.starts_with("mod ") && item.ends_with(';') {
+            continue;
+        }
+        if item.starts_with("use ") {
+            in_use = !item.ends_with(';');
+            continue;
+        }
+        lines.push(i + 1);
+    }
+    lines
+}
+
+/// Every violation of rules (a) to (d) in `files` (paths relative to
 /// the crate root, `src/...`, with their text), given docs/ARCHITECTURE.md's
 /// text. Empty when the tree is layered.
 fn check(files: &[(String, String)], architecture: &str) -> Vec<String> {
@@ -349,6 +381,15 @@ fn check(files: &[(String, String)], architecture: &str) -> Vec<String> {
             for line in unsafe_allows(&code) {
                 problems.push(format!(
                     "{path}:{line}: allows unsafe_code, but is not in the unsafe modules (docs/ARCHITECTURE.md, ```unsafe-modules)"
+                ));
+            }
+        }
+
+        // (d) a mod.rs holds only mod and use lines.
+        if path.ends_with("/mod.rs") {
+            for line in mod_rs_code_lines(&code) {
+                problems.push(format!(
+                    "{path}:{line}: a mod.rs holds only `mod` and `use` lines; move this into a file of its own"
                 ));
             }
         }
@@ -547,12 +588,12 @@ mod tests {
 }
 ";
     assert_eq!(
-        problems(&[("src/txn/mod.rs", txn)]),
+        problems(&[("src/txn/write.rs", txn)]),
         [
-            "src/txn/mod.rs:1: module txn imports db, which sits above it",
-            "src/txn/mod.rs:2: module txn imports db, which sits above it",
-            "src/txn/mod.rs:5: module txn imports ffi, which sits above it",
-            "src/txn/mod.rs:7: module txn imports db, which sits above it",
+            "src/txn/write.rs:1: module txn imports db, which sits above it",
+            "src/txn/write.rs:2: module txn imports db, which sits above it",
+            "src/txn/write.rs:5: module txn imports ffi, which sits above it",
+            "src/txn/write.rs:7: module txn imports db, which sits above it",
         ]
     );
     let clean = "\
@@ -615,4 +656,19 @@ fn checker_parses_its_inputs() {
     assert_eq!(names, ["db"], "a // inside a string does not start a comment");
     assert_eq!(module_of("src/env/x.rs").as_deref(), Some("env"));
     assert_eq!((module_of("src/lib.rs"), module_of("src/tests/a.rs")), (None, None));
+}
+
+#[test]
+fn checker_mod_rs_holds_only_mod_and_use_lines() {
+    let clean = "//! doc\n\nmod a;\n#[cfg(test)]\nmod b;\n\npub(crate) use a::{\n    X,\n    Y,\n};\npub use b::Z;\n";
+    assert!(mod_rs_code_lines(&blank_comments_and_literals(clean)).is_empty());
+    let code = "mod a;\npub use a::X;\n\npub struct S;\nfn f() {}\n";
+    assert_eq!(mod_rs_code_lines(&blank_comments_and_literals(code)), vec![4, 5]);
+    let files = vec![
+        ("src/lib.rs".to_string(), "mod tree;\n".to_string()),
+        ("src/tree/mod.rs".to_string(), "mod page;\npub const N: u32 = 1;\n".to_string()),
+        ("src/tree/page.rs".to_string(), String::new()),
+    ];
+    let problems = check(&files, DOC);
+    assert!(problems.iter().any(|p| p.starts_with("src/tree/mod.rs:2: a mod.rs holds only")), "{problems:?}");
 }

@@ -6,8 +6,7 @@ use crate::alloc::freelist::{self, Freelist, Stored};
 use crate::alloc::meta::Meta;
 use crate::alloc::store;
 use crate::error::{Corruption, Result};
-use crate::tree::view::PageReader;
-use crate::tree::walk::{walk, Seen};
+use crate::tree::{walk, PageReader, Seen};
 use crate::types::PageId;
 
 /// Reads the persisted freelist of `meta`.

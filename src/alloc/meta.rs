@@ -24,8 +24,8 @@
 //! ```
 //! The checksum covers the whole page.
 
-use crate::storage::frame::{self, Header, PageType};
-use crate::tree::record::{BucketRecord, RECORD_LEN};
+use crate::storage::{checksums, seal, Header, PageType};
+use crate::tree::{BucketRecord, RECORD_LEN};
 use crate::types::{le, PageId, TxId};
 
 pub const MAGIC: &[u8; 4] = b"THND";
@@ -93,7 +93,7 @@ impl Meta {
         le::put_u32(&mut page, 120, self.freelist.log_pages);
         le::put_u64(&mut page, 128, self.freelist.free_pages);
         le::put_u64(&mut page, 136, self.checkpoint_lsn);
-        frame::seal(&mut page);
+        seal(&mut page);
         page
     }
 
@@ -102,7 +102,7 @@ impl Meta {
         if page.len() < 144 || &page[32..36] != MAGIC {
             return MetaRead::NotThunder;
         }
-        let (stored, computed) = frame::checksums(page);
+        let (stored, computed) = checksums(page);
         if stored != computed {
             return MetaRead::Damaged(format!(
                 "meta page {slot}: checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"
@@ -369,7 +369,7 @@ mod tests {
         for slot in 0..2 {
             let p = &mut f[slot * 4096..][..4096];
             le::put_u32(p, 36, 99);
-            frame::seal(p);
+            seal(p);
         }
         assert!(matches!(select_in(&f), Selected::Incompatible(_)));
     }

@@ -1,8 +1,15 @@
 //! Where pages come from and go: the meta pages, the free page sets and the
-//! persisted freelist.
+//! persisted freelist, and loading the writer's free set. Outside this
+//! directory only what is re-exported here is visible.
 
-pub mod extents;
-pub mod freelist;
-pub mod load;
-pub mod meta;
-pub mod store;
+mod extents;
+mod freelist;
+mod load;
+mod meta;
+mod store;
+
+pub(crate) use freelist::{AllocError, Freelist, Persisted, TxAlloc};
+pub(crate) use load::{load_freelist, read_freelist};
+pub(crate) use meta::{select as select_meta, Meta, MetaRead, Selected, PAGE_SIZES};
+#[cfg(test)]
+pub(crate) use store::{decode_log, encode_log, snapshot_pages, stored_runs, LogEntry};

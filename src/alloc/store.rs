@@ -21,7 +21,7 @@
 
 use crate::alloc::extents::ExtentSet;
 use crate::error::Corruption;
-use crate::storage::frame::{self, Header, PageType, HEADER_LEN};
+use crate::storage::{checksums, seal, Header, PageType, HEADER_LEN};
 use crate::types::{le, PageId, TxId};
 
 const BODY: usize = HEADER_LEN + 8;
@@ -70,7 +70,7 @@ pub fn encode_snapshot(set: &ExtentSet, first: PageId, pages: u64, page_size: us
         n += 1;
     }
     le::put_u64(&mut buf, HEADER_LEN, n);
-    frame::seal(&mut buf);
+    seal(&mut buf);
     buf
 }
 
@@ -85,7 +85,7 @@ pub fn encode_log(entries: &[LogEntry], prev: PageId, id: PageId, page_size: usi
         le::put_u64(&mut buf, off, e.start);
         le::put_u32(&mut buf, off + 8, e.len as u32 | if e.added { 0 } else { REMOVED });
     }
-    frame::seal(&mut buf);
+    seal(&mut buf);
     buf
 }
 
@@ -107,7 +107,7 @@ fn check_frame(buf: &[u8], id: PageId, ty: PageType, page_size: usize) -> Result
         let what = format!("run of {} pages (expected {})", h.overflow + 1, buf.len() / page_size);
         return Err(Corruption::Layout { what });
     }
-    let (stored, computed) = frame::checksums(buf);
+    let (stored, computed) = checksums(buf);
     if stored != computed {
         return Err(Corruption::Checksum { stored, computed });
     }

@@ -50,7 +50,7 @@ macro_rules! cursor_api {
                 &self,
                 range: R,
             ) -> $crate::cursor::Iter<'_, Self> {
-                let (lo, hi) = $crate::cursor::iter::owned_bounds(&range);
+                let (lo, hi) = $crate::cursor::owned_bounds(&range);
                 $crate::cursor::Iter::new(self, None, $crate::txn::Tree::Keys, lo, hi)
             }
 
@@ -60,19 +60,19 @@ macro_rules! cursor_api {
                 bucket: &$crate::txn::Bucket,
                 range: R,
             ) -> $crate::cursor::Iter<'_, Self> {
-                let (lo, hi) = $crate::cursor::iter::owned_bounds(&range);
+                let (lo, hi) = $crate::cursor::owned_bounds(&range);
                 $crate::cursor::Iter::new(self, Some(*bucket), $crate::txn::Tree::Keys, lo, hi)
             }
 
             /// Keys of the default keyspace that start with `prefix`.
             pub fn prefix(&self, prefix: &[u8]) -> $crate::cursor::Iter<'_, Self> {
-                let (lo, hi) = $crate::cursor::iter::prefix_bounds(prefix);
+                let (lo, hi) = $crate::cursor::prefix_bounds(prefix);
                 $crate::cursor::Iter::new(self, None, $crate::txn::Tree::Keys, lo, hi)
             }
 
             /// Keys of `bucket` that start with `prefix`.
             pub fn prefix_in(&self, bucket: &$crate::txn::Bucket, prefix: &[u8]) -> $crate::cursor::Iter<'_, Self> {
-                let (lo, hi) = $crate::cursor::iter::prefix_bounds(prefix);
+                let (lo, hi) = $crate::cursor::prefix_bounds(prefix);
                 $crate::cursor::Iter::new(self, Some(*bucket), $crate::txn::Tree::Keys, lo, hi)
             }
 

@@ -4,10 +4,11 @@
 //! `WriteCursor` and `Iter` borrow a transaction and move through it.
 
 mod borrowed;
-pub(crate) mod iter;
+mod iter;
 mod methods;
 mod owned;
 
 pub use borrowed::{Cursor, WriteCursor};
 pub use iter::{collect_owned, Iter, KeyValue};
+pub(crate) use iter::{owned_bounds, prefix_bounds};
 pub use owned::OwnedCursor;

@@ -6,7 +6,7 @@
 
 use crate::cursor::KeyValue;
 use crate::error::{Error, Result};
-use crate::tree::cursor::RawCursor;
+use crate::tree::RawCursor;
 use crate::txn::{Bucket, Tree, TxCore, WriteTx};
 
 /// A cursor movement.

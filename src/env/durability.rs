@@ -11,13 +11,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::alloc::meta::{Meta, MetaRead};
+use crate::alloc::{Meta, MetaRead};
 use crate::env::lock_order::{Rank, RankedMutex};
 use crate::env::syncer::Syncer;
 use crate::env::Env;
 use crate::error::{Corruption, Error, Result};
 use crate::options::SyncMode;
-use crate::storage::io::WriteOp;
+use crate::storage::WriteOp;
 use crate::types::{PageId, TxId};
 
 #[derive(Debug)]

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::Arc;
 
-use crate::alloc::meta::{self, Meta, Selected};
+use crate::alloc::{select_meta, Meta, Selected};
 use crate::env::durability::Durability;
 use crate::env::pages::{read_at, Pages};
 use crate::env::readers::Readers;
@@ -15,11 +15,8 @@ use crate::env::writer::Writer;
 use crate::env::{Config, Env};
 use crate::error::{Corruption, Error, Result};
 use crate::options::{IoBackendKind, Options};
-use crate::storage::file;
-use crate::storage::io::{IoBackend, SyncIo};
-use crate::storage::mmap::Mmap;
-use crate::storage::verified::VerifiedBits;
-use crate::tree::page;
+use crate::storage::{lock_file, open_file, sync_parent_dir, IoBackend, Mmap, SyncIo, VerifiedBits};
+use crate::tree::max_key_len;
 
 /// Builds the I/O backend for an opened file (tests substitute their own).
 pub(crate) type BackendFactory<'a> = &'a dyn Fn(File, &Options) -> Result<Arc<dyn IoBackend>>;
@@ -44,8 +41,8 @@ impl Env {
         if !path.exists() {
             opts.check_for_page_size(opts.page_size.unwrap_or(4096))?;
         }
-        let f = file::open_file(path, opts.read_only, opts.create && !opts.read_only)?;
-        file::lock(&f, path, !opts.read_only, opts.lock_timeout)?;
+        let f = open_file(path, opts.read_only, opts.create && !opts.read_only)?;
+        lock_file(&f, path, !opts.read_only, opts.lock_timeout)?;
         let len = file_len(&f, path)?;
         let io = backend(f.try_clone().map_err(|e| Error::io("dup", path, None, e))?, &opts)?;
         let (meta, slot) = if len == 0 {
@@ -76,7 +73,7 @@ impl Env {
                 read_only: opts.read_only,
                 sync_mode: opts.sync_mode,
                 overflow_threshold: opts.overflow_threshold as usize,
-                max_key: page::max_key_len(page_size),
+                max_key: max_key_len(page_size),
             },
             pages: Pages {
                 file: f,
@@ -131,7 +128,7 @@ fn init_file(f: &File, path: &Path, page_size: u32) -> Result<Meta> {
         f.write_all_at(&meta.encode(slot), off).map_err(|e| Error::io("write meta", path, Some(off), e))?;
     }
     f.sync_all().map_err(|e| Error::io("fsync", path, None, e))?;
-    file::sync_parent_dir(path)?;
+    sync_parent_dir(path)?;
     Ok(meta)
 }
 
@@ -144,7 +141,7 @@ fn read_meta(io: &dyn IoBackend, path: &Path) -> Result<(Meta, u64)> {
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
         Err(e) => Err(Error::io("read meta", path, Some(offset), e)),
     };
-    match meta::select(read)? {
+    match select_meta(read)? {
         Selected::Meta(m, slot) => Ok((m, slot)),
         Selected::NotThunder => Err(Error::Incompatible { path: path.into(), what: "not a thunder database".into() }),
         Selected::Incompatible(what) => Err(Error::Incompatible { path: path.into(), what }),

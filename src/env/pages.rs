@@ -7,10 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::storage::io::{IoBackend, ReadOp};
-use crate::storage::mmap::Mmap;
-use crate::storage::verified::VerifiedBits;
-use crate::tree::view::PageReader;
+use crate::storage::{IoBackend, Mmap, ReadOp, VerifiedBits};
+use crate::tree::PageReader;
 
 #[derive(Debug)]
 pub(crate) struct Pages {

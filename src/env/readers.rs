@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
-use crate::alloc::meta::Meta;
+use crate::alloc::Meta;
 use crate::env::lock_order::{Rank, RankedGuard, RankedMutex};
 use crate::env::Env;
 use crate::types::TxId;

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Condvar;
 use std::thread::ThreadId;
 
-use crate::alloc::freelist::Freelist;
+use crate::alloc::Freelist;
 use crate::env::lock_order::{Rank, RankedMutex};
 use crate::env::Env;
 use crate::error::{Error, Result};

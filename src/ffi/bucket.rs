@@ -9,7 +9,7 @@ use crate::ffi::args;
 use crate::ffi::guard::guard;
 use crate::ffi::handles::{self, closed, thunder_bucket, thunder_txn, TxnSlot};
 use crate::ffi::status::thunder_status;
-use crate::txn::Bucket;
+use crate::Bucket;
 
 /// The parent bucket a call names, which must belong to `txn`.
 ///

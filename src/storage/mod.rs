@@ -1,8 +1,17 @@
 //! Bytes on disk: the page frame, the file and its lock, the mapping, the
-//! per-page verified bits and the I/O backends.
+//! per-page verified bits and the I/O backends. Outside this directory only
+//! what is re-exported here is visible.
 
-pub mod file;
-pub mod frame;
-pub mod io;
-pub mod mmap;
-pub mod verified;
+mod file;
+mod frame;
+mod io;
+mod mmap;
+mod verified;
+
+pub(crate) use file::{lock as lock_file, open_file, sync_parent_dir};
+pub(crate) use frame::{checksums, seal, Header, PageType, HEADER_LEN};
+#[cfg(test)]
+pub(crate) use io::{Fault, FaultIo, Step};
+pub(crate) use io::{IoBackend, ReadOp, SyncIo, WriteOp};
+pub(crate) use mmap::Mmap;
+pub(crate) use verified::VerifiedBits;

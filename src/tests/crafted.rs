@@ -6,14 +6,14 @@
 
 use std::path::Path;
 
-use crate::alloc::meta::{self, Meta, Selected};
+use crate::alloc::{decode_log, encode_log, select_meta, LogEntry, Meta, Selected};
 use crate::error::ErrorKind;
 use crate::options::Options;
 use crate::Database;
 
 /// The newest meta of the file at `path` and its slot.
 fn newest_meta(img: &[u8]) -> (Meta, u64) {
-    match meta::select(|off, len| Ok::<_, ()>(img.get(off as usize..off as usize + len).map(<[u8]>::to_vec))) {
+    match select_meta(|off, len| Ok::<_, ()>(img.get(off as usize..off as usize + len).map(<[u8]>::to_vec))) {
         Ok(Selected::Meta(m, slot)) => (m, slot),
         other => panic!("no meta: {other:?}"),
     }
@@ -74,8 +74,8 @@ fn a_page_count_whose_size_overflows_is_corrupted() {
 /// (src/tree/page.rs), which rejects a key longer than the page allows.
 #[test]
 fn a_key_longer_than_the_page_allows_is_corrupted() {
-    use crate::tree::node::Node;
-    use crate::tree::page::{max_key_len, Value};
+    use crate::tree::Node;
+    use crate::tree::{max_key_len, Value};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("long-key.db");
     let db = Database::open(&path).unwrap();
@@ -114,7 +114,6 @@ fn a_key_longer_than_the_page_allows_is_corrupted() {
 /// the writer rebuilds the freelist from the tree as for any damaged one.
 #[test]
 fn a_freelist_listing_its_own_pages_is_rebuilt() {
-    use crate::alloc::store;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("self-listing.db");
     build(&path);
@@ -124,9 +123,9 @@ fn a_freelist_listing_its_own_pages_is_rebuilt() {
     let head = m.freelist.log_head;
     assert!(!head.is_none(), "the fixture should end with a freelist log page");
     let page = &mut img[head.0 as usize * ps..][..ps];
-    let (prev, mut entries) = store::decode_log(page, head, ps, m.page_count).unwrap();
-    entries.push(store::LogEntry { start: head.0, len: 1, added: true });
-    page.copy_from_slice(&store::encode_log(&entries, prev, head, ps, m.txid));
+    let (prev, mut entries) = decode_log(page, head, ps, m.page_count).unwrap();
+    entries.push(LogEntry { start: head.0, len: 1, added: true });
+    page.copy_from_slice(&encode_log(&entries, prev, head, ps, m.txid));
     m.freelist.free_pages += 1;
     put_newer_meta(&mut img, m, slot);
     std::fs::write(&path, &img).unwrap();

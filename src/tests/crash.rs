@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind};
 use crate::options::SyncMode;
-use crate::storage::io::fault::{Fault, Step};
+use crate::storage::{Fault, Step};
 use crate::tests::support::{open_fault, open_fault_with, test_seed, Guard, Rng};
 use crate::tests::workload::{diff, dump, run_txn, Fixture, Op};
 use crate::Database;

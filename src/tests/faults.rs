@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use crate::error::{Error, ErrorKind};
 use crate::options::SyncMode;
-use crate::storage::io::fault::{Fault, Step};
+use crate::storage::{Fault, Step};
 use crate::tests::support::{open_fault, test_seed, Guard, Rng};
 use crate::tests::workload::{diff, dump, run_txn, Fixture, State};
 

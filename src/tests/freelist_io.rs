@@ -4,10 +4,9 @@
 //! handful of pages (its tree path, one freelist log page, the meta), and only
 //! the occasional compaction rewrites the freelist snapshot.
 
-use crate::alloc::store;
+use crate::alloc::{snapshot_pages, stored_runs};
 use crate::options::Options;
-use crate::storage::frame::PageType;
-use crate::storage::io::fault::Step;
+use crate::storage::{PageType, Step};
 use crate::tests::support::{open_fault, Rng};
 
 #[test]
@@ -34,7 +33,7 @@ fn small_commits_after_a_big_bucket_delete_write_a_few_pages() {
     tx.commit().unwrap();
 
     let tx = db.begin_write().unwrap();
-    let snapshot = store::snapshot_pages(store::stored_runs(&tx.fl.pool), 4096);
+    let snapshot = snapshot_pages(stored_runs(&tx.fl.pool), 4096);
     assert!(tx.fl.pool.len() > 300, "the free set should be fragmented: {} runs", tx.fl.pool.len());
     drop(tx);
 

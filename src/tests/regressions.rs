@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::error::{Error, ErrorKind};
 use crate::options::{Options, SyncMode};
-use crate::storage::io::fault::{Fault, Step};
+use crate::storage::{Fault, Step};
 use crate::tests::support::{open_fault, test_seed, Guard, Rng};
 use crate::tests::workload::{run_txn, Fixture};
 use crate::Database;
@@ -160,8 +160,8 @@ fn a_writer_waiting_while_a_meta_write_fails_is_refused() {
 /// slots at the file's own page size only.
 #[test]
 fn a_value_holding_a_meta_for_another_page_size_is_never_opened() {
-    use crate::alloc::meta::Meta;
-    use crate::storage::frame::HEADER_LEN;
+    use crate::alloc::Meta;
+    use crate::storage::HEADER_LEN;
     use crate::types::TxId;
 
     let dir = tempfile::tempdir().unwrap();

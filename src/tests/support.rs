@@ -7,8 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::options::Options;
-use crate::storage::io::fault::FaultIo;
-use crate::storage::io::IoBackend;
+use crate::storage::{FaultIo, IoBackend};
 use crate::Database;
 
 /// Default base seed; `THUNDER_TEST_SEED` overrides it.

@@ -11,7 +11,7 @@
 //! commits. Both slots damaged is `Corrupted`, and so is damage to the
 //! durable meta that `check` reads back while the database is open.
 
-use crate::alloc::meta::{Meta, MetaRead};
+use crate::alloc::{Meta, MetaRead};
 use crate::error::ErrorKind;
 use crate::options::SyncMode;
 use crate::tests::support::{test_seed, Guard};

@@ -1,11 +1,24 @@
 //! The copy-on-write B+ tree: page codecs, dirty nodes, reading, changing,
-//! cursors and overflow values.
+//! cursors, overflow values and the walk over a whole snapshot. Outside
+//! this directory only what is re-exported here is visible.
 
-pub mod cursor;
-pub mod node;
-pub mod ops;
-pub mod overflow;
-pub mod page;
-pub mod record;
-pub mod view;
-pub mod walk;
+mod cursor;
+mod node;
+mod ops;
+mod overflow;
+mod page;
+mod record;
+mod view;
+mod walk;
+
+pub(crate) use cursor::RawCursor;
+#[cfg(test)]
+pub(crate) use node::Node;
+pub(crate) use node::NodeRef;
+pub(crate) use ops::{Arena, PageStore, Put, Root, TreeMut};
+pub use overflow::MAX_VALUE_LEN;
+pub(crate) use overflow::{header as overflow_header, run_pages as overflow_run_pages};
+pub(crate) use page::{max_key_len, OverflowRef, Value};
+pub(crate) use record::{BucketRecord, TreeRef, RECORD_LEN};
+pub(crate) use view::{depth, get, NodeSource, NodeView, PageNode, PageReader};
+pub(crate) use walk::{walk, Seen};

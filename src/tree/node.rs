@@ -4,7 +4,7 @@
 //! slot vector keeps them in key order.
 
 use crate::error::{Error, Result};
-use crate::storage::frame::{PageType, HEADER_LEN};
+use crate::storage::{PageType, HEADER_LEN};
 use crate::tree::page::{self, BranchPage, LeafPage, OverflowRef, PageWriter, Value};
 use crate::types::{PageId, TxId};
 

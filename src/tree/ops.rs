@@ -8,7 +8,7 @@
 //! simple.
 
 use crate::error::{Corruption, Error, Result};
-use crate::storage::frame::HEADER_LEN;
+use crate::storage::HEADER_LEN;
 use crate::tree::node::{Node, NodeId, NodeRef};
 use crate::tree::page::{OverflowRef, Value};
 use crate::tree::view::{self, NodeSource, NodeView, PageNode, MAX_DEPTH};
@@ -327,7 +327,7 @@ mod tests {
         fn page(&self, id: PageId) -> Result<PageNode<'_>> {
             let b = &self.pages[&id];
             match page::validate(b, id).map_err(|c| Error::corrupted(id, c))? {
-                crate::storage::frame::PageType::Leaf => Ok(PageNode::Leaf(LeafPage::new(b))),
+                crate::storage::PageType::Leaf => Ok(PageNode::Leaf(LeafPage::new(b))),
                 _ => Ok(PageNode::Branch(BranchPage::new(b))),
             }
         }

@@ -7,7 +7,7 @@
 //! checked the first time this process reads the value.
 
 use crate::error::Corruption;
-use crate::storage::frame::{self, Header, PageType, HEADER_LEN};
+use crate::storage::{checksums, seal, Header, PageType, HEADER_LEN};
 use crate::tree::page::OverflowRef;
 use crate::types::{PageId, TxId};
 
@@ -26,7 +26,7 @@ pub fn header(first: PageId, txid: TxId, len: u64, page_size: usize) -> [u8; HEA
     hd.overflow = (run_pages(len, page_size) - 1) as u32;
     hd.aux = len as u32;
     hd.write(&mut h);
-    frame::seal(&mut h);
+    seal(&mut h);
     h
 }
 
@@ -36,7 +36,7 @@ pub fn validate(run: &[u8], r: &OverflowRef, page_size: usize) -> Result<(), Cor
     if h.ty != PageType::Overflow as u8 {
         return Err(Corruption::PageType { found: h.ty, expected: "an overflow page" });
     }
-    let (stored, computed) = frame::checksums(&run[..HEADER_LEN]);
+    let (stored, computed) = checksums(&run[..HEADER_LEN]);
     if stored != computed {
         return Err(Corruption::HeaderChecksum { stored, computed });
     }

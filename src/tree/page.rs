@@ -24,7 +24,7 @@
 //! two in a branch.
 
 use crate::error::Corruption;
-use crate::storage::frame::{self, Header, PageType, HEADER_LEN};
+use crate::storage::{checksums, seal, Header, PageType, HEADER_LEN};
 use crate::types::{le, PageId, TxId};
 
 pub const LEAF_ENTRY_HEAD: usize = 7;
@@ -152,7 +152,7 @@ pub fn validate(page: &[u8], id: PageId) -> Result<PageType, Corruption> {
         Some(t @ (PageType::Leaf | PageType::Branch)) => t,
         _ => return Err(Corruption::PageType { found: h.ty, expected: "a leaf or branch page" }),
     };
-    let (stored, computed) = frame::checksums(page);
+    let (stored, computed) = checksums(page);
     if stored != computed {
         return Err(Corruption::Checksum { stored, computed });
     }
@@ -300,7 +300,7 @@ impl<'b> PageWriter<'b> {
         h.aux = self.at as u32;
         h.write(self.buf);
         self.buf[self.at..].fill(0);
-        frame::seal(self.buf);
+        seal(self.buf);
     }
 }
 
@@ -373,7 +373,7 @@ mod tests {
             for flip in [1u8, 0x80, 0xff] {
                 let mut p = buf.clone();
                 p[i] ^= flip;
-                frame::seal(&mut p);
+                seal(&mut p);
                 if let Ok(PageType::Leaf) = validate(&p, PageId(3)) {
                     // still a well-formed leaf: reading it must not panic
                     let l = LeafPage::new(&p);

@@ -5,9 +5,7 @@
 //! the one function that decides which.
 
 use crate::error::{Corruption, Error, Result};
-use crate::storage::frame::{PageType, HEADER_LEN};
-use crate::storage::mmap::Mmap;
-use crate::storage::verified::VerifiedBits;
+use crate::storage::{Mmap, PageType, VerifiedBits, HEADER_LEN};
 use crate::tree::node::{Node, NodeRef};
 use crate::tree::overflow;
 use crate::tree::page::{self, BranchPage, LeafPage, OverflowRef, Value};

@@ -4,7 +4,7 @@
 //! freelist is damaged runs it shallow to learn which pages are in use.
 
 use crate::error::{show_bytes, Corruption, Error, Result};
-use crate::storage::frame::PageType;
+use crate::storage::PageType;
 use crate::tree::overflow;
 use crate::tree::page::{self, BranchPage, LeafPage, Value};
 use crate::tree::record::{BucketRecord, TreeRef};

@@ -7,12 +7,7 @@
 //! transaction runs the slot, not the catalog, holds a bucket's current roots.
 
 use crate::error::{show_bytes, Corruption, Error, Result};
-use crate::tree::node::NodeRef;
-use crate::tree::ops::Root;
-use crate::tree::overflow;
-use crate::tree::page::Value;
-use crate::tree::record::BucketRecord;
-use crate::tree::view::{self, NodeSource, NodeView};
+use crate::tree::{self, overflow_run_pages, BucketRecord, NodeRef, NodeSource, NodeView, Root, Value};
 use crate::txn::write::BucketState;
 use crate::txn::{check_bucket_name, Bucket, Tree, WriteTx};
 
@@ -23,7 +18,7 @@ impl WriteTx {
             return Ok(Some(s));
         }
         let root = self.buckets[parent as usize].children.node;
-        let rec = match view::get(self, root, name)? {
+        let rec = match tree::get(self, root, name)? {
             None => return Ok(None),
             Some(v) => BucketRecord::from_value(name, v)?,
         };
@@ -181,7 +176,7 @@ impl WriteTx {
                 self.free_pages(p, 1)?;
             }
             for o in runs {
-                self.free_pages(o.page, overflow::run_pages(o.len as u64, ps))?;
+                self.free_pages(o.page, overflow_run_pages(o.len as u64, ps))?;
             }
         }
         Ok(records)

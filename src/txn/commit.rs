@@ -14,15 +14,12 @@
 //!    become pending at its txid (the allocator's changes are adopted).
 //!
 //! Then `end` releases the writer slot (rolling back if publish was not reached).
-use crate::alloc::freelist::{Persisted, TxAlloc};
-use crate::alloc::meta::Meta;
+use crate::alloc::{Meta, Persisted, TxAlloc};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::options::SyncMode;
-use crate::storage::io::WriteOp;
-use crate::tree::node::NodeRef;
-use crate::tree::page::Value;
-use crate::tree::record::{BucketRecord, TreeRef};
+use crate::storage::WriteOp;
+use crate::tree::{BucketRecord, NodeRef, TreeRef, Value};
 use crate::txn::{Tree, WriteTx};
 use crate::types::{PageId, TxId};
 

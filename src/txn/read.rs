@@ -2,13 +2,10 @@
 
 use std::sync::Arc;
 
-use crate::alloc::meta::Meta;
+use crate::alloc::Meta;
 use crate::env::{next_serial, Env};
 use crate::error::{Error, Result};
-use crate::tree::node::NodeRef;
-use crate::tree::page::OverflowRef;
-use crate::tree::record::BucketRecord;
-use crate::tree::view::{self, NodeSource, NodeView, PageReader};
+use crate::tree::{self, BucketRecord, NodeRef, NodeSource, NodeView, OverflowRef, PageReader};
 use crate::txn::{check_bucket_name, read_api, Bucket, BucketAt, Tree, TxCore};
 
 /// A read-only view of one committed snapshot. Any number may be open on any
@@ -56,7 +53,7 @@ impl ReadTx {
     pub fn bucket(&self, parent: Option<&Bucket>, name: &[u8]) -> Result<Option<Bucket>> {
         check_bucket_name(name)?;
         let root = self.tree_root(parent, Tree::Children)?;
-        match view::get(self, root, name)? {
+        match tree::get(self, root, name)? {
             None => Ok(None),
             Some(v) => {
                 let rec = BucketRecord::from_value(name, v)?;

@@ -8,17 +8,14 @@ use std::collections::HashMap;
 use std::ops::BitOr;
 use std::sync::Arc;
 
-use crate::alloc::freelist::{AllocError, Freelist, TxAlloc};
-use crate::alloc::meta::Meta;
+use crate::alloc::{AllocError, Freelist, Meta, TxAlloc};
 use crate::env::{next_serial, Env, WriterState};
 use crate::error::{show_bytes, Corruption, Error, Result};
-use crate::storage::io::WriteOp;
-use crate::tree::cursor::RawCursor;
-use crate::tree::node::NodeRef;
-use crate::tree::ops::{Arena, PageStore, Put, Root, TreeMut};
-use crate::tree::overflow::{self, MAX_VALUE_LEN};
-use crate::tree::page::{OverflowRef, Value};
-use crate::tree::view::{self, NodeSource, NodeView, PageNode, PageReader};
+use crate::storage::WriteOp;
+use crate::tree::{
+    self, overflow_header, overflow_run_pages, Arena, NodeRef, NodeSource, NodeView, OverflowRef, PageNode, PageReader,
+    PageStore, Put, RawCursor, Root, TreeMut, Value, MAX_VALUE_LEN,
+};
 use crate::txn::{check_key, read_api, Bucket, BucketAt, Tree, TxCore};
 use crate::types::{PageId, TxId};
 
@@ -143,7 +140,7 @@ impl WriteTx {
         };
         let mut fl = match ws.freelist.take() {
             Some(fl) => fl,
-            None => match crate::alloc::load::load_freelist(&env.pages.reader(meta.page_count), &meta) {
+            None => match crate::alloc::load_freelist(&env.pages.reader(meta.page_count), &meta) {
                 Ok(fl) => fl,
                 Err(e) => {
                     env.release_writer(ws);
@@ -285,15 +282,15 @@ impl WriteTx {
     }
 
     fn free_overflow(&mut self, r: OverflowRef) -> Result<()> {
-        self.free_pages(r.page, overflow::run_pages(r.len as u64, self.env.config.page_size))
+        self.free_pages(r.page, overflow_run_pages(r.len as u64, self.env.config.page_size))
     }
 
     /// Writes `value` to a new overflow run.
     fn write_overflow(&mut self, value: &[u8]) -> Result<OverflowRef> {
         let ps = self.env.config.page_size;
         let len = value.len() as u64;
-        let first = self.alloc_pages(overflow::run_pages(len, ps))?;
-        let header = overflow::header(first, self.txid, len, ps);
+        let first = self.alloc_pages(overflow_run_pages(len, ps))?;
+        let header = overflow_header(first, self.txid, len, ps);
         let off = first.0 * ps as u64;
         let ops = [WriteOp { offset: off, data: &header }, WriteOp { offset: off + header.len() as u64, data: value }];
         self.env
@@ -329,7 +326,7 @@ impl WriteTx {
                     )));
                 }
             }
-        } else if flags.contains(PutFlags::NO_OVERWRITE) && view::get(self, root, key)?.is_some() {
+        } else if flags.contains(PutFlags::NO_OVERWRITE) && tree::get(self, root, key)?.is_some() {
             return Err(Error::KeyExists);
         }
         let v = if value.len() > self.env.config.overflow_threshold {
