@@ -74,8 +74,10 @@ const CAVEATS: &str = r#"/*
  *   - The file mapping reserves the configured max size of address space
  *     (256 GiB by default) per open database.
  *   - With THUNDER_SYNC_BATCHED and THUNDER_SYNC_NONE, freed pages are reused
- *     only after the next sync: call thunder_sync() now and then, or the file
- *     keeps growing.
+ *     only once a newer commit is durable. The engine makes one durable by
+ *     itself when the pages waiting for it pass a threshold
+ *     (thunder_options_set_autosync_bytes), so the file stays bounded; such
+ *     a commit pays the syncs.
  *   - Checksums catch damaged bytes, and every read checks what it uses.
  *     A file altered and resealed by other software so that its freelist
  *     lists a page the tree still uses is reported by thunder_check(), but

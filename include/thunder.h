@@ -38,8 +38,10 @@
  *   - The file mapping reserves the configured max size of address space
  *     (256 GiB by default) per open database.
  *   - With THUNDER_SYNC_BATCHED and THUNDER_SYNC_NONE, freed pages are reused
- *     only after the next sync: call thunder_sync() now and then, or the file
- *     keeps growing.
+ *     only once a newer commit is durable. The engine makes one durable by
+ *     itself when the pages waiting for it pass a threshold
+ *     (thunder_options_set_autosync_bytes), so the file stays bounded; such
+ *     a commit pays the syncs.
  *   - Checksums catch damaged bytes, and every read checks what it uses.
  *     A file altered and resealed by other software so that its freelist
  *     lists a page the tree still uses is reported by thunder_check(), but
@@ -498,6 +500,27 @@ enum thunder_status thunder_options_set_write_buffer_size(struct thunder_options
  * `o` must be NULL or a live options handle not used by another thread.
  */
 enum thunder_status thunder_options_set_max_size(struct thunder_options *o, uint64_t bytes);
+
+/**
+ * Bounds the file under THUNDER_SYNC_BATCHED and THUNDER_SYNC_NONE. The
+ * pages that commits free after the last durable commit stay untouched
+ * until a newer commit is durable (a crash must find the durable snapshot
+ * intact). Once they reach `bytes`, or a quarter of the file if that is
+ * more, the committing thread makes the latest commit durable itself (data
+ * synced, meta written and synced), so a program that never calls
+ * thunder_sync() does not grow its file without limit. Default 4 MiB; 0
+ * leaves only the quarter-of-the-file rule. No effect under
+ * THUNDER_SYNC_FULL.
+ *
+ * @param o borrowed for the call: the options.
+ * @param bytes the floor of the threshold.
+ *
+ * @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL); THUNDER_INTERNAL.
+ *
+ * # Safety
+ * `o` must be NULL or a live options handle not used by another thread.
+ */
+enum thunder_status thunder_options_set_autosync_bytes(struct thunder_options *o, uint64_t bytes);
 
 /**
  * Sets how long thunder_open() waits for a file lock held elsewhere, in

@@ -36,6 +36,8 @@ pub const DEFAULT_OVERFLOW_THRESHOLD: u32 = 2048;
 /// The largest overflow threshold: no inline value is longer.
 pub const MAX_OVERFLOW_THRESHOLD: u32 = 32768;
 pub const DEFAULT_WRITE_BUFFER: usize = 256 * 1024;
+/// Default floor of the steady-point rule (see `Options::autosync_bytes`).
+pub const DEFAULT_AUTOSYNC_BYTES: u64 = 4 << 20;
 
 /// How to open a database.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +51,7 @@ pub struct Options {
     pub(crate) lock_timeout: Duration,
     pub(crate) write_buffer_size: usize,
     pub(crate) io_backend: IoBackendKind,
+    pub(crate) autosync_bytes: u64,
 }
 
 impl Default for Options {
@@ -63,6 +66,7 @@ impl Default for Options {
             lock_timeout: Duration::ZERO,
             write_buffer_size: DEFAULT_WRITE_BUFFER,
             io_backend: IoBackendKind::Auto,
+            autosync_bytes: DEFAULT_AUTOSYNC_BYTES,
         }
     }
 }
@@ -116,6 +120,19 @@ impl Options {
         }
         self.sync_mode = mode;
         Ok(self)
+    }
+
+    /// Bounds the file under `SyncMode::Batched` and `SyncMode::None`. Pages
+    /// that commits free after the last durable commit stay untouched until
+    /// a newer commit is durable (a crash must find the durable snapshot
+    /// intact). Once they reach this many bytes, or a quarter of the file if
+    /// that is more, the committing thread makes the latest commit durable
+    /// itself (a steady point: data synced, meta written and synced), so a
+    /// program that never calls `sync` does not grow its file without limit.
+    /// Default 4 MiB; 0 leaves only the quarter-of-the-file rule.
+    pub fn autosync_bytes(mut self, bytes: u64) -> Options {
+        self.autosync_bytes = bytes;
+        self
     }
 
     /// Upper bound of the file size; 0 means the default (256 GiB), else at

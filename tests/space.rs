@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{seed, Rng, SeedGuard, TestDb};
-use thunder::{Database, Options};
+use thunder::{Database, Options, SyncMode};
 
 fn file_len(db: &Database) -> u64 {
     std::fs::metadata(db.path()).unwrap().len()
@@ -163,4 +163,39 @@ fn deleted_bucket_pages_become_free_and_are_reused() {
     );
     assert_eq!(file_len(db), len, "the refill grew the file instead of reusing the freed pages");
     assert_eq!(db.check().unwrap().keys, 100_000);
+}
+
+/// Small commits under a weak sync mode, nobody calling `sync`: each of
+/// 10,000 commits rewrites one of 1,000 keys. The pages those commits free
+/// are pinned by the durable snapshot until a newer meta is durable, so the
+/// engine must make a steady point by itself; the file after the last commit
+/// stays under three times its size after commit 1,000.
+fn weak_mode_small_commits_stay_bounded(mode: SyncMode) {
+    let t = TestDb::new(Options::new().sync_mode(mode).unwrap());
+    let db = t.db();
+    let mut rng = Rng::new(seed(0x5ACE_0002));
+    let (mut at1000, mut pages1000) = (0, 0);
+    for c in 1..=10_000u64 {
+        let mut tx = db.begin_write().unwrap();
+        tx.put(&key(c % 1000), &rng.bytes(100)).unwrap();
+        tx.commit().unwrap();
+        if c == 1000 {
+            (at1000, pages1000) = (file_len(db), db.stat().unwrap().page_count);
+        }
+    }
+    let (at_end, pages_end) = (file_len(db), db.stat().unwrap().page_count);
+    assert!(at_end < 3 * at1000, "{mode:?}: file grew from {at1000} bytes after commit 1,000 to {at_end}");
+    assert!(pages_end < 3 * pages1000, "{mode:?}: high-water mark grew from {pages1000} to {pages_end} pages");
+    db.check().unwrap();
+}
+
+#[test]
+fn sync_none_without_sync_calls_keeps_the_file_bounded() {
+    weak_mode_small_commits_stay_bounded(SyncMode::None);
+}
+
+#[test]
+fn sync_batched_between_rounds_keeps_the_file_bounded() {
+    // An interval no test reaches: only the engine's own steady points sync.
+    weak_mode_small_commits_stay_bounded(SyncMode::Batched(std::time::Duration::from_secs(3600)));
 }

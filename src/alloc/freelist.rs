@@ -34,6 +34,10 @@ pub struct Stored {
 pub struct Freelist {
     pub pool: ExtentSet,
     pending: BTreeMap<TxId, ExtentSet>,
+    /// Every pending page, whatever its txid: a freed page is checked
+    /// against this one set, so a commit's cost does not grow with the
+    /// number of commits still pending.
+    pending_all: ExtentSet,
     pending_pages: u64,
     pub stored: Stored,
     /// Set when the stored form could not be used (rebuilt from the tree):
@@ -64,6 +68,10 @@ impl Freelist {
             }
             let set = entry.remove();
             self.pending_pages -= set.pages();
+            for (s, l) in set.runs() {
+                let removed = self.pending_all.remove(s, l);
+                debug_assert!(removed, "pending_all holds every pending set");
+            }
             self.pool.insert_all(&set).expect("pending pages are disjoint from the pool");
         }
     }
@@ -76,9 +84,7 @@ impl Freelist {
     /// Every page in the persisted set (pool and pending together).
     fn union(&self, extra: &ExtentSet) -> ExtentSet {
         let mut all = self.pool.clone();
-        for set in self.pending.values() {
-            all.insert_all(set).expect("pending sets are disjoint");
-        }
+        all.insert_all(&self.pending_all).expect("pending pages are disjoint from the pool");
         all.insert_all(extra).expect("pages freed by the txn are disjoint");
         all
     }
@@ -170,9 +176,7 @@ impl TxAlloc {
             fl.pool.insert(start, n)?;
             self.undo.push(Undo::Returned(start, n));
         } else {
-            let clash = fl.pool.overlaps(start, n)
-                || self.own.overlaps(start, n)
-                || fl.pending.values().any(|set| set.overlaps(start, n));
+            let clash = fl.pool.overlaps(start, n) || self.own.overlaps(start, n) || fl.pending_all.overlaps(start, n);
             if clash {
                 return Err(Overlap { page: start });
             }
@@ -290,14 +294,17 @@ impl TxAlloc {
     }
 
     /// The commit landed: pages freed by this transaction become pending and
-    /// `persisted` describes the stored set.
-    pub fn adopt(self, fl: &mut Freelist, persisted: Persisted) {
+    /// `persisted` describes the stored set. Returns the pages now pending.
+    pub fn adopt(self, fl: &mut Freelist, persisted: Persisted) -> u64 {
+        let freed = self.freed.pages();
         if !self.freed.is_empty() {
             fl.pending_pages += self.freed.pages();
+            fl.pending_all.insert_all(&self.freed).expect("pages freed by the txn are not pending yet");
             fl.pending.insert(self.txid, self.freed);
         }
         fl.stored = persisted.stored;
         fl.force_compact = false;
+        freed
     }
 }
 

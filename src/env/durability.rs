@@ -24,6 +24,9 @@ use crate::types::{PageId, TxId};
 pub(crate) struct Durability {
     sync: RankedMutex<SyncState>,
     durable_txid: AtomicU64,
+    /// Pages freed by commits since the last durable meta (weak modes): the
+    /// durable snapshot may still see them, so they cannot be reused yet.
+    freed_since_durable: AtomicU64,
     poison: RankedMutex<Option<String>>,
     syncer: RankedMutex<Option<Syncer>>,
 }
@@ -41,6 +44,7 @@ impl Durability {
         Durability {
             sync: RankedMutex::new(Rank::Sync, SyncState { durable_slot: slot, last_sync: Instant::now() }),
             durable_txid: AtomicU64::new(meta.txid.0),
+            freed_since_durable: AtomicU64::new(0),
             poison: RankedMutex::new(Rank::Poison, None),
             syncer: RankedMutex::new(Rank::Syncer, None),
         }
@@ -152,12 +156,31 @@ impl Env {
         }
         self.check_poison()?;
         let mut st = self.durability.sync.lock();
+        // Read before the meta: pages freed by a commit published after it
+        // stay counted (an overcount only brings the next steady point
+        // forward).
+        let freed = self.durability.freed_since_durable.load(Ordering::Acquire);
         let meta = self.readers.current();
         if meta.txid <= self.durability.durable_txid() {
             return Ok(());
         }
         self.fsync()?;
-        self.write_meta(&mut st, &meta)
+        self.write_meta(&mut st, &meta)?;
+        self.durability.freed_since_durable.fetch_sub(freed, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Records that a commit published under a weak sync mode freed `pages`.
+    pub fn note_freed(&self, pages: u64) {
+        self.durability.freed_since_durable.fetch_add(pages, Ordering::AcqRel);
+    }
+
+    /// Whether the pages only the durable snapshot pins passed the
+    /// steady-point threshold (`Options::autosync_bytes`): the larger of
+    /// the configured floor and a quarter of the file.
+    pub fn steady_point_due(&self) -> bool {
+        let pinned = self.durability.freed_since_durable.load(Ordering::Acquire) * self.config.page_size as u64;
+        pinned > 0 && pinned >= self.config.autosync_bytes.max(self.pages.map.valid_len() / 4)
     }
 
     /// Whether a batched sync is due.

@@ -21,6 +21,8 @@ pub(crate) struct Config {
     pub overflow_threshold: usize,
     /// Longest key accepted at this page size.
     pub max_key: usize,
+    /// Floor of the steady-point rule (`Options::autosync_bytes`).
+    pub autosync_bytes: u64,
 }
 
 #[derive(Debug)]

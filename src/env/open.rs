@@ -74,6 +74,7 @@ impl Env {
                 sync_mode: opts.sync_mode,
                 overflow_threshold: opts.overflow_threshold as usize,
                 max_key: max_key_len(page_size),
+                autosync_bytes: opts.autosync_bytes,
             },
             pages: Pages {
                 file: f,

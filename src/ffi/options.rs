@@ -302,6 +302,29 @@ pub unsafe extern "C" fn thunder_options_set_max_size(o: *mut thunder_options, b
     unsafe { set("thunder_options_set_max_size", o, |o| apply(o, |x| x.max_size(bytes))) }
 }
 
+/// Bounds the file under THUNDER_SYNC_BATCHED and THUNDER_SYNC_NONE. The
+/// pages that commits free after the last durable commit stay untouched
+/// until a newer commit is durable (a crash must find the durable snapshot
+/// intact). Once they reach `bytes`, or a quarter of the file if that is
+/// more, the committing thread makes the latest commit durable itself (data
+/// synced, meta written and synced), so a program that never calls
+/// thunder_sync() does not grow its file without limit. Default 4 MiB; 0
+/// leaves only the quarter-of-the-file rule. No effect under
+/// THUNDER_SYNC_FULL.
+///
+/// @param o borrowed for the call: the options.
+/// @param bytes the floor of the threshold.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `o` must be NULL or a live options handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_set_autosync_bytes(o: *mut thunder_options, bytes: u64) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe { set("thunder_options_set_autosync_bytes", o, |o| apply(o, |x| Ok(x.autosync_bytes(bytes)))) }
+}
+
 /// Sets how long thunder_open() waits for a file lock held elsewhere, in
 /// milliseconds (default 0: fail at once with THUNDER_LOCKED).
 ///

@@ -13,6 +13,10 @@
 //! 5. publish (`publish`): new readers see the commit, and the pages it freed
 //!    become pending at its txid (the allocator's changes are adopted).
 //!
+//! After `end`, under the weak sync modes, the committing thread makes a
+//! steady point (`Env::sync`) when the batched interval passed or the pages
+//! only the durable snapshot pins passed `Options::autosync_bytes`.
+//!
 //! Then `end` releases the writer slot (rolling back if publish was not reached).
 use crate::alloc::{Meta, Persisted, TxAlloc};
 use crate::env::Env;
@@ -89,7 +93,7 @@ impl WriteTx {
         }
         let res = self.commit_phases();
         self.end();
-        if res.is_ok() && self.env.sync_due() {
+        if res.is_ok() && (self.env.sync_due() || self.env.steady_point_due()) {
             // A failure poisons the database; later writes report it.
             let _ = self.env.sync();
         }
@@ -179,7 +183,10 @@ impl WriteTx {
         self.env.readers.publish(meta);
         debug_assert!(self.env.durability.durable_txid() <= meta.txid);
         let alloc = std::mem::replace(&mut self.alloc, TxAlloc::new(TxId(0), 0, 0));
-        alloc.adopt(&mut self.fl, persisted);
+        let freed = alloc.adopt(&mut self.fl, persisted);
+        if self.env.config.sync_mode != SyncMode::Full {
+            self.env.note_freed(freed);
+        }
         self.published = true;
     }
 
