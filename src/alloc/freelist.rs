@@ -309,17 +309,46 @@ impl TxAlloc {
 }
 
 /// Rebuilds the set from its stored form. `read_snapshot(first)` and
-/// `read_log(page)` read and decode one stored piece; `page_count` bounds ids.
+/// `read_log(page)` read and decode one stored piece, bounding its page ids
+/// by the file's page count.
 pub fn load(
     fref: &FreelistRef,
     read_snapshot: impl Fn(PageId) -> Result<(u64, Vec<(u64, u64)>), Corruption>,
     read_log: impl Fn(PageId) -> Result<(PageId, Vec<LogEntry>), Corruption>,
 ) -> Result<Freelist, (PageId, Corruption)> {
-    let damaged = |what: String| Corruption::Freelist { what };
-    let mut set = ExtentSet::new();
-    let mut stored = Stored::default();
     // The pages holding the freelist: never twice, never in the set.
     let mut structure = ExtentSet::new();
+    let (mut set, mut stored) = load_snapshot(fref, read_snapshot, &mut structure)?;
+    let chain = read_log_chain(fref, read_log, &mut structure)?;
+    apply_log(&mut set, &mut stored, chain)?;
+    if set.pages() != fref.free_pages {
+        let found = Some(set.pages());
+        return Err((fref.log_head, Corruption::Count { of: "free pages", recorded: fref.free_pages, found }));
+    }
+    // A freelist page listed as free would be handed out while the chain
+    // still uses it, and retired twice by the next compaction.
+    if let Some((s, l)) = structure.runs().find(|&(s, l)| set.overlaps(s, l)) {
+        return Err((PageId(s), damaged(format!("pages {s}..+{l} hold the freelist but are listed as free"))));
+    }
+    Ok(Freelist::from_set(set, stored))
+}
+
+/// One page of the log chain: its id and the entries it holds.
+type LogPage = (PageId, Vec<LogEntry>);
+
+/// A damaged persisted freelist, described by `what`.
+fn damaged(what: String) -> Corruption {
+    Corruption::Freelist { what }
+}
+
+/// The set the snapshot of `fref` holds (empty without one), its pages added to `structure`.
+fn load_snapshot(
+    fref: &FreelistRef,
+    read_snapshot: impl Fn(PageId) -> Result<(u64, Vec<(u64, u64)>), Corruption>,
+    structure: &mut ExtentSet,
+) -> Result<(ExtentSet, Stored), (PageId, Corruption)> {
+    let mut set = ExtentSet::new();
+    let mut stored = Stored::default();
     if !fref.snapshot.is_none() {
         let (pages, runs) = read_snapshot(fref.snapshot).map_err(|e| (fref.snapshot, e))?;
         for (s, l) in runs {
@@ -329,6 +358,15 @@ pub fn load(
         stored.snapshot_pages = pages;
         structure.insert(fref.snapshot.0, pages).map_err(|_| (fref.snapshot, damaged("empty snapshot run".into())))?;
     }
+    Ok((set, stored))
+}
+
+/// The log pages of `fref` with their entries, newest first, their ids added to `structure`.
+fn read_log_chain(
+    fref: &FreelistRef,
+    read_log: impl Fn(PageId) -> Result<(PageId, Vec<LogEntry>), Corruption>,
+    structure: &mut ExtentSet,
+) -> Result<Vec<LogPage>, (PageId, Corruption)> {
     let mut chain = Vec::new();
     let mut at = fref.log_head;
     while !at.is_none() {
@@ -351,6 +389,11 @@ pub fn load(
             Corruption::Count { of: "freelist log pages", recorded: fref.log_pages.into(), found },
         ));
     }
+    Ok(chain)
+}
+
+/// Applies the log `chain` (newest first) to `set`, oldest page first, and records its pages in `stored`.
+fn apply_log(set: &mut ExtentSet, stored: &mut Stored, chain: Vec<LogPage>) -> Result<(), (PageId, Corruption)> {
     for (page, entries) in chain.into_iter().rev() {
         for e in entries {
             let ok = if e.added { set.insert(e.start, e.len).is_ok() } else { set.remove(e.start, e.len) };
@@ -360,16 +403,7 @@ pub fn load(
         }
         stored.log.push(page);
     }
-    if set.pages() != fref.free_pages {
-        let found = Some(set.pages());
-        return Err((fref.log_head, Corruption::Count { of: "free pages", recorded: fref.free_pages, found }));
-    }
-    // A freelist page listed as free would be handed out while the chain
-    // still uses it, and retired twice by the next compaction.
-    if let Some((s, l)) = structure.runs().find(|&(s, l)| set.overlaps(s, l)) {
-        return Err((PageId(s), damaged(format!("pages {s}..+{l} hold the freelist but are listed as free"))));
-    }
-    Ok(Freelist::from_set(set, stored))
+    Ok(())
 }
 
 #[cfg(test)]

@@ -174,45 +174,57 @@ pub enum Selected {
 /// claims it. A smaller size than the file's lands inside page 0, never in
 /// data, so the first claim found is the file's own page 1.
 pub fn select<E>(read: impl Fn(u64, usize) -> Result<Option<Vec<u8>>, E>) -> Result<Selected, E> {
-    let claims = |p: &[u8]| (&p[32..36] == MAGIC).then(|| le::u32_at(p, 40));
-    let read_slot = |slot: u64, size: u32| -> Result<MetaRead, E> {
-        Ok(read(slot * size as u64, size as usize)?.map_or_else(
-            || MetaRead::Damaged(format!("meta page {slot}: file shorter than {} pages of {size} bytes", slot + 1)),
-            |p| Meta::decode(&p, slot),
-        ))
-    };
-    let claim0 = read(0, 64)?.and_then(|h| claims(&h));
+    let claim0 = read(0, 64)?.and_then(|h| claimed_size(&h));
     let size0 = claim0.filter(|s| PAGE_SIZES.contains(s));
-    let slot0 = size0.map(|s| read_slot(0, s)).transpose()?;
+    let slot0 = size0.map(|s| read_slot(&read, 0, s)).transpose()?;
     let size = match slot0 {
         Some(MetaRead::Valid(_)) => size0,
-        _ => {
-            let mut claimed = None;
-            for s in size0.into_iter().chain(PAGE_SIZES.into_iter().filter(|s| Some(*s) != size0)) {
-                if read(s as u64, 64)?.and_then(|p| claims(&p)) == Some(s) {
-                    claimed = Some(s);
-                    break;
-                }
-            }
-            claimed.or(size0)
-        }
+        _ => find_page_size(&read, size0)?,
     };
-    let mut reads: Vec<(MetaRead, u64)> = Vec::new();
-    match size {
+    let reads = match size {
         Some(s) => {
             let r0 = match slot0 {
                 Some(r) if size0 == Some(s) => r,
-                _ => read_slot(0, s)?,
+                _ => read_slot(&read, 0, s)?,
             };
-            reads.push((r0, 0));
-            reads.push((read_slot(1, s)?, 1));
+            vec![(r0, 0), (read_slot(&read, 1, s)?, 1)]
         }
-        None => {
-            if let Some(bad) = claim0 {
-                reads.push((MetaRead::Damaged(format!("meta page 0: page size field {bad}")), 0));
-            }
+        None => match claim0 {
+            Some(bad) => vec![(MetaRead::Damaged(format!("meta page 0: page size field {bad}")), 0)],
+            None => Vec::new(),
+        },
+    };
+    Ok(best(reads))
+}
+
+/// The page size a meta page's first bytes claim, if they hold thunder's magic.
+fn claimed_size(p: &[u8]) -> Option<u32> {
+    (&p[32..36] == MAGIC).then(|| le::u32_at(p, 40))
+}
+
+/// Reads and decodes meta slot `slot` at page size `size`.
+fn read_slot<E>(read: &impl Fn(u64, usize) -> Result<Option<Vec<u8>>, E>, slot: u64, size: u32) -> Result<MetaRead, E> {
+    Ok(read(slot * size as u64, size as usize)?.map_or_else(
+        || MetaRead::Damaged(format!("meta page {slot}: file shorter than {} pages of {size} bytes", slot + 1)),
+        |p| Meta::decode(&p, slot),
+    ))
+}
+
+/// The page size when page 0 is not valid: the first of `size0` and the legal sizes that page 1 claims, else `size0`.
+fn find_page_size<E>(
+    read: &impl Fn(u64, usize) -> Result<Option<Vec<u8>>, E>,
+    size0: Option<u32>,
+) -> Result<Option<u32>, E> {
+    for s in size0.into_iter().chain(PAGE_SIZES.into_iter().filter(|s| Some(*s) != size0)) {
+        if read(s as u64, 64)?.and_then(|p| claimed_size(&p)) == Some(s) {
+            return Ok(Some(s));
         }
     }
+    Ok(size0)
+}
+
+/// The valid meta among `reads` with the highest txid, else why there is none.
+fn best(reads: Vec<(MetaRead, u64)>) -> Selected {
     // ties (a new file holds txid 0 twice) go to slot 0
     let best = reads
         .iter()
@@ -222,11 +234,11 @@ pub fn select<E>(read: impl Fn(u64, usize) -> Result<Option<Vec<u8>>, E>) -> Res
         })
         .max_by_key(|(m, slot)| (m.txid, std::cmp::Reverse(*slot)));
     if let Some((m, slot)) = best {
-        return Ok(Selected::Meta(m, slot));
+        return Selected::Meta(m, slot);
     }
     for (r, _) in &reads {
         if let MetaRead::Incompatible(w) = r {
-            return Ok(Selected::Incompatible(w.clone()));
+            return Selected::Incompatible(w.clone());
         }
     }
     let damage: Vec<String> = reads
@@ -236,11 +248,11 @@ pub fn select<E>(read: impl Fn(u64, usize) -> Result<Option<Vec<u8>>, E>) -> Res
             _ => None,
         })
         .collect();
-    Ok(if damage.is_empty() {
+    if damage.is_empty() {
         Selected::NotThunder
     } else {
         Selected::Damaged(format!("no valid meta page: {}", damage.join("; ")))
-    })
+    }
 }
 
 #[cfg(test)]

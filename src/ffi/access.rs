@@ -152,9 +152,100 @@ mod tests {
 
     use crate::ffi::*;
 
+    const OK: thunder_status = thunder_status::THUNDER_OK;
+    const EMPTY: thunder_bytes = thunder_bytes { data: std::ptr::null(), len: 0 };
+
     fn view(b: &thunder_bytes) -> &[u8] {
         // SAFETY: a view thunder wrote, used while it is valid.
         unsafe { std::slice::from_raw_parts(b.data, b.len) }
+    }
+
+    /// Opens the database at `path` and begins a write transaction on it.
+    fn open_with_write_txn(path: &CString) -> (*mut thunder_db, *mut thunder_txn) {
+        let (mut db, mut txn) = (null_mut(), null_mut());
+        // SAFETY: a valid path and out pointers.
+        unsafe {
+            assert_eq!(thunder_open(path.as_ptr(), std::ptr::null(), &mut db), OK);
+            assert_eq!(thunder_txn_begin(db, THUNDER_TXN_WRITE, &mut txn), OK);
+        }
+        (db, txn)
+    }
+
+    /// Puts `v0` at "a", then copies the value along a chain of keys, each time from a view.
+    ///
+    /// # Safety
+    /// `txn` is a live write transaction.
+    unsafe fn copy_along_a_chain_of_keys(txn: *mut thunder_txn, v0: &[u8]) {
+        // SAFETY: a live transaction and valid buffers.
+        unsafe {
+            assert_eq!(thunder_put(txn, b"a".as_ptr(), 1, v0.as_ptr(), v0.len(), 0), OK);
+            let mut src = b"a".to_vec();
+            for i in 0..200u32 {
+                let dst = format!("k{i:05}").into_bytes();
+                let mut v = EMPTY;
+                assert_eq!(thunder_get(txn, src.as_ptr(), src.len(), &mut v), OK);
+                assert_eq!(thunder_put(txn, dst.as_ptr(), dst.len(), v.data, v.len, 0), OK);
+                assert_eq!(thunder_get(txn, dst.as_ptr(), dst.len(), &mut v), OK);
+                assert_eq!(view(&v), v0, "the copy to {}", String::from_utf8_lossy(&dst));
+                src = dst;
+            }
+        }
+    }
+
+    /// Updates every item through a cursor, with its own key view, then
+    /// deletes every other one by its key view.
+    ///
+    /// # Safety
+    /// `txn` is a live write transaction.
+    unsafe fn update_and_delete_through_key_views(txn: *mut thunder_txn, v0: &[u8]) {
+        // SAFETY: a live transaction, the cursor it opens, and valid buffers.
+        unsafe {
+            let mut c = null_mut();
+            assert_eq!(thunder_cursor_open(txn, null_mut(), &mut c), OK);
+            let (mut k, mut v) = (EMPTY, EMPTY);
+            let mut n = 0;
+            while thunder_cursor_next(c, &mut k, &mut v) == OK {
+                let mut new = view(&v).to_vec();
+                new.push(n as u8);
+                assert_eq!(thunder_put(txn, k.data, k.len, new.as_ptr(), new.len(), 0), OK);
+                n += 1;
+            }
+            assert_eq!(n, 201);
+            let mut n = 0;
+            while thunder_cursor_prev(c, &mut k, &mut v) == OK {
+                assert_eq!(view(&v)[..100], v0[..], "item {n} from the end");
+                if n % 2 == 0 {
+                    let key = view(&k).to_vec();
+                    assert_eq!(thunder_delete(txn, k.data, k.len), OK);
+                    let mut gone = EMPTY;
+                    assert_eq!(thunder_get(txn, key.as_ptr(), key.len(), &mut gone), thunder_status::THUNDER_NOT_FOUND);
+                }
+                n += 1;
+            }
+            thunder_cursor_close(c);
+        }
+    }
+
+    /// Creates buckets b1..b3 and deletes one by a view of the catalog.
+    ///
+    /// # Safety
+    /// `txn` is a live write transaction.
+    unsafe fn delete_a_bucket_named_by_a_catalog_view(txn: *mut thunder_txn) {
+        // SAFETY: a live transaction, the handles it opens, and valid buffers.
+        unsafe {
+            let (mut b, mut c) = (null_mut(), null_mut());
+            for name in [&b"b1"[..], b"b2", b"b3"] {
+                assert_eq!(thunder_bucket_create(txn, null_mut(), name.as_ptr(), name.len(), &mut b), OK);
+                thunder_bucket_close(b);
+            }
+            let mut k = EMPTY;
+            assert_eq!(thunder_bucket_cursor_open(txn, null_mut(), &mut c), OK);
+            assert_eq!(thunder_cursor_first(c, &mut k, null_mut()), OK);
+            assert_eq!(thunder_bucket_delete(txn, null_mut(), k.data, k.len), OK);
+            assert_eq!(thunder_cursor_next(c, &mut k, null_mut()), OK);
+            assert_eq!(view(&k), b"b2");
+            thunder_cursor_close(c);
+        }
     }
 
     /// Bug: a view (`thunder_bytes`) may be passed to the next modifying
@@ -171,65 +262,16 @@ mod tests {
     fn views_of_the_transaction_can_be_passed_to_its_next_modifying_call() {
         let dir = tempfile::tempdir().unwrap();
         let path = CString::new(dir.path().join("views.db").to_str().unwrap()).unwrap();
-        let ok = thunder_status::THUNDER_OK;
-        let empty = thunder_bytes { data: std::ptr::null(), len: 0 };
+        let (db, txn) = open_with_write_txn(&path);
+        let v0: Vec<u8> = (0..100u8).collect();
         // SAFETY: the calls get live handles and valid buffers.
         unsafe {
-            let (mut db, mut txn, mut c) = (null_mut(), null_mut(), null_mut());
-            assert_eq!(thunder_open(path.as_ptr(), std::ptr::null(), &mut db), ok);
-            assert_eq!(thunder_txn_begin(db, THUNDER_TXN_WRITE, &mut txn), ok);
-            let v0: Vec<u8> = (0..100u8).collect();
-            assert_eq!(thunder_put(txn, b"a".as_ptr(), 1, v0.as_ptr(), v0.len(), 0), ok);
-            // Copy the value along a chain of keys, each time from a view.
-            let mut src = b"a".to_vec();
-            for i in 0..200u32 {
-                let dst = format!("k{i:05}").into_bytes();
-                let mut v = empty;
-                assert_eq!(thunder_get(txn, src.as_ptr(), src.len(), &mut v), ok);
-                assert_eq!(thunder_put(txn, dst.as_ptr(), dst.len(), v.data, v.len, 0), ok);
-                assert_eq!(thunder_get(txn, dst.as_ptr(), dst.len(), &mut v), ok);
-                assert_eq!(view(&v), &v0[..], "the copy to {}", String::from_utf8_lossy(&dst));
-                src = dst;
-            }
-            // Update every item through a cursor, with its own key view, then
-            // delete every other one by its key view.
-            assert_eq!(thunder_cursor_open(txn, null_mut(), &mut c), ok);
-            let (mut k, mut v) = (empty, empty);
-            let mut n = 0;
-            while thunder_cursor_next(c, &mut k, &mut v) == ok {
-                let mut new = view(&v).to_vec();
-                new.push(n as u8);
-                assert_eq!(thunder_put(txn, k.data, k.len, new.as_ptr(), new.len(), 0), ok);
-                n += 1;
-            }
-            assert_eq!(n, 201);
-            let mut n = 0;
-            while thunder_cursor_prev(c, &mut k, &mut v) == ok {
-                assert_eq!(view(&v)[..100], v0[..], "item {n} from the end");
-                if n % 2 == 0 {
-                    let key = view(&k).to_vec();
-                    assert_eq!(thunder_delete(txn, k.data, k.len), ok);
-                    let mut gone = empty;
-                    assert_eq!(thunder_get(txn, key.as_ptr(), key.len(), &mut gone), thunder_status::THUNDER_NOT_FOUND);
-                }
-                n += 1;
-            }
-            thunder_cursor_close(c);
-            // Buckets named by views of the catalog.
-            let mut b = null_mut();
-            for name in [&b"b1"[..], b"b2", b"b3"] {
-                assert_eq!(thunder_bucket_create(txn, null_mut(), name.as_ptr(), name.len(), &mut b), ok);
-                thunder_bucket_close(b);
-            }
-            assert_eq!(thunder_bucket_cursor_open(txn, null_mut(), &mut c), ok);
-            assert_eq!(thunder_cursor_first(c, &mut k, null_mut()), ok);
-            assert_eq!(thunder_bucket_delete(txn, null_mut(), k.data, k.len), ok);
-            assert_eq!(thunder_cursor_next(c, &mut k, null_mut()), ok);
-            assert_eq!(view(&k), b"b2");
-            thunder_cursor_close(c);
-            assert_eq!(thunder_txn_commit(txn), ok);
-            assert_eq!(thunder_check(db), ok);
-            assert_eq!(thunder_close(db), ok);
+            copy_along_a_chain_of_keys(txn, &v0);
+            update_and_delete_through_key_views(txn, &v0);
+            delete_a_bucket_named_by_a_catalog_view(txn);
+            assert_eq!(thunder_txn_commit(txn), OK);
+            assert_eq!(thunder_check(db), OK);
+            assert_eq!(thunder_close(db), OK);
         }
     }
 }

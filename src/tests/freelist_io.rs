@@ -4,16 +4,19 @@
 //! handful of pages (its tree path, one freelist log page, the meta), and only
 //! the occasional compaction rewrites the freelist snapshot.
 
+use std::path::Path;
+use std::sync::Arc;
+
 use crate::alloc::{snapshot_pages, stored_runs};
 use crate::options::Options;
-use crate::storage::{PageType, Step};
+use crate::storage::{FaultIo, PageType, Step};
 use crate::tests::support::{open_fault, Rng};
+use crate::Database;
 
-#[test]
-fn small_commits_after_a_big_bucket_delete_write_a_few_pages() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("big-delete.db");
-    let (db, fio) = open_fault(&path, Options::new()).unwrap();
+/// Opens `path` over a `FaultIo` with two buckets of 100,000 keys filled in
+/// step, then deletes bucket "a".
+fn open_after_a_big_bucket_delete(path: &Path) -> (Database, Arc<FaultIo>) {
+    let (db, fio) = open_fault(path, Options::new()).unwrap();
     // Random inserts over many commits scatter each bucket's pages among the
     // other's, so deleting one leaves a fragmented free set.
     let mut rng = Rng::new(7);
@@ -31,6 +34,14 @@ fn small_commits_after_a_big_bucket_delete_write_a_few_pages() {
     let mut tx = db.begin_write().unwrap();
     tx.delete_bucket(None, b"a").unwrap();
     tx.commit().unwrap();
+    (db, fio)
+}
+
+#[test]
+fn small_commits_after_a_big_bucket_delete_write_a_few_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big-delete.db");
+    let (db, fio) = open_after_a_big_bucket_delete(&path);
 
     let tx = db.begin_write().unwrap();
     let snapshot = snapshot_pages(stored_runs(&tx.fl.pool), 4096);

@@ -56,6 +56,13 @@ struct Pending {
     depth: usize,
 }
 
+impl Pending {
+    /// Whether `k` lies in the subtree's key range (`lo` inclusive, `hi` exclusive).
+    fn holds(&self, k: &[u8]) -> bool {
+        self.lo.as_deref().is_none_or(|lo| k >= lo) && self.hi.as_deref().is_none_or(|hi| k < hi)
+    }
+}
+
 /// What a walk counted.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -114,8 +121,6 @@ fn walk_tree(
         seen.mark(id.0, 1, "tree page")?;
         let bytes = reader.raw(id, 1)?;
         let ty = page::validate(bytes, id).map_err(|c| Error::corrupted(id, c.within(name)))?;
-        let in_bounds =
-            |k: &[u8]| at.lo.as_deref().is_none_or(|lo| k >= lo) && at.hi.as_deref().is_none_or(|hi| k < hi);
         if ty == PageType::Leaf {
             if *leaf_depth.get_or_insert(at.depth) != at.depth {
                 let cause = Corruption::Structure { what: "leaves at different depths".into() };
@@ -123,43 +128,62 @@ fn walk_tree(
             }
             let l = LeafPage::new(bytes);
             count += l.len() as u64;
-            for i in 0..l.len() {
-                if deep && !in_bounds(l.key(i)) {
-                    let what = format!("key {} outside its parent's range", show_bytes(l.key(i)));
-                    return Err(Error::corrupted(id, Corruption::Structure { what }.within(name)));
-                }
-                match (&mut children, l.value(i)) {
-                    (Some(out), v) => {
-                        let rec = BucketRecord::from_value(l.key(i), v)?;
-                        out.push((format!("bucket {}", show_bytes(l.key(i))), rec));
-                    }
-                    (None, Value::Overflow(r)) => {
-                        let pages = overflow::run_pages(r.len as u64, reader.page_size);
-                        seen.mark(r.page.0, pages, "overflow run")?;
-                        if deep {
-                            let run = reader.raw(r.page, pages)?;
-                            overflow::validate(run, &r, reader.page_size).map_err(|c| Error::corrupted(r.page, c))?;
-                        }
-                    }
-                    (None, Value::Inline(_)) => {}
-                }
-            }
+            walk_leaf(reader, &at, &l, seen, deep, name, children.as_deref_mut())?;
         } else {
-            let b = BranchPage::new(bytes);
-            if deep && !(1..b.len()).all(|i| in_bounds(b.key(i))) {
-                let cause = Corruption::Structure { what: "separator outside its parent's range".into() };
-                return Err(Error::corrupted(id, cause.within(name)));
-            }
-            for i in 0..b.len() {
-                let lo = if i == 0 { at.lo.clone() } else { Some(b.key(i).to_vec()) };
-                let hi = if i + 1 < b.len() { Some(b.key(i + 1).to_vec()) } else { at.hi.clone() };
-                stack.push(Pending { page: b.child(i), lo, hi, depth: at.depth + 1 });
-            }
+            walk_branch(&at, &BranchPage::new(bytes), deep, name, &mut stack)?;
         }
     }
     if deep && count != tree.count {
         let cause = Corruption::Count { of: "entries", recorded: tree.count, found: Some(count) };
         return Err(Error::corrupted(tree.root, cause.within(name)));
+    }
+    Ok(())
+}
+
+/// The leaf step of `walk_tree`: checks the entries of leaf `at` and marks or yields what they point to.
+fn walk_leaf(
+    reader: &PageReader<'_>,
+    at: &Pending,
+    l: &LeafPage<'_>,
+    seen: &mut Seen,
+    deep: bool,
+    name: &str,
+    mut children: Option<&mut Vec<(String, BucketRecord)>>,
+) -> Result<()> {
+    for i in 0..l.len() {
+        if deep && !at.holds(l.key(i)) {
+            let what = format!("key {} outside its parent's range", show_bytes(l.key(i)));
+            return Err(Error::corrupted(at.page, Corruption::Structure { what }.within(name)));
+        }
+        match (&mut children, l.value(i)) {
+            (Some(out), v) => {
+                let rec = BucketRecord::from_value(l.key(i), v)?;
+                out.push((format!("bucket {}", show_bytes(l.key(i))), rec));
+            }
+            (None, Value::Overflow(r)) => {
+                let pages = overflow::run_pages(r.len as u64, reader.page_size);
+                seen.mark(r.page.0, pages, "overflow run")?;
+                if deep {
+                    let run = reader.raw(r.page, pages)?;
+                    overflow::validate(run, &r, reader.page_size).map_err(|c| Error::corrupted(r.page, c))?;
+                }
+            }
+            (None, Value::Inline(_)) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The branch step of `walk_tree`: checks the separators of branch `at` and queues its children.
+fn walk_branch(at: &Pending, b: &BranchPage<'_>, deep: bool, name: &str, stack: &mut Vec<Pending>) -> Result<()> {
+    if deep && !(1..b.len()).all(|i| at.holds(b.key(i))) {
+        let cause = Corruption::Structure { what: "separator outside its parent's range".into() };
+        return Err(Error::corrupted(at.page, cause.within(name)));
+    }
+    for i in 0..b.len() {
+        let lo = if i == 0 { at.lo.clone() } else { Some(b.key(i).to_vec()) };
+        let hi = if i + 1 < b.len() { Some(b.key(i + 1).to_vec()) } else { at.hi.clone() };
+        stack.push(Pending { page: b.child(i), lo, hi, depth: at.depth + 1 });
     }
     Ok(())
 }
