@@ -523,6 +523,88 @@ enum thunder_status thunder_options_set_max_size(struct thunder_options *o, uint
 enum thunder_status thunder_options_set_autosync_bytes(struct thunder_options *o, uint64_t bytes);
 
 /**
+ * Turns the write-ahead log on or off (default off). With it, a commit
+ * appends its changes to the log and a durable commit costs one log fsync,
+ * shared with the other threads committing at the same time; the data file
+ * is synced at checkpoints (thunder_checkpoint(), the checkpoint interval
+ * and WAL size, and close). A database whose log holds commits not yet
+ * checkpointed replays them at open, whatever this option says.
+ *
+ * @param o borrowed for the call: the options.
+ * @param enabled whether to log.
+ *
+ * @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL); THUNDER_INTERNAL.
+ *
+ * # Safety
+ * `o` must be NULL or a live options handle not used by another thread.
+ */
+enum thunder_status thunder_options_set_wal(struct thunder_options *o, bool enabled);
+
+/**
+ * Sets the directory of the write-ahead log's segment files (default: the
+ * database path with ".wal" added). It is created if missing.
+ *
+ * @param o borrowed for the call: the options.
+ * @param dir borrowed for the call: a NUL-terminated path.
+ *
+ * @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` or `dir` NULL, `dir`
+ * empty); THUNDER_INTERNAL.
+ *
+ * # Safety
+ * `o` must be NULL or a live options handle not used by another thread;
+ * `dir` NULL or a NUL-terminated string.
+ */
+enum thunder_status thunder_options_set_wal_dir(struct thunder_options *o, const char *dir);
+
+/**
+ * Sets the size at which the write-ahead log moves to a new segment file:
+ * 1 MiB to 4 GiB (default 64 MiB). A transaction's records never span two
+ * segments, so one larger than this gets a segment of its own.
+ *
+ * @param o borrowed for the call: the options.
+ * @param bytes the segment size.
+ *
+ * @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL, out of range);
+ * THUNDER_INTERNAL.
+ *
+ * # Safety
+ * `o` must be NULL or a live options handle not used by another thread.
+ */
+enum thunder_status thunder_options_set_wal_segment_size(struct thunder_options *o, uint64_t bytes);
+
+/**
+ * Sets the longest time between two checkpoints of a database with a
+ * write-ahead log, in seconds (default 300; checked when a commit ends); 0
+ * checkpoints only by WAL size, thunder_checkpoint() and close.
+ *
+ * @param o borrowed for the call: the options.
+ * @param secs the interval.
+ *
+ * @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL); THUNDER_INTERNAL.
+ *
+ * # Safety
+ * `o` must be NULL or a live options handle not used by another thread.
+ */
+enum thunder_status thunder_options_set_checkpoint_interval_secs(struct thunder_options *o,
+                                                                 uint32_t secs);
+
+/**
+ * Sets the write-ahead log size that triggers a checkpoint, in bytes (at
+ * least 1 MiB; default 128 MiB).
+ *
+ * @param o borrowed for the call: the options.
+ * @param bytes the threshold.
+ *
+ * @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL, under 1 MiB);
+ * THUNDER_INTERNAL.
+ *
+ * # Safety
+ * `o` must be NULL or a live options handle not used by another thread.
+ */
+enum thunder_status thunder_options_set_checkpoint_wal_threshold(struct thunder_options *o,
+                                                                 uint64_t bytes);
+
+/**
  * Sets how long thunder_open() waits for a file lock held elsewhere, in
  * milliseconds (default 0: fail at once with THUNDER_LOCKED).
  *
@@ -610,8 +692,11 @@ enum thunder_status thunder_close(struct thunder_db *db);
 enum thunder_status thunder_sync(struct thunder_db *db);
 
 /**
- * Makes everything committed durable. Without a write-ahead log (this
- * build has none) this is thunder_sync().
+ * Checkpoints: writes everything committed to the data file and makes it
+ * the durable snapshot (data synced, meta written and synced). With a
+ * write-ahead log, the log segments before it are removed and pages freed
+ * since the previous checkpoint become reusable; without one this is
+ * thunder_sync().
  *
  * @param db borrowed for the call: the database.
  *

@@ -33,8 +33,15 @@ pub struct Stats {
     pub tree_depth: u32,
     /// Open read transactions.
     pub reader_count: u32,
+    /// Bytes of write-ahead log records not yet removed by a checkpoint (0
+    /// without a log).
     pub wal_size: u64,
+    /// The log position the durable meta records (0 without a log).
     pub checkpoint_lsn: u64,
+    /// Log syncs done by group commit leaders since open.
+    pub group_commit_batches: u64,
+    /// Commits made durable by those syncs.
+    pub group_commit_commits: u64,
 }
 
 /// An open database. Cheap to clone; share it between threads freely. The
@@ -85,14 +92,19 @@ impl Database {
         Database::open_with_options(path, Options::default())
     }
 
+    /// Opens with `opts`. A write-ahead log holding commits past the file's
+    /// checkpoint is replayed first, whatever `opts` says about the log.
     pub fn open_with_options(path: impl AsRef<Path>, opts: Options) -> Result<Database> {
         Database::open_with_backend(path.as_ref(), opts, &Env::default_backend)
     }
 
     pub(crate) fn open_with_backend(path: &Path, opts: Options, backend: BackendFactory<'_>) -> Result<Database> {
-        let env = Arc::new(Env::open(path, opts, backend)?);
-        env.start_syncer();
-        Ok(Database { env })
+        let wal_dir = opts.wal_dir_for(path);
+        let env = Arc::new(Env::open(path, opts.clone(), backend)?);
+        let db = Database { env };
+        crate::txn::recover(&db.env, &wal_dir, &opts)?;
+        db.env.start_syncer();
+        Ok(db)
     }
 
     /// Starts a read transaction on the latest committed snapshot.
@@ -112,9 +124,18 @@ impl Database {
     }
 
     /// Makes every committed transaction durable (meaningful with
-    /// `SyncMode::Batched` and `SyncMode::None`).
+    /// `SyncMode::Batched` and `SyncMode::None`): with a write-ahead log by
+    /// syncing the log, without one by writing the data file's meta.
     pub fn sync(&self) -> Result<()> {
         self.env.sync()
+    }
+
+    /// Writes everything committed to the data file and makes it the durable
+    /// snapshot (data synced, meta written and synced); with a write-ahead
+    /// log, the log segments before it are removed. Without a log this is
+    /// `sync`.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.env.checkpoint()
     }
 
     pub fn path(&self) -> &Path {
@@ -149,7 +170,7 @@ impl Database {
         Ok(Report { spare_meta_damaged, ..report })
     }
 
-    /// Closes this handle and makes everything committed durable. Closing the
+    /// Closes this handle and checkpoints everything committed. Closing the
     /// last handle also stops the syncer and releases the lock; other clones
     /// keep the database open, and a database whose last handle went closes
     /// when its last transaction ends. While transactions are open nothing is
@@ -161,7 +182,7 @@ impl Database {
         }
         let env = self.env.clone();
         drop(self); // the last handle stops the syncer
-        let res = if env.config.read_only { Ok(()) } else { env.sync() };
+        let res = if env.config.read_only { Ok(()) } else { env.checkpoint() };
         drop(env);
         res.map_err(|error| CloseError { error, db: None })
     }
@@ -175,6 +196,8 @@ impl Database {
         let depth = tree::depth(&env.pages.reader(meta.page_count), Root::from_page(meta.root.keys.root, 0).node);
         env.unpin_reader(meta.txid);
         let depth = depth?;
+        let log = env.log();
+        let (batches, commits) = log.map_or((0, 0), |l| l.group.counts());
         Ok(Stats {
             page_size: env.config.page_size as u32,
             page_count: meta.page_count,
@@ -186,8 +209,10 @@ impl Database {
             bucket_count: meta.bucket_count,
             tree_depth: depth,
             reader_count: readers as u32,
-            wal_size: 0,
-            checkpoint_lsn: meta.checkpoint_lsn,
+            wal_size: log.map_or(0, |l| l.writer.bytes()),
+            checkpoint_lsn: log.map_or(0, |_| env.durability.checkpoint_lsn().0),
+            group_commit_batches: batches,
+            group_commit_commits: commits,
         })
     }
 

@@ -157,6 +157,9 @@ pub enum Corruption {
     /// A damaged write-ahead log record (not a torn tail, which ends replay).
     #[error("WAL record at {lsn}: {what}")]
     WalRecord { lsn: Lsn, what: String },
+    /// A write-ahead log segment missing, misplaced or with a damaged header.
+    #[error("WAL segment {segment}: {what}")]
+    WalSegment { segment: u32, what: String },
     /// A page whose entries, offsets or lengths do not fit together.
     #[error("{what}")]
     Layout { what: String },

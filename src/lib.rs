@@ -29,6 +29,7 @@ mod storage;
 mod tree;
 mod txn;
 mod types;
+mod wal;
 
 pub use cursor::{collect_owned, Cursor, Iter, KeyValue, OwnedCursor, WriteCursor};
 pub use db::{CloseError, Database, Stats};

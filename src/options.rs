@@ -3,6 +3,7 @@
 //! validates combinations (threshold against page size, page size against
 //! the file).
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::alloc::PAGE_SIZES;
@@ -36,6 +37,12 @@ pub const DEFAULT_OVERFLOW_THRESHOLD: u32 = 2048;
 /// The largest overflow threshold: no inline value is longer.
 pub const MAX_OVERFLOW_THRESHOLD: u32 = 32768;
 pub const DEFAULT_WRITE_BUFFER: usize = 256 * 1024;
+/// Default WAL segment size.
+pub const DEFAULT_WAL_SEGMENT: u64 = 64 << 20;
+/// Default interval between checkpoints of a database with a WAL.
+pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(300);
+/// Default WAL size that triggers a checkpoint.
+pub const DEFAULT_CHECKPOINT_WAL_BYTES: u64 = 128 << 20;
 /// Default floor of the steady-point rule (see `Options::autosync_bytes`).
 pub const DEFAULT_AUTOSYNC_BYTES: u64 = 4 << 20;
 
@@ -52,6 +59,11 @@ pub struct Options {
     pub(crate) write_buffer_size: usize,
     pub(crate) io_backend: IoBackendKind,
     pub(crate) autosync_bytes: u64,
+    pub(crate) wal: bool,
+    pub(crate) wal_dir: Option<PathBuf>,
+    pub(crate) wal_segment_size: u64,
+    pub(crate) checkpoint_interval: Duration,
+    pub(crate) checkpoint_wal_bytes: u64,
 }
 
 impl Default for Options {
@@ -67,6 +79,11 @@ impl Default for Options {
             write_buffer_size: DEFAULT_WRITE_BUFFER,
             io_backend: IoBackendKind::Auto,
             autosync_bytes: DEFAULT_AUTOSYNC_BYTES,
+            wal: false,
+            wal_dir: None,
+            wal_segment_size: DEFAULT_WAL_SEGMENT,
+            checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
+            checkpoint_wal_bytes: DEFAULT_CHECKPOINT_WAL_BYTES,
         }
     }
 }
@@ -133,6 +150,55 @@ impl Options {
     pub fn autosync_bytes(mut self, bytes: u64) -> Options {
         self.autosync_bytes = bytes;
         self
+    }
+
+    /// Writes commits to a write-ahead log (default off): a durable commit
+    /// then costs one log append and one fsync shared with concurrent
+    /// committers; the data file is synced at checkpoints.
+    pub fn wal(mut self, on: bool) -> Options {
+        self.wal = on;
+        self
+    }
+
+    /// The WAL's directory (default: the database path with `.wal` added).
+    pub fn wal_dir(mut self, dir: impl AsRef<Path>) -> Options {
+        self.wal_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Size at which the WAL moves to a new segment file: 1 MiB to 4 GiB.
+    pub fn wal_segment_size(mut self, bytes: u64) -> Result<Options> {
+        if !((1 << 20)..=(4 << 30)).contains(&bytes) {
+            return Err(Error::invalid(format!("WAL segment size {bytes}: must be 1 MiB to 4 GiB")));
+        }
+        self.wal_segment_size = bytes;
+        Ok(self)
+    }
+
+    /// Longest time between checkpoints of a database with a WAL (default 5
+    /// minutes, checked when a commit ends); zero checkpoints only by size,
+    /// by `Database::checkpoint` and at close.
+    pub fn checkpoint_interval(mut self, interval: Duration) -> Options {
+        self.checkpoint_interval = interval;
+        self
+    }
+
+    /// WAL bytes that trigger a checkpoint (default 128 MiB, at least 1 MiB).
+    pub fn checkpoint_wal_bytes(mut self, bytes: u64) -> Result<Options> {
+        if bytes < 1 << 20 {
+            return Err(Error::invalid(format!("checkpoint WAL threshold {bytes}: must be at least 1 MiB")));
+        }
+        self.checkpoint_wal_bytes = bytes;
+        Ok(self)
+    }
+
+    /// The WAL directory for the database at `path`.
+    pub(crate) fn wal_dir_for(&self, path: &Path) -> PathBuf {
+        self.wal_dir.clone().unwrap_or_else(|| {
+            let mut p = path.as_os_str().to_owned();
+            p.push(".wal");
+            PathBuf::from(p)
+        })
     }
 
     /// Upper bound of the file size; 0 means the default (256 GiB), else at
@@ -205,6 +271,9 @@ mod tests {
         assert_eq!(o.clone().max_size(1000).unwrap_err().kind(), ErrorKind::InvalidArgument);
         assert_eq!(o.clone().write_buffer_size(4095).unwrap_err().kind(), ErrorKind::InvalidArgument);
         assert!(o.clone().sync_mode(SyncMode::Batched(Duration::ZERO)).is_err());
+        assert_eq!(o.clone().wal_segment_size((1 << 20) - 1).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(o.clone().wal_segment_size((4 << 30) + 1).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(o.clone().checkpoint_wal_bytes(1000).unwrap_err().kind(), ErrorKind::InvalidArgument);
         let o = o.page_size(65536).unwrap().overflow_threshold(32768).unwrap().max_size(1 << 20).unwrap();
         assert_eq!((o.page_size, o.overflow_threshold, o.max_size), (Some(65536), 32768, 1 << 20));
     }
@@ -213,5 +282,12 @@ mod tests {
     fn nvme_preset() {
         let o = Options::nvme_optimized();
         assert_eq!((o.page_size, o.overflow_threshold), (Some(16384), 4096));
+    }
+
+    #[test]
+    fn the_wal_directory_defaults_to_the_path_with_wal_added() {
+        let o = Options::new();
+        assert_eq!(o.wal_dir_for(Path::new("/d/x.db")), PathBuf::from("/d/x.db.wal"));
+        assert_eq!(o.wal_dir("/elsewhere").wal_dir_for(Path::new("/d/x.db")), PathBuf::from("/elsewhere"));
     }
 }

@@ -18,12 +18,14 @@ use crate::env::Env;
 use crate::error::{Corruption, Error, Result};
 use crate::options::SyncMode;
 use crate::storage::WriteOp;
-use crate::types::{PageId, TxId};
+use crate::types::{Lsn, PageId, TxId};
 
 #[derive(Debug)]
 pub(crate) struct Durability {
     sync: RankedMutex<SyncState>,
     durable_txid: AtomicU64,
+    /// The WAL position of the durable meta: replay starts there.
+    checkpoint_lsn: AtomicU64,
     /// Pages freed by commits since the last durable meta (weak modes): the
     /// durable snapshot may still see them, so they cannot be reused yet.
     freed_since_durable: AtomicU64,
@@ -44,6 +46,7 @@ impl Durability {
         Durability {
             sync: RankedMutex::new(Rank::Sync, SyncState { durable_slot: slot, last_sync: Instant::now() }),
             durable_txid: AtomicU64::new(meta.txid.0),
+            checkpoint_lsn: AtomicU64::new(meta.checkpoint_lsn),
             freed_since_durable: AtomicU64::new(0),
             poison: RankedMutex::new(Rank::Poison, None),
             syncer: RankedMutex::new(Rank::Syncer, None),
@@ -53,6 +56,11 @@ impl Durability {
     /// The txid of the last durable meta.
     pub fn durable_txid(&self) -> TxId {
         TxId(self.durable_txid.load(Ordering::Acquire))
+    }
+
+    /// The WAL position the durable meta records.
+    pub fn checkpoint_lsn(&self) -> Lsn {
+        Lsn(self.checkpoint_lsn.load(Ordering::Acquire))
     }
 }
 
@@ -79,7 +87,7 @@ impl Env {
         }
     }
 
-    fn poisoned(&self, what: &Error) {
+    pub fn poisoned(&self, what: &Error) {
         self.durability.poison.lock().get_or_insert_with(|| what.to_string());
     }
 
@@ -132,6 +140,7 @@ impl Env {
         st.durable_slot = slot;
         st.last_sync = Instant::now();
         self.durability.durable_txid.fetch_max(meta.txid.0, Ordering::AcqRel);
+        self.durability.checkpoint_lsn.store(meta.checkpoint_lsn, Ordering::Release);
         Ok(())
     }
 
@@ -149,12 +158,39 @@ impl Env {
         self.write_meta(&mut st, meta).inspect_err(|e| self.poisoned(e))
     }
 
-    /// Makes the latest published commit durable.
+    /// Makes every commit durable: with a WAL, by syncing the log; without
+    /// one, by writing the latest published commit's meta (`write_durable_meta`).
     pub fn sync(&self) -> Result<()> {
         if self.config.read_only {
             return Ok(());
         }
         self.check_poison()?;
+        if self.log().is_some() {
+            return self.log_sync();
+        }
+        self.write_durable_meta()
+    }
+
+    /// A checkpoint: the latest published commit becomes the data file's
+    /// durable meta (data synced, meta written and synced), so the pages
+    /// only older snapshots saw become reusable; with a WAL, the segments
+    /// before that meta's LSN are removed. Without a WAL this is `sync`.
+    pub fn checkpoint(&self) -> Result<()> {
+        if self.config.read_only {
+            return Ok(());
+        }
+        self.check_poison()?;
+        self.write_durable_meta()?;
+        if let Some(log) = self.log() {
+            log.writer.remove_before(self.durability.checkpoint_lsn())?;
+            log.checkpointed();
+        }
+        Ok(())
+    }
+
+    /// Syncs the data and writes the latest published meta, unless it is
+    /// durable already.
+    fn write_durable_meta(&self) -> Result<()> {
         let mut st = self.durability.sync.lock();
         // Read before the meta: pages freed by a commit published after it
         // stay counted (an overcount only brings the next steady point
@@ -173,6 +209,19 @@ impl Env {
     /// Records that a commit published under a weak sync mode freed `pages`.
     pub fn note_freed(&self, pages: u64) {
         self.durability.freed_since_durable.fetch_add(pages, Ordering::AcqRel);
+    }
+
+    /// What a commit that just ended asks for: a checkpoint (the pages only
+    /// the durable snapshot pins passed the threshold, or the log its size
+    /// or interval), or a sync (the batched interval passed). A failure
+    /// poisons the database; later writes report it.
+    pub fn after_commit(&self) {
+        let log_due = self.log().is_some_and(|l| l.checkpoint_due());
+        if self.steady_point_due() || log_due {
+            let _ = self.checkpoint();
+        } else if self.sync_due() {
+            let _ = self.sync();
+        }
     }
 
     /// Whether the pages only the durable snapshot pins passed the

@@ -4,10 +4,12 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 use crate::env::durability::Durability;
 use crate::env::pages::Pages;
 use crate::env::readers::Readers;
+use crate::env::wal_log::WalLog;
 use crate::env::writer::Writer;
 use crate::options::SyncMode;
 
@@ -23,6 +25,8 @@ pub(crate) struct Config {
     pub max_key: usize,
     /// Floor of the steady-point rule (`Options::autosync_bytes`).
     pub autosync_bytes: u64,
+    /// This open created the file.
+    pub created: bool,
 }
 
 #[derive(Debug)]
@@ -32,6 +36,9 @@ pub(crate) struct Env {
     pub readers: Readers,
     pub writer: Writer,
     pub durability: Durability,
+    /// The write-ahead log, when the database has one (attached after open
+    /// has replayed what the log held).
+    pub wal: OnceLock<WalLog>,
     /// Open transactions, both kinds.
     pub open_txns: AtomicUsize,
     /// Free and pending page counts as the last write transaction left them
@@ -49,12 +56,19 @@ pub(crate) fn next_serial() -> u64 {
     SERIAL.fetch_add(1, Ordering::Relaxed)
 }
 
+impl Env {
+    /// The write-ahead log, if the database has one.
+    pub fn log(&self) -> Option<&WalLog> {
+        self.wal.get()
+    }
+}
+
 impl Drop for Env {
     fn drop(&mut self) {
         self.stop_syncer();
         if !self.config.read_only {
             // Errors cannot be reported from drop; `Database::close` reports them.
-            let _ = self.sync();
+            let _ = self.checkpoint();
         }
     }
 }

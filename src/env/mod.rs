@@ -10,6 +10,8 @@
 //! - `durability`: the durable meta slot and txid, meta writes, fsync and
 //!   the poison a failed one leaves, `sync`;
 //! - `syncer`: the `SyncMode::Batched` interval thread;
+//! - `wal_log`: the write-ahead log when there is one: appends, group
+//!   commit, when to checkpoint (the checkpoint itself is durability's);
 //! - `lock_order`: the ranked mutex that asserts the lock order.
 //!
 //! Lock order (a thread holding one of these takes only later ones; asserted
@@ -29,8 +31,10 @@ mod open;
 mod pages;
 mod readers;
 mod syncer;
+mod wal_log;
 mod writer;
 
 pub(crate) use environment::{next_serial, Config, Env};
 pub(crate) use open::BackendFactory;
+pub(crate) use wal_log::WalLog;
 pub(crate) use writer::WriterState;

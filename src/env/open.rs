@@ -56,6 +56,7 @@ impl Env {
             read_meta(&*io, path)?
         };
         check_meta_against(&meta, &opts, &f, path)?;
+        let created = len == 0;
         let len = file_len(&f, path)?;
         let ps64 = meta.page_size as u64;
         let reserve = opts.max_size_bytes().max(len).next_multiple_of(ps64);
@@ -75,6 +76,7 @@ impl Env {
                 overflow_threshold: opts.overflow_threshold as usize,
                 max_key: max_key_len(page_size),
                 autosync_bytes: opts.autosync_bytes,
+                created,
             },
             pages: Pages {
                 file: f,
@@ -87,6 +89,7 @@ impl Env {
             readers: Readers::new(meta),
             writer: Writer::new(),
             durability: Durability::new(&meta, slot),
+            wal: std::sync::OnceLock::new(),
             open_txns: AtomicUsize::new(0),
             free_pages: AtomicU64::new(meta.freelist.free_pages),
             pending_pages: AtomicU64::new(0),

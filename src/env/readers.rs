@@ -49,6 +49,16 @@ impl Readers {
     pub fn publish(&self, meta: Meta) {
         self.lock().meta = meta;
     }
+
+    /// Publishes `meta` unless a newer one is published already (logged
+    /// commits become durable in log order, but their threads may wake in
+    /// any order).
+    pub fn publish_newer(&self, meta: Meta) {
+        let mut p = self.lock();
+        if meta.txid > p.meta.txid {
+            p.meta = meta;
+        }
+    }
 }
 
 impl Env {

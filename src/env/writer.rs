@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Condvar;
 use std::thread::ThreadId;
 
-use crate::alloc::Freelist;
+use crate::alloc::{Freelist, Meta};
 use crate::env::lock_order::{Rank, RankedMutex};
 use crate::env::Env;
 use crate::error::{Error, Result};
@@ -16,6 +16,9 @@ use crate::error::{Error, Result};
 pub(crate) struct WriterState {
     /// Loaded by the first write transaction (open stays O(1)).
     pub freelist: Option<Freelist>,
+    /// The last commit's meta when readers may not see it yet (a logged
+    /// commit waiting for its group's sync): the next writer builds on it.
+    pub head: Option<Meta>,
 }
 
 #[derive(Debug)]

@@ -142,8 +142,11 @@ pub unsafe extern "C" fn thunder_sync(db: *mut thunder_db) -> thunder_status {
     })
 }
 
-/// Makes everything committed durable. Without a write-ahead log (this
-/// build has none) this is thunder_sync().
+/// Checkpoints: writes everything committed to the data file and makes it
+/// the durable snapshot (data synced, meta written and synced). With a
+/// write-ahead log, the log segments before it are removed and pages freed
+/// since the previous checkpoint become reusable; without one this is
+/// thunder_sync().
 ///
 /// @param db borrowed for the call: the database.
 ///
@@ -155,7 +158,7 @@ pub unsafe extern "C" fn thunder_sync(db: *mut thunder_db) -> thunder_status {
 pub unsafe extern "C" fn thunder_checkpoint(db: *mut thunder_db) -> thunder_status {
     guard("thunder_checkpoint", || {
         // SAFETY: forwarded contract.
-        unsafe { handles::get("db", db)? }.db()?.sync()
+        unsafe { handles::get("db", db)? }.db()?.checkpoint()
     })
 }
 

@@ -2,9 +2,11 @@
 //! value alone; thunder_open() validates combinations.
 #![allow(unsafe_code, non_camel_case_types)]
 
+use std::ffi::c_char;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::ffi::args;
 use crate::ffi::guard::guard;
 use crate::ffi::handles::{self, thunder_options};
 use crate::ffi::status::thunder_status;
@@ -323,6 +325,112 @@ pub unsafe extern "C" fn thunder_options_set_max_size(o: *mut thunder_options, b
 pub unsafe extern "C" fn thunder_options_set_autosync_bytes(o: *mut thunder_options, bytes: u64) -> thunder_status {
     // SAFETY: forwarded contract.
     unsafe { set("thunder_options_set_autosync_bytes", o, |o| apply(o, |x| Ok(x.autosync_bytes(bytes)))) }
+}
+
+/// Turns the write-ahead log on or off (default off). With it, a commit
+/// appends its changes to the log and a durable commit costs one log fsync,
+/// shared with the other threads committing at the same time; the data file
+/// is synced at checkpoints (thunder_checkpoint(), the checkpoint interval
+/// and WAL size, and close). A database whose log holds commits not yet
+/// checkpointed replays them at open, whatever this option says.
+///
+/// @param o borrowed for the call: the options.
+/// @param enabled whether to log.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `o` must be NULL or a live options handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_set_wal(o: *mut thunder_options, enabled: bool) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe { set("thunder_options_set_wal", o, |o| apply(o, |x| Ok(x.wal(enabled)))) }
+}
+
+/// Sets the directory of the write-ahead log's segment files (default: the
+/// database path with ".wal" added). It is created if missing.
+///
+/// @param o borrowed for the call: the options.
+/// @param dir borrowed for the call: a NUL-terminated path.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` or `dir` NULL, `dir`
+/// empty); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `o` must be NULL or a live options handle not used by another thread;
+/// `dir` NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_set_wal_dir(o: *mut thunder_options, dir: *const c_char) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        set("thunder_options_set_wal_dir", o, |o| {
+            // SAFETY: NULL or NUL-terminated per the contract.
+            let dir = args::path("dir", dir)?;
+            apply(o, |x| Ok(x.wal_dir(dir)))
+        })
+    }
+}
+
+/// Sets the size at which the write-ahead log moves to a new segment file:
+/// 1 MiB to 4 GiB (default 64 MiB). A transaction's records never span two
+/// segments, so one larger than this gets a segment of its own.
+///
+/// @param o borrowed for the call: the options.
+/// @param bytes the segment size.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL, out of range);
+/// THUNDER_INTERNAL.
+///
+/// # Safety
+/// `o` must be NULL or a live options handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_set_wal_segment_size(o: *mut thunder_options, bytes: u64) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe { set("thunder_options_set_wal_segment_size", o, |o| apply(o, |x| x.wal_segment_size(bytes))) }
+}
+
+/// Sets the longest time between two checkpoints of a database with a
+/// write-ahead log, in seconds (default 300; checked when a commit ends); 0
+/// checkpoints only by WAL size, thunder_checkpoint() and close.
+///
+/// @param o borrowed for the call: the options.
+/// @param secs the interval.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `o` must be NULL or a live options handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_set_checkpoint_interval_secs(
+    o: *mut thunder_options,
+    secs: u32,
+) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe {
+        set("thunder_options_set_checkpoint_interval_secs", o, |o| {
+            apply(o, |x| Ok(x.checkpoint_interval(Duration::from_secs(secs as u64))))
+        })
+    }
+}
+
+/// Sets the write-ahead log size that triggers a checkpoint, in bytes (at
+/// least 1 MiB; default 128 MiB).
+///
+/// @param o borrowed for the call: the options.
+/// @param bytes the threshold.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL, under 1 MiB);
+/// THUNDER_INTERNAL.
+///
+/// # Safety
+/// `o` must be NULL or a live options handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_set_checkpoint_wal_threshold(
+    o: *mut thunder_options,
+    bytes: u64,
+) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe { set("thunder_options_set_checkpoint_wal_threshold", o, |o| apply(o, |x| x.checkpoint_wal_bytes(bytes))) }
 }
 
 /// Sets how long thunder_open() waits for a file lock held elsewhere, in

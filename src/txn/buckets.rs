@@ -77,6 +77,7 @@ impl WriteTx {
         self.bucket_count = count;
         self.touch(p);
         self.touch(s);
+        self.log_create_bucket(p, name);
         Ok(self.handle(s))
     }
 
@@ -95,6 +96,7 @@ impl WriteTx {
                 cause: Corruption::Count { of: "buckets", recorded: tx.bucket_count, found: Some(removed) },
             })?;
             tx.touch(p);
+            tx.log_delete_bucket(p, name);
             Ok(())
         })
     }
@@ -107,7 +109,18 @@ impl WriteTx {
             b.sequence = b.sequence.checked_add(1).ok_or_else(|| Error::invalid("bucket sequence exhausted"))?;
             let seq = b.sequence;
             tx.touch(s);
+            tx.log_sequence(s, seq);
             Ok(seq)
+        })
+    }
+
+    /// Sets `bucket`'s sequence (replaying a logged `next_sequence`).
+    pub(crate) fn set_sequence(&mut self, bucket: Option<&Bucket>, value: u64) -> Result<()> {
+        self.guarded(|tx| {
+            let s = tx.slot(bucket)?;
+            tx.buckets[s as usize].sequence = value;
+            tx.touch(s);
+            Ok(())
         })
     }
 

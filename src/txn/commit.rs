@@ -7,17 +7,23 @@
 //! 2. freelist (`write_freelist`): the change to the free set (a log page or
 //!    a fresh snapshot);
 //! 3. pages (`PageSink::flush`): the file is grown and every new page written;
-//! 4. make durable (`make_durable`): with `SyncMode::Full`, data is synced,
-//!    then the meta written to the slot not holding the durable meta and
-//!    synced; the weaker modes leave it to the next sync;
-//! 5. publish (`publish`): new readers see the commit, and the pages it freed
+//! 4. log (`write_log`, with a WAL only): the transaction's records are
+//!    appended to the log (no fsync);
+//! 5. make durable: without a WAL (`make_durable`), under `SyncMode::Full`,
+//!    data is synced, then the meta written to the slot not holding the
+//!    durable meta and synced; with a WAL under `SyncMode::Full`, the commit
+//!    lands, the writer slot is released, and it waits for its group's log
+//!    sync (`Env::log_wait_durable`) before publishing; the weaker modes
+//!    leave it to the next sync;
+//! 6. publish (`publish`): new readers see the commit, and the pages it freed
 //!    become pending at its txid (the allocator's changes are adopted).
 //!
-//! After `end`, under the weak sync modes, the committing thread makes a
-//! steady point (`Env::sync`) when the batched interval passed or the pages
-//! only the durable snapshot pins passed `Options::autosync_bytes`.
-//!
-//! Then `end` releases the writer slot (rolling back if publish was not reached).
+//! Then `end` releases the writer slot (rolling back if publish was not
+//! reached), and `Env::after_commit` makes a checkpoint when the pages only
+//! the durable snapshot pins passed `Options::autosync_bytes` (a steady
+//! point) or the log its size or interval, or a sync when the batched
+//! interval passed.
+
 use crate::alloc::{Meta, Persisted, TxAlloc};
 use crate::env::Env;
 use crate::error::{Error, Result};
@@ -25,7 +31,7 @@ use crate::options::SyncMode;
 use crate::storage::WriteOp;
 use crate::tree::{BucketRecord, NodeRef, TreeRef, Value};
 use crate::txn::{Tree, WriteTx};
-use crate::types::{PageId, TxId};
+use crate::types::{Lsn, PageId, TxId};
 
 /// Pages are handed to the backend in batches of about this many bytes.
 const FLUSH_BYTES: usize = 8 << 20;
@@ -92,20 +98,29 @@ impl WriteTx {
             return Ok(());
         }
         let res = self.commit_phases();
+        // The writer slot is free from here: a logged commit waits for its
+        // group's sync without holding it.
         self.end();
-        if res.is_ok() && (self.env.sync_due() || self.env.steady_point_due()) {
-            // A failure poisons the database; later writes report it.
-            let _ = self.env.sync();
+        let res = match res {
+            Ok(Some((meta, lsn))) => self.env.log_wait_durable(lsn).map(|()| self.env.readers.publish_newer(meta)),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if res.is_ok() {
+            self.env.after_commit();
         }
         res
     }
 
-    /// The phases of the module doc, in order.
-    fn commit_phases(&mut self) -> Result<()> {
+    /// The phases of the module doc, in order. Returns the meta and LSN a
+    /// logged commit under `SyncMode::Full` must wait for before readers see
+    /// it (phase 4 of a logged commit); None when it is published already.
+    fn commit_phases(&mut self) -> Result<Option<(Meta, Lsn)>> {
         let mut sink = PageSink::new(self.env.config.page_size);
         let root = self.write_records(&mut sink)?;
         let persisted = self.write_freelist(&mut sink)?;
         sink.flush(&self.env, self.alloc.hwm)?;
+        let logged = self.write_log()?;
         let meta = Meta {
             txid: self.txid,
             page_size: self.base.page_size,
@@ -113,11 +128,15 @@ impl WriteTx {
             root,
             bucket_count: self.bucket_count,
             freelist: persisted.meta_ref,
-            checkpoint_lsn: self.base.checkpoint_lsn,
+            checkpoint_lsn: logged.map_or(self.base.checkpoint_lsn, |l| l.0),
         };
+        if let (Some(lsn), SyncMode::Full, false) = (logged, self.env.config.sync_mode, self.replaying()) {
+            self.land(meta, persisted);
+            return Ok(Some((meta, lsn)));
+        }
         self.make_durable(&meta)?;
         self.publish(meta, persisted);
-        Ok(())
+        Ok(None)
     }
 
     /// Buckets whose record must be rewritten, deepest first.
@@ -169,25 +188,32 @@ impl WriteTx {
         Ok(persisted)
     }
 
-    /// Phase 4: under `SyncMode::Full`, data then meta, synced.
+    /// Phase 4 without a log: under `SyncMode::Full`, data then meta,
+    /// synced. A logged or replayed commit leaves that to checkpoints.
     fn make_durable(&self, meta: &Meta) -> Result<()> {
-        if self.env.config.sync_mode == SyncMode::Full {
+        if self.env.config.sync_mode == SyncMode::Full && self.env.log().is_none() && !self.replaying() {
             self.env.commit_durable(meta)?;
         }
         Ok(())
     }
 
-    /// Phase 5: new readers see `meta`; the allocator's changes are adopted,
-    /// so the pages this commit freed become pending at its txid.
+    /// Phase 5: new readers see `meta`, and the commit lands (`land`).
     fn publish(&mut self, meta: Meta, persisted: Persisted) {
         self.env.readers.publish(meta);
         debug_assert!(self.env.durability.durable_txid() <= meta.txid);
+        self.land(meta, persisted);
+    }
+
+    /// The allocator's changes are adopted, so the pages this commit freed
+    /// become pending at its txid, and `meta` is what the next writer
+    /// builds on.
+    fn land(&mut self, meta: Meta, persisted: Persisted) {
         let alloc = std::mem::replace(&mut self.alloc, TxAlloc::new(TxId(0), 0, 0));
         let freed = alloc.adopt(&mut self.fl, persisted);
-        if self.env.config.sync_mode != SyncMode::Full {
+        if self.env.config.sync_mode != SyncMode::Full || self.env.log().is_some() {
             self.env.note_freed(freed);
         }
-        self.published = true;
+        self.landed = Some(meta);
     }
 
     /// Writes the dirty nodes of one tree of bucket `s` to new pages, children

@@ -16,6 +16,7 @@ use crate::tree::{
     self, overflow_header, overflow_run_pages, Arena, NodeRef, NodeSource, NodeView, OverflowRef, PageNode, PageReader,
     PageStore, Put, RawCursor, Root, TreeMut, Value, MAX_VALUE_LEN,
 };
+use crate::txn::log::TxLog;
 use crate::txn::{check_key, read_api, Bucket, BucketAt, Tree, TxCore};
 use crate::types::{PageId, TxId};
 
@@ -98,8 +99,11 @@ pub struct WriteTx {
     pub(crate) version: u64,
     changed: bool,
     failed: Option<Error>,
-    /// The commit reached its publish phase: nothing to roll back.
-    pub(crate) published: bool,
+    /// Its records for the write-ahead log.
+    pub(crate) log: TxLog,
+    /// The meta of this commit once its allocator changes are adopted
+    /// (nothing to roll back then); handed to the next writer.
+    pub(crate) landed: Option<Meta>,
     ended: bool,
 }
 
@@ -132,7 +136,9 @@ impl PageStore for Store<'_> {
 impl WriteTx {
     pub(crate) fn begin(env: Arc<Env>, wait: bool) -> Result<WriteTx> {
         let mut ws = env.acquire_writer(wait)?;
-        let (meta, horizon) = env.current_and_horizon();
+        let (published, horizon) = env.current_and_horizon();
+        // A logged commit is handed over before readers see it.
+        let meta = ws.head.take().filter(|h| h.txid > published.txid).unwrap_or(published);
         let Some(txid) = meta.txid.0.checked_add(1).map(TxId) else {
             env.release_writer(ws);
             let what = format!("meta txid {} has no successor", meta.txid);
@@ -172,7 +178,8 @@ impl WriteTx {
             version: 0,
             changed: false,
             failed: None,
-            published: false,
+            log: TxLog::begin(env.log().is_some(), txid),
+            landed: None,
             ended: false,
             env,
         })
@@ -339,6 +346,7 @@ impl WriteTx {
             self.free_overflow(old)?;
         }
         self.touch(slot);
+        self.log_put(slot, key, value);
         Ok(())
     }
 
@@ -352,6 +360,7 @@ impl WriteTx {
                     self.free_overflow(r)?;
                 }
                 self.touch(slot);
+                self.log_delete(slot, key);
                 Ok(true)
             }
         }
@@ -415,14 +424,14 @@ impl WriteTx {
             return;
         }
         self.ended = true;
-        if !self.published {
+        if self.landed.is_none() {
             let alloc = std::mem::replace(&mut self.alloc, TxAlloc::new(TxId(0), 0, 0));
             alloc.rollback(&mut self.fl);
         }
         let fl = std::mem::take(&mut self.fl);
         self.env.free_pages.store(fl.free_pages(), std::sync::atomic::Ordering::Release);
         self.env.pending_pages.store(fl.pending_pages(), std::sync::atomic::Ordering::Release);
-        self.env.release_writer(WriterState { freelist: Some(fl) });
+        self.env.release_writer(WriterState { freelist: Some(fl), head: self.landed });
     }
 }
 

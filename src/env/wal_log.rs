@@ -1,0 +1,74 @@
+//! The environment's write-ahead log, when the database has one: the
+//! segment writer, group commit, and what decides a checkpoint. A logged
+//! commit appends its records under the writer slot (`append`), releases
+//! the slot, and waits for its group's sync (`wait_durable`) before readers
+//! see it; `Env::checkpoint` (durability.rs) writes the data file's meta and
+//! drops the segments before it.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::types::Lsn;
+use crate::wal::{GroupCommit, WalWriter};
+
+#[derive(Debug)]
+pub(crate) struct WalLog {
+    pub writer: WalWriter,
+    pub group: GroupCommit,
+    last_checkpoint: Mutex<Instant>,
+    interval: Duration,
+    checkpoint_bytes: u64,
+}
+
+impl WalLog {
+    pub fn new(writer: WalWriter, interval: Duration, checkpoint_bytes: u64) -> WalLog {
+        let group = GroupCommit::new(writer.end());
+        WalLog { writer, group, last_checkpoint: Mutex::new(Instant::now()), interval, checkpoint_bytes }
+    }
+
+    /// Whether the log asks for a checkpoint: its size passed the threshold,
+    /// or the interval passed since the last one.
+    pub fn checkpoint_due(&self) -> bool {
+        let last = *self.last_checkpoint.lock().unwrap_or_else(|p| p.into_inner());
+        self.writer.bytes() >= self.checkpoint_bytes || (!self.interval.is_zero() && last.elapsed() >= self.interval)
+    }
+
+    pub fn checkpointed(&self) {
+        *self.last_checkpoint.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    }
+}
+
+impl Env {
+    /// Appends one transaction's framed records; returns the LSN past them.
+    pub fn log_append(&self, frames: &[u8]) -> Result<Lsn> {
+        let log = self.log().ok_or_else(no_log)?;
+        log.writer.append(frames)
+    }
+
+    /// Returns once the log is durable up to `lsn` (group commit). A failed
+    /// sync poisons the database.
+    pub fn log_wait_durable(&self, lsn: Lsn) -> Result<()> {
+        let log = self.log().ok_or_else(no_log)?;
+        log.group.wait(lsn, || self.log_sync_now())
+    }
+
+    /// fsyncs the log; a failure poisons the database.
+    fn log_sync_now(&self) -> Result<Lsn> {
+        let log = self.log().ok_or_else(no_log)?;
+        log.writer.sync().inspect_err(|e| self.poisoned(e))
+    }
+
+    /// Makes every appended record durable (`sync` with a WAL).
+    pub fn log_sync(&self) -> Result<()> {
+        match self.log() {
+            None => Ok(()),
+            Some(log) => self.log_wait_durable(log.writer.end()),
+        }
+    }
+}
+
+fn no_log() -> Error {
+    Error::Internal("a log operation on a database without a write-ahead log".into())
+}

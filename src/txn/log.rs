@@ -1,0 +1,110 @@
+//! What a write transaction logs when the database has a write-ahead log:
+//! its records, framed as they go to the log and built as its changes
+//! succeed (a change that fails leaves no record; one that fails the
+//! transaction fails its commit too). A transaction replayed from the log at
+//! open logs nothing: it carries the LSN its records ended at instead.
+
+use std::mem;
+
+use crate::error::Result;
+use crate::txn::write::NO_PARENT;
+use crate::txn::WriteTx;
+use crate::types::{Lsn, TxId};
+use crate::wal::{BucketPath, Rec};
+
+/// A write transaction's side of the log.
+#[derive(Debug)]
+pub(crate) enum TxLog {
+    /// The database has no WAL.
+    Off,
+    /// The framed records so far, starting with TxBegin.
+    Recording(Vec<u8>),
+    /// Replaying a logged transaction whose records end at this LSN.
+    Replaying(Lsn),
+}
+
+impl TxLog {
+    /// The log of a new transaction `txid`.
+    pub fn begin(logging: bool, txid: TxId) -> TxLog {
+        if !logging {
+            return TxLog::Off;
+        }
+        let mut frames = Vec::new();
+        Rec::TxBegin(txid).append_to(&mut frames);
+        TxLog::Recording(frames)
+    }
+}
+
+impl WriteTx {
+    /// Whether this transaction replays a logged one.
+    pub(crate) fn replaying(&self) -> bool {
+        matches!(self.log, TxLog::Replaying(_))
+    }
+
+    /// Marks this transaction as the replay of one whose records end at `end`.
+    pub(crate) fn replay_of(&mut self, end: Lsn) {
+        self.log = TxLog::Replaying(end);
+    }
+
+    /// The names from the top level down to bucket `slot` (empty: the
+    /// default keyspace).
+    fn names(&self, mut slot: u32) -> Vec<&[u8]> {
+        let mut names = Vec::new();
+        while slot != 0 && slot != NO_PARENT {
+            let b = &self.buckets[slot as usize];
+            names.push(b.name.as_slice());
+            slot = b.parent;
+        }
+        names.reverse();
+        names
+    }
+
+    /// Appends the record `write` frames, given the path of bucket `slot`
+    /// (with `extra` appended to the path: a child's name).
+    fn record(&mut self, slot: u32, extra: Option<&[u8]>, write: impl FnOnce(BucketPath<'_>, &mut Vec<u8>)) {
+        let TxLog::Recording(frames) = &mut self.log else { return };
+        let mut frames = mem::take(frames);
+        let mut names = self.names(slot);
+        names.extend(extra);
+        let mut encoded = Vec::new();
+        BucketPath::encode(&names, &mut encoded);
+        write(BucketPath::new(&encoded), &mut frames);
+        self.log = TxLog::Recording(frames);
+    }
+
+    pub(crate) fn log_put(&mut self, slot: u32, key: &[u8], value: &[u8]) {
+        self.record(slot, None, |path, out| Rec::Put { path, key, value }.append_to(out));
+    }
+
+    pub(crate) fn log_delete(&mut self, slot: u32, key: &[u8]) {
+        self.record(slot, None, |path, out| Rec::Delete { path, key }.append_to(out));
+    }
+
+    /// Child `name` of bucket `parent` was created.
+    pub(crate) fn log_create_bucket(&mut self, parent: u32, name: &[u8]) {
+        self.record(parent, Some(name), |path, out| Rec::CreateBucket { path }.append_to(out));
+    }
+
+    /// Child `name` of bucket `parent` was deleted.
+    pub(crate) fn log_delete_bucket(&mut self, parent: u32, name: &[u8]) {
+        self.record(parent, Some(name), |path, out| Rec::DeleteBucket { path }.append_to(out));
+    }
+
+    pub(crate) fn log_sequence(&mut self, slot: u32, value: u64) {
+        self.record(slot, None, |path, out| Rec::Sequence { path, value }.append_to(out));
+    }
+
+    /// Phase 3b: appends the transaction's records and its TxCommit to the
+    /// log; returns the LSN past them (a replayed transaction: where its
+    /// records ended). None without a log.
+    pub(crate) fn write_log(&mut self) -> Result<Option<Lsn>> {
+        match &mut self.log {
+            TxLog::Off => Ok(None),
+            TxLog::Replaying(end) => Ok(Some(*end)),
+            TxLog::Recording(frames) => {
+                Rec::TxCommit(self.txid).append_to(frames);
+                self.env.log_append(frames).map(Some)
+            }
+        }
+    }
+}

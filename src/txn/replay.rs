@@ -1,0 +1,125 @@
+//! Recovery at open: the transactions a write-ahead log holds past the
+//! checkpoint are applied again, in order, through ordinary write
+//! transactions (each takes the txid it had), then checkpointed. Replay is
+//! idempotent: a logged transaction the data file holds already (its txid is
+//! not past the file's) is skipped, so a crash during replay just replays
+//! again. A read-only open cannot replay: it says so. Creating a database
+//! removes segments a former database of the same name left in its WAL
+//! directory.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::env::{Env, WalLog};
+use crate::error::{Corruption, Error, Result};
+use crate::options::Options;
+use crate::txn::{Bucket, WriteTx};
+use crate::types::Lsn;
+use crate::wal::{self, LoggedTxn, Rec, WalWriter};
+
+/// Replays what the log at `dir` holds past the checkpoint, then attaches
+/// the log to `env` when `opts` asks for one (resuming after the last
+/// committed transaction: a torn tail is cut there). With the log off, a
+/// log that was replayed is checkpointed and its segments removed.
+pub(crate) fn recover(env: &Arc<Env>, dir: &Path, opts: &Options) -> Result<()> {
+    if env.config.created && dir.exists() {
+        // Segments left by another database of that name: never this one's.
+        wal::remove_log(dir)?;
+    }
+    let from = wal::first_lsn(env.durability.checkpoint_lsn());
+    let txns = if dir.exists() { wal::committed(dir, from)?.0 } else { Vec::new() };
+    let resume = txns.last().map_or(from, |t| t.end);
+    let current = env.readers.current().txid;
+    let pending: Vec<&LoggedTxn> = txns.iter().filter(|t| t.txid > current).collect();
+    if opts.read_only {
+        if !pending.is_empty() {
+            return Err(Error::ReadOnly(
+                "the write-ahead log holds commits the file does not have yet: open the database read-write once to replay them",
+            ));
+        }
+        return Ok(());
+    }
+    if opts.wal {
+        let writer = WalWriter::open(dir, resume, opts.wal_segment_size)?;
+        let log = WalLog::new(writer, opts.checkpoint_interval, opts.checkpoint_wal_bytes);
+        env.wal.set(log).map_err(|_| Error::Internal("the log was attached twice".into()))?;
+    }
+    for t in &pending {
+        apply(env, t)?;
+    }
+    if !pending.is_empty() {
+        env.checkpoint()?;
+    }
+    if !opts.wal && dir.exists() {
+        wal::remove_log(dir)?;
+    }
+    Ok(())
+}
+
+/// Applies one logged transaction as a write transaction with its txid.
+fn apply(env: &Arc<Env>, t: &LoggedTxn) -> Result<()> {
+    let mut w = WriteTx::begin(env.clone(), true)?;
+    if w.id() != t.txid.0 {
+        return Err(damaged(t.end, format!("logged transaction {} follows the file's txid {}", t.txid.0, w.id() - 1)));
+    }
+    w.replay_of(t.end);
+    for rec in t.records() {
+        apply_record(&mut w, rec?, t.end)?;
+    }
+    w.commit()
+}
+
+fn apply_record(w: &mut WriteTx, rec: Rec<'_>, at: Lsn) -> Result<()> {
+    match rec {
+        Rec::TxBegin(_) | Rec::TxCommit(_) => Ok(()),
+        Rec::Put { path, key, value } => match bucket(w, path.iter(), at)? {
+            None => w.put(key, value),
+            Some(b) => w.put_in(&b, key, value),
+        },
+        Rec::Delete { path, key } => match bucket(w, path.iter(), at)? {
+            None => w.delete(key).map(drop),
+            Some(b) => w.delete_in(&b, key).map(drop),
+        },
+        Rec::CreateBucket { path } => {
+            let (parent, name) = parent_and_name(w, path.iter(), at)?;
+            w.create_bucket(parent.as_ref(), name).map(drop)
+        }
+        Rec::DeleteBucket { path } => {
+            let (parent, name) = parent_and_name(w, path.iter(), at)?;
+            w.delete_bucket(parent.as_ref(), name)
+        }
+        Rec::Sequence { path, value } => {
+            let b = bucket(w, path.iter(), at)?;
+            w.set_sequence(b.as_ref(), value)
+        }
+    }
+}
+
+/// The bucket a logged path names (None: the default keyspace).
+fn bucket<'p>(w: &mut WriteTx, names: impl Iterator<Item = &'p [u8]>, at: Lsn) -> Result<Option<Bucket>> {
+    let mut b: Option<Bucket> = None;
+    for name in names {
+        match w.bucket(b.as_ref(), name)? {
+            Some(child) => b = Some(child),
+            None => return Err(damaged(at, "a logged change names a bucket that does not exist".into())),
+        }
+    }
+    Ok(b)
+}
+
+/// A logged bucket path split into its parent bucket and last name.
+fn parent_and_name<'p>(
+    w: &mut WriteTx,
+    names: impl Iterator<Item = &'p [u8]>,
+    at: Lsn,
+) -> Result<(Option<Bucket>, &'p [u8])> {
+    let names: Vec<&[u8]> = names.collect();
+    let Some((name, parents)) = names.split_last() else {
+        return Err(damaged(at, "a logged bucket change with an empty path".into()));
+    };
+    Ok((bucket(w, parents.iter().copied(), at)?, name))
+}
+
+fn damaged(lsn: Lsn, what: String) -> Error {
+    Error::Corrupted { page: None, cause: Corruption::WalRecord { lsn, what } }
+}

@@ -1,0 +1,144 @@
+//! Group commit, leader/follower: a committer whose records are appended
+//! waits until they are durable. The first waiter to find no sync under way
+//! becomes the leader and syncs the log for everyone appended so far; the
+//! others wait for it, and a waiter whose records the leader's sync did not
+//! cover leads the next round. So N threads committing together pay about
+//! one fsync, and a lone committer pays one with no added delay.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
+
+use crate::error::{Error, Result};
+use crate::types::Lsn;
+
+#[derive(Debug)]
+pub(crate) struct GroupCommit {
+    state: Mutex<State>,
+    cv: Condvar,
+    /// Syncs done (rounds led).
+    batches: AtomicU64,
+    /// Commits made durable by those syncs.
+    commits: AtomicU64,
+}
+
+#[derive(Debug)]
+struct State {
+    /// Everything before this LSN is durable.
+    durable: Lsn,
+    /// A leader is syncing.
+    syncing: bool,
+    /// A failed sync: every later wait fails with it (the database is
+    /// poisoned by then).
+    failed: Option<String>,
+}
+
+impl GroupCommit {
+    /// `durable`: where the log is known durable (its end at open).
+    pub fn new(durable: Lsn) -> GroupCommit {
+        GroupCommit {
+            state: Mutex::new(State { durable, syncing: false, failed: None }),
+            cv: Condvar::new(),
+            batches: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
+        }
+    }
+
+    /// Returns once everything before `lsn` is durable, syncing as the
+    /// leader when no sync is under way. `sync` makes the log durable and
+    /// returns the LSN it covered.
+    pub fn wait(&self, lsn: Lsn, sync: impl Fn() -> Result<Lsn>) -> Result<()> {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if st.durable >= lsn {
+                self.commits.fetch_add(1, Ordering::Relaxed);
+                return Ok(());
+            }
+            if let Some(cause) = &st.failed {
+                return Err(Error::Poisoned { op: "commit", cause: cause.clone() });
+            }
+            if st.syncing {
+                st = self.cv.wait(st).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            st.syncing = true;
+            drop(st);
+            let res = sync();
+            st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            st.syncing = false;
+            match res {
+                Ok(covered) => {
+                    st.durable = st.durable.max(covered);
+                    self.batches.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => st.failed = Some(e.to_string()),
+            }
+            self.cv.notify_all();
+        }
+    }
+
+    /// (syncs led, commits made durable by them).
+    pub fn counts(&self) -> (u64, u64) {
+        (self.batches.load(Ordering::Relaxed), self.commits.load(Ordering::Relaxed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU32;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_lone_committer_leads_its_own_sync() {
+        let g = GroupCommit::new(Lsn::new(0, 32));
+        let syncs = AtomicU32::new(0);
+        g.wait(Lsn::new(0, 100), || {
+            syncs.fetch_add(1, Ordering::Relaxed);
+            Ok(Lsn::new(0, 100))
+        })
+        .unwrap();
+        assert_eq!(syncs.load(Ordering::Relaxed), 1);
+        // Already durable: no sync.
+        g.wait(Lsn::new(0, 90), || panic!("no sync needed")).unwrap();
+        assert_eq!(g.counts(), (1, 2));
+    }
+
+    #[test]
+    fn concurrent_committers_share_syncs() {
+        let g = Arc::new(GroupCommit::new(Lsn::new(0, 0)));
+        let end = Arc::new(AtomicU64::new(0));
+        let syncs = Arc::new(AtomicU32::new(0));
+        let threads: Vec<_> = (0..8u64)
+            .map(|_| {
+                let (g, end, syncs) = (g.clone(), end.clone(), syncs.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..50 {
+                        let lsn = Lsn(end.fetch_add(1, Ordering::SeqCst) + 1);
+                        g.wait(lsn, || {
+                            syncs.fetch_add(1, Ordering::Relaxed);
+                            std::thread::sleep(std::time::Duration::from_millis(1));
+                            Ok(Lsn(end.load(Ordering::SeqCst)))
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let (batches, commits) = g.counts();
+        assert_eq!(commits, 400);
+        assert_eq!(batches, syncs.load(Ordering::Relaxed) as u64);
+        assert!(batches < 400, "{batches} syncs for 400 commits: nothing was shared");
+    }
+
+    #[test]
+    fn a_failed_sync_fails_every_waiter_after_it() {
+        let g = GroupCommit::new(Lsn::new(0, 0));
+        let err = g.wait(Lsn::new(0, 10), || Err(Error::invalid("disk on fire"))).unwrap_err();
+        assert!(err.to_string().contains("disk on fire"), "{err}");
+        let again = g.wait(Lsn::new(0, 5), || Ok(Lsn::new(0, 10))).unwrap_err();
+        assert!(again.to_string().contains("disk on fire"), "{again}");
+    }
+}

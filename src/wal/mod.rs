@@ -1,0 +1,12 @@
+//! The write-ahead log: logical records and their frames, segment files and
+//! the writer, reading the log back at open, and group commit.
+
+mod group;
+mod record;
+mod scan;
+mod segment;
+
+pub(crate) use group::GroupCommit;
+pub(crate) use record::{BucketPath, Rec};
+pub(crate) use scan::{committed, LoggedTxn};
+pub(crate) use segment::{first_lsn, remove_log, WalWriter};

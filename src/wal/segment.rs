@@ -1,0 +1,235 @@
+//! Segment files: naming, the 32-byte header, and the writer. A segment is
+//! `{id:08x}.wal` in the log's directory; its first record starts right
+//! after the header. LSN = segment id << 32 | byte offset in the file.
+//!
+//! `WalWriter` appends one transaction's frames with one write at the end of
+//! the current segment (no fsync), moving to a new segment first when the
+//! current one holds records and would pass the segment size: a
+//! transaction's records never span two segments. `sync` fdatasyncs outside
+//! the append lock, so appends go on while a group's sync runs; a segment
+//! left behind is synced before the move.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Corruption, Error, Result};
+use crate::types::{le, Lsn};
+
+/// Bytes of a segment header.
+pub(crate) const SEGMENT_HEADER: u32 = 32;
+const MAGIC: &[u8; 8] = b"thunderW";
+const VERSION: u32 = 1;
+
+/// The file name of segment `id`.
+pub(crate) fn segment_name(id: u32) -> String {
+    format!("{id:08x}.wal")
+}
+
+/// The segment id a file name denotes, if it is a segment's.
+pub(crate) fn segment_id(name: &str) -> Option<u32> {
+    let hex = name.strip_suffix(".wal")?;
+    (hex.len() == 8 && hex.bytes().all(|c| c.is_ascii_hexdigit())).then(|| u32::from_str_radix(hex, 16).ok())?
+}
+
+/// The first record position at or after `lsn` (a position inside a
+/// header, as LSN 0 of a database never logged, means the first record).
+pub(crate) fn first_lsn(lsn: Lsn) -> Lsn {
+    if lsn.offset() < SEGMENT_HEADER {
+        Lsn::new(lsn.segment(), SEGMENT_HEADER)
+    } else {
+        lsn
+    }
+}
+
+pub(crate) fn encode_header(id: u32) -> [u8; SEGMENT_HEADER as usize] {
+    let mut h = [0u8; SEGMENT_HEADER as usize];
+    h[..8].copy_from_slice(MAGIC);
+    h[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    h[12..16].copy_from_slice(&id.to_le_bytes());
+    let crc = crc32fast::hash(&h[..28]);
+    h[28..32].copy_from_slice(&crc.to_le_bytes());
+    h
+}
+
+/// Checks the header of segment `id` at the start of `b`.
+pub(crate) fn check_header(b: &[u8], id: u32) -> Result<()> {
+    let bad = |what: String| Error::Corrupted { page: None, cause: Corruption::WalSegment { segment: id, what } };
+    let h = b.get(..SEGMENT_HEADER as usize).ok_or_else(|| bad("shorter than its header".into()))?;
+    if &h[..8] != MAGIC || crc32fast::hash(&h[..28]) != le::u32_at(h, 28) {
+        return Err(bad("damaged header".into()));
+    }
+    if le::u32_at(h, 8) != VERSION {
+        return Err(bad(format!("format version {}", le::u32_at(h, 8))));
+    }
+    if le::u32_at(h, 12) != id {
+        return Err(bad(format!("the header names segment {} (renamed or moved?)", le::u32_at(h, 12))));
+    }
+    Ok(())
+}
+
+/// fsyncs a directory, so that files created or removed in it stay so.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io("fsync directory", dir, None, e))
+}
+
+/// Appends to the log; see the module doc.
+#[derive(Debug)]
+pub(crate) struct WalWriter {
+    dir: PathBuf,
+    segment_size: u64,
+    cur: Mutex<Current>,
+}
+
+#[derive(Debug)]
+struct Current {
+    file: Arc<File>,
+    id: u32,
+    /// Where the next frames go.
+    offset: u64,
+    /// Record bytes in the segments not yet removed.
+    bytes: u64,
+}
+
+impl WalWriter {
+    /// Writes from `start` on in `dir` (created if missing): the segment
+    /// holding it is cut there (a torn or unfinished tail goes), or created.
+    pub fn open(dir: &Path, start: Lsn, segment_size: u64) -> Result<WalWriter> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create WAL directory", dir, None, e))?;
+        let start = first_lsn(start);
+        let path = dir.join(segment_name(start.segment()));
+        let io = |op, e| Error::io(op, &path, None, e);
+        let file = if path.exists() {
+            OpenOptions::new().read(true).write(true).open(&path).map_err(|e| io("open WAL segment", e))?
+        } else {
+            create_segment(&path, start.segment())?
+        };
+        file.set_len(start.offset() as u64).map_err(|e| io("truncate WAL segment", e))?;
+        file.sync_all().map_err(|e| io("fsync WAL segment", e))?;
+        sync_dir(dir)?;
+        let bytes = live_bytes(dir)?;
+        let cur = Current { file: Arc::new(file), id: start.segment(), offset: start.offset() as u64, bytes };
+        Ok(WalWriter { dir: dir.to_path_buf(), segment_size, cur: Mutex::new(cur) })
+    }
+
+    /// Appends one transaction's frames; returns the LSN past them.
+    pub fn append(&self, frames: &[u8]) -> Result<Lsn> {
+        let mut cur = self.cur.lock().unwrap_or_else(|p| p.into_inner());
+        let len = frames.len() as u64;
+        if cur.offset > SEGMENT_HEADER as u64 && cur.offset + len > self.segment_size {
+            self.rotate(&mut cur)?;
+        }
+        let end = cur.offset + len;
+        if end > u32::MAX as u64 {
+            return Err(Error::NoSpace {
+                path: self.dir.clone(),
+                what: format!("a transaction of {len} log bytes does not fit one WAL segment (4 GiB at most)"),
+            });
+        }
+        let path = self.dir.join(segment_name(cur.id));
+        cur.file.write_all_at(frames, cur.offset).map_err(|e| Error::io("write WAL", &path, Some(cur.offset), e))?;
+        cur.offset = end;
+        cur.bytes += len;
+        Ok(Lsn::new(cur.id, end as u32))
+    }
+
+    /// Moves to a new segment, the current one synced first.
+    fn rotate(&self, cur: &mut Current) -> Result<()> {
+        let old = self.dir.join(segment_name(cur.id));
+        cur.file.sync_data().map_err(|e| Error::io("fsync WAL segment", &old, None, e))?;
+        let id = cur.id.checked_add(1).ok_or_else(|| Error::Internal("WAL segment ids exhausted".into()))?;
+        let path = self.dir.join(segment_name(id));
+        cur.file = Arc::new(create_segment(&path, id)?);
+        sync_dir(&self.dir)?;
+        cur.id = id;
+        cur.offset = SEGMENT_HEADER as u64;
+        Ok(())
+    }
+
+    /// Makes everything appended before the call durable; returns the LSN
+    /// up to which it is.
+    pub fn sync(&self) -> Result<Lsn> {
+        let (file, end) = {
+            let cur = self.cur.lock().unwrap_or_else(|p| p.into_inner());
+            (cur.file.clone(), Lsn::new(cur.id, cur.offset as u32))
+        };
+        let path = self.dir.join(segment_name(end.segment()));
+        file.sync_data().map_err(|e| Error::io("fsync WAL", &path, None, e))?;
+        Ok(end)
+    }
+
+    /// Where the next frames go.
+    pub fn end(&self) -> Lsn {
+        let cur = self.cur.lock().unwrap_or_else(|p| p.into_inner());
+        Lsn::new(cur.id, cur.offset as u32)
+    }
+
+    /// Record bytes in the segments not yet removed.
+    pub fn bytes(&self) -> u64 {
+        self.cur.lock().unwrap_or_else(|p| p.into_inner()).bytes
+    }
+
+    /// Removes the segments before the one holding `lsn`.
+    pub fn remove_before(&self, lsn: Lsn) -> Result<()> {
+        let mut cur = self.cur.lock().unwrap_or_else(|p| p.into_inner());
+        let mut removed = false;
+        for (id, path) in segments(&self.dir)? {
+            if id < lsn.segment() && id < cur.id {
+                let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                std::fs::remove_file(&path).map_err(|e| Error::io("remove WAL segment", &path, None, e))?;
+                cur.bytes = cur.bytes.saturating_sub(len.saturating_sub(SEGMENT_HEADER as u64));
+                removed = true;
+            }
+        }
+        if removed {
+            sync_dir(&self.dir)?;
+        }
+        Ok(())
+    }
+}
+
+fn create_segment(path: &Path, id: u32) -> Result<File> {
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io("create WAL segment", path, None, e))?;
+    f.write_all_at(&encode_header(id), 0).map_err(|e| Error::io("write WAL segment header", path, Some(0), e))?;
+    Ok(f)
+}
+
+/// The segment files in `dir`, by id.
+pub(crate) fn segments(dir: &Path) -> Result<Vec<(u32, PathBuf)>> {
+    let mut out = Vec::new();
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::io("read WAL directory", dir, None, e))?;
+    for e in rd {
+        let e = e.map_err(|e| Error::io("read WAL directory", dir, None, e))?;
+        if let Some(id) = e.file_name().to_str().and_then(segment_id) {
+            out.push((id, e.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Record bytes in the segment files of `dir`.
+fn live_bytes(dir: &Path) -> Result<u64> {
+    let mut n = 0;
+    for (_, path) in segments(dir)? {
+        let len = std::fs::metadata(&path).map_err(|e| Error::io("stat WAL segment", &path, None, e))?.len();
+        n += len.saturating_sub(SEGMENT_HEADER as u64);
+    }
+    Ok(n)
+}
+
+/// Removes the segment files of `dir`, then `dir` itself if that left it
+/// empty (a directory the user named may hold other files).
+pub(crate) fn remove_log(dir: &Path) -> Result<()> {
+    for (_, path) in segments(dir)? {
+        std::fs::remove_file(&path).map_err(|e| Error::io("remove WAL segment", &path, None, e))?;
+    }
+    let _ = std::fs::remove_dir(dir);
+    Ok(())
+}
