@@ -61,31 +61,43 @@ impl fmt::Display for Lsn {
 /// Little-endian field access for page codecs. Callers pass offsets they have
 /// already bounds-checked (encoders write into buffers they sized; decoders run
 /// after validation), so an out-of-range offset is a bug and panics.
+///
+/// `#[inline]` gives every codegen unit that uses them its own copy, so they
+/// are inlined and their bounds checks merged in the callers' own optimization
+/// rather than only at the crate's thin-LTO step: when a module split moved
+/// this module out of `tree::page`'s codegen unit, `page::validate` ran 4%
+/// more instructions with its own source unchanged (callgrind).
 pub(crate) mod le {
+    #[inline]
     pub fn u16_at(b: &[u8], off: usize) -> u16 {
         u16::from_le_bytes([b[off], b[off + 1]])
     }
 
+    #[inline]
     pub fn u32_at(b: &[u8], off: usize) -> u32 {
         let mut a = [0u8; 4];
         a.copy_from_slice(&b[off..off + 4]);
         u32::from_le_bytes(a)
     }
 
+    #[inline]
     pub fn u64_at(b: &[u8], off: usize) -> u64 {
         let mut a = [0u8; 8];
         a.copy_from_slice(&b[off..off + 8]);
         u64::from_le_bytes(a)
     }
 
+    #[inline]
     pub fn put_u16(b: &mut [u8], off: usize, v: u16) {
         b[off..off + 2].copy_from_slice(&v.to_le_bytes());
     }
 
+    #[inline]
     pub fn put_u32(b: &mut [u8], off: usize, v: u32) {
         b[off..off + 4].copy_from_slice(&v.to_le_bytes());
     }
 
+    #[inline]
     pub fn put_u64(b: &mut [u8], off: usize, v: u64) {
         b[off..off + 8].copy_from_slice(&v.to_le_bytes());
     }
