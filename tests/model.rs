@@ -455,14 +455,16 @@ fn one_op(g: &mut Gen, tx: &mut WriteTx, model: &mut BucketModel) {
     }
 }
 
-fn run_model(page_size: u32, seed: u64, ops: u64) {
-    let _guard = SeedGuard::new(format!("model test at {page_size}-byte pages"), seed);
+/// The model run; `wal`: with the write-ahead log on, and half the reopens
+/// made from a crash image (`TestDb::crash_reopen`), so they replay the log.
+fn run_model(page_size: u32, seed: u64, ops: u64, wal: bool) {
+    let _guard = SeedGuard::new(format!("model test at {page_size}-byte pages (wal: {wal})"), seed);
     let threshold = if page_size == 4096 { 2048 } else { 1024 + (seed % 3) as u32 * 512 };
-    let opts = Options::new().page_size(page_size).unwrap().overflow_threshold(threshold).unwrap();
+    let opts = Options::new().page_size(page_size).unwrap().overflow_threshold(threshold).unwrap().wal(wal);
     let mut tdb = TestDb::new(opts);
     let mut g = Gen { rng: Rng::new(seed), page_size: page_size as usize, threshold: threshold as usize };
     let mut committed = BucketModel::default();
-    let (mut done, mut txns) = (0u64, 0u64);
+    let (mut done, mut txns, mut crashes) = (0u64, 0u64, 0u64);
     while done < ops {
         txns += 1;
         let mut tx = tdb.db().begin_write().expect("begin write");
@@ -483,7 +485,12 @@ fn run_model(page_size: u32, seed: u64, ops: u64) {
         read_walk(&mut g, &rtx, &path, &committed);
         drop(rtx);
         if g.rng.chance(4) {
-            tdb.reopen();
+            if wal && g.rng.chance(50) {
+                tdb.crash_reopen();
+                crashes += 1;
+            } else {
+                tdb.reopen();
+            }
             let rtx = tdb.db().begin_read().expect("begin read");
             verify(&rtx, None, &committed, &format!("after reopen at txn {txns}"));
         }
@@ -491,7 +498,10 @@ fn run_model(page_size: u32, seed: u64, ops: u64) {
     let stat = tdb.db().stat().unwrap();
     assert_eq!(stat.bucket_count as usize, committed.count() - 1, "bucket count");
     assert_eq!(stat.key_count as usize, committed.keys.len(), "key count");
-    eprintln!("page size {page_size}: {done} operations in {txns} transactions, {} buckets", committed.count() - 1);
+    eprintln!(
+        "page size {page_size}: {done} operations in {txns} transactions, {} buckets, {crashes} crash reopens",
+        committed.count() - 1
+    );
 }
 
 fn ops() -> u64 {
@@ -500,20 +510,42 @@ fn ops() -> u64 {
 
 #[test]
 fn model_4k() {
-    run_model(PAGE_SIZES[0], seed(0x4b1d), ops());
+    run_model(PAGE_SIZES[0], seed(0x4b1d), ops(), false);
 }
 
 #[test]
 fn model_8k() {
-    run_model(PAGE_SIZES[1], seed(0x8b1d), ops());
+    run_model(PAGE_SIZES[1], seed(0x8b1d), ops(), false);
 }
 
 #[test]
 fn model_16k() {
-    run_model(PAGE_SIZES[2], seed(0x16b1d), ops());
+    run_model(PAGE_SIZES[2], seed(0x16b1d), ops(), false);
 }
 
 #[test]
 fn model_64k() {
-    run_model(PAGE_SIZES[3], seed(0x64b1d), ops());
+    run_model(PAGE_SIZES[3], seed(0x64b1d), ops(), false);
+}
+
+/// The WAL variants run a third of the operations: each commit pays a log
+/// fsync.
+#[test]
+fn model_wal_4k() {
+    run_model(PAGE_SIZES[0], seed(0x4b1e), ops() / 3, true);
+}
+
+#[test]
+fn model_wal_8k() {
+    run_model(PAGE_SIZES[1], seed(0x8b1e), ops() / 3, true);
+}
+
+#[test]
+fn model_wal_16k() {
+    run_model(PAGE_SIZES[2], seed(0x16b1e), ops() / 3, true);
+}
+
+#[test]
+fn model_wal_64k() {
+    run_model(PAGE_SIZES[3], seed(0x64b1e), ops() / 3, true);
 }

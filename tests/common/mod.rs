@@ -75,6 +75,41 @@ impl TestDb {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Reopens from what a process killed now would leave: the data file
+    /// and its write-ahead log directory are copied while the database is
+    /// open (the engine writes with pwrite, so the copy holds every
+    /// completed write), the database is dropped, and the copies take the
+    /// originals' place. Then runs the integrity check.
+    pub fn crash_reopen(&mut self) {
+        let wal = wal_dir_of(&self.path);
+        let (img, img_wal) = (self.path.with_extension("crash"), self.path.with_extension("crash-wal"));
+        std::fs::copy(&self.path, &img).expect("copy the data file");
+        let _ = std::fs::remove_dir_all(&img_wal);
+        if wal.exists() {
+            std::fs::create_dir_all(&img_wal).expect("mkdir");
+            for e in std::fs::read_dir(&wal).expect("read the WAL dir") {
+                let e = e.expect("entry");
+                std::fs::copy(e.path(), img_wal.join(e.file_name())).expect("copy a segment");
+            }
+        }
+        drop(self.db.take());
+        std::fs::rename(&img, &self.path).expect("data file back");
+        let _ = std::fs::remove_dir_all(&wal);
+        if img_wal.exists() {
+            std::fs::rename(&img_wal, &wal).expect("log back");
+        }
+        let db = Database::open_with_options(&self.path, self.opts.clone()).expect("reopen after a crash");
+        db.check().expect("check after a crash reopen");
+        self.db = Some(db);
+    }
+}
+
+/// The default write-ahead log directory of the database at `path`.
+pub fn wal_dir_of(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".wal");
+    PathBuf::from(p)
 }
 
 impl Drop for TestDb {
