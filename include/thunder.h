@@ -659,8 +659,9 @@ enum thunder_status thunder_open(const char *path,
                                  struct thunder_db **out);
 
 /**
- * Closes the database: makes every commit durable and releases the file
- * lock. Refused while transactions are open (the database stays open).
+ * Closes the database: checkpoints (every commit written to the data file
+ * and made durable; with a write-ahead log, its segments trimmed) and
+ * releases the file lock. Refused while transactions are open (the database stays open).
  * Bucket and cursor handles may outlive it (they report THUNDER_TXN_CLOSED).
  *
  * @param db consumed on success (and on failures other than THUNDER_BUSY and
@@ -679,7 +680,9 @@ enum thunder_status thunder_close(struct thunder_db *db);
 /**
  * Makes every committed transaction durable. Needed only with
  * THUNDER_SYNC_BATCHED or THUNDER_SYNC_NONE; with THUNDER_SYNC_FULL every
- * commit already is.
+ * commit already is. With a write-ahead log this syncs the log (the data
+ * file waits for the next checkpoint); without one it syncs the data and
+ * writes the meta.
  *
  * @param db borrowed for the call: the database.
  *
