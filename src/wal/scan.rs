@@ -2,10 +2,14 @@
 //! consecutive segments, grouped into the transactions it committed.
 //!
 //! Where the log ends. Within the last segment, a record cut short by the
-//! end of the file, or one that fails its checks with nothing valid after
-//! it, is a torn tail: reading stops there and nothing before it is lost. A
-//! failed record with a valid frame anywhere after it is damage in the
-//! middle: `Corrupted` with its LSN. In any other segment every failure is
+//! end of the file, or one that fails its checks with no whole transaction
+//! (TxBegin to its TxCommit, every frame intact) anywhere after it, is a
+//! torn tail: reading stops there and nothing before it is lost. (The
+//! unsynced tail of a crash may hold intact frames after damaged ones, as a
+//! disk may persist a write's sectors in any order; a whole transaction
+//! after the damage means the damage is not the tail.) A failed record with
+//! a whole transaction after it is damage in the middle: `Corrupted` with
+//! its LSN. In any other segment every failure is
 //! damage, and so is a gap in the segment ids or a header naming another
 //! segment. A transaction with no TxCommit at the end of the log is dropped.
 
@@ -104,7 +108,7 @@ fn read_segment(
         let (rec, n) = match read_frame(&bytes[at..]) {
             Frame::Rec(r, n) => (r, n),
             Frame::Short if last => return Ok(ScanEnd { end: lsn, torn: true }),
-            Frame::Bad(_) if last && !valid_frame_after(bytes, at + 1) => return Ok(ScanEnd { end: lsn, torn: true }),
+            Frame::Bad(_) if last && !whole_txn_after(bytes, at + 1) => return Ok(ScanEnd { end: lsn, torn: true }),
             Frame::Short => return Err(damaged(lsn, "record cut short before the end of its segment")),
             Frame::Bad(what) => return Err(damaged(lsn, what)),
         };
@@ -141,7 +145,129 @@ fn group(
     Ok(())
 }
 
-/// Whether a whole, intact frame starts anywhere at or after `from`.
-fn valid_frame_after(bytes: &[u8], from: usize) -> bool {
-    (from..bytes.len()).any(|at| matches!(read_frame(&bytes[at..]), Frame::Rec(..)))
+/// Whether a whole transaction (an intact TxBegin, intact frames, and its
+/// TxCommit) starts anywhere at or after `from`.
+fn whole_txn_after(bytes: &[u8], from: usize) -> bool {
+    (from..bytes.len()).any(|at| {
+        let Frame::Rec(Rec::TxBegin(t), n) = read_frame(&bytes[at..]) else { return false };
+        let mut p = at + n;
+        while let Frame::Rec(r, m) = read_frame(&bytes[p..]) {
+            match r {
+                Rec::TxCommit(c) => return c == t,
+                Rec::TxBegin(_) => return false,
+                _ => p += m,
+            }
+        }
+        false
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::wal::record::BucketPath;
+    use crate::wal::segment::{segment_name, WalWriter};
+
+    /// Transaction `txid`'s frames: TxBegin, one Put, TxCommit.
+    fn txn(txid: u64, value_len: usize) -> Vec<u8> {
+        let mut path = Vec::new();
+        BucketPath::encode(&[b"b"], &mut path);
+        let value = vec![txid as u8; value_len];
+        let mut f = Vec::new();
+        Rec::TxBegin(TxId(txid)).append_to(&mut f);
+        Rec::Put { path: BucketPath::new(&path), key: b"key", value: &value }.append_to(&mut f);
+        Rec::TxCommit(TxId(txid)).append_to(&mut f);
+        f
+    }
+
+    /// A log in a fresh directory with `n` transactions, segments of `seg` bytes.
+    fn log(n: u64, value_len: usize, seg: u64) -> (tempfile::TempDir, Vec<Lsn>) {
+        let dir = tempfile::tempdir().unwrap();
+        let w = WalWriter::open(dir.path(), Lsn(0), seg).unwrap();
+        let ends = (1..=n).map(|t| w.append(&txn(t, value_len)).unwrap()).collect();
+        w.sync().unwrap();
+        (dir, ends)
+    }
+
+    fn txids(dir: &Path) -> Result<Vec<u64>> {
+        Ok(committed(dir, Lsn(0))?.0.iter().map(|t| t.txid.0).collect())
+    }
+
+    #[test]
+    fn rotation_spreads_transactions_over_segments_read_back_in_order() {
+        let (dir, ends) = log(40, 60_000, 1 << 20);
+        assert!(ends.last().unwrap().segment() >= 2, "{:?}", ends.last());
+        assert_eq!(txids(dir.path()).unwrap(), (1..=40).collect::<Vec<_>>());
+        // From a later LSN on: only what follows it.
+        let (txns, end) = committed(dir.path(), ends[19]).unwrap();
+        assert_eq!(txns.first().map(|t| t.txid.0), Some(21));
+        assert_eq!(end, ScanEnd { end: *ends.last().unwrap(), torn: false });
+        let recs: Vec<_> = txns[0].records().collect::<Result<_>>().unwrap();
+        assert!(matches!(recs[1], Rec::Put { key: b"key", .. }));
+    }
+
+    #[test]
+    fn a_cut_at_every_byte_of_the_last_transaction_keeps_the_ones_before() {
+        let (dir, ends) = log(3, 40, 1 << 20);
+        let path = dir.path().join(segment_name(0));
+        let full = std::fs::read(&path).unwrap();
+        for cut in ends[1].offset() as usize..full.len() {
+            std::fs::write(&path, &full[..cut]).unwrap();
+            let (txns, end) = committed(dir.path(), Lsn(0)).unwrap();
+            assert_eq!(txns.len(), 2, "cut at {cut}");
+            assert!(end.end.offset() as usize <= cut, "cut at {cut}: log ends at {}", end.end);
+        }
+    }
+
+    #[test]
+    fn a_flipped_byte_in_a_middle_record_is_damage_in_the_last_a_torn_tail() {
+        let (dir, ends) = log(4, 40, 1 << 20);
+        let path = dir.path().join(segment_name(0));
+        let full = std::fs::read(&path).unwrap();
+        // Every byte of transaction 2 (a middle one).
+        for at in ends[0].offset() as usize..ends[1].offset() as usize {
+            let mut b = full.clone();
+            b[at] ^= 0x21;
+            std::fs::write(&path, &b).unwrap();
+            let e = committed(dir.path(), Lsn(0)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Corrupted, "flip at {at}");
+            assert!(e.to_string().contains("WAL record at 0:"), "{e}");
+        }
+        // Any byte of the last transaction: a torn tail, the three before kept.
+        for at in ends[2].offset() as usize..ends[3].offset() as usize {
+            let mut b = full.clone();
+            b[at] ^= 0x21;
+            std::fs::write(&path, &b).unwrap();
+            let (txns, end) = committed(dir.path(), Lsn(0)).unwrap();
+            assert_eq!((txns.len(), end.torn), (3, true), "flip at {at}");
+        }
+    }
+
+    #[test]
+    fn a_missing_or_renamed_segment_is_a_clear_error() {
+        let (dir, _) = log(40, 60_000, 1 << 20);
+        let (s1, s2) = (dir.path().join(segment_name(1)), dir.path().join(segment_name(2)));
+        let tmp = dir.path().join("swap");
+        std::fs::rename(&s1, &tmp).unwrap();
+        std::fs::rename(&s2, &s1).unwrap();
+        std::fs::rename(&tmp, &s2).unwrap();
+        let e = txids(dir.path()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Corrupted);
+        assert!(e.to_string().contains("WAL segment 1") && e.to_string().contains("names segment 2"), "{e}");
+        std::fs::remove_file(&s1).unwrap();
+        let e = txids(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("WAL segment 1: missing"), "{e}");
+    }
+
+    #[test]
+    fn a_writer_reopened_mid_log_cuts_the_tail_and_appends_after_it() {
+        let (dir, ends) = log(3, 40, 1 << 20);
+        let w = WalWriter::open(dir.path(), ends[1], 1 << 20).unwrap();
+        w.append(&txn(9, 10)).unwrap();
+        assert_eq!(txids(dir.path()).unwrap(), vec![1, 2, 9]);
+        assert!(w.bytes() > 0);
+        w.remove_before(Lsn::new(1, 0)).unwrap();
+        assert_eq!(txids(dir.path()).unwrap(), vec![1, 2, 9], "the current segment stays");
+    }
 }
