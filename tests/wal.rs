@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 
 use std::sync::{RwLock, RwLockReadGuard};
 
-use common::TestDb;
+use common::{copy_image, wal_dir_of as wal_dir, TestDb};
 use thunder::{Database, ErrorKind, Options, SyncMode};
 
 /// A child holds copies of the parent's descriptors (and so its file
@@ -31,26 +31,6 @@ fn forks_shared() -> RwLockReadGuard<'static, ()> {
 
 fn wal_opts() -> Options {
     Options::new().wal(true)
-}
-
-fn wal_dir(db_path: &Path) -> PathBuf {
-    let mut p = db_path.as_os_str().to_owned();
-    p.push(".wal");
-    PathBuf::from(p)
-}
-
-/// Copies the database file and its log directory to `to` (the crash image).
-fn copy_image(from: &Path, to: &Path) {
-    std::fs::copy(from, to).unwrap();
-    let (src, dst) = (wal_dir(from), wal_dir(to));
-    let _ = std::fs::remove_dir_all(&dst);
-    if src.exists() {
-        std::fs::create_dir_all(&dst).unwrap();
-        for e in std::fs::read_dir(&src).unwrap() {
-            let e = e.unwrap();
-            std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 fn contents(db: &Database) -> BTreeMap<Vec<u8>, Vec<u8>> {

@@ -83,16 +83,9 @@ impl TestDb {
     /// originals' place. Then runs the integrity check.
     pub fn crash_reopen(&mut self) {
         let wal = wal_dir_of(&self.path);
-        let (img, img_wal) = (self.path.with_extension("crash"), self.path.with_extension("crash-wal"));
-        std::fs::copy(&self.path, &img).expect("copy the data file");
-        let _ = std::fs::remove_dir_all(&img_wal);
-        if wal.exists() {
-            std::fs::create_dir_all(&img_wal).expect("mkdir");
-            for e in std::fs::read_dir(&wal).expect("read the WAL dir") {
-                let e = e.expect("entry");
-                std::fs::copy(e.path(), img_wal.join(e.file_name())).expect("copy a segment");
-            }
-        }
+        let img = self.path.with_extension("crash");
+        let img_wal = wal_dir_of(&img);
+        copy_image(&self.path, &img);
         drop(self.db.take());
         std::fs::rename(&img, &self.path).expect("data file back");
         let _ = std::fs::remove_dir_all(&wal);
@@ -102,6 +95,22 @@ impl TestDb {
         let db = Database::open_with_options(&self.path, self.opts.clone()).expect("reopen after a crash");
         db.check().expect("check after a crash reopen");
         self.db = Some(db);
+    }
+}
+
+/// Copies the database file `from` and its write-ahead log directory (if
+/// any) to `to` and `to`'s log directory: what a process killed now would
+/// leave, when taken while the database is open.
+pub fn copy_image(from: &Path, to: &Path) {
+    std::fs::copy(from, to).expect("copy the data file");
+    let (src, dst) = (wal_dir_of(from), wal_dir_of(to));
+    let _ = std::fs::remove_dir_all(&dst);
+    if src.exists() {
+        std::fs::create_dir_all(&dst).expect("create the log directory");
+        for e in std::fs::read_dir(&src).expect("read the log directory") {
+            let e = e.expect("entry");
+            std::fs::copy(e.path(), dst.join(e.file_name())).expect("copy a segment");
+        }
     }
 }
 
