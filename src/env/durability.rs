@@ -180,6 +180,9 @@ impl Env {
             return Ok(());
         }
         self.check_poison()?;
+        // The meta records a log position: the log must hold everything
+        // before it first (under the weak modes appends are not synced).
+        self.log_sync()?;
         self.write_durable_meta()?;
         if let Some(log) = self.log() {
             log.writer.remove_before(self.durability.checkpoint_lsn())?;

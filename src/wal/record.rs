@@ -200,8 +200,9 @@ pub(crate) enum Frame<'a> {
     Rec(Rec<'a>, usize),
     /// The bytes end inside the frame (or its header).
     Short,
-    /// A frame that fails its checks.
-    Bad(String),
+    /// A frame that fails its checks; `len` is its length when its header
+    /// is intact (only the payload failed).
+    Bad { what: String, len: Option<usize> },
 }
 
 /// Reads the frame at the start of `b`.
@@ -211,7 +212,7 @@ pub(crate) fn read_frame(b: &[u8]) -> Frame<'_> {
     }
     let stored_header = le::u32_at(b, 9);
     if crc32fast::hash(&b[..9]) != stored_header {
-        return Frame::Bad("frame header checksum mismatch".into());
+        return Frame::Bad { what: "frame header checksum mismatch".into(), len: None };
     }
     let len = le::u32_at(b, 0) as usize;
     let Some(frame) = b.get(..FRAME_HEADER + len) else { return Frame::Short };
@@ -219,11 +220,11 @@ pub(crate) fn read_frame(b: &[u8]) -> Frame<'_> {
     h.update(&frame[4..5]);
     h.update(&frame[FRAME_HEADER..]);
     if h.finalize() != le::u32_at(b, 5) {
-        return Frame::Bad("record checksum mismatch".into());
+        return Frame::Bad { what: "record checksum mismatch".into(), len: Some(frame.len()) };
     }
     match Rec::decode(b[4], &frame[FRAME_HEADER..]) {
         Some(r) => Frame::Rec(r, frame.len()),
-        None => Frame::Bad(format!("record of type {} does not parse", b[4])),
+        None => Frame::Bad { what: format!("record of type {} does not parse", b[4]), len: Some(frame.len()) },
     }
 }
 
@@ -281,7 +282,7 @@ mod tests {
         for at in 0..buf.len() {
             let mut b = buf.clone();
             b[at] ^= 0x40;
-            assert!(matches!(read_frame(&b), Frame::Bad(_) | Frame::Short), "flip at {at}");
+            assert!(matches!(read_frame(&b), Frame::Bad { .. } | Frame::Short), "flip at {at}");
         }
     }
 }

@@ -101,6 +101,11 @@ fn read_segment(
 ) -> Result<ScanEnd> {
     let mut at = start as usize;
     if at > bytes.len() {
+        // The durable meta's position past what the last segment kept: the
+        // file holds everything before it, there is nothing to replay.
+        if last {
+            return Ok(ScanEnd { end: Lsn::new(id, start), torn: true });
+        }
         return Err(damaged(Lsn::new(id, start), "the log position lies past the end of its segment"));
     }
     while at < bytes.len() {
@@ -108,9 +113,13 @@ fn read_segment(
         let (rec, n) = match read_frame(&bytes[at..]) {
             Frame::Rec(r, n) => (r, n),
             Frame::Short if last => return Ok(ScanEnd { end: lsn, torn: true }),
-            Frame::Bad(_) if last && !whole_txn_after(bytes, at + 1) => return Ok(ScanEnd { end: lsn, torn: true }),
+            // Searched from past the failed record when its length holds, so
+            // that frames stored inside a torn value do not count.
+            Frame::Bad { len, .. } if last && !whole_txn_after(bytes, at + len.unwrap_or(1)) => {
+                return Ok(ScanEnd { end: lsn, torn: true })
+            }
             Frame::Short => return Err(damaged(lsn, "record cut short before the end of its segment")),
-            Frame::Bad(what) => return Err(damaged(lsn, what)),
+            Frame::Bad { what, .. } => return Err(damaged(lsn, what)),
         };
         let frame = &bytes[at..at + n];
         at += n;
@@ -269,5 +278,51 @@ mod tests {
         assert!(w.bytes() > 0);
         w.remove_before(Lsn::new(1, 0)).unwrap();
         assert_eq!(txids(dir.path()).unwrap(), vec![1, 2, 9], "the current segment stays");
+    }
+
+    #[test]
+    fn frames_inside_a_torn_value_do_not_make_it_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = WalWriter::open(dir.path(), Lsn(0), 1 << 20).unwrap();
+        let first = w.append(&txn(1, 40)).unwrap();
+        // Transaction 2 stores a whole logged transaction as its value.
+        let inner = txn(99, 10);
+        let mut path = Vec::new();
+        BucketPath::encode(&[], &mut path);
+        let mut f = Vec::new();
+        Rec::TxBegin(TxId(2)).append_to(&mut f);
+        Rec::Put { path: BucketPath::new(&path), key: b"k", value: &inner }.append_to(&mut f);
+        Rec::TxCommit(TxId(2)).append_to(&mut f);
+        w.append(&f).unwrap();
+        let seg = dir.path().join(segment_name(0));
+        let mut b = std::fs::read(&seg).unwrap();
+        // A byte of the value before the inner frames: the payload CRC fails.
+        let value_start = first.offset() as usize + 21 + 13 + 2 + 4 + 1 + 4;
+        b[value_start - 1] ^= 0x10;
+        std::fs::write(&seg, &b).unwrap();
+        let (txns, end) = committed(dir.path(), Lsn(0)).unwrap();
+        assert_eq!(txns.iter().map(|t| t.txid.0).collect::<Vec<_>>(), vec![1]);
+        assert!(end.torn);
+    }
+
+    #[test]
+    fn a_position_past_the_last_segment_is_an_empty_log() {
+        let (dir, ends) = log(2, 40, 1 << 20);
+        let past = Lsn::new(0, ends[1].offset() + 100);
+        let (txns, end) = committed(dir.path(), past).unwrap();
+        assert!(txns.is_empty());
+        assert_eq!(end.end, past);
+    }
+
+    #[test]
+    fn a_writer_reopened_before_later_segments_removes_them() {
+        let (dir, ends) = log(40, 60_000, 1 << 20);
+        assert!(ends.last().unwrap().segment() >= 2);
+        let w = WalWriter::open(dir.path(), ends[0], 1 << 20).unwrap();
+        assert_eq!(crate::wal::segment::segments(dir.path()).unwrap().len(), 1);
+        for t in 2..=40 {
+            w.append(&txn(t, 60_000)).unwrap();
+        }
+        assert_eq!(txids(dir.path()).unwrap(), (1..=40).collect::<Vec<_>>());
     }
 }

@@ -94,7 +94,9 @@ struct Current {
 
 impl WalWriter {
     /// Writes from `start` on in `dir` (created if missing): the segment
-    /// holding it is cut there (a torn or unfinished tail goes), or created.
+    /// holding it is cut there (a torn or unfinished tail goes), or created,
+    /// and later segments are removed. `start` must be where the committed
+    /// log ends.
     pub fn open(dir: &Path, start: Lsn, segment_size: u64) -> Result<WalWriter> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create WAL directory", dir, None, e))?;
         let start = first_lsn(start);
@@ -107,6 +109,13 @@ impl WalWriter {
         };
         file.set_len(start.offset() as u64).map_err(|e| io("truncate WAL segment", e))?;
         file.sync_all().map_err(|e| io("fsync WAL segment", e))?;
+        // Later segments hold only what the cut dropped (a torn transaction
+        // after a rotation): the next rotation must find their ids free.
+        for (id, later) in segments(dir)? {
+            if id > start.segment() {
+                std::fs::remove_file(&later).map_err(|e| Error::io("remove WAL segment", &later, None, e))?;
+            }
+        }
         sync_dir(dir)?;
         let bytes = live_bytes(dir)?;
         let cur = Current { file: Arc::new(file), id: start.segment(), offset: start.offset() as u64, bytes };
