@@ -61,7 +61,15 @@ impl WriteTx {
 
     /// Appends the record `write` frames, given the path of bucket `slot`
     /// (with `extra` appended to the path: a child's name).
+    #[inline]
     fn record(&mut self, slot: u32, extra: Option<&[u8]>, write: impl FnOnce(BucketPath<'_>, &mut Vec<u8>)) {
+        if matches!(self.log, TxLog::Recording(_)) {
+            self.record_now(slot, extra, write);
+        }
+    }
+
+    /// `record` when the transaction is recording.
+    fn record_now(&mut self, slot: u32, extra: Option<&[u8]>, write: impl FnOnce(BucketPath<'_>, &mut Vec<u8>)) {
         let TxLog::Recording(frames) = &mut self.log else { return };
         let mut frames = mem::take(frames);
         let mut names = self.names(slot);
@@ -72,24 +80,29 @@ impl WriteTx {
         self.log = TxLog::Recording(frames);
     }
 
+    #[inline]
     pub(crate) fn log_put(&mut self, slot: u32, key: &[u8], value: &[u8]) {
         self.record(slot, None, |path, out| Rec::Put { path, key, value }.append_to(out));
     }
 
+    #[inline]
     pub(crate) fn log_delete(&mut self, slot: u32, key: &[u8]) {
         self.record(slot, None, |path, out| Rec::Delete { path, key }.append_to(out));
     }
 
     /// Child `name` of bucket `parent` was created.
+    #[inline]
     pub(crate) fn log_create_bucket(&mut self, parent: u32, name: &[u8]) {
         self.record(parent, Some(name), |path, out| Rec::CreateBucket { path }.append_to(out));
     }
 
     /// Child `name` of bucket `parent` was deleted.
+    #[inline]
     pub(crate) fn log_delete_bucket(&mut self, parent: u32, name: &[u8]) {
         self.record(parent, Some(name), |path, out| Rec::DeleteBucket { path }.append_to(out));
     }
 
+    #[inline]
     pub(crate) fn log_sequence(&mut self, slot: u32, value: u64) {
         self.record(slot, None, |path, out| Rec::Sequence { path, value }.append_to(out));
     }
