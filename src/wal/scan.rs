@@ -79,9 +79,16 @@ pub(crate) fn committed(dir: &Path, from: Lsn) -> Result<(Vec<LoggedTxn>, ScanEn
             return Err(Error::Corrupted { page: None, cause: Corruption::WalSegment { segment: want, what } });
         }
         let bytes = std::fs::read(path).map_err(|e| Error::io("read WAL segment", path, None, e))?;
-        check_header(&bytes, *id)?;
-        let start = if i == 0 { from.offset() } else { SEGMENT_HEADER };
         let last = i + 1 == segs.len();
+        if let Err(e) = check_header(&bytes, *id) {
+            // A crash right after a rotation can leave the new, last segment
+            // empty or with a torn header: the log ended before it.
+            if last && !whole_txn_after(&bytes, SEGMENT_HEADER as usize) {
+                return Ok((txns, ScanEnd { end: Lsn::new(*id, SEGMENT_HEADER), torn: true }));
+            }
+            return Err(e);
+        }
+        let start = if i == 0 { from.offset() } else { SEGMENT_HEADER };
         end = read_segment(&bytes, *id, start, last, &mut open, &mut txns)?;
         if open.is_some() && !last {
             return Err(damaged(end.end, "a transaction runs past the end of its segment"));
@@ -324,5 +331,27 @@ mod tests {
             w.append(&txn(t, 60_000)).unwrap();
         }
         assert_eq!(txids(dir.path()).unwrap(), (1..=40).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn an_empty_or_torn_last_segment_after_a_rotation_ends_the_log() {
+        let (dir, ends) = log(40, 60_000, 1 << 20);
+        let last = ends.last().unwrap().segment();
+        let path = dir.path().join(segment_name(last));
+        let kept = ends.iter().filter(|e| e.segment() < last).count() as u64;
+        for len in [0u64, 10, SEGMENT_HEADER as u64 - 1] {
+            let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+            f.set_len(len).unwrap();
+            let (txns, end) = committed(dir.path(), Lsn(0)).unwrap();
+            assert_eq!(txns.len() as u64, kept, "last segment cut to {len} bytes");
+            assert!(end.torn);
+        }
+        // A damaged header with whole transactions after it is damage.
+        let (dir, ends) = log(40, 60_000, 1 << 20);
+        let path = dir.path().join(segment_name(ends.last().unwrap().segment()));
+        let mut b = std::fs::read(&path).unwrap();
+        b[3] ^= 1;
+        std::fs::write(&path, &b).unwrap();
+        assert_eq!(committed(dir.path(), Lsn(0)).unwrap_err().kind(), ErrorKind::Corrupted);
     }
 }

@@ -206,6 +206,9 @@ fn create_segment(path: &Path, id: u32) -> Result<File> {
         .open(path)
         .map_err(|e| Error::io("create WAL segment", path, None, e))?;
     f.write_all_at(&encode_header(id), 0).map_err(|e| Error::io("write WAL segment header", path, Some(0), e))?;
+    // The header is durable before the directory entry is (the caller
+    // syncs the directory next).
+    f.sync_data().map_err(|e| Error::io("fsync WAL segment", path, None, e))?;
     Ok(f)
 }
 
