@@ -332,7 +332,10 @@ pub unsafe extern "C" fn thunder_options_set_autosync_bytes(o: *mut thunder_opti
 /// shared with the other threads committing at the same time; the data file
 /// is synced at checkpoints (thunder_checkpoint(), the checkpoint interval
 /// and WAL size, and close). A database whose log holds commits not yet
-/// checkpointed replays them at open, whatever this option says.
+/// checkpointed replays them at open, whatever this option says. With the
+/// log on, one transaction's logged changes (keys and values included) must
+/// fit 4 GiB: a larger commit fails with THUNDER_NO_SPACE and changes
+/// nothing.
 ///
 /// @param o borrowed for the call: the options.
 /// @param enabled whether to log.
