@@ -354,4 +354,18 @@ mod tests {
         std::fs::write(&path, &b).unwrap();
         assert_eq!(committed(dir.path(), Lsn(0)).unwrap_err().kind(), ErrorKind::Corrupted);
     }
+
+    /// A transaction whose frames would end past 4 GiB into a segment (LSN
+    /// offsets are 32 bits) is refused with NoSpace, and nothing is written.
+    #[test]
+    fn a_transaction_past_the_32_bit_offset_is_no_space() {
+        let dir = tempfile::tempdir().unwrap();
+        // A sparse segment whose end is just short of the limit.
+        let w = WalWriter::open(dir.path(), Lsn::new(0, u32::MAX - 100), u64::MAX).unwrap();
+        let e = w.append(&txn(1, 200)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NoSpace, "{e}");
+        assert_eq!(w.end(), Lsn::new(0, u32::MAX - 100));
+        let len = std::fs::metadata(dir.path().join(segment_name(0))).unwrap().len();
+        assert_eq!(len, (u32::MAX - 100) as u64, "nothing written");
+    }
 }
