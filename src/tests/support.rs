@@ -109,6 +109,18 @@ pub(crate) struct FaultWal {
 /// them all. Drop every handle before reopening.
 pub(crate) fn open_fault_wal(path: &Path, opts: Options) -> Result<FaultWal> {
     let clock = FaultClock::new();
+    let (db, data, segments) = open_fault_wal_on(path, opts, &clock);
+    Ok(FaultWal { db: db?, clock, data: data.expect("the factory ran"), segments })
+}
+
+/// `open_fault_wal` on a given clock (armed beforehand to cut during the
+/// open itself); the backends made are returned whether or not open
+/// succeeded (None: the data file's factory never ran).
+pub(crate) fn open_fault_wal_on(
+    path: &Path,
+    opts: Options,
+    clock: &Arc<FaultClock>,
+) -> (Result<Database>, Option<Arc<FaultIo>>, Segments) {
     let made: Mutex<Option<Arc<FaultIo>>> = Mutex::new(None);
     let data_factory = |f: File, _: &Options| -> Result<Arc<dyn IoBackend>> {
         let fio =
@@ -131,7 +143,7 @@ pub(crate) fn open_fault_wal(path: &Path, opts: Options) -> Result<FaultWal> {
             Ok(fio)
         })
     };
-    let db = Database::open_with_backends(path, opts, &data_factory, Some(seg_factory))?;
-    let data = made.lock().unwrap().take().expect("the factory ran");
-    Ok(FaultWal { db, clock, data, segments })
+    let db = Database::open_with_backends(path, opts, &data_factory, Some(seg_factory));
+    let data = made.lock().unwrap().take();
+    (db, data, segments)
 }

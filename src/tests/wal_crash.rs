@@ -11,14 +11,19 @@
 //! durable bytes plus a random subset of its unsynced writes, some torn).
 //! Each recovery must pass `check`, hold exactly one of S0, S1, S2, hold
 //! every commit acknowledged before the cut, and accept a new commit.
+//!
+//! A second test cuts power at every step of the open that replays T1 and
+//! T2 (durable in the log, the data file still at S0) and checkpoints:
+//! every image must recover S2.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::error::ErrorKind;
 use crate::options::{Options, SyncMode};
-use crate::storage::Step;
-use crate::tests::support::{open_fault_wal, test_seed, Guard, Rng};
+use crate::storage::{Fault, FaultClock, FaultIo, Step};
+use crate::tests::support::{open_fault_wal, open_fault_wal_on, test_seed, Guard, Rng, Segments};
 use crate::tests::workload::{diff, dump, model_apply, run_txn, BucketDump, Op, State};
 use crate::wal::SEGMENT_HEADER;
 use crate::Database;
@@ -190,35 +195,132 @@ fn run(fx: &Fixture, k: Option<u64>, rng: &mut Rng) -> (bool, bool, Vec<Step>, V
     let fw = open_fault_wal(&path, opts(fx.page_size)).expect("open over FaultIo");
     let base = fw.clock.steps();
     if let Some(k) = k {
-        fw.clock.arm(k, crate::storage::Fault::Cut);
+        fw.clock.arm(k, Fault::Cut);
     }
     let t1 = run_txn(&fw.db, &fx.t1).is_ok();
     let t2 = t1 && run_txn(&fw.db, &fx.t2).is_ok();
     let trace = fw.clock.trace()[base as usize..].to_vec();
     drop(fw.db);
-    let live = Files::read(&path);
+    let images = images(&fx.s0_files, Files::read(&path), Some(&fw.data), &fw.segments, rng);
+    (t1, t2, trace, images)
+}
+
+/// The distinct file sets a disk could hold after a cut: the `live` files
+/// (a process kill), then, from the files `base` before the open, each
+/// backend's durable image, that without new segments whose header is not
+/// durable, and `IMAGES_PER_STEP` crash images. A segment missing from
+/// `live` was removed (with its directory synced) before the cut.
+fn images(
+    base: &Files,
+    live: Files,
+    data: Option<&FaultIo>,
+    segments: &Segments,
+    rng: &mut Rng,
+) -> Vec<(String, Files)> {
     let image = |seed: Option<u64>| {
-        let mut files = fx.s0_files.clone();
-        files.data = seed.map_or_else(|| fw.data.durable_image(), |s| fw.data.crash_image(s));
-        for (name, fio) in fw.segments.lock().unwrap().iter() {
-            let s = seed.map(|s| s ^ crc32fast::hash(name.as_bytes()) as u64);
-            files.wal.insert(name.clone(), s.map_or_else(|| fio.durable_image(), |s| fio.crash_image(s)));
+        let mut files = base.clone();
+        files.wal.retain(|name, _| live.wal.contains_key(name));
+        if let Some(d) = data {
+            files.data = seed.map_or_else(|| d.durable_image(), |s| d.crash_image(s));
+        }
+        for (name, fio) in segments.lock().unwrap().iter() {
+            if live.wal.contains_key(name) {
+                let s = seed.map(|s| s ^ crc32fast::hash(name.as_bytes()) as u64);
+                files.wal.insert(name.clone(), s.map_or_else(|| fio.durable_image(), |s| fio.crash_image(s)));
+            }
         }
         files
     };
-    let mut images = vec![("live files".to_string(), live), ("durable images".to_string(), image(None))];
-    // A segment created during the unit whose header is not durable yet was
+    // A segment created since `base` whose header is not durable yet was
     // cut before its directory entry was synced: it may be missing too.
     let mut unlinked = image(None);
-    unlinked.wal.retain(|name, bytes| fx.s0_files.wal.contains_key(name) || bytes.len() >= SEGMENT_HEADER as usize);
-    images.push(("durable images, new segments not in the directory".to_string(), unlinked));
+    unlinked.wal.retain(|name, bytes| base.wal.contains_key(name) || bytes.len() >= SEGMENT_HEADER as usize);
+    let mut images = vec![
+        ("live files".to_string(), live.clone()),
+        ("durable images".to_string(), image(None)),
+        ("durable images, new segments not in the directory".to_string(), unlinked),
+    ];
     for _ in 0..IMAGES_PER_STEP {
         let seed = rng.next() | 1;
         images.push((format!("crash image {seed}"), image(Some(seed))));
     }
     let mut seen = HashSet::new();
     images.retain(|(_, f)| seen.insert(f.clone()));
-    (t1, t2, trace, images)
+    images
+}
+
+/// A power cut at every step of the open that replays T1 and T2 (both
+/// acknowledged, so durable in the log, the data file still at S0): every
+/// image must recover S2.
+fn power_cut_during_replay(page_size: u32, salt: u64) {
+    let seed = test_seed(salt);
+    let _g = Guard::new(format!("WAL replay power cut, {page_size}-byte pages, seed {seed}"));
+    let started = Instant::now();
+    let fx = Fixture::new(page_size, seed);
+    let mut rng = Rng::new(seed);
+    // The unit run without a cut, the disk then holding only what was
+    // synced: T1 and T2 in the log, the data file at S0.
+    let crashed = {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        fx.s0_files.write(&path);
+        let fw = open_fault_wal(&path, opts(page_size)).expect("open over FaultIo");
+        run_txn(&fw.db, &fx.t1).expect("T1, unarmed");
+        run_txn(&fw.db, &fx.t2).expect("T2, unarmed");
+        let mut files = fx.s0_files.clone();
+        files.data = fw.data.durable_image();
+        for (name, fio) in fw.segments.lock().unwrap().iter() {
+            files.wal.insert(name.clone(), fio.durable_image());
+        }
+        files
+    };
+    let open = |k: Option<u64>, rng: &mut Rng| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        crashed.write(&path);
+        let clock = FaultClock::new();
+        if let Some(k) = k {
+            clock.arm(k, Fault::Cut);
+        }
+        let (db, data, segments) = open_fault_wal_on(&path, opts(page_size), &clock);
+        let opened = clock.steps();
+        // Dropping the database checkpoints: its steps are cut too.
+        let ok = match db {
+            Ok(db) => {
+                let got = dump(&db).unwrap();
+                assert!(got == fx.s2, "replayed: {}", diff(&got, &fx.s2));
+                true
+            }
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+                false
+            }
+        };
+        let images = images(&crashed, Files::read(&path), data.as_deref(), &segments, rng);
+        (ok, opened, clock.trace(), images)
+    };
+    let (ok, opened, trace, _) = open(None, &mut rng);
+    assert!(ok, "the replaying open, unarmed");
+    let steps = trace.len() as u64;
+    assert!(trace.iter().any(|s| matches!(s, Step::Sync)), "the replay never synced: {trace:?}");
+    let mut checked = 0;
+    for k in 1..=steps + 1 {
+        let what = trace.get(k as usize - 1).map_or("no cut".to_string(), |s| format!("{s:?}"));
+        let _g = Guard::new(format!("cut at step {k} ({what}) of {steps}, {opened} of them the open's"));
+        let (ok, _, got_trace, images) = open(Some(k), &mut rng);
+        assert_eq!(ok, k > opened, "the open at a cut at step {k}");
+        assert_eq!(got_trace[..], trace[..(k as usize).min(trace.len())], "steps differ from the unarmed open");
+        for (name, files) in images {
+            let _g = Guard::new(format!("recovering the {name}"));
+            let got = fx.recover(&files);
+            checked += 1;
+            assert!(got == fx.s2, "cut at step {k} of the replay: {}", diff(&got, &fx.s2));
+        }
+    }
+    println!(
+        "WAL replay, {page_size}-byte pages: {steps} steps ({opened} in open); {checked} images recovered S2 in {:?}",
+        started.elapsed()
+    );
 }
 
 fn power_cut_every_step(page_size: u32, salt: u64) {
@@ -285,4 +387,14 @@ fn wal_power_cut_4k() {
 #[test]
 fn wal_power_cut_64k() {
     power_cut_every_step(65536, 22);
+}
+
+#[test]
+fn wal_replay_power_cut_4k() {
+    power_cut_during_replay(4096, 23);
+}
+
+#[test]
+fn wal_replay_power_cut_64k() {
+    power_cut_during_replay(65536, 24);
 }
