@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::tree::{self, Root};
 use crate::txn::{ReadTx, WriteTx};
+use crate::wal::SegmentIo;
 
 /// Statistics of a database (the fields of the C `thunder_stats`).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -99,10 +100,21 @@ impl Database {
     }
 
     pub(crate) fn open_with_backend(path: &Path, opts: Options, backend: BackendFactory<'_>) -> Result<Database> {
+        Database::open_with_backends(path, opts, backend, None)
+    }
+
+    /// `open_with_backend`, with `segments` building the backend of each
+    /// write-ahead log segment (None: the production `SyncIo`).
+    pub(crate) fn open_with_backends(
+        path: &Path,
+        opts: Options,
+        backend: BackendFactory<'_>,
+        segments: Option<SegmentIo>,
+    ) -> Result<Database> {
         let wal_dir = opts.wal_dir_for(path);
         let env = Arc::new(Env::open(path, opts.clone(), backend)?);
         let db = Database { env };
-        crate::txn::recover(&db.env, &wal_dir, &opts)?;
+        crate::txn::recover(&db.env, &wal_dir, &opts, segments)?;
         db.env.start_syncer();
         Ok(db)
     }

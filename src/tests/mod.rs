@@ -7,4 +7,5 @@ mod freelist_io;
 mod regressions;
 mod support;
 mod torn_meta;
+mod wal_crash;
 mod workload;

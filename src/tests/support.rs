@@ -2,12 +2,14 @@
 //! opening a database over a `FaultIo` that the test keeps a handle to.
 
 use std::fs::File;
-use std::path::Path;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::options::Options;
-use crate::storage::{FaultIo, IoBackend};
+use crate::storage::{FaultClock, FaultIo, IoBackend};
+use crate::wal::SegmentIo;
 use crate::Database;
 
 /// Default base seed; `THUNDER_TEST_SEED` overrides it.
@@ -87,4 +89,61 @@ pub(crate) fn open_fault_prepared(
     let db = Database::open_with_backend(path, opts, &factory)?;
     let fio = made.lock().unwrap().take().expect("the factory ran");
     Ok((db, fio))
+}
+
+/// The log segments a `FaultWal` opened: file name and backend, in order.
+pub(crate) type Segments = Arc<Mutex<Vec<(String, Arc<FaultIo>)>>>;
+
+/// A database opened over `FaultIo`s on one `FaultClock`: the data file's,
+/// and one per write-ahead log segment the writer opens or creates (named
+/// by file name, in the order opened).
+pub(crate) struct FaultWal {
+    pub db: Database,
+    pub clock: Arc<FaultClock>,
+    pub data: Arc<FaultIo>,
+    pub segments: Segments,
+}
+
+/// Opens `path` (with `opts.wal` on) so that the data file and every log
+/// segment count their I/O steps on one clock: one armed power cut stops
+/// them all. Drop every handle before reopening.
+pub(crate) fn open_fault_wal(path: &Path, opts: Options) -> Result<FaultWal> {
+    let clock = FaultClock::new();
+    let (db, data, segments) = open_fault_wal_on(path, opts, &clock);
+    Ok(FaultWal { db: db?, clock, data: data.expect("the factory ran"), segments })
+}
+
+/// `open_fault_wal` on a given clock (armed beforehand to cut during the
+/// open itself); the backends made are returned whether or not open
+/// succeeded (None: the data file's factory never ran).
+pub(crate) fn open_fault_wal_on(
+    path: &Path,
+    opts: Options,
+    clock: &Arc<FaultClock>,
+) -> (Result<Database>, Option<Arc<FaultIo>>, Segments) {
+    let made: Mutex<Option<Arc<FaultIo>>> = Mutex::new(None);
+    let data_factory = |f: File, _: &Options| -> Result<Arc<dyn IoBackend>> {
+        let fio =
+            FaultIo::new_shared(f, clock.clone()).map_err(|e| Error::io("read file for FaultIo", path, None, e))?;
+        let fio = Arc::new(fio);
+        *made.lock().unwrap() = Some(fio.clone());
+        Ok(fio)
+    };
+    let segments: Segments = Arc::default();
+    let seg_factory: SegmentIo = {
+        let (clock, segments) = (clock.clone(), segments.clone());
+        Arc::new(move |f: File| -> Result<Arc<dyn IoBackend>> {
+            let link = PathBuf::from(format!("/proc/self/fd/{}", f.as_raw_fd()));
+            let target = std::fs::read_link(&link).map_err(|e| Error::io("name a WAL segment", &link, None, e))?;
+            let name = target.file_name().and_then(|n| n.to_str()).expect("segment file name").to_string();
+            let fio = FaultIo::new_shared(f, clock.clone())
+                .map_err(|e| Error::io("read file for FaultIo", &target, None, e))?;
+            let fio = Arc::new(fio);
+            segments.lock().unwrap().push((name, fio.clone()));
+            Ok(fio)
+        })
+    };
+    let db = Database::open_with_backends(path, opts, &data_factory, Some(seg_factory));
+    let data = made.lock().unwrap().take();
+    (db, data, segments)
 }

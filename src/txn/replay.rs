@@ -15,13 +15,14 @@ use crate::error::{Corruption, Error, Result};
 use crate::options::Options;
 use crate::txn::{Bucket, WriteTx};
 use crate::types::Lsn;
-use crate::wal::{self, LoggedTxn, Rec, WalWriter};
+use crate::wal::{self, LoggedTxn, Rec, SegmentIo, WalWriter};
 
 /// Replays what the log at `dir` holds past the checkpoint, then attaches
 /// the log to `env` when `opts` asks for one (resuming after the last
 /// committed transaction: a torn tail is cut there). With the log off, a
 /// log that was replayed is checkpointed and its segments removed.
-pub(crate) fn recover(env: &Arc<Env>, dir: &Path, opts: &Options) -> Result<()> {
+/// `seg_io` builds each segment's backend (None: `SyncIo`).
+pub(crate) fn recover(env: &Arc<Env>, dir: &Path, opts: &Options, seg_io: Option<SegmentIo>) -> Result<()> {
     if env.config.created && dir.exists() {
         // Segments left by another database of that name: never this one's.
         wal::remove_log(dir)?;
@@ -40,7 +41,8 @@ pub(crate) fn recover(env: &Arc<Env>, dir: &Path, opts: &Options) -> Result<()> 
         return Ok(());
     }
     if opts.wal {
-        let writer = WalWriter::open(dir, resume, opts.wal_segment_size)?;
+        let seg_io = seg_io.unwrap_or_else(|| wal::sync_segment_io(opts.write_buffer_size));
+        let writer = WalWriter::open(dir, resume, opts.wal_segment_size, seg_io)?;
         let log = WalLog::new(writer, opts.checkpoint_interval, opts.checkpoint_wal_bytes);
         env.wal.set(log).map_err(|_| Error::Internal("the log was attached twice".into()))?;
     }

@@ -9,4 +9,6 @@ mod segment;
 pub(crate) use group::GroupCommit;
 pub(crate) use record::{BucketPath, Rec};
 pub(crate) use scan::{committed, LoggedTxn};
-pub(crate) use segment::{first_lsn, remove_log, WalWriter};
+#[cfg(test)]
+pub(crate) use segment::SEGMENT_HEADER;
+pub(crate) use segment::{first_lsn, remove_log, sync_segment_io, SegmentIo, WalWriter};

@@ -200,7 +200,7 @@ mod tests {
     /// A log in a fresh directory with `n` transactions, segments of `seg` bytes.
     fn log(n: u64, value_len: usize, seg: u64) -> (tempfile::TempDir, Vec<Lsn>) {
         let dir = tempfile::tempdir().unwrap();
-        let w = WalWriter::open(dir.path(), Lsn(0), seg).unwrap();
+        let w = WalWriter::open(dir.path(), Lsn(0), seg, crate::wal::sync_segment_io(1 << 16)).unwrap();
         let ends = (1..=n).map(|t| w.append(&txn(t, value_len)).unwrap()).collect();
         w.sync().unwrap();
         (dir, ends)
@@ -279,7 +279,7 @@ mod tests {
     #[test]
     fn a_writer_reopened_mid_log_cuts_the_tail_and_appends_after_it() {
         let (dir, ends) = log(3, 40, 1 << 20);
-        let w = WalWriter::open(dir.path(), ends[1], 1 << 20).unwrap();
+        let w = WalWriter::open(dir.path(), ends[1], 1 << 20, crate::wal::sync_segment_io(1 << 16)).unwrap();
         w.append(&txn(9, 10)).unwrap();
         assert_eq!(txids(dir.path()).unwrap(), vec![1, 2, 9]);
         assert!(w.bytes() > 0);
@@ -290,7 +290,7 @@ mod tests {
     #[test]
     fn frames_inside_a_torn_value_do_not_make_it_damage() {
         let dir = tempfile::tempdir().unwrap();
-        let w = WalWriter::open(dir.path(), Lsn(0), 1 << 20).unwrap();
+        let w = WalWriter::open(dir.path(), Lsn(0), 1 << 20, crate::wal::sync_segment_io(1 << 16)).unwrap();
         let first = w.append(&txn(1, 40)).unwrap();
         // Transaction 2 stores a whole logged transaction as its value.
         let inner = txn(99, 10);
@@ -325,7 +325,7 @@ mod tests {
     fn a_writer_reopened_before_later_segments_removes_them() {
         let (dir, ends) = log(40, 60_000, 1 << 20);
         assert!(ends.last().unwrap().segment() >= 2);
-        let w = WalWriter::open(dir.path(), ends[0], 1 << 20).unwrap();
+        let w = WalWriter::open(dir.path(), ends[0], 1 << 20, crate::wal::sync_segment_io(1 << 16)).unwrap();
         assert_eq!(crate::wal::segment::segments(dir.path()).unwrap().len(), 1);
         for t in 2..=40 {
             w.append(&txn(t, 60_000)).unwrap();

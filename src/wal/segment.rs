@@ -8,13 +8,19 @@
 //! transaction's records never span two segments. `sync` fdatasyncs outside
 //! the append lock, so appends go on while a group's sync runs; a segment
 //! left behind is synced before the move.
+//!
+//! Appends, syncs and a new segment's header go through an `IoBackend`
+//! built for each segment file by a `SegmentIo` factory (production: one
+//! `SyncIo` per segment; tests: a `FaultIo` that can cut power at any step).
+//! The truncation at open and directory fsyncs use the file and directory
+//! directly.
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Corruption, Error, Result};
+use crate::storage::{IoBackend, SyncIo, WriteOp};
 use crate::types::{le, Lsn};
 
 /// Bytes of a segment header.
@@ -74,17 +80,36 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io("fsync directory", dir, None, e))
 }
 
+/// Builds the backend that writes and syncs one segment file.
+pub(crate) type SegmentIo = Arc<dyn Fn(File) -> Result<Arc<dyn IoBackend>> + Send + Sync>;
+
+/// The production segment backend: `SyncIo` writing at most `write_buffer`
+/// bytes per call.
+pub(crate) fn sync_segment_io(write_buffer: usize) -> SegmentIo {
+    Arc::new(move |f: File| -> Result<Arc<dyn IoBackend>> { Ok(Arc::new(SyncIo::new(f, write_buffer))) })
+}
+
 /// Appends to the log; see the module doc.
-#[derive(Debug)]
 pub(crate) struct WalWriter {
     dir: PathBuf,
     segment_size: u64,
+    seg_io: SegmentIo,
     cur: Mutex<Current>,
+}
+
+impl std::fmt::Debug for WalWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WalWriter")
+            .field("dir", &self.dir)
+            .field("segment_size", &self.segment_size)
+            .field("cur", &self.cur)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
 struct Current {
-    file: Arc<File>,
+    io: Arc<dyn IoBackend>,
     id: u32,
     /// Where the next frames go.
     offset: u64,
@@ -96,19 +121,27 @@ impl WalWriter {
     /// Writes from `start` on in `dir` (created if missing): the segment
     /// holding it is cut there (a torn or unfinished tail goes), or created,
     /// and later segments are removed. `start` must be where the committed
-    /// log ends.
-    pub fn open(dir: &Path, start: Lsn, segment_size: u64) -> Result<WalWriter> {
+    /// log ends. `seg_io` builds the backend of each segment file.
+    pub fn open(dir: &Path, start: Lsn, segment_size: u64, seg_io: SegmentIo) -> Result<WalWriter> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create WAL directory", dir, None, e))?;
         let start = first_lsn(start);
         let path = dir.join(segment_name(start.segment()));
         let io = |op, e| Error::io(op, &path, None, e);
-        let file = if path.exists() {
-            OpenOptions::new().read(true).write(true).open(&path).map_err(|e| io("open WAL segment", e))?
+        let seg = if path.exists() {
+            let file = OpenOptions::new().read(true).write(true).open(&path).map_err(|e| io("open WAL segment", e))?;
+            file.set_len(start.offset() as u64).map_err(|e| io("truncate WAL segment", e))?;
+            file.sync_all().map_err(|e| io("fsync WAL segment", e))?;
+            seg_io(file)?
         } else {
-            create_segment(&path, start.segment())?
+            let seg = create_segment(&path, start.segment(), &seg_io)?;
+            if start.offset() > SEGMENT_HEADER {
+                // The log resumes past the header (its segment went
+                // missing): the gap reads as zeros, as after `set_len`.
+                seg.grow(start.offset() as u64).map_err(|e| io("extend WAL segment", e))?;
+                seg.sync().map_err(|e| io("fsync WAL segment", e))?;
+            }
+            seg
         };
-        file.set_len(start.offset() as u64).map_err(|e| io("truncate WAL segment", e))?;
-        file.sync_all().map_err(|e| io("fsync WAL segment", e))?;
         // Later segments hold only what the cut dropped (a torn transaction
         // after a rotation): the next rotation must find their ids free.
         for (id, later) in segments(dir)? {
@@ -118,8 +151,8 @@ impl WalWriter {
         }
         sync_dir(dir)?;
         let bytes = live_bytes(dir)?;
-        let cur = Current { file: Arc::new(file), id: start.segment(), offset: start.offset() as u64, bytes };
-        Ok(WalWriter { dir: dir.to_path_buf(), segment_size, cur: Mutex::new(cur) })
+        let cur = Current { io: seg, id: start.segment(), offset: start.offset() as u64, bytes };
+        Ok(WalWriter { dir: dir.to_path_buf(), segment_size, seg_io, cur: Mutex::new(cur) })
     }
 
     /// Appends one transaction's frames; returns the LSN past them.
@@ -137,7 +170,8 @@ impl WalWriter {
             });
         }
         let path = self.dir.join(segment_name(cur.id));
-        cur.file.write_all_at(frames, cur.offset).map_err(|e| Error::io("write WAL", &path, Some(cur.offset), e))?;
+        let op = WriteOp { offset: cur.offset, data: frames };
+        cur.io.write_batch(&[op]).map_err(|e| Error::io("write WAL", &path, Some(cur.offset), e))?;
         cur.offset = end;
         cur.bytes += len;
         Ok(Lsn::new(cur.id, end as u32))
@@ -146,10 +180,10 @@ impl WalWriter {
     /// Moves to a new segment, the current one synced first.
     fn rotate(&self, cur: &mut Current) -> Result<()> {
         let old = self.dir.join(segment_name(cur.id));
-        cur.file.sync_data().map_err(|e| Error::io("fsync WAL segment", &old, None, e))?;
+        cur.io.sync().map_err(|e| Error::io("fsync WAL segment", &old, None, e))?;
         let id = cur.id.checked_add(1).ok_or_else(|| Error::Internal("WAL segment ids exhausted".into()))?;
         let path = self.dir.join(segment_name(id));
-        cur.file = Arc::new(create_segment(&path, id)?);
+        cur.io = create_segment(&path, id, &self.seg_io)?;
         sync_dir(&self.dir)?;
         cur.id = id;
         cur.offset = SEGMENT_HEADER as u64;
@@ -159,12 +193,12 @@ impl WalWriter {
     /// Makes everything appended before the call durable; returns the LSN
     /// up to which it is.
     pub fn sync(&self) -> Result<Lsn> {
-        let (file, end) = {
+        let (io, end) = {
             let cur = self.cur.lock().unwrap_or_else(|p| p.into_inner());
-            (cur.file.clone(), Lsn::new(cur.id, cur.offset as u32))
+            (cur.io.clone(), Lsn::new(cur.id, cur.offset as u32))
         };
         let path = self.dir.join(segment_name(end.segment()));
-        file.sync_data().map_err(|e| Error::io("fsync WAL", &path, None, e))?;
+        io.sync().map_err(|e| Error::io("fsync WAL", &path, None, e))?;
         Ok(end)
     }
 
@@ -198,18 +232,21 @@ impl WalWriter {
     }
 }
 
-fn create_segment(path: &Path, id: u32) -> Result<File> {
+fn create_segment(path: &Path, id: u32, seg_io: &SegmentIo) -> Result<Arc<dyn IoBackend>> {
     let f = OpenOptions::new()
         .read(true)
         .write(true)
         .create_new(true)
         .open(path)
         .map_err(|e| Error::io("create WAL segment", path, None, e))?;
-    f.write_all_at(&encode_header(id), 0).map_err(|e| Error::io("write WAL segment header", path, Some(0), e))?;
+    let io = seg_io(f)?;
+    let header = encode_header(id);
+    io.write_batch(&[WriteOp { offset: 0, data: &header }])
+        .map_err(|e| Error::io("write WAL segment header", path, Some(0), e))?;
     // The header is durable before the directory entry is (the caller
     // syncs the directory next).
-    f.sync_data().map_err(|e| Error::io("fsync WAL segment", path, None, e))?;
-    Ok(f)
+    io.sync().map_err(|e| Error::io("fsync WAL segment", path, None, e))?;
+    Ok(io)
 }
 
 /// The segment files in `dir`, by id.

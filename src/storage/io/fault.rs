@@ -12,11 +12,17 @@
 //!
 //! Reads are not steps (they change nothing on disk); `fail_reads` makes
 //! them fail instead.
+//!
+//! The step counter, the armed fault, the cut and the trace live in a
+//! `FaultClock`. Each `FaultIo` made by `new` or `with_durable` has its own;
+//! `new_shared` makes several files (a data file and its log segments) count
+//! steps on one clock, so one power cut stops them all, while each keeps its
+//! own durable image and unsynced writes.
 
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::{IoBackend, ReadOp, SyncIo, WriteOp};
 
@@ -49,13 +55,77 @@ enum Unsynced {
     Grow(u64),
 }
 
+/// The steps of one or more `FaultIo`s: the count, the armed fault, the
+/// cut and the trace.
 #[derive(Debug, Default)]
-struct State {
+pub struct FaultClock(Mutex<Clock>);
+
+#[derive(Debug, Default)]
+struct Clock {
     steps: u64,
     armed: Option<(u64, Fault)>,
     cut: bool,
     /// Every step attempted, in order (`trace[i]` is step `i + 1`).
     trace: Vec<Step>,
+}
+
+impl FaultClock {
+    pub fn new() -> Arc<FaultClock> {
+        Arc::new(FaultClock::default())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Clock> {
+        self.0.lock().unwrap()
+    }
+
+    /// Arms `fault` at step `step` (counting from 1 after this call).
+    pub fn arm(&self, step: u64, fault: Fault) {
+        let mut c = self.lock();
+        let at = c.steps + step;
+        c.armed = Some((at, fault));
+    }
+
+    pub fn steps(&self) -> u64 {
+        self.lock().steps
+    }
+
+    pub fn is_cut(&self) -> bool {
+        self.lock().cut
+    }
+
+    /// Every step counted so far; `trace()[i]` is step `i + 1`.
+    pub fn trace(&self) -> Vec<Step> {
+        self.lock().trace.clone()
+    }
+
+    /// Counts one step. Err: fail without doing it; Ok(Some): do it, then
+    /// report that error.
+    fn step(&self, what: Step) -> io::Result<Option<io::Error>> {
+        let mut c = self.lock();
+        if c.cut {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
+        c.steps += 1;
+        c.trace.push(what);
+        match c.armed {
+            Some((at, fault)) if at == c.steps => {
+                c.armed = None;
+                match fault {
+                    Fault::Fail(errno) => Err(io::Error::from_raw_os_error(errno)),
+                    Fault::FailAfter(errno) => Ok(Some(io::Error::from_raw_os_error(errno))),
+                    Fault::Cut => {
+                        c.cut = true;
+                        Err(io::Error::from_raw_os_error(libc::EIO))
+                    }
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
     durable: Vec<u8>,
     unsynced: Vec<Unsynced>,
     /// Reads covering this byte (every read, with None) fail with this errno.
@@ -65,6 +135,7 @@ struct State {
 #[derive(Debug)]
 pub struct FaultIo {
     inner: SyncIo,
+    clock: Arc<FaultClock>,
     state: Mutex<State>,
 }
 
@@ -79,11 +150,16 @@ pub fn next_rand(seed: &mut u64) -> u64 {
 impl FaultIo {
     /// Wraps `file`, whose current contents are taken as durable.
     pub fn new(file: File) -> io::Result<FaultIo> {
+        FaultIo::new_shared(file, FaultClock::new())
+    }
+
+    /// `new`, counting steps on `clock` (shared with other files).
+    pub fn new_shared(file: File, clock: Arc<FaultClock>) -> io::Result<FaultIo> {
         let len = file.metadata()?.len() as usize;
         let mut durable = vec![0u8; len];
         file.read_exact_at(&mut durable, 0)?;
         let state = State { durable, ..State::default() };
-        Ok(FaultIo { inner: SyncIo::new(file, 256 * 1024), state: Mutex::new(state) })
+        Ok(FaultIo { inner: SyncIo::new(file, 256 * 1024), clock, state: Mutex::new(state) })
     }
 
     /// Wraps `file`, whose current contents are the live image, of which
@@ -105,7 +181,7 @@ impl FaultIo {
             }
         }
         let state = State { durable, unsynced, ..State::default() };
-        Ok(FaultIo { inner: SyncIo::new(file, 256 * 1024), state: Mutex::new(state) })
+        Ok(FaultIo { inner: SyncIo::new(file, 256 * 1024), clock: FaultClock::new(), state: Mutex::new(state) })
     }
 
     /// What survived the last sync.
@@ -115,9 +191,7 @@ impl FaultIo {
 
     /// Arms `fault` at step `step` (counting from 1 after this call).
     pub fn arm(&self, step: u64, fault: Fault) {
-        let mut st = self.state.lock().unwrap();
-        let at = st.steps + step;
-        st.armed = Some((at, fault));
+        self.clock.arm(step, fault)
     }
 
     /// Makes every later read that covers byte `offset` (every read, with
@@ -127,16 +201,16 @@ impl FaultIo {
     }
 
     pub fn steps(&self) -> u64 {
-        self.state.lock().unwrap().steps
+        self.clock.steps()
     }
 
     pub fn is_cut(&self) -> bool {
-        self.state.lock().unwrap().cut
+        self.clock.is_cut()
     }
 
     /// Every step counted so far; `trace()[i]` is step `i + 1`.
     pub fn trace(&self) -> Vec<Step> {
-        self.state.lock().unwrap().trace.clone()
+        self.clock.trace()
     }
 
     /// What a disk could hold after the power cut, chosen by `seed`: the durable
@@ -174,29 +248,8 @@ impl FaultIo {
         img
     }
 
-    /// Counts one step. Err: fail without doing it; Ok(Some): do it, then
-    /// report that error.
     fn step(&self, what: Step) -> io::Result<Option<io::Error>> {
-        let mut st = self.state.lock().unwrap();
-        if st.cut {
-            return Err(io::Error::from_raw_os_error(libc::EIO));
-        }
-        st.steps += 1;
-        st.trace.push(what);
-        match st.armed {
-            Some((at, fault)) if at == st.steps => {
-                st.armed = None;
-                match fault {
-                    Fault::Fail(errno) => Err(io::Error::from_raw_os_error(errno)),
-                    Fault::FailAfter(errno) => Ok(Some(io::Error::from_raw_os_error(errno))),
-                    Fault::Cut => {
-                        st.cut = true;
-                        Err(io::Error::from_raw_os_error(libc::EIO))
-                    }
-                }
-            }
-            _ => Ok(None),
-        }
+        self.clock.step(what)
     }
 }
 

@@ -8,5 +8,5 @@ mod sync;
 
 pub(crate) use backend::{IoBackend, ReadOp, WriteOp};
 #[cfg(test)]
-pub(crate) use fault::{Fault, FaultIo, Step};
+pub(crate) use fault::{Fault, FaultClock, FaultIo, Step};
 pub(crate) use sync::SyncIo;
