@@ -361,7 +361,9 @@ mod tests {
     fn a_transaction_past_the_32_bit_offset_is_no_space() {
         let dir = tempfile::tempdir().unwrap();
         // A sparse segment whose end is just short of the limit.
-        let w = WalWriter::open(dir.path(), Lsn::new(0, u32::MAX - 100), u64::MAX).unwrap();
+        let w =
+            WalWriter::open(dir.path(), Lsn::new(0, u32::MAX - 100), u64::MAX, crate::wal::sync_segment_io(1 << 16))
+                .unwrap();
         let e = w.append(&txn(1, 200)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NoSpace, "{e}");
         assert_eq!(w.end(), Lsn::new(0, u32::MAX - 100));
