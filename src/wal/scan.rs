@@ -360,7 +360,12 @@ mod tests {
     #[test]
     fn a_transaction_past_the_32_bit_offset_is_no_space() {
         let dir = tempfile::tempdir().unwrap();
-        // A sparse segment whose end is just short of the limit.
+        // A sparse segment whose end is just short of the limit (made here,
+        // so the writer only truncates it: growing would allocate 4 GiB).
+        let f = std::fs::File::create(dir.path().join(segment_name(0))).unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&f, &crate::wal::segment::encode_header(0), 0).unwrap();
+        f.set_len((u32::MAX - 100) as u64).unwrap();
+        drop(f);
         let w =
             WalWriter::open(dir.path(), Lsn::new(0, u32::MAX - 100), u64::MAX, crate::wal::sync_segment_io(1 << 16))
                 .unwrap();
