@@ -8,4 +8,5 @@ mod regressions;
 mod support;
 mod torn_meta;
 mod wal_crash;
+mod wal_faults;
 mod workload;
