@@ -55,9 +55,10 @@ impl Env {
         } else {
             read_meta(&*io, path)?
         };
-        check_meta_against(&meta, &opts, &f, path)?;
         let created = len == 0;
-        let len = file_len(&f, path)?;
+        // A new file has its two metas now.
+        let len = if created { file_len(&f, path)? } else { len };
+        check_meta_against(&meta, &opts, len, path)?;
         let ps64 = meta.page_size as u64;
         let reserve = opts.max_size_bytes().max(len).next_multiple_of(ps64);
         let map = Mmap::new(&f, reserve as usize, len).map_err(|e| Error::io("mmap", path, None, e))?;
@@ -102,8 +103,8 @@ fn file_len(f: &File, path: &Path) -> Result<u64> {
     Ok(f.metadata().map_err(|e| Error::io("stat", path, None, e))?.len())
 }
 
-/// The chosen meta against the options and the file's length.
-fn check_meta_against(meta: &Meta, opts: &Options, f: &File, path: &Path) -> Result<()> {
+/// The chosen meta against the options and the file's length `len`.
+fn check_meta_against(meta: &Meta, opts: &Options, len: u64, path: &Path) -> Result<()> {
     let ps = meta.page_size;
     if let Some(want) = opts.page_size {
         if want != ps {
@@ -114,7 +115,6 @@ fn check_meta_against(meta: &Meta, opts: &Options, f: &File, path: &Path) -> Res
         }
     }
     opts.check_for_page_size(ps)?;
-    let len = file_len(f, path)?;
     if meta.page_count.checked_mul(ps as u64).is_none_or(|need| len < need) {
         return Err(Error::Corrupted {
             page: None,

@@ -364,14 +364,10 @@ pub unsafe extern "C" fn thunder_options_set_wal(o: *mut thunder_options, enable
 /// `dir` NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn thunder_options_set_wal_dir(o: *mut thunder_options, dir: *const c_char) -> thunder_status {
+    // SAFETY: `dir` is NULL or NUL-terminated per the contract.
+    let dir = unsafe { args::path("dir", dir) };
     // SAFETY: forwarded contract.
-    unsafe {
-        set("thunder_options_set_wal_dir", o, |o| {
-            // SAFETY: NULL or NUL-terminated per the contract.
-            let dir = args::path("dir", dir)?;
-            apply(o, |x| Ok(x.wal_dir(dir)))
-        })
-    }
+    unsafe { set("thunder_options_set_wal_dir", o, |o| apply(o, |x| Ok(x.wal_dir(dir?)))) }
 }
 
 /// Sets the size at which the write-ahead log moves to a new segment file:

@@ -13,6 +13,8 @@
 //! damage, and so is a gap in the segment ids or a header naming another
 //! segment. A transaction with no TxCommit at the end of the log is dropped.
 
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::error::{Corruption, Error, Result};
@@ -78,18 +80,18 @@ pub(crate) fn committed(dir: &Path, from: Lsn) -> Result<(Vec<LoggedTxn>, ScanEn
             let what = "missing (the log has later segments)".to_string();
             return Err(Error::Corrupted { page: None, cause: Corruption::WalSegment { segment: want, what } });
         }
-        let bytes = std::fs::read(path).map_err(|e| Error::io("read WAL segment", path, None, e))?;
         let last = i + 1 == segs.len();
-        if let Err(e) = check_header(&bytes, *id) {
+        let start = if i == 0 { from.offset() } else { SEGMENT_HEADER };
+        let (header, tail) = read_from(path, start)?;
+        if let Err(e) = check_header(&header, *id) {
             // A crash right after a rotation can leave the new, last segment
             // empty or with a torn header: the log ended before it.
-            if last && !whole_txn_after(&bytes, SEGMENT_HEADER as usize) {
+            if last && !whole_txn_after(tail.as_deref().unwrap_or_default(), 0) {
                 return Ok((txns, ScanEnd { end: Lsn::new(*id, SEGMENT_HEADER), torn: true }));
             }
             return Err(e);
         }
-        let start = if i == 0 { from.offset() } else { SEGMENT_HEADER };
-        end = read_segment(&bytes, *id, start, last, &mut open, &mut txns)?;
+        end = read_segment(&tail, *id, start, last, &mut open, &mut txns)?;
         if open.is_some() && !last {
             return Err(damaged(end.end, "a transaction runs past the end of its segment"));
         }
@@ -97,26 +99,44 @@ pub(crate) fn committed(dir: &Path, from: Lsn) -> Result<(Vec<LoggedTxn>, ScanEn
     Ok((txns, end))
 }
 
-/// Reads segment `id` from offset `start`, adding what it commits to `txns`.
+/// The header of the segment file at `path`, and its bytes from offset
+/// `start` on (`None`: the file ends before `start`). Only the part replay
+/// needs is read: at open, `start` is usually near the end of the segment.
+fn read_from(path: &Path, start: u32) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
+    let io = |e| Error::io("read WAL segment", path, Some(start as u64), e);
+    let f = File::open(path).map_err(io)?;
+    let len = f.metadata().map_err(io)?.len();
+    let read = |from: u64, to: u64| -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; to.saturating_sub(from) as usize];
+        f.read_exact_at(&mut buf, from).map_err(io)?;
+        Ok(buf)
+    };
+    let header = read(0, len.min(SEGMENT_HEADER as u64))?;
+    let tail = (start as u64 <= len).then(|| read(start as u64, len)).transpose()?;
+    Ok((header, tail))
+}
+
+/// Reads segment `id`'s bytes from offset `start` (`tail`; `None` when the
+/// file ends before it), adding what they commit to `txns`.
 fn read_segment(
-    bytes: &[u8],
+    tail: &Option<Vec<u8>>,
     id: u32,
     start: u32,
     last: bool,
     open: &mut Option<(TxId, Vec<u8>)>,
     txns: &mut Vec<LoggedTxn>,
 ) -> Result<ScanEnd> {
-    let mut at = start as usize;
-    if at > bytes.len() {
+    let Some(bytes) = tail else {
         // The durable meta's position past what the last segment kept: the
         // file holds everything before it, there is nothing to replay.
         if last {
             return Ok(ScanEnd { end: Lsn::new(id, start), torn: true });
         }
         return Err(damaged(Lsn::new(id, start), "the log position lies past the end of its segment"));
-    }
+    };
+    let mut at = 0;
     while at < bytes.len() {
-        let lsn = Lsn::new(id, at as u32);
+        let lsn = Lsn::new(id, start + at as u32);
         let (rec, n) = match read_frame(&bytes[at..]) {
             Frame::Rec(r, n) => (r, n),
             Frame::Short if last => return Ok(ScanEnd { end: lsn, torn: true }),
@@ -130,9 +150,9 @@ fn read_segment(
         };
         let frame = &bytes[at..at + n];
         at += n;
-        group(rec, frame, Lsn::new(id, at as u32), lsn, open, txns)?;
+        group(rec, frame, Lsn::new(id, start + at as u32), lsn, open, txns)?;
     }
-    Ok(ScanEnd { end: Lsn::new(id, at as u32), torn: false })
+    Ok(ScanEnd { end: Lsn::new(id, start + at as u32), torn: false })
 }
 
 /// Adds one record to the transaction it belongs to.
