@@ -147,6 +147,27 @@ impl ExtentSet {
         }
         Ok(())
     }
+
+    /// The union of disjoint sets, by one merge of their sorted runs: linear
+    /// in the runs, where inserting one set's runs into another costs a tree
+    /// search each. Fails if any two sets share a page.
+    pub fn union(sets: &[&ExtentSet]) -> Result<ExtentSet, Overlap> {
+        let mut iters: Vec<_> = sets.iter().map(|s| s.runs().peekable()).collect();
+        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(sets.iter().map(|s| s.runs.len()).sum());
+        let mut pages = 0;
+        loop {
+            let next = iters.iter_mut().enumerate().filter_map(|(i, it)| it.peek().map(|&(s, _)| (s, i))).min();
+            let Some((_, i)) = next else { break };
+            let (s, l) = iters[i].next().expect("peeked");
+            pages += l;
+            match merged.last_mut() {
+                Some((ps, pl)) if *ps + *pl > s => return Err(Overlap { page: s }),
+                Some((ps, pl)) if *ps + *pl == s => *pl += l,
+                _ => merged.push((s, l)),
+            }
+        }
+        Ok(ExtentSet { runs: merged.into_iter().collect(), pages })
+    }
 }
 
 #[cfg(test)]
@@ -181,6 +202,27 @@ mod tests {
         assert_eq!(s.take(1), Some(2));
         assert_eq!(s.take(5), None);
         assert_eq!(s.pages(), 6);
+    }
+
+    #[test]
+    fn union_merges_runs_and_rejects_shared_pages() {
+        let mut a = ExtentSet::new();
+        let mut b = ExtentSet::new();
+        let mut c = ExtentSet::new();
+        a.insert(1, 2).unwrap();
+        a.insert(10, 1).unwrap();
+        b.insert(3, 4).unwrap();
+        b.insert(20, 5).unwrap();
+        c.insert(11, 1).unwrap();
+        let u = ExtentSet::union(&[&a, &b, &c]).unwrap();
+        assert_eq!(u.runs().collect::<Vec<_>>(), vec![(1, 6), (10, 2), (20, 5)]);
+        assert_eq!(u.pages(), 13);
+        let mut clash = ExtentSet::new();
+        clash.insert(24, 3).unwrap();
+        assert_eq!(ExtentSet::union(&[&a, &b, &clash]), Err(Overlap { page: 24 }));
+        let mut inside = ExtentSet::new();
+        inside.insert(4, 1).unwrap();
+        assert_eq!(ExtentSet::union(&[&inside, &b]), Err(Overlap { page: 4 }));
     }
 
     #[test]

@@ -83,10 +83,7 @@ impl Freelist {
 
     /// Every page in the persisted set (pool and pending together).
     fn union(&self, extra: &ExtentSet) -> ExtentSet {
-        let mut all = self.pool.clone();
-        all.insert_all(&self.pending_all).expect("pending pages are disjoint from the pool");
-        all.insert_all(extra).expect("pages freed by the txn are disjoint");
-        all
+        ExtentSet::union(&[&self.pool, &self.pending_all, extra]).expect("pool, pending and freed pages are disjoint")
     }
 }
 
