@@ -506,10 +506,11 @@ enum thunder_status thunder_options_set_max_size(struct thunder_options *o, uint
  * pages that commits free after the last durable commit stay untouched
  * until a newer commit is durable (a crash must find the durable snapshot
  * intact). Once they reach `bytes`, or a quarter of the file if that is
- * more, the committing thread makes the latest commit durable itself (data
- * synced, meta written and synced), so a program that never calls
- * thunder_sync() does not grow its file without limit. Default 4 MiB; 0
- * leaves only the quarter-of-the-file rule. No effect under
+ * more, a background thread makes the latest commit durable (data synced,
+ * meta written and synced) while commits go on; should they reach twice
+ * the threshold first, the committing thread waits for it. So a program
+ * that never calls thunder_sync() does not grow its file without limit.
+ * Default 4 MiB; 0 leaves only the quarter-of-the-file rule. No effect under
  * THUNDER_SYNC_FULL.
  *
  * @param o borrowed for the call: the options.

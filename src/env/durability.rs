@@ -7,7 +7,7 @@
 //! sync are suspect), and so does a failed meta write of a commit (see
 //! `commit_durable`): writes are refused until the database is reopened.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -29,6 +29,8 @@ pub(crate) struct Durability {
     /// Pages freed by commits since the last durable meta (weak modes): the
     /// durable snapshot may still see them, so they cannot be reused yet.
     freed_since_durable: AtomicU64,
+    /// A checkpoint is handed to the syncer and not finished yet.
+    checkpoint_queued: AtomicBool,
     poison: RankedMutex<Option<String>>,
     syncer: RankedMutex<Option<Syncer>>,
 }
@@ -48,6 +50,7 @@ impl Durability {
             durable_txid: AtomicU64::new(meta.txid.0),
             checkpoint_lsn: AtomicU64::new(meta.checkpoint_lsn),
             freed_since_durable: AtomicU64::new(0),
+            checkpoint_queued: AtomicBool::new(false),
             poison: RankedMutex::new(Rank::Poison, None),
             syncer: RankedMutex::new(Rank::Syncer, None),
         }
@@ -65,9 +68,15 @@ impl Durability {
 }
 
 impl Env {
-    /// Starts the interval syncer of `SyncMode::Batched`.
+    /// Starts the syncer where commits leave durability to later: the
+    /// weak sync modes and the write-ahead log.
     pub fn start_syncer(self: &Arc<Env>) {
-        if let (SyncMode::Batched(interval), false) = (self.config.sync_mode, self.config.read_only) {
+        let interval = match self.config.sync_mode {
+            SyncMode::Batched(interval) => Some(interval),
+            SyncMode::Full if self.log().is_none() => return,
+            _ => None,
+        };
+        if !self.config.read_only {
             *self.durability.syncer.lock() = Some(Syncer::start(Arc::downgrade(self), interval));
         }
     }
@@ -216,23 +225,47 @@ impl Env {
 
     /// What a commit that just ended asks for: a checkpoint (the pages only
     /// the durable snapshot pins passed the threshold, or the log its size
-    /// or interval), or a sync (the batched interval passed). A failure
+    /// or interval), or a sync (the batched interval passed). The
+    /// checkpoint goes to the syncer, so the writer does not wait for the
+    /// disk, unless the syncer is so far behind that twice the threshold
+    /// passed: then this thread makes it, which bounds the file. A failure
     /// poisons the database; later writes report it.
     pub fn after_commit(&self) {
-        let log_due = self.log().is_some_and(|l| l.checkpoint_due());
-        if self.steady_point_due() || log_due {
-            let _ = self.checkpoint();
+        let log_due = self.log().map(|l| l.checkpoint_due());
+        if self.steady_point_due(1) || log_due.is_some_and(|due| due.0) {
+            let overdue = self.steady_point_due(2) || log_due.is_some_and(|due| due.1);
+            if overdue || !self.queue_checkpoint() {
+                let _ = self.checkpoint();
+            }
         } else if self.sync_due() {
             let _ = self.sync();
         }
     }
 
-    /// Whether the pages only the durable snapshot pins passed the
+    /// Hands a checkpoint to the syncer (once until it is done); false if
+    /// no syncer runs.
+    fn queue_checkpoint(&self) -> bool {
+        if self.durability.checkpoint_queued.swap(true, Ordering::AcqRel) {
+            return true;
+        }
+        let kicked = self.durability.syncer.lock().as_ref().is_some_and(|s| s.kick());
+        if !kicked {
+            self.durability.checkpoint_queued.store(false, Ordering::Release);
+        }
+        kicked
+    }
+
+    /// The syncer finished the checkpoint it was handed.
+    pub fn checkpoint_done(&self) {
+        self.durability.checkpoint_queued.store(false, Ordering::Release);
+    }
+
+    /// Whether the pages only the durable snapshot pins passed `times` the
     /// steady-point threshold (`Options::autosync_bytes`): the larger of
     /// the configured floor and a quarter of the file.
-    pub fn steady_point_due(&self) -> bool {
+    pub fn steady_point_due(&self, times: u64) -> bool {
         let pinned = self.durability.freed_since_durable.load(Ordering::Acquire) * self.config.page_size as u64;
-        pinned > 0 && pinned >= self.config.autosync_bytes.max(self.pages.map.valid_len() / 4)
+        pinned > 0 && pinned >= times * self.config.autosync_bytes.max(self.pages.map.valid_len() / 4)
     }
 
     /// Whether a batched sync is due.

@@ -9,7 +9,8 @@
 //! - `writer`: the writer slot and the state that outlives write transactions;
 //! - `durability`: the durable meta slot and txid, meta writes, fsync and
 //!   the poison a failed one leaves, `sync`;
-//! - `syncer`: the `SyncMode::Batched` interval thread;
+//! - `syncer`: the background thread that makes the checkpoints commits
+//!   hand over (weak modes, WAL) and the `SyncMode::Batched` interval sync;
 //! - `wal_log`: the write-ahead log when there is one: appends, group
 //!   commit, when to checkpoint (the checkpoint itself is durability's);
 //! - `lock_order`: the ranked mutex that asserts the lock order.

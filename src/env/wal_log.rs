@@ -28,11 +28,14 @@ impl WalLog {
         WalLog { writer, group, last_checkpoint: Mutex::new(Instant::now()), interval, checkpoint_bytes }
     }
 
-    /// Whether the log asks for a checkpoint: its size passed the threshold,
-    /// or the interval passed since the last one.
-    pub fn checkpoint_due(&self) -> bool {
+    /// Whether the log asks for a checkpoint (its size passed the
+    /// threshold, or the interval passed since the last one), and whether
+    /// it is overdue (twice the size threshold).
+    pub fn checkpoint_due(&self) -> (bool, bool) {
         let last = *self.last_checkpoint.lock().unwrap_or_else(|p| p.into_inner());
-        self.writer.bytes() >= self.checkpoint_bytes || (!self.interval.is_zero() && last.elapsed() >= self.interval)
+        let bytes = self.writer.bytes();
+        let due = bytes >= self.checkpoint_bytes || (!self.interval.is_zero() && last.elapsed() >= self.interval);
+        (due, bytes >= 2 * self.checkpoint_bytes)
     }
 
     pub fn checkpointed(&self) {

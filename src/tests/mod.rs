@@ -1,5 +1,6 @@
 //! Engine tests that need crate internals (fault-injecting I/O).
 
+mod background_sync;
 mod crafted;
 mod crash;
 mod faults;

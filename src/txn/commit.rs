@@ -19,10 +19,11 @@
 //!    become pending at its txid (the allocator's changes are adopted).
 //!
 //! Then `end` releases the writer slot (rolling back if publish was not
-//! reached), and `Env::after_commit` makes a checkpoint when the pages only
-//! the durable snapshot pins passed `Options::autosync_bytes` (a steady
-//! point) or the log its size or interval, or a sync when the batched
-//! interval passed.
+//! reached), and `Env::after_commit` asks the syncer thread for a checkpoint
+//! when the pages only the durable snapshot pins passed
+//! `Options::autosync_bytes` (a steady point) or the log its size or
+//! interval (making it here only when the syncer is twice behind), or syncs
+//! when the batched interval passed.
 
 use crate::alloc::{Meta, Persisted, TxAlloc};
 use crate::env::Env;

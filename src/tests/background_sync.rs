@@ -1,0 +1,164 @@
+//! Steady points under the weak sync modes run on the syncer thread: the
+//! commit that finds one due hands it over and goes on, so writers do not
+//! wait for the disk; only when the syncer falls twice the threshold behind
+//! does a committing thread make the steady point itself (which bounds the
+//! file). Shown with a backend whose fsync waits at a gate.
+
+use std::fs::File;
+use std::io;
+use std::sync::{Arc, Condvar, Mutex};
+
+use crate::error::Result;
+use crate::options::{Options, SyncMode};
+use crate::storage::{IoBackend, ReadOp, SyncIo, WriteOp};
+use crate::Database;
+
+/// `SyncIo` whose `sync` blocks while the gate is closed, recording the
+/// name of each thread that called it.
+#[derive(Debug)]
+struct GatedIo {
+    inner: SyncIo,
+    gate: Mutex<Gate>,
+    cv: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Gate {
+    closed: bool,
+    callers: Vec<String>,
+    waiting: usize,
+}
+
+impl GatedIo {
+    fn set_closed(&self, closed: bool) {
+        self.gate.lock().unwrap().closed = closed;
+        self.cv.notify_all();
+    }
+
+    /// Waits until a sync is blocked at the gate; returns its caller.
+    fn wait_for_blocked_sync(&self) -> String {
+        let g = self.cv.wait_while(self.gate.lock().unwrap(), |g| g.waiting == 0).unwrap();
+        g.callers.last().cloned().unwrap_or_default()
+    }
+}
+
+impl IoBackend for GatedIo {
+    fn name(&self) -> &'static str {
+        "gated"
+    }
+
+    fn write_batch(&self, ops: &[WriteOp<'_>]) -> io::Result<()> {
+        self.inner.write_batch(ops)
+    }
+
+    fn read_batch(&self, ops: &mut [ReadOp<'_>]) -> io::Result<()> {
+        self.inner.read_batch(ops)
+    }
+
+    fn sync(&self) -> io::Result<()> {
+        let mut g = self.gate.lock().unwrap();
+        g.callers.push(std::thread::current().name().unwrap_or("?").to_string());
+        g.waiting += 1;
+        self.cv.notify_all();
+        let mut g = self.cv.wait_while(g, |g| g.closed).unwrap();
+        g.waiting -= 1;
+        drop(g);
+        self.inner.sync()
+    }
+
+    fn grow(&self, len: u64) -> io::Result<()> {
+        self.inner.grow(len)
+    }
+}
+
+fn open_gated(path: &std::path::Path, opts: Options) -> (Database, Arc<GatedIo>) {
+    let made: Mutex<Option<Arc<GatedIo>>> = Mutex::new(None);
+    let factory = |f: File, _: &Options| -> Result<Arc<dyn IoBackend>> {
+        let io = Arc::new(GatedIo { inner: SyncIo::new(f, 1 << 20), gate: Mutex::default(), cv: Condvar::new() });
+        *made.lock().unwrap() = Some(io.clone());
+        Ok(io)
+    };
+    let db = Database::open_with_backend(path, opts, &factory).unwrap();
+    let io = made.lock().unwrap().take().unwrap();
+    (db, io)
+}
+
+/// Rewrites 300 keys with 100-byte values: every commit frees the tree it
+/// replaces.
+fn rewrite(db: &Database, round: u64) {
+    let mut w = db.begin_write().unwrap();
+    for k in 0..300u64 {
+        w.put(format!("key{k:04}").as_bytes(), &[round as u8; 100]).unwrap();
+    }
+    w.commit().unwrap();
+}
+
+/// A writer thread that commits one `rewrite` per request and answers with
+/// the txid it committed.
+struct Writer {
+    go: std::sync::mpsc::Sender<bool>,
+    done: std::sync::mpsc::Receiver<u64>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Writer {
+    fn start(db: Database) -> Writer {
+        let (go, go_rx) = std::sync::mpsc::channel::<bool>();
+        let (done_tx, done) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let mut round = 0;
+            while go_rx.recv() == Ok(true) {
+                round += 1;
+                rewrite(&db, round);
+                let _ = done_tx.send(db.stat().unwrap().last_txid);
+            }
+        });
+        Writer { go, done, thread }
+    }
+
+    /// One commit; None if it did not end within `wait`.
+    fn commit(&self, wait: std::time::Duration) -> Option<u64> {
+        self.go.send(true).unwrap();
+        self.done.recv_timeout(wait).ok()
+    }
+}
+
+#[test]
+fn a_due_steady_point_runs_on_the_syncer_while_commits_go_on() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bg.db");
+    let opts = Options::new().sync_mode(SyncMode::None).unwrap().autosync_bytes(1 << 20);
+    let (db, io) = open_gated(&path, opts);
+    io.set_closed(true);
+    let w = Writer::start(db.clone());
+    let blocked = || io.gate.lock().unwrap().waiting > 0;
+    let mut commits = 0;
+    while !blocked() {
+        w.commit(Duration::from_secs(20))
+            .expect("a commit waited for the disk: its steady point did not go to the syncer");
+        std::thread::sleep(Duration::from_millis(2)); // time for the syncer to reach the gate
+        commits += 1;
+        assert!(commits < 10_000, "no steady point in {commits} commits");
+    }
+    let first = io.wait_for_blocked_sync();
+    assert_eq!(first, "thunder-sync", "the first steady point's sync ran on {first}, not on the syncer");
+    // The writer goes on while the syncer waits for the disk...
+    for _ in 0..3 {
+        w.commit(Duration::from_secs(20)).expect("a commit waited for the syncer's steady point");
+    }
+    // ...until twice the threshold is pinned: then the committing thread
+    // makes the steady point itself, and so waits for the same disk.
+    let mut more = 0;
+    while w.commit(Duration::from_secs(1)).is_some() {
+        more += 1;
+        assert!(more < 10_000, "the writer never waited for the stuck steady point");
+    }
+    io.set_closed(false);
+    let last = w.done.recv_timeout(Duration::from_secs(20)).expect("the waiting commit ends once the disk answers");
+    w.go.send(false).unwrap();
+    w.thread.join().unwrap();
+    assert_eq!(db.stat().unwrap().last_txid, last);
+    db.check().unwrap();
+    db.close().map_err(|e| e.error).unwrap();
+}
