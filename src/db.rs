@@ -34,11 +34,13 @@ pub struct Stats {
     pub tree_depth: u32,
     /// Open read transactions.
     pub reader_count: u32,
-    /// Bytes of write-ahead log records not yet removed by a checkpoint (0
-    /// without a log).
+    /// Bytes of write-ahead log segments not yet removed by a checkpoint,
+    /// the space allocated ahead of the appends included (0 without a log).
     pub wal_size: u64,
     /// The log position the durable meta records (0 without a log).
     pub checkpoint_lsn: u64,
+    /// The log position past the last record appended (0 without a log).
+    pub wal_end_lsn: u64,
     /// Log syncs done by group commit leaders since open.
     pub group_commit_batches: u64,
     /// Commits made durable by those syncs.
@@ -223,6 +225,7 @@ impl Database {
             reader_count: readers as u32,
             wal_size: log.map_or(0, |l| l.writer.bytes()),
             checkpoint_lsn: log.map_or(0, |_| env.durability.checkpoint_lsn().0),
+            wal_end_lsn: log.map_or(0, |l| l.writer.end().0),
             group_commit_batches: batches,
             group_commit_commits: commits,
         })

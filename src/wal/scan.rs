@@ -139,6 +139,11 @@ fn read_segment(
         let lsn = Lsn::new(id, start + at as u32);
         let (rec, n) = match read_frame(&bytes[at..]) {
             Frame::Rec(r, n) => (r, n),
+            // The segment was allocated ahead of its appends: zeros to the
+            // end of the file are where the log ends.
+            Frame::Short | Frame::Bad { .. } if bytes[at..].iter().all(|&b| b == 0) => {
+                return Ok(ScanEnd { end: lsn, torn: false })
+            }
             Frame::Short if last => return Ok(ScanEnd { end: lsn, torn: true }),
             // Searched from past the failed record when its length holds, so
             // that frames stored inside a torn value do not count.
@@ -248,11 +253,22 @@ mod tests {
         let (dir, ends) = log(3, 40, 1 << 20);
         let path = dir.path().join(segment_name(0));
         let full = std::fs::read(&path).unwrap();
-        for cut in ends[1].offset() as usize..full.len() {
-            std::fs::write(&path, &full[..cut]).unwrap();
-            let (txns, end) = committed(dir.path(), Lsn(0)).unwrap();
-            assert_eq!(txns.len(), 2, "cut at {cut}");
-            assert!(end.end.offset() as usize <= cut, "cut at {cut}: log ends at {}", end.end);
+        assert!(full.len() > ends[2].offset() as usize, "the segment is allocated ahead of its records");
+        for cut in ends[1].offset() as usize..ends[2].offset() as usize {
+            // The file cut there, or its allocated tail zeros from there on.
+            let mut zeroed = full.clone();
+            zeroed[cut..].fill(0);
+            let changed = full[cut..ends[2].offset() as usize].iter().any(|&b| b != 0);
+            let cases = [("cut", &full[..cut]), ("zeroed", &zeroed[..])];
+            // (Zeroing bytes that were zeros leaves the records intact.)
+            for (how, bytes) in cases.into_iter().filter(|(how, _)| *how == "cut" || changed) {
+                std::fs::write(&path, bytes).unwrap();
+                let (txns, end) = committed(dir.path(), Lsn(0)).unwrap();
+                assert_eq!(txns.len(), 2, "{how} at {cut}");
+                assert_eq!(txns[1].end, ends[1], "{how} at {cut}: replay resumes after the second");
+                // Zeroed, intact records before the first changed byte count.
+                assert!(how == "zeroed" || end.end.offset() as usize <= cut, "cut at {cut}: log ends at {}", end.end);
+            }
         }
     }
 
