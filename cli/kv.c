@@ -72,28 +72,47 @@ int cmd_check(int argc, char **argv) {
   return close_db(db, finish_output(stdout, "standard output"));
 }
 
-int cmd_get(int argc, char **argv) {
+/* What get and del do with their key, in the session -b opened. */
+typedef int (*key_action)(session *s, const buf *key, const cli_opts *o);
+
+/* get and del: DB KEY operands, a session, the action; a write session
+ * commits when the action succeeds. */
+static int with_key(int argc, char **argv, const char *allowed, open_mode mode, key_action act) {
   cli_opts o;
   session s;
   buf key = {0};
-  thunder_bytes v;
-  int code, at = operands(argc, argv, "bxRw", &o, 2, &code);
+  int code, at = operands(argc, argv, allowed, &o, 2, &code);
   if (at < 0) return code;
   if ((code = bytes_operand(argv[0], argv[at + 1], o.hex, &key)) == 0 &&
-      (code = session_begin(argv[0], argv[at], OPEN_READ, false, &o, &s)) == 0) {
-    thunder_status st = s.bucket ? thunder_bucket_get(s.bucket, key.data, key.len, &v)
-                                 : thunder_get(s.txn, key.data, key.len, &v);
-    if (st != THUNDER_OK) {
-      code = fail(NULL, st);
-    } else {
-      write_bytes(stdout, v, o.hex, false);
-      if (!o.raw) fputc('\n', stdout);
-      code = finish_output(stdout, "standard output");
-    }
-    code = session_end(&s, false, code);
-  }
+      (code = session_begin(argv[0], argv[at], mode, false, &o, &s)) == 0)
+    code = session_end(&s, mode != OPEN_READ, act(&s, &key, &o));
   buf_free(&key);
   return code;
+}
+
+static int get_value(session *s, const buf *key, const cli_opts *o) {
+  thunder_bytes v;
+  thunder_status st = s->bucket ? thunder_bucket_get(s->bucket, key->data, key->len, &v)
+                                : thunder_get(s->txn, key->data, key->len, &v);
+  if (st != THUNDER_OK) return fail(NULL, st);
+  write_bytes(stdout, v, o->hex, false);
+  if (!o->raw) fputc('\n', stdout);
+  return finish_output(stdout, "standard output");
+}
+
+int cmd_get(int argc, char **argv) {
+  return with_key(argc, argv, "bxRw", OPEN_READ, get_value);
+}
+
+static int delete_key(session *s, const buf *key, const cli_opts *o) {
+  (void)o;
+  thunder_status st = s->bucket ? thunder_bucket_delete_key(s->bucket, key->data, key->len)
+                                : thunder_delete(s->txn, key->data, key->len);
+  return st == THUNDER_OK ? 0 : fail(NULL, st);
+}
+
+int cmd_del(int argc, char **argv) {
+  return with_key(argc, argv, "bxw", OPEN_WRITE, delete_key);
 }
 
 /* All of standard input, for put --stdin. */
@@ -127,22 +146,6 @@ int cmd_put(int argc, char **argv) {
   }
   buf_free(&key);
   buf_free(&val);
-  return code;
-}
-
-int cmd_del(int argc, char **argv) {
-  cli_opts o;
-  session s;
-  buf key = {0};
-  int code, at = operands(argc, argv, "bxw", &o, 2, &code);
-  if (at < 0) return code;
-  if ((code = bytes_operand(argv[0], argv[at + 1], o.hex, &key)) == 0 &&
-      (code = session_begin(argv[0], argv[at], OPEN_WRITE, false, &o, &s)) == 0) {
-    thunder_status st = s.bucket ? thunder_bucket_delete_key(s.bucket, key.data, key.len)
-                                 : thunder_delete(s.txn, key.data, key.len);
-    code = session_end(&s, true, st == THUNDER_OK ? 0 : fail(NULL, st));
-  }
-  buf_free(&key);
   return code;
 }
 

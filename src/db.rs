@@ -202,18 +202,20 @@ impl Database {
     /// Writes the latest committed snapshot to the new file `dest` as a
     /// fresh, densely packed database: every bucket and key rebuilt in key
     /// order with full pages, free pages dropped, bucket sequences kept,
-    /// same page size and overflow threshold. Otherwise as `backup`.
-    /// Returns the new file's size in bytes.
+    /// same page size, overflow threshold and max size. Otherwise as
+    /// `backup`. Returns the new file's size in bytes.
     pub fn compact(&self, dest: impl AsRef<Path>) -> Result<u64> {
         let tx = self.begin_read()?;
         let staged = Staged::new(self.path(), dest.as_ref())?;
+        let ps = self.page_size() as u64;
         let opts = Options::new()
-            .page_size(self.page_size() as u32)?
+            .page_size(ps as u32)?
             .overflow_threshold(self.env.config.overflow_threshold as u32)?
+            .max_size(self.env.pages.max_pages * ps)?
             .sync_mode(SyncMode::None)?;
         let target = Database::open_with_options(staged.temp_path(), opts)?;
         copy::copy_trees(&tx, || target.begin_write(), copy::BATCH_BYTES)?;
-        let len = target.stat()?.page_count * self.page_size() as u64;
+        let len = target.stat()?.page_count * ps;
         target.close()?;
         // The file grows in chunks: cut what the last one left unused.
         staged.file().set_len(len).map_err(|e| Error::io("truncate", staged.temp_path(), Some(len), e))?;

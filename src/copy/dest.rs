@@ -117,11 +117,17 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
 
-    #[test]
-    fn a_failed_copy_leaves_nothing_and_an_installed_one_only_dest() {
+    /// A directory holding a file `src.db`, and that path.
+    fn source() -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("src.db");
         std::fs::write(&src, b"x").unwrap();
+        (dir, src)
+    }
+
+    #[test]
+    fn a_failed_copy_leaves_nothing_and_an_installed_one_only_dest() {
+        let (dir, src) = source();
         let dest = dir.path().join("copy.db");
         let staged = Staged::new(&src, &dest).unwrap();
         assert!(staged.temp_path().exists());
@@ -137,9 +143,7 @@ mod tests {
 
     #[test]
     fn existing_destinations_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let src = dir.path().join("src.db");
-        std::fs::write(&src, b"x").unwrap();
+        let (dir, src) = source();
         let err = Staged::new(&src, &src).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidArgument);
         assert!(err.to_string().contains("is the source database itself"), "{err}");
@@ -156,9 +160,7 @@ mod tests {
     /// install fails and the temporary file goes.
     #[test]
     fn a_destination_that_appears_meanwhile_survives() {
-        let dir = tempfile::tempdir().unwrap();
-        let src = dir.path().join("src.db");
-        std::fs::write(&src, b"x").unwrap();
+        let (dir, src) = source();
         let dest = dir.path().join("copy.db");
         let staged = Staged::new(&src, &dest).unwrap();
         std::fs::write(&dest, b"theirs").unwrap();
