@@ -2,13 +2,17 @@
 #
 #   make            release build of libthunder.so / libthunder.a (staged in build/lib)
 #   make run        build and run the C quickstart against a real database file
+#   make cli        the thunder command-line tool, build/bin/thunder (C, on thunder.h
+#                   alone, linked statically against libthunder.a)
 #   make check      everything CI runs: fmt, clippy, cargo tests (header check
 #                   included), C tests with ASan/UBSan (shared) at every page size, again linked
 #                   statically, one test as C++, API coverage, the library's
-#                   exported symbols against the header, examples, and a
+#                   exported symbols against the header, examples, the
+#                   command-line tool's shell test (built with ASan/UBSan), and a
 #                   pkg-config build against an install into a temporary prefix
 #   make header     rewrite include/thunder.h from the sources (commit it)
 #   make install PREFIX=/usr/local   /   make uninstall PREFIX=...
+#                   (the library, header, thunder.pc, bin/thunder and its man page)
 #   make fuzz       long runs of the randomized tests
 
 CARGO   ?= cargo
@@ -34,10 +38,12 @@ C_TESTS  := $(sort $(wildcard c_tests/test_*.c))
 # The C tests run once per page size (check.h: open_test_db).
 PAGE_SIZES := 4096 8192 16384 65536
 EXAMPLES := $(sort $(wildcard examples_c/*.c))
+CLI_SRC  := $(sort $(wildcard cli/*.c))
+CLI_BIN  := $(BUILD)/bin/thunder
 CXX_TEST := c_tests/test_kv.c
 
-.PHONY: all lib run check fmt-check clippy cargo-test c-tests c-static c-cxx api-coverage \
-        symbols-check examples pkgconfig-test header install uninstall fuzz clean
+.PHONY: all lib run cli check fmt-check clippy cargo-test c-tests c-static c-cxx api-coverage \
+        symbols-check examples cli-test pkgconfig-test header install uninstall fuzz clean
 
 all: lib
 
@@ -60,7 +66,7 @@ run: lib
 	@rm -f $(BUILD)/quickstart.db
 	$(BUILD)/quickstart $(BUILD)/quickstart.db
 
-check: fmt-check clippy cargo-test c-tests c-static c-cxx api-coverage symbols-check examples pkgconfig-test
+check: fmt-check clippy cargo-test c-tests c-static c-cxx api-coverage symbols-check examples cli-test pkgconfig-test
 	@echo "make check: all passed"
 
 fmt-check:
@@ -117,6 +123,26 @@ examples: lib
 	  printf '%-36s' "example $$n"; $(BUILD)/examples/$$n $$dir/$$n.db > $$dir/$$n.out; echo ok; \
 	done
 
+# The command-line tool, linked statically so that it runs wherever it is
+# installed.
+cli: lib
+	@mkdir -p $(BUILD)/bin
+	$(CC) $(CSTD) $(WARN) -O2 -Iinclude $(CLI_SRC) -o $(CLI_BIN) $(STAGE)/libthunder.a $$(cat $(LIBS_PRIVATE_FILE))
+
+# The tool's shell test (every command), run on a build with ASan/UBSan.
+# LMDB's mdb_load/mdb_dump take part when installed (installed here with
+# apt when missing and running as root; the test says when it skips them).
+cli-test: cli
+	@command -v mdb_load >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing lmdb-utils"; apt-get install -y -q lmdb-utils >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q lmdb-utils >/dev/null 2>&1; }; fi; }
+	@mkdir -p $(BUILD)/c
+	$(CC) $(CSTD) $(WARN) -g $(SAN) -Iinclude $(CLI_SRC) -o $(BUILD)/c/thunder-asan \
+	  $(STAGE)/libthunder.a $$(cat $(LIBS_PRIVATE_FILE))
+	@$(CLI_BIN) --version >/dev/null
+	@sh cli/test_cli.sh $(BUILD)/c/thunder-asan
+
 # Install into a temporary prefix and build the quickstart through pkg-config
 # (PKG_CONFIG names it; where it is missing, thunder.pc is read by
 # pkgconfig/pc-flags.sh, and the output says so).
@@ -153,8 +179,11 @@ header:
 	THUNDER_BLESS=1 $(CARGO) test --test header committed_header_matches_generated
 	@echo "include/thunder.h rewritten; commit it"
 
-install: lib
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+install: lib cli
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
+	  $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(CLI_BIN) $(DESTDIR)$(PREFIX)/bin/thunder
+	install -m 644 docs/thunder.1 $(DESTDIR)$(PREFIX)/share/man/man1/thunder.1
 	install -m 644 include/thunder.h $(DESTDIR)$(PREFIX)/include/thunder.h
 	install -m 755 $(STAGE)/libthunder.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libthunder.so.$(VERSION)
 	ln -sf libthunder.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libthunder.so.$(MAJOR)
@@ -167,7 +196,8 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/thunder.h \
 	  $(DESTDIR)$(PREFIX)/lib/libthunder.so $(DESTDIR)$(PREFIX)/lib/libthunder.so.$(MAJOR) \
 	  $(DESTDIR)$(PREFIX)/lib/libthunder.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libthunder.a \
-	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/thunder.pc
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/thunder.pc \
+	  $(DESTDIR)$(PREFIX)/bin/thunder $(DESTDIR)$(PREFIX)/share/man/man1/thunder.1
 
 # Longer runs of the randomized tests (override the sizes with the variables).
 # A coverage-guided target for the open-and-read path lives in fuzz/ (cargo fuzz).

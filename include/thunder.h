@@ -747,6 +747,58 @@ enum thunder_status thunder_stat(struct thunder_db *db, struct thunder_stats *ou
 enum thunder_status thunder_check(struct thunder_db *db);
 
 /**
+ * Writes a consistent copy of the latest committed state to the new file
+ * `dest_path`: a standalone database (no write-ahead log needed) holding
+ * every commit, those not yet checkpointed included, with bucket sequences.
+ * The pages are copied as they are (free pages become holes), so the copy
+ * is as large as the database's used part; thunder_compact() writes a
+ * smaller one. Readers and writers go on meanwhile, and the thread holding
+ * the write transaction may call it: the copy reads a snapshot, as a read
+ * transaction does (that transaction's uncommitted changes are not in it).
+ * The copy is written to a temporary file beside `dest_path`
+ * ("<dest_path>.tmp-<pid>-<n>"), synced, and only then linked to
+ * `dest_path`, so a crash never leaves a partial copy under that name; on
+ * failure the temporary file is removed. Nothing is ever overwritten.
+ *
+ * @param db borrowed for the call: the database.
+ * @param dest_path borrowed for the call: NUL-terminated path of the copy;
+ * must not exist.
+ *
+ * @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`db` or `dest_path` NULL,
+ * empty path, `dest_path` exists, is the database itself, or
+ * "<dest_path>.wal" exists); THUNDER_IO (among others: a missing
+ * directory, or a file system without hard links); THUNDER_NO_SPACE;
+ * THUNDER_CORRUPTED (the database's freelist or a page is damaged);
+ * THUNDER_NO_MEMORY; THUNDER_INTERNAL.
+ *
+ * # Safety
+ * `db` must be NULL or a live database handle; `dest_path` NULL or
+ * NUL-terminated.
+ */
+enum thunder_status thunder_backup(struct thunder_db *db, const char *dest_path);
+
+/**
+ * Writes the latest committed state to the new file `dest_path` as a fresh,
+ * densely packed database, as thunder_backup() but rebuilt rather than
+ * copied: every bucket and key written again in key order so pages are
+ * full, free space dropped, bucket sequences kept, same page size. Every
+ * value is read and checked on the way (a damaged page or value fails it
+ * with THUNDER_CORRUPTED). Takes longer than thunder_backup(); the result
+ * is usually smaller.
+ *
+ * @param db borrowed for the call: the database.
+ * @param dest_path borrowed for the call: NUL-terminated path of the new
+ * database; must not exist.
+ *
+ * @return as thunder_backup().
+ *
+ * # Safety
+ * `db` must be NULL or a live database handle; `dest_path` NULL or
+ * NUL-terminated.
+ */
+enum thunder_status thunder_compact(struct thunder_db *db, const char *dest_path);
+
+/**
  * The longest key this database accepts, in bytes: at least 1000 at 4 KiB
  * pages, growing with the page size.
  *

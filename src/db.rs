@@ -1,15 +1,16 @@
 //! The database facade: open, close, stat, and the doors to transactions,
-//! sync and check. What a database holds lives in `env`; transactions in
-//! `txn`.
+//! sync, check, backup and compaction. What a database holds lives in
+//! `env`; transactions in `txn`; the copies in `copy`.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::check::{self, Report};
+use crate::copy::{self, Staged};
 use crate::env::{BackendFactory, Env};
 use crate::error::{Error, Result};
-use crate::options::Options;
+use crate::options::{Options, SyncMode};
 use crate::tree::{self, Root};
 use crate::txn::{ReadTx, WriteTx};
 use crate::wal::SegmentIo;
@@ -182,6 +183,46 @@ impl Database {
         let tx = self.begin_read()?;
         let report = check::run(&tx.page_reader(), tx.meta())?;
         Ok(Report { spare_meta_damaged, ..report })
+    }
+
+    /// Writes a standalone copy of the latest committed snapshot to the new
+    /// file `dest`: its pages as they are (free pages left as holes), with
+    /// a meta that needs no write-ahead log, so commits not yet
+    /// checkpointed are included. Readers and the writer go on meanwhile,
+    /// and a thread holding the write transaction may call it (the copy
+    /// reads a snapshot). The file appears under `dest` only complete and
+    /// synced (see `copy::Staged`). `InvalidArgument` if `dest` exists or
+    /// is this database. Returns the copy's size in bytes.
+    pub fn backup(&self, dest: impl AsRef<Path>) -> Result<u64> {
+        let tx = self.begin_read()?;
+        let staged = Staged::new(self.path(), dest.as_ref())?;
+        let len = copy::write_snapshot(&tx, staged.file(), staged.temp_path())?;
+        staged.install()?;
+        Ok(len)
+    }
+
+    /// Writes the latest committed snapshot to the new file `dest` as a
+    /// fresh, densely packed database: every bucket and key rebuilt in key
+    /// order with full pages, free pages dropped, bucket sequences kept,
+    /// same page size, overflow threshold and max size. Otherwise as
+    /// `backup`. Returns the new file's size in bytes.
+    pub fn compact(&self, dest: impl AsRef<Path>) -> Result<u64> {
+        let tx = self.begin_read()?;
+        let staged = Staged::new(self.path(), dest.as_ref())?;
+        let ps = self.page_size() as u64;
+        let opts = Options::new()
+            .page_size(ps as u32)?
+            .overflow_threshold(self.env.config.overflow_threshold as u32)?
+            .max_size(self.env.pages.max_pages * ps)?
+            .sync_mode(SyncMode::None)?;
+        let target = Database::open_with_options(staged.temp_path(), opts)?;
+        copy::copy_trees(&tx, || target.begin_write(), copy::BATCH_BYTES)?;
+        let len = target.stat()?.page_count * ps;
+        target.close()?;
+        // The file grows in chunks: cut what the last one left unused.
+        staged.file().set_len(len).map_err(|e| Error::io("truncate", staged.temp_path(), Some(len), e))?;
+        staged.install()?;
+        Ok(len)
     }
 
     /// Closes this handle and checkpoints everything committed. Closing the

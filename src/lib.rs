@@ -19,6 +19,7 @@
 
 mod alloc;
 pub mod check;
+mod copy;
 mod cursor;
 mod db;
 mod env;

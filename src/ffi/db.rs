@@ -1,4 +1,5 @@
-//! thunder_db: open, close, durability, statistics, integrity check.
+//! thunder_db: open, close, durability, statistics, integrity check,
+//! backup and compaction.
 #![allow(unsafe_code, non_camel_case_types)]
 
 use std::ffi::c_char;
@@ -223,6 +224,68 @@ pub unsafe extern "C" fn thunder_check(db: *mut thunder_db) -> thunder_status {
     guard("thunder_check", || {
         // SAFETY: forwarded contract.
         unsafe { handles::get("db", db)? }.db()?.check().map(drop)
+    })
+}
+
+/// Writes a consistent copy of the latest committed state to the new file
+/// `dest_path`: a standalone database (no write-ahead log needed) holding
+/// every commit, those not yet checkpointed included, with bucket sequences.
+/// The pages are copied as they are (free pages become holes), so the copy
+/// is as large as the database's used part; thunder_compact() writes a
+/// smaller one. Readers and writers go on meanwhile, and the thread holding
+/// the write transaction may call it: the copy reads a snapshot, as a read
+/// transaction does (that transaction's uncommitted changes are not in it).
+/// The copy is written to a temporary file beside `dest_path`
+/// ("<dest_path>.tmp-<pid>-<n>"), synced, and only then linked to
+/// `dest_path`, so a crash never leaves a partial copy under that name; on
+/// failure the temporary file is removed. Nothing is ever overwritten.
+///
+/// @param db borrowed for the call: the database.
+/// @param dest_path borrowed for the call: NUL-terminated path of the copy;
+/// must not exist.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`db` or `dest_path` NULL,
+/// empty path, `dest_path` exists, is the database itself, or
+/// "<dest_path>.wal" exists); THUNDER_IO (among others: a missing
+/// directory, or a file system without hard links); THUNDER_NO_SPACE;
+/// THUNDER_CORRUPTED (the database's freelist or a page is damaged);
+/// THUNDER_NO_MEMORY; THUNDER_INTERNAL.
+///
+/// # Safety
+/// `db` must be NULL or a live database handle; `dest_path` NULL or
+/// NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_backup(db: *mut thunder_db, dest_path: *const c_char) -> thunder_status {
+    guard("thunder_backup", || {
+        // SAFETY: forwarded contracts.
+        let (db, dest) = unsafe { (handles::get("db", db)?, args::path("dest_path", dest_path)?) };
+        db.db()?.backup(dest).map(drop)
+    })
+}
+
+/// Writes the latest committed state to the new file `dest_path` as a fresh,
+/// densely packed database, as thunder_backup() but rebuilt rather than
+/// copied: every bucket and key written again in key order so pages are
+/// full, free space dropped, bucket sequences kept, same page size. Every
+/// value is read and checked on the way (a damaged page or value fails it
+/// with THUNDER_CORRUPTED). Takes longer than thunder_backup(); the result
+/// is usually smaller.
+///
+/// @param db borrowed for the call: the database.
+/// @param dest_path borrowed for the call: NUL-terminated path of the new
+/// database; must not exist.
+///
+/// @return as thunder_backup().
+///
+/// # Safety
+/// `db` must be NULL or a live database handle; `dest_path` NULL or
+/// NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_compact(db: *mut thunder_db, dest_path: *const c_char) -> thunder_status {
+    guard("thunder_compact", || {
+        // SAFETY: forwarded contracts.
+        let (db, dest) = unsafe { (handles::get("db", db)?, args::path("dest_path", dest_path)?) };
+        db.db()?.compact(dest).map(drop)
     })
 }
 
