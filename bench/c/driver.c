@@ -191,8 +191,8 @@ static void random_reads(be_db *db, const char *wl, int threads, uint64_t total,
             r[i] = (struct reader){db, i, seed + (uint64_t)i, each, n, 0, &go};
             if (pthread_create(&tid[i], NULL, reader_main, &r[i])) die("pthread_create", NULL);
         }
+        t0 = now(); /* the readers start when this thread reaches the barrier */
         pthread_barrier_wait(&go);
-        t0 = now();
         for (int i = 0; i < threads; i++) pthread_join(tid[i], NULL), sum += r[i].sum;
         t1 = now();
         pthread_barrier_destroy(&go);
@@ -431,8 +431,8 @@ static void group_writes(const char *dir, const char *wl, uint64_t n)
             w[i] = (struct writer){db, (int)i, pre + i * each * per, each, per, &go};
             if (pthread_create(&tid[i], NULL, writer_main, &w[i])) die("pthread_create", NULL);
         }
+        t0 = now(); /* the writers start when this thread reaches the barrier */
         pthread_barrier_wait(&go);
-        t0 = now();
         for (uint64_t i = 0; i < threads; i++) pthread_join(tid[i], NULL);
         t1 = now();
         pthread_barrier_destroy(&go);

@@ -122,8 +122,8 @@ fn random_reads(run: &Run, db: &dyn Backend, wl: &str, threads: u64, seed: u64) 
                 })
             })
             .collect();
+        let t0 = Instant::now(); // the readers start when this thread reaches the barrier
         go.wait();
-        let t0 = Instant::now();
         let sum = handles.into_iter().fold(0u64, |a, h| a.wrapping_add(h.join().expect("reader")));
         run.result(wl, each * threads, t0, sum);
     });
@@ -338,8 +338,9 @@ pub fn group_writes(run: &Run, open: Opener, wl: &str) {
                 }
             });
         }
+        let t0 = Instant::now(); // the writers start when this thread reaches the barrier
         go.wait();
-        Instant::now()
+        t0
     });
     let secs = t0.elapsed().as_secs_f64(); // the scope has joined the writers
     let sum = sample_back(run, &*db, pre, ops).wrapping_add(sample_back(run, &*db, 0, pre));
