@@ -223,6 +223,7 @@ fuzz:
 BENCH_N ?= 1000000
 RUNS ?= 1
 BENCH_SCALING ?= 250000,1000000,4000000
+BENCH_TIMEOUT ?= 600
 BENCH_VENV := $(BUILD)/bench/venv/bin/python
 bench-deps:
 	@bash bench/deps.sh
@@ -230,7 +231,8 @@ bench-deps:
 bench: lib
 	@bash bench/build.sh
 	@mkdir -p bench/results
-	BENCH_N=$(BENCH_N) RUNS=$(RUNS) BENCH_SCALING=$(BENCH_SCALING) python3 bench/run.py --raw bench/results/raw.txt
+	BENCH_N=$(BENCH_N) RUNS=$(RUNS) BENCH_SCALING=$(BENCH_SCALING) BENCH_TIMEOUT=$(BENCH_TIMEOUT) \
+	  python3 bench/run.py --raw bench/results/raw.txt
 	python3 bench/report.py bench/results/raw.txt --md docs/BENCHMARKS.md --json bench/results/summary.json
 	@if $(BENCH_VENV) -c 'import matplotlib' 2>/dev/null; then \
 	  $(BENCH_VENV) bench/chart.py bench/results/summary.json docs/benchmarks.png && echo "wrote docs/benchmarks.png"; \

@@ -9,7 +9,8 @@ Every (group, engine, variant) runs in its own process and a fresh directory
 under DIR (default $BENCH_DIR or /tmp), removed afterwards. Repetitions are
 interleaved: repetition 1 of every group, then repetition 2, ...; within a
 group the engine order rotates from one repetition to the next. A run that
-fails or times out is recorded as FAILED and the others go on. Then, when
+fails or takes longer than --timeout is recorded as FAILED and the others go
+on. Then, when
 --scaling is given, thunder's bulk load alone runs at each of those N.
 
 The raw file (default build/bench/raw.txt) holds '# key: value' lines about
@@ -32,6 +33,7 @@ OUT = os.path.join(ROOT, "build", "bench")
 
 # (group, variant of every engine, whether thunder also runs with its WAL)
 GROUPS = [
+    ("load", "durable", False),
     ("core", "durable", False),
     ("ycsb", "nosync", False),
     ("w1", "durable", True),
@@ -133,7 +135,8 @@ def main():
     ap.add_argument("--scaling", default=os.environ.get("BENCH_SCALING", ""))
     ap.add_argument("--raw", default=os.path.join(OUT, "raw.txt"))
     ap.add_argument("--dir", default=os.environ.get("BENCH_DIR", "/tmp"))
-    ap.add_argument("--timeout", type=int, default=int(os.environ.get("BENCH_TIMEOUT", 3600)))
+    ap.add_argument("--timeout", type=int, default=int(os.environ.get("BENCH_TIMEOUT", 600)),
+                    help="seconds one process may take (BENCH_TIMEOUT, default 600)")
     a = ap.parse_args()
 
     engines, skipped = read_engines()
