@@ -4,6 +4,9 @@
 #
 #   bench/build.sh [--quick]
 #
+# THUNDER_TREE names another thunder checkout whose library (built there with
+# `make lib`) the thunder driver is linked against; default this one.
+#
 # Writes build/bench/engines.txt, one engine a line: NAME PROGRAM [ARGS...]
 # (the runner appends VARIANT GROUP DIR N), and build/bench/skipped.txt, one
 # line "SKIP NAME: reason" for each peer that could not be built; those lines
@@ -14,6 +17,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+tree=${THUNDER_TREE:-$root}
 out=$root/build/bench
 bin=$out/bin
 quick=0
@@ -43,11 +47,11 @@ c_driver() { # NAME DEBIAN-PACKAGE SOURCE LINK...
     fi
 }
 
-c_driver thunder - be_thunder.c -I"$root/include" -L"$root/build/lib" -lthunder -Wl,-rpath,"$root/build/lib"
+c_driver thunder - be_thunder.c -I"$tree/include" -L"$tree/build/lib" -lthunder -Wl,-rpath,"$tree/build/lib"
 c_driver lmdb liblmdb-dev be_lmdb.c -llmdb
 c_driver rocksdb librocksdb-dev be_rocksdb.c -lrocksdb
 c_driver sqlite libsqlite3-dev be_sqlite.c -lsqlite3
-cc $CFLAGS "$here/write_path/fsync_probe.c" -o "$bin/fsync_probe"
+cc $CFLAGS "$here/c/fsync_probe.c" -o "$bin/fsync_probe"
 
 # bbolt: GOPATH mode, offline, against Debian's packaged source.
 gopath=/usr/share/gocode

@@ -245,10 +245,12 @@ def render(meta, cells, failed, probes, loads, scaling, raw_name):
             best, who = max(peers)
             w("| %s: thunder WAL / best peer (%s) | %s |" % (what, LABEL.get(who, who),
                                                              fmt_ratio(cells[(row, "thunder-wal")]["median"] / best)))
-        w("| %s: thunder WAL / thunder without WAL | %s |" % (what, fmt_ratio(pair((row, "thunder-wal"),
-                                                                                      (row, "thunder")))))
-    w("| 10,000 no-sync commits: thunder `THUNDER_SYNC_NONE` / LMDB `MDB_NOSYNC` | %s |" %
-      fmt_ratio(pair(("w3", "thunder"), ("w3", "lmdb"))))
+        r = pair((row, "thunder-wal"), (row, "thunder"))
+        if r is not None:
+            w("| %s: thunder WAL / thunder without WAL | %s |" % (what, fmt_ratio(r)))
+    r = pair(("w3", "thunder"), ("w3", "lmdb"))
+    if r is not None:
+        w("| 10,000 no-sync commits: thunder `THUNDER_SYNC_NONE` / LMDB `MDB_NOSYNC` | %s |" % fmt_ratio(r))
     for c in cols:
         r = pair(("w4-4", c), ("w4-1", c))
         if r is not None:
@@ -261,6 +263,8 @@ def render(meta, cells, failed, probes, loads, scaling, raw_name):
     higher = {k: h for k, _l, _u, h in ROWS}
     labels = {k: l for k, l, _u, _h in ROWS}
     for key, against in TARGETS:
+        if (key, "thunder") not in cells:
+            continue
         r, who = ratio(cells, key, higher[key], against)
         want = ">= 1.0x the best peer" if against == "best" else (
             ">= 1.0x LMDB" if higher[key] else "<= LMDB's")

@@ -30,6 +30,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 OUT = os.path.join(ROOT, "build", "bench")
+TREE = os.environ.get("THUNDER_TREE", ROOT)  # the thunder checkout measured (bench/build.sh)
 
 # (group, variant of every engine, whether thunder also runs with its WAL)
 GROUPS = [
@@ -82,16 +83,16 @@ def machine_lines(base):
                 crates.append("%s %s" % (name, fields.get("version", "?").strip('"')))
     pkgs = sh("dpkg-query -W -f '${Package} ${Version}, ' liblmdb-dev librocksdb-dev libsqlite3-dev "
               "golang-github-coreos-bbolt-dev golang-go 2>/dev/null").rstrip(", ")
-    rev = sh("git -C %s rev-parse --short HEAD" % ROOT)
-    dirty = sh("git -C %s status --porcelain --untracked-files=no" % ROOT)
-    version = sh("sed -n 's/^version = \"\\(.*\\)\"/\\1/p' %s/Cargo.toml | head -n1" % ROOT)
+    rev = sh("git -C %s rev-parse --short HEAD" % TREE)
+    dirty = sh("git -C %s status --porcelain --untracked-files=no" % TREE)
+    version = sh("sed -n 's/^version = \"\\(.*\\)\"/\\1/p' %s/Cargo.toml | head -n1" % TREE)
     return [
         ("date", time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())),
         ("cpu", "%s, %d cores (nproc)" % (cpu, os.cpu_count())),
         ("memory", "%.0f GiB" % (mem / 1048576.0)),
         ("kernel", "%s %s" % (platform.system(), platform.release())),
         ("filesystem", sh("df -T %s | awk 'NR==2 {print $2 \" on \" $1 \" (\" $7 \")\"}'" % base)),
-        ("thunder", "%s at %s%s" % (version, rev, " with uncommitted changes" if dirty else "")),
+        ("thunder", "%s at %s%s (%s)" % (version, rev, " with uncommitted changes" if dirty else "", TREE)),
         ("debian packages", pkgs or "?"),
         ("crates", ", ".join(crates) or "?"),
         ("toolchains", "; ".join(x for x in (sh("cc --version | head -n1"), sh("rustc --version"),
