@@ -187,6 +187,8 @@ def render(meta, cells, failed, probes, loads, scaling, raw_name):
         n, runs, ", interleaved; cells are medians, ± half the spread (max - min) / median" if runs > 1 else
         "; a single run per cell, so no spread is shown"))
     w("- Date: %s; wall time of the run: %s." % (m.get("date", "?"), m.get("wall time", "?")))
+    if "timeout" in m:
+        w("- A process taking longer than %s s is stopped and its cells say so (`BENCH_TIMEOUT`)." % m["timeout"])
     w("- Machine: **a shared 2-core VM** (%s; %s memory), kernel %s; databases on %s." % (
         m.get("cpu", "?"), m.get("memory", "?"), m.get("kernel", "?"), m.get("filesystem", "?")))
     if loads:

@@ -154,6 +154,7 @@ def main():
 
     emit("# n: %d" % a.n)
     emit("# runs: %d" % a.runs)
+    emit("# timeout: %d" % a.timeout)
     emit("# engines: %s" % " ".join(engines))
     for s in skipped:
         emit("# skipped: %s" % s)
