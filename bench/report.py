@@ -15,7 +15,7 @@ import argparse
 import json
 import statistics
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 PEERS = ["lmdb", "mdbx", "bbolt", "redb", "rocksdb", "sqlite"]
 COLUMNS = ["thunder", "thunder-wal"] + PEERS
@@ -205,8 +205,8 @@ def render(meta, cells, failed, probes, loads, scaling, raw_name):
     w("- Toolchains: %s." % m.get("toolchains", "?"))
     for s in meta.get("skipped", []):
         w("- **%s**" % s)
-    for group, col, why in failed:
-        w("- **FAILED** group `%s`, %s: %s" % (group, LABEL.get(col, col), why))
+    for (group, col, why), times in sorted(Counter(failed).items()):
+        w("- **FAILED** group `%s`, %s: %s (%d of %d runs)" % (group, LABEL.get(col, col), why, times, runs))
     w("")
     w("## Results")
     w("")
@@ -282,8 +282,8 @@ def render(meta, cells, failed, probes, loads, scaling, raw_name):
         w("")
         w("## Bulk load of thunder as N grows")
         w("")
-        w("One process per N, a fresh directory, N puts in one transaction, durable commit "
-          "(`bench/run.py --scaling`, `BENCH_SCALING`).")
+        w("One process per N (once, whatever RUNS is), a fresh directory, N puts in one transaction, "
+          "durable commit (`bench/run.py --scaling`, `BENCH_SCALING`).")
         w("")
         w("| N | seconds | µs per put | puts/s | µs per put / smallest N | MiB on disk | peak RSS MiB |")
         w("|---:|---:|---:|---:|---:|---:|---:|")
