@@ -51,7 +51,7 @@ c_driver thunder - be_thunder.c -I"$tree/include" -L"$tree/build/lib" -lthunder 
 c_driver lmdb liblmdb-dev be_lmdb.c -llmdb
 c_driver rocksdb librocksdb-dev be_rocksdb.c -lrocksdb
 c_driver sqlite libsqlite3-dev be_sqlite.c -lsqlite3
-cc $CFLAGS "$here/c/fsync_probe.c" -o "$bin/fsync_probe"
+cc $CFLAGS "$here/write_path/fsync_probe.c" -o "$bin/fsync_probe"
 
 # bbolt: GOPATH mode, offline, against Debian's packaged source.
 gopath=/usr/share/gocode

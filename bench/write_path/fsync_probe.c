@@ -1,6 +1,6 @@
 /* fsync_probe.c: the disk's durable-write latency right now: 100 appends of
  * 4 KiB to a fresh file, each followed by fdatasync; prints the median in
- * microseconds. bench/run.py runs it before each write group to show how the
+ * microseconds. run.sh runs it before each workload group to show how the
  * shared VM's fsync latency moved during the benchmark.
  *   usage: fsync_probe DIR */
 #define _GNU_SOURCE
