@@ -101,17 +101,30 @@ impl TestDb {
 /// Copies the database file `from` and its write-ahead log directory (if
 /// any) to `to` and `to`'s log directory: what a process killed now would
 /// leave, when taken while the database is open.
+///
+/// The log goes first: the syncer thread may finish a checkpoint meanwhile
+/// (meta written, then older segments removed). Copied in this order, the
+/// image holds either the old meta and every segment it needs, or the new
+/// meta and segments it no longer needs (as after a kill between the meta
+/// and the removal); copied the other way, the old meta could come with its
+/// segments already gone, a state no kill leaves.
 pub fn copy_image(from: &Path, to: &Path) {
-    std::fs::copy(from, to).expect("copy the data file");
     let (src, dst) = (wal_dir_of(from), wal_dir_of(to));
     let _ = std::fs::remove_dir_all(&dst);
     if src.exists() {
         std::fs::create_dir_all(&dst).expect("create the log directory");
         for e in std::fs::read_dir(&src).expect("read the log directory") {
             let e = e.expect("entry");
-            std::fs::copy(e.path(), dst.join(e.file_name())).expect("copy a segment");
+            match std::fs::copy(e.path(), dst.join(e.file_name())) {
+                // Removed by a checkpoint since listed: its meta is on disk.
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                r => {
+                    r.expect("copy a segment");
+                }
+            }
         }
     }
+    std::fs::copy(from, to).expect("copy the data file");
 }
 
 /// The default write-ahead log directory of the database at `path`.
