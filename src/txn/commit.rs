@@ -117,11 +117,15 @@ impl WriteTx {
     /// logged commit under `SyncMode::Full` must wait for before readers see
     /// it (phase 4 of a logged commit); None when it is published already.
     fn commit_phases(&mut self) -> Result<Option<(Meta, Lsn)>> {
+        let env = self.env.clone();
+        // A group commit leader waits for this commit to append (gathers).
+        let under_way = env.log().filter(|_| !self.replaying()).map(|l| l.group.committing());
         let mut sink = PageSink::new(self.env.config.page_size);
         let root = self.write_records(&mut sink)?;
         let persisted = self.write_freelist(&mut sink)?;
         sink.flush(&self.env, self.alloc.hwm)?;
         let logged = self.write_log()?;
+        drop(under_way);
         let meta = Meta {
             txid: self.txid,
             page_size: self.base.page_size,
