@@ -27,6 +27,9 @@ use crate::types::{PageId, TxId};
 const COMPACT_SLACK: usize = 4;
 const COMPACT_FACTOR: usize = 8;
 
+/// Runs of the pool `TxAlloc::reserve` looks at.
+const RESERVE_SEARCH: usize = 64;
+
 /// Where the persisted set lives, as the writer tracks it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stored {
@@ -120,6 +123,9 @@ pub struct TxAlloc {
     log_add: ExtentSet,
     log_remove: ExtentSet,
     undo: Vec<Undo>,
+    /// Pages taken ahead for single-page allocations (`reserve`): `start`
+    /// and how many are left.
+    reserved: (u64, u64),
 }
 
 /// What a commit writes for the freelist, and the state to adopt if it lands.
@@ -141,18 +147,54 @@ impl TxAlloc {
             log_add: ExtentSet::new(),
             log_remove: ExtentSet::new(),
             undo: Vec::new(),
+            reserved: (0, 0),
+        }
+    }
+
+    /// Takes a run of `n` pages from the pool, looking at its lowest
+    /// `RESERVE_SEARCH` runs, for the next `n` single-page allocations:
+    /// pages a commit writes together then sit together in the file, and go
+    /// out in one write. Nothing happens when no such run is found (the
+    /// pages are then allocated one by one, as usual).
+    pub fn reserve(&mut self, fl: &mut Freelist, n: u64) {
+        self.unreserve(fl);
+        if n < 2 {
+            return;
+        }
+        if let Some(start) = fl.pool.take_within(n, RESERVE_SEARCH) {
+            self.took(start, n);
+            self.own.insert(start, n).expect("pool pages are not in use");
+            self.reserved = (start, n);
+        }
+    }
+
+    /// Returns the reserved pages not handed out to the pool.
+    pub fn unreserve(&mut self, fl: &mut Freelist) {
+        let (start, left) = std::mem::take(&mut self.reserved);
+        if left > 0 {
+            self.free(fl, PageId(start), left).expect("reserved pages are this transaction's own");
+        }
+    }
+
+    /// Bookkeeping for `n` pages at `start` taken from the pool.
+    fn took(&mut self, start: u64, n: u64) {
+        self.undo.push(Undo::Took(start, n));
+        for (s, l) in self.log_add.subtract(start, n) {
+            self.log_remove.insert(s, l).expect("log sets stay disjoint");
         }
     }
 
     /// Allocates `n` contiguous pages: from the pool (first fit), else at the
     /// high-water mark.
     pub fn alloc(&mut self, fl: &mut Freelist, n: u64) -> Result<PageId, AllocError> {
+        if n == 1 && self.reserved.1 > 0 {
+            let page = self.reserved.0;
+            self.reserved = (page + 1, self.reserved.1 - 1);
+            return Ok(PageId(page));
+        }
         let start = match fl.pool.take(n) {
             Some(start) => {
-                self.undo.push(Undo::Took(start, n));
-                for (s, l) in self.log_add.subtract(start, n) {
-                    self.log_remove.insert(s, l).expect("log sets stay disjoint");
-                }
+                self.took(start, n);
                 start
             }
             None => {

@@ -165,6 +165,8 @@ impl WriteTx {
     /// the root bucket's record.
     fn write_records(&mut self, sink: &mut PageSink) -> Result<BucketRecord> {
         let mut root = self.base.root;
+        // One run for the dirty nodes where the pool has one: one write.
+        self.alloc.reserve(&mut self.fl, self.arena.live() as u64);
         for s in self.commit_order() {
             let keys = self.spill(s, Tree::Keys, sink)?;
             let children = self.spill(s, Tree::Children, sink)?;
@@ -181,6 +183,7 @@ impl WriteTx {
                 self.with_tree(parent, Tree::Children, |t, r| t.put(r, &name, Value::Inline(&rec.encode())))?;
             }
         }
+        self.alloc.unreserve(&mut self.fl);
         Ok(root)
     }
 
