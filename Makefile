@@ -6,7 +6,9 @@
 #                   included), C tests with ASan/UBSan (shared) at every page size, again linked
 #                   statically, one test as C++, API coverage, the library's
 #                   exported symbols against the header, examples, and a
-#                   pkg-config build against an install into a temporary prefix
+#                   pkg-config build against an install into a temporary prefix,
+#                   and the bindings' tests (bindings-test: Go with the race
+#                   detector, the Raft store, Python, Zig)
 #   make header     rewrite include/thunder.h from the sources (commit it)
 #   make install PREFIX=/usr/local   /   make uninstall PREFIX=...
 #   make fuzz       long runs of the randomized tests
@@ -37,7 +39,8 @@ EXAMPLES := $(sort $(wildcard examples_c/*.c))
 CXX_TEST := c_tests/test_kv.c
 
 .PHONY: all lib run check fmt-check clippy cargo-test c-tests c-static c-cxx api-coverage \
-        symbols-check examples pkgconfig-test header install uninstall fuzz clean
+        symbols-check examples pkgconfig-test header install uninstall fuzz clean \
+        bindings-test go-test raft-test py-test zig-test
 
 all: lib
 
@@ -60,7 +63,8 @@ run: lib
 	@rm -f $(BUILD)/quickstart.db
 	$(BUILD)/quickstart $(BUILD)/quickstart.db
 
-check: fmt-check clippy cargo-test c-tests c-static c-cxx api-coverage symbols-check examples pkgconfig-test
+check: fmt-check clippy cargo-test c-tests c-static c-cxx api-coverage symbols-check examples pkgconfig-test \
+       bindings-test
 	@echo "make check: all passed"
 
 fmt-check:
@@ -148,6 +152,65 @@ pkgconfig-test: lib
 	left=$$(find $$tmp -name '*thunder*' \( -type f -o -type l \) ! -name 'q*.db' ! -name 'quickstart*'); \
 	[ -z "$$left" ] || { echo "uninstall left: $$left"; exit 1; }; \
 	echo "pkgconfig-test: quickstart built via $$via (shared and static) from an install in a temporary prefix: ok"
+
+# The bindings in bindings/ link the library built above. Each target
+# installs its toolchain when it is missing (bindings/ensure.sh: apt-get as
+# root, pip into $(TOOLS)) or prints "SKIP <target>: <reason>" and runs
+# nothing. Each also checks that the README's example for its language is
+# code its tests run (bindings/readme_check.sh).
+TOOLS       := $(abspath $(BUILD))/tools
+ZIG_VERSION := 0.14.1
+# Compiler caches outlive the build directory where there is a home.
+CACHE_HOME  := $(if $(HOME),$(HOME)/.cache,$(abspath $(BUILD))/cache)
+ENSURE      := sh bindings/ensure.sh
+README_CHECK := sh bindings/readme_check.sh README.md
+# Go builds offline in GOPATH mode: the package is bindings/go, imported as
+# "thunder" through a link in $(GOPATH_DIR); hashicorp/raft and its
+# dependencies come from Debian's /usr/share/gocode.
+GOPATH_DIR  := $(abspath $(BUILD))/gopath
+GO_ENV      := GO111MODULE=off GOPROXY=off GOFLAGS= GOPATH=$(GOPATH_DIR):/usr/share/gocode \
+               GOCACHE=$(CACHE_HOME)/go-build CGO_ENABLED=1 CGO_CFLAGS=-I$(abspath include) \
+               CGO_LDFLAGS="-L$(abspath $(STAGE)) -Wl,-rpath,$(abspath $(STAGE))"
+GO_LINK     := mkdir -p $(GOPATH_DIR)/src && ln -sfn $(abspath bindings/go) $(GOPATH_DIR)/src/thunder
+PY_ENV      := PYTHONPATH=$(TOOLS) PYTHONDONTWRITEBYTECODE=1 THUNDER_LIB=$(abspath $(STAGE))/libthunder.so
+
+bindings-test: go-test raft-test py-test zig-test
+
+go-test: lib
+	@if $(ENSURE) go-test $(TOOLS); then set -e; \
+	  $(README_CHECK) go bindings/go/example_test.go; \
+	  unformatted=$$(gofmt -l bindings/go); [ -z "$$unformatted" ] || { echo "gofmt needed: $$unformatted"; exit 1; }; \
+	  $(GO_LINK); echo "go-test: $$(go version)"; \
+	  env $(GO_ENV) go vet thunder; \
+	  env $(GO_ENV) go test -race -count=1 thunder; \
+	fi
+
+raft-test: lib
+	@if $(ENSURE) raft-test $(TOOLS); then set -e; \
+	  $(GO_LINK); \
+	  env $(GO_ENV) go vet thunder/raftstore; \
+	  st=0; env $(GO_ENV) go test -race -count=1 -v thunder/raftstore > $(BUILD)/raft-test.log 2>&1 || st=$$?; \
+	  grep -v -e '^=== RUN' $(BUILD)/raft-test.log || true; \
+	  exit $$st; \
+	fi
+
+py-test: lib
+	@if $(ENSURE) py-test $(TOOLS); then set -e; \
+	  $(README_CHECK) python bindings/python/tests/test_readme.py; \
+	  echo "py-test: $$(python3 --version)"; \
+	  env $(PY_ENV) python3 -m pytest -q -p no:cacheprovider bindings/python/tests; \
+	fi
+
+zig-test: lib
+	@if $(ENSURE) zig-test $(TOOLS) $(ZIG_VERSION); then set -e; \
+	  $(README_CHECK) zig bindings/zig/src/thunder_test.zig; \
+	  zig="env PYTHONPATH=$(TOOLS) python3 -m ziglang"; \
+	  $$zig fmt --check bindings/zig; \
+	  echo "zig-test: Zig $$($$zig version)"; \
+	  cd bindings/zig && $$zig build test --summary all --cache-dir $(abspath $(BUILD))/zig-cache \
+	    --global-cache-dir $(CACHE_HOME)/zig -Dthunder-include=$(abspath include) \
+	    -Dthunder-lib=$(abspath $(STAGE)); \
+	fi
 
 header:
 	THUNDER_BLESS=1 $(CARGO) test --test header committed_header_matches_generated

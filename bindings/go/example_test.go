@@ -1,44 +1,39 @@
 package thunder_test
 
 import (
+	"errors"
 	"fmt"
+	"log"
 	"os"
 	"path/filepath"
 
 	"thunder"
 )
 
-func ExampleDB_Update() {
+// The README's Go example (bindings/readme_check.sh keeps the two in sync).
+func Example() {
 	dir, _ := os.MkdirTemp("", "thunder-example")
 	defer os.RemoveAll(dir)
-	db, err := thunder.Open(filepath.Join(dir, "app.db"), nil)
+	path := filepath.Join(dir, "app.db")
+
+	db, err := thunder.Open(path, nil)
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
 	defer db.Close()
-
-	err = db.Update(func(tx *thunder.Tx) error {
-		users, err := tx.CreateBucketIfNotExists([]byte("users"))
-		if err != nil {
-			return err
-		}
-		return users.Put([]byte("alice"), []byte("admin"))
-	})
-	if err != nil {
-		panic(err)
+	if err := db.Update(func(tx *thunder.Tx) error {
+		return tx.Put([]byte("alice"), []byte("admin"))
+	}); err != nil {
+		log.Fatal(err)
 	}
 	_ = db.View(func(tx *thunder.Tx) error {
-		users, err := tx.Bucket([]byte("users"))
-		if err != nil {
-			return err
-		}
-		role, err := users.Get([]byte("alice"))
-		fmt.Printf("alice is %s\n", role)
-		_, err = users.Get([]byte("bob"))
-		fmt.Println("bob:", err)
+		role, err := tx.Get([]byte("alice")) // copied: valid after the transaction
+		fmt.Printf("alice is %s (%v)\n", role, err)
+		_, err = tx.Get([]byte("bob"))
+		fmt.Println(errors.Is(err, thunder.ErrNotFound), err)
 		return nil
 	})
 	// Output:
-	// alice is admin
-	// bob: thunder: not found: thunder_bucket_get: key not found
+	// alice is admin (<nil>)
+	// true thunder: not found: thunder_get: key not found
 }
