@@ -70,20 +70,14 @@ func indexKey(i uint64) []byte {
 	return k
 }
 
-// view runs fn on one bucket in a read transaction.
-func (s *Store) view(bucket []byte, fn func(b *thunder.Bucket) error) error {
-	return s.db.View(func(tx *thunder.Tx) error {
-		b, err := tx.Bucket(bucket)
-		if err != nil {
-			return err
-		}
-		return fn(b)
-	})
-}
-
-// update runs fn on one bucket in a write transaction.
-func (s *Store) update(bucket []byte, fn func(b *thunder.Bucket) error) error {
-	return s.db.Update(func(tx *thunder.Tx) error {
+// inBucket runs fn on one bucket, in the write transaction if write, else
+// in a read transaction.
+func (s *Store) inBucket(write bool, bucket []byte, fn func(b *thunder.Bucket) error) error {
+	run := s.db.View
+	if write {
+		run = s.db.Update
+	}
+	return run(func(tx *thunder.Tx) error {
 		b, err := tx.Bucket(bucket)
 		if err != nil {
 			return err
@@ -95,7 +89,7 @@ func (s *Store) update(bucket []byte, fn func(b *thunder.Bucket) error) error {
 // edgeIndex is the index of the first (first true) or last log, 0 if none.
 func (s *Store) edgeIndex(first bool) (uint64, error) {
 	var idx uint64
-	err := s.view(bucketLogs, func(b *thunder.Bucket) error {
+	err := s.inBucket(false, bucketLogs, func(b *thunder.Bucket) error {
 		c, err := b.Cursor()
 		if err != nil {
 			return err
@@ -120,7 +114,7 @@ func (s *Store) LastIndex() (uint64, error) { return s.edgeIndex(false) }
 
 // GetLog reads the log at index into log; raft.ErrLogNotFound if absent.
 func (s *Store) GetLog(index uint64, log *raft.Log) error {
-	return s.view(bucketLogs, func(b *thunder.Bucket) error {
+	return s.inBucket(false, bucketLogs, func(b *thunder.Bucket) error {
 		v, err := b.GetView(indexKey(index))
 		if errors.Is(err, thunder.ErrNotFound) {
 			return raft.ErrLogNotFound
@@ -142,7 +136,7 @@ func (s *Store) StoreLog(log *raft.Log) error { return s.StoreLogs([]*raft.Log{l
 
 // StoreLogs stores logs in one transaction: all of them or none.
 func (s *Store) StoreLogs(logs []*raft.Log) error {
-	return s.update(bucketLogs, func(b *thunder.Bucket) error {
+	return s.inBucket(true, bucketLogs, func(b *thunder.Bucket) error {
 		for _, l := range logs {
 			if err := b.Put(indexKey(l.Index), encodeLog(l)); err != nil {
 				return err
@@ -154,7 +148,7 @@ func (s *Store) StoreLogs(logs []*raft.Log) error {
 
 // DeleteRange deletes the logs with index min to max, both included.
 func (s *Store) DeleteRange(min, max uint64) error {
-	return s.update(bucketLogs, func(b *thunder.Bucket) error {
+	return s.inBucket(true, bucketLogs, func(b *thunder.Bucket) error {
 		c, err := b.Cursor()
 		if err != nil {
 			return err
@@ -170,13 +164,13 @@ func (s *Store) DeleteRange(min, max uint64) error {
 
 // Set stores a stable key.
 func (s *Store) Set(key, val []byte) error {
-	return s.update(bucketStable, func(b *thunder.Bucket) error { return b.Put(key, val) })
+	return s.inBucket(true, bucketStable, func(b *thunder.Bucket) error { return b.Put(key, val) })
 }
 
 // Get returns a stable key's value; ErrKeyNotFound if it was never set.
 func (s *Store) Get(key []byte) ([]byte, error) {
 	var val []byte
-	err := s.view(bucketStable, func(b *thunder.Bucket) error {
+	err := s.inBucket(false, bucketStable, func(b *thunder.Bucket) error {
 		var err error
 		val, err = b.Get(key)
 		if errors.Is(err, thunder.ErrNotFound) {
