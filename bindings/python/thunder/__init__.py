@@ -18,7 +18,8 @@ the repository's build/lib, or from the system's library path.
 
 from ._cursor import Cursor
 from ._db import Database, Stats, open
-from ._lib import lib as _lib
+from ._lib import lib as _cdll
+from ._lib import lib_path as library_path
 from ._txn import Bucket, Transaction
 from .errors import (
     BucketExistsError,
@@ -42,10 +43,10 @@ from .errors import (
     ValueTooLargeError,
 )
 
-__version__ = _lib.thunder_version().decode()
+__version__ = _cdll.thunder_version().decode()
 
 __all__ = [
-    "open", "Database", "Transaction", "Bucket", "Cursor", "Stats", "ThunderError",
+    "open", "library_path", "Database", "Transaction", "Bucket", "Cursor", "Stats", "ThunderError",
     "NotFoundError", "KeyExistsError", "BucketNotFoundError", "BucketExistsError",
     "InvalidArgumentError", "KeyTooLargeError", "ValueTooLargeError", "ReadOnlyError",
     "TxnClosedError", "BusyError", "LockedError", "ThunderIOError", "NoSpaceError",

@@ -60,6 +60,7 @@ def _load():
 
 
 lib = _load()
+lib_path = lib._name  # the file loaded, as found
 
 _p = ctypes.c_void_p
 _pp = ctypes.POINTER(ctypes.c_void_p)
@@ -127,10 +128,9 @@ _SIGNATURES = {
     "thunder_cursor_close": (None, [_p]),
 }
 
-for _name, (_res, _args) in _SIGNATURES.items():
-    _f = getattr(lib, _name)
-    _f.restype = _res
-    _f.argtypes = _args
+for _fn, (_res, _args) in _SIGNATURES.items():
+    getattr(lib, _fn).restype = _res
+    getattr(lib, _fn).argtypes = _args
 
 PUT_NO_OVERWRITE = 1
 PUT_APPEND = 2
