@@ -2,6 +2,19 @@ package thunder
 
 /*
 #include <thunder.h>
+
+// The moves without an argument, chosen by number: cgo cannot pass a C
+// function as a value.
+enum { MOVE_FIRST, MOVE_LAST, MOVE_NEXT, MOVE_PREV };
+
+static enum thunder_status cursor_move(thunder_cursor *c, int move, thunder_bytes *k, thunder_bytes *v) {
+	switch (move) {
+	case MOVE_FIRST: return thunder_cursor_first(c, k, v);
+	case MOVE_LAST: return thunder_cursor_last(c, k, v);
+	case MOVE_NEXT: return thunder_cursor_next(c, k, v);
+	default: return thunder_cursor_prev(c, k, v);
+	}
+}
 */
 import "C"
 
@@ -39,34 +52,24 @@ func (c *Cursor) move(f moveFunc) (key, value []byte) {
 	return clone(view(k)), clone(view(v))
 }
 
-// First moves to the first item.
-func (c *Cursor) First() (key, value []byte) {
+func (c *Cursor) step(move C.int) (key, value []byte) {
 	return c.move(func(h *C.thunder_cursor, k, v *C.thunder_bytes) C.enum_thunder_status {
-		return C.thunder_cursor_first(h, k, v)
+		return C.cursor_move(h, move, k, v)
 	})
 }
 
+// First moves to the first item.
+func (c *Cursor) First() (key, value []byte) { return c.step(C.MOVE_FIRST) }
+
 // Last moves to the last item.
-func (c *Cursor) Last() (key, value []byte) {
-	return c.move(func(h *C.thunder_cursor, k, v *C.thunder_bytes) C.enum_thunder_status {
-		return C.thunder_cursor_last(h, k, v)
-	})
-}
+func (c *Cursor) Last() (key, value []byte) { return c.step(C.MOVE_LAST) }
 
 // Next moves to the next item. Past the last one it returns a nil key and
 // stays past the end: Prev then returns the last item.
-func (c *Cursor) Next() (key, value []byte) {
-	return c.move(func(h *C.thunder_cursor, k, v *C.thunder_bytes) C.enum_thunder_status {
-		return C.thunder_cursor_next(h, k, v)
-	})
-}
+func (c *Cursor) Next() (key, value []byte) { return c.step(C.MOVE_NEXT) }
 
 // Prev moves to the previous item; symmetric to Next.
-func (c *Cursor) Prev() (key, value []byte) {
-	return c.move(func(h *C.thunder_cursor, k, v *C.thunder_bytes) C.enum_thunder_status {
-		return C.thunder_cursor_prev(h, k, v)
-	})
-}
+func (c *Cursor) Prev() (key, value []byte) { return c.step(C.MOVE_PREV) }
 
 // Seek moves to the first item whose key is >= seek (an empty seek: the
 // first item); a nil key if there is none.

@@ -5,6 +5,13 @@ const std = @import("std");
 const testing = std.testing;
 const thunder = @import("thunder.zig");
 
+/// An absolute path to `name` in `tmp`; the caller frees it.
+fn tmpPath(tmp: testing.TmpDir, name: []const u8) ![:0]u8 {
+    const dir = try tmp.dir.realpathAlloc(testing.allocator, ".");
+    defer testing.allocator.free(dir);
+    return std.fs.path.joinZ(testing.allocator, &.{ dir, name });
+}
+
 const TestDb = struct {
     tmp: testing.TmpDir,
     path: [:0]u8,
@@ -13,9 +20,7 @@ const TestDb = struct {
     fn open(options: thunder.Options) !TestDb {
         var tmp = testing.tmpDir(.{});
         errdefer tmp.cleanup();
-        const dir = try tmp.dir.realpathAlloc(testing.allocator, ".");
-        defer testing.allocator.free(dir);
-        const path = try std.fs.path.joinZ(testing.allocator, &.{ dir, "test.db" });
+        const path = try tmpPath(tmp, "test.db");
         errdefer testing.allocator.free(path);
         return .{ .tmp = tmp, .path = path, .db = try thunder.Db.open(path, options) };
     }
@@ -63,9 +68,7 @@ test "statuses become errors, with the message in lastError" {
 test "a missing file with create false names the path" {
     var tmp = testing.tmpDir(.{});
     defer tmp.cleanup();
-    const dir = try tmp.dir.realpathAlloc(testing.allocator, ".");
-    defer testing.allocator.free(dir);
-    const path = try std.fs.path.joinZ(testing.allocator, &.{ dir, "missing.db" });
+    const path = try tmpPath(tmp, "missing.db");
     defer testing.allocator.free(path);
     try testing.expectError(error.NotFound, thunder.Db.open(path, .{ .create = false }));
     try testing.expect(std.mem.indexOf(u8, thunder.lastError(), path) != null);
@@ -151,9 +154,7 @@ test "version and stats" {
 test "readme example" {
     var tmp = testing.tmpDir(.{});
     defer tmp.cleanup();
-    const dir = try tmp.dir.realpathAlloc(testing.allocator, ".");
-    defer testing.allocator.free(dir);
-    const path = try std.fs.path.joinZ(testing.allocator, &.{ dir, "app.db" });
+    const path = try tmpPath(tmp, "app.db");
     defer testing.allocator.free(path);
     var out = std.ArrayList(u8).init(testing.allocator);
     defer out.deinit();
