@@ -51,10 +51,13 @@ lib:
 	$(CARGO) rustc --release --lib -- --print native-static-libs 2> $(BUILD)/rustc.log || { cat $(BUILD)/rustc.log; exit 1; }
 	@sed -n 's/^note: native-static-libs: //p' $(BUILD)/rustc.log | tail -n 1 > $(LIBS_PRIVATE_FILE)
 	@test -s $(LIBS_PRIVATE_FILE) || { echo "could not read native-static-libs from rustc"; exit 1; }
-	@cp -f $(REL)/libthunder.so $(STAGE)/libthunder.so.$(VERSION)
+	@# A new file renamed into place: copying over the old one in place would
+	@# rewrite the pages of programs running with it mapped (and crash them).
+	@cp -f $(REL)/libthunder.so $(STAGE)/.libthunder.so.tmp && \
+	  mv -f $(STAGE)/.libthunder.so.tmp $(STAGE)/libthunder.so.$(VERSION)
 	@ln -sf libthunder.so.$(VERSION) $(STAGE)/libthunder.so.$(MAJOR)
 	@ln -sf libthunder.so.$(MAJOR) $(STAGE)/libthunder.so
-	@cp -f $(REL)/libthunder.a $(STAGE)/libthunder.a
+	@cp -f $(REL)/libthunder.a $(STAGE)/.libthunder.a.tmp && mv -f $(STAGE)/.libthunder.a.tmp $(STAGE)/libthunder.a
 	@echo "built $(STAGE)/libthunder.so.$(VERSION) and $(STAGE)/libthunder.a"
 
 run: lib
