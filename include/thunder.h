@@ -812,6 +812,23 @@ enum thunder_status thunder_compact(struct thunder_db *db, const char *dest_path
 size_t thunder_max_key_size(const struct thunder_db *db);
 
 /**
+ * The I/O backend writing this database and its write-ahead log: "sync",
+ * "uring" or "direct". Under THUNDER_IO_AUTO this says which one was
+ * chosen (io_uring where the build has it and the kernel allows it, else
+ * sync); otherwise it is the backend asked for.
+ *
+ * @param db borrowed for the call: the database.
+ *
+ * @return a static NUL-terminated string; never NULL; do not free. An
+ * empty string when `db` is NULL or not a database (thunder_last_error()
+ * then says why).
+ *
+ * # Safety
+ * `db` must be NULL or a live database handle.
+ */
+const char *thunder_io_backend_name(const struct thunder_db *db);
+
+/**
  * Begins a transaction. Any number of read transactions run alongside the
  * one write transaction; neither blocks the other.
  *
