@@ -276,7 +276,7 @@ impl Env {
     /// the configured floor and a quarter of the file.
     pub fn steady_point_due(&self, times: u64) -> bool {
         let pinned = self.durability.freed_since_durable.load(Ordering::Acquire) * self.config.page_size as u64;
-        pinned > 0 && pinned >= times * self.config.autosync_bytes.max(self.pages.map.valid_len() / 4)
+        pinned > 0 && pinned >= times.saturating_mul(self.config.autosync_bytes.max(self.pages.map.valid_len() / 4))
     }
 
     /// Whether a batched sync is due.
