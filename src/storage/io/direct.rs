@@ -14,16 +14,15 @@
 //! is cut back to its own end, so the file never grows longer than the ops
 //! ask.
 //!
-//! The direct descriptor is a second open of the same file (through
-//! /proc/self/fd), so O_DIRECT never applies to the descriptor that holds
+//! The direct descriptor is a second open of the same file
+//! (`file::reopen`), so O_DIRECT never applies to the descriptor that holds
 //! the lock or that writes a new file's metas.
 #![allow(unsafe_code)]
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
-use std::path::PathBuf;
+use std::os::unix::fs::FileExt;
 use std::sync::{Mutex, MutexGuard};
 
 use super::aligned::{AlignedBuf, BufPool, ALIGN};
@@ -60,14 +59,8 @@ impl DirectIo {
     /// filesystem refuses O_DIRECT (tmpfs) or needs more alignment than
     /// `ALIGN`, saying which file.
     pub fn open(file: File, write_buffer: usize) -> Result<DirectIo> {
-        let fd_path = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
-        let name = std::fs::read_link(&fd_path).unwrap_or_else(|_| fd_path.clone());
-        let direct = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_DIRECT | libc::O_CLOEXEC)
-            .open(&fd_path)
-            .map_err(|e| refused(&name, e))?;
+        let (name, direct) = file::reopen(&file, libc::O_DIRECT);
+        let direct = direct.map_err(|e| refused(&name, e))?;
         check_alignment(&direct, &name)?;
         let len = file.metadata().map_err(|e| Error::io("stat", &name, None, e))?.len();
         let tail = Mutex::new(Tail { block: None, len });

@@ -196,6 +196,11 @@ impl FaultIo {
         Ok(FaultIo { inner: inner_for(file)?, clock: FaultClock::new(), state: Mutex::new(state) })
     }
 
+    /// The name of the backend doing the real I/O.
+    pub fn inner_name(&self) -> &'static str {
+        self.inner.name()
+    }
+
     /// What survived the last sync.
     pub fn durable_image(&self) -> Vec<u8> {
         self.state.lock().unwrap().durable.clone()
