@@ -3,8 +3,10 @@
 //! a backend here that fails or cuts power at any step.
 
 use std::fmt::{self, Debug};
+use std::fs::File;
 use std::io;
 use std::ops::Range;
+use std::os::unix::fs::FileExt;
 
 /// One write: `data` at byte `offset` of the file.
 #[derive(Debug)]
@@ -50,6 +52,14 @@ pub trait IoBackend: Send + Sync + Debug {
 pub enum WriteSyncError {
     Write(io::Error),
     Sync(io::Error),
+}
+
+/// `IoBackend::read_batch` by plain positional reads of `file`.
+pub fn read_each(file: &File, ops: &mut [ReadOp<'_>]) -> io::Result<()> {
+    for op in ops.iter_mut() {
+        file.read_exact_at(op.buf, op.offset)?;
+    }
+    Ok(())
 }
 
 /// Consecutive runs of `ops` that one write can cover: each op starts where

@@ -26,7 +26,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::{Mutex, MutexGuard};
 
 use super::aligned::{AlignedBuf, BufPool, ALIGN};
-use super::backend::{op_error, runs};
+use super::backend::{op_error, read_each, runs};
 use super::{IoBackend, ReadOp, WriteOp};
 use crate::error::{Error, Result};
 use crate::storage::file;
@@ -222,10 +222,7 @@ impl IoBackend for DirectIo {
     }
 
     fn read_batch(&self, ops: &mut [ReadOp<'_>]) -> io::Result<()> {
-        for op in ops.iter_mut() {
-            self.buffered.read_exact_at(op.buf, op.offset)?;
-        }
-        Ok(())
+        read_each(&self.buffered, ops)
     }
 
     fn sync(&self) -> io::Result<()> {

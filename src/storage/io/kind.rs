@@ -43,13 +43,13 @@ impl Backend {
         })
     }
 
-    /// The kind `THUNDER_TEST_IO` names (sync, uring or direct; unset:
-    /// sync): the backend the fault-injecting tests wrap.
+    /// The kind `THUNDER_TEST_IO` names (sync, uring or direct; unset or
+    /// empty: sync): the backend the fault-injecting tests wrap.
     #[cfg(test)]
     pub fn from_test_env() -> Backend {
-        match std::env::var("THUNDER_TEST_IO") {
-            Err(_) => Backend::Sync,
-            Ok(v) => Backend::named(&v).unwrap_or_else(|| panic!("THUNDER_TEST_IO={v}: not sync, uring or direct")),
+        match std::env::var("THUNDER_TEST_IO").unwrap_or_default().as_str() {
+            "" => Backend::Sync,
+            v => Backend::named(v).unwrap_or_else(|| panic!("THUNDER_TEST_IO={v}: not sync, uring or direct")),
         }
     }
 }

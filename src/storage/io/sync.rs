@@ -5,9 +5,8 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::FileExt;
 
-use super::backend::runs;
+use super::backend::{read_each, runs};
 use super::{IoBackend, ReadOp, WriteOp};
 use crate::storage::file;
 
@@ -95,10 +94,7 @@ impl IoBackend for SyncIo {
     }
 
     fn read_batch(&self, ops: &mut [ReadOp<'_>]) -> io::Result<()> {
-        for op in ops.iter_mut() {
-            self.file.read_exact_at(op.buf, op.offset)?;
-        }
-        Ok(())
+        read_each(&self.file, ops)
     }
 
     fn sync(&self) -> io::Result<()> {

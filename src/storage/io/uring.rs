@@ -18,12 +18,11 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::FileExt;
 use std::sync::Mutex;
 
 use io_uring::{opcode, squeue, types, IoUring, Probe};
 
-use super::backend::{op_error, runs, WriteSyncError};
+use super::backend::{op_error, read_each, runs, WriteSyncError};
 use super::{IoBackend, ReadOp, WriteOp};
 use crate::storage::file;
 
@@ -240,10 +239,7 @@ impl IoBackend for UringIo {
     }
 
     fn read_batch(&self, ops: &mut [ReadOp<'_>]) -> io::Result<()> {
-        for op in ops.iter_mut() {
-            self.file.read_exact_at(op.buf, op.offset)?;
-        }
-        Ok(())
+        read_each(&self.file, ops)
     }
 
     fn sync(&self) -> io::Result<()> {
@@ -263,6 +259,8 @@ impl IoBackend for UringIo {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::FileExt;
+
     use super::*;
 
     fn uring(f: File) -> Option<UringIo> {
