@@ -308,8 +308,8 @@ pub unsafe extern "C" fn thunder_max_key_size(db: *const thunder_db) -> usize {
 
 /// The I/O backend writing this database and its write-ahead log: "sync",
 /// "uring" or "direct". Under THUNDER_IO_AUTO this says which one was
-/// chosen (io_uring where the build has it and the kernel allows it, else
-/// sync); otherwise it is the backend asked for.
+/// chosen (sync in this version; see THUNDER_IO_AUTO); otherwise it is the
+/// backend asked for.
 ///
 /// @param db borrowed for the call: the database.
 ///

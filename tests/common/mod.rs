@@ -44,9 +44,9 @@ impl Drop for SeedGuard {
 }
 
 /// The I/O backend `THUNDER_TEST_IO` names ("sync", "uring" or "direct"),
-/// if set: `make check` runs the model and log suites once per backend.
+/// if set and not empty: `make check` runs the model and log suites once per backend.
 pub fn test_io() -> Option<(IoBackendKind, &'static str)> {
-    let v = std::env::var("THUNDER_TEST_IO").ok()?;
+    let v = std::env::var("THUNDER_TEST_IO").ok().filter(|v| !v.is_empty())?;
     Some(match v.as_str() {
         "sync" => (IoBackendKind::Sync, "sync"),
         "uring" => (IoBackendKind::Uring, "uring"),
