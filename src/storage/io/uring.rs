@@ -122,6 +122,9 @@ impl UringIo {
             let entry = opcode::Fsync::new(fd).flags(types::FsyncFlags::DATASYNC).build();
             pending.push(Pending { entry, offset: 0, len: None });
         }
+        if pending.is_empty() {
+            return Ok(());
+        }
         let mut ring = self.take_ring().map_err(WriteSyncError::Write)?;
         // Bigger batches go in several submissions, each completed before
         // the next; the sync is linked after the writes of the last one.
