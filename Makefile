@@ -5,7 +5,9 @@
 #   make cli        the thunder command-line tool, build/bin/thunder (C, on thunder.h
 #                   alone, linked statically against libthunder.a)
 #   make check      everything CI runs: fmt, clippy, cargo tests (header check
-#                   included), C tests with ASan/UBSan (shared) at every page size, again linked
+#                   included), the suites every I/O backend must pass once per
+#                   backend (sync, uring, direct: power cuts, failed steps, model,
+#                   log, C tests), C tests with ASan/UBSan (shared) at every page size, again linked
 #                   statically, one test as C++, API coverage, the library's
 #                   exported symbols against the header, examples, the
 #                   command-line tool's shell test (built with ASan/UBSan), a
@@ -39,12 +41,17 @@ SHARED_LINK := -L$(STAGE) -lthunder -Wl,-rpath,$(abspath $(STAGE)) -lpthread
 C_TESTS  := $(sort $(wildcard c_tests/test_*.c))
 # The C tests run once per page size (check.h: open_test_db).
 PAGE_SIZES := 4096 8192 16384 65536
+# The I/O backends; each passes the same suites (THUNDER_TEST_IO, see
+# backend-tests and c-tests). A backend this machine refuses (no io_uring,
+# a filesystem without O_DIRECT) is skipped, and the output says why.
+IO_BACKENDS := sync uring direct
+IO_PROBE := $(BUILD)/c/io_probe
 EXAMPLES := $(sort $(wildcard examples_c/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 CLI_BIN  := $(BUILD)/bin/thunder
 CXX_TEST := c_tests/test_kv.c
 
-.PHONY: all lib run cli check fmt-check clippy cargo-test c-tests c-static c-cxx api-coverage \
+.PHONY: all lib run cli check fmt-check clippy cargo-test backend-tests io-probe c-tests c-static c-cxx api-coverage \
         symbols-check examples cli-test pkgconfig-test header install uninstall fuzz clean \
         bindings-test go-test raft-test py-test zig-test
 
@@ -72,8 +79,8 @@ run: lib
 	@rm -f $(BUILD)/quickstart.db
 	$(BUILD)/quickstart $(BUILD)/quickstart.db
 
-check: fmt-check clippy cargo-test c-tests c-static c-cxx api-coverage symbols-check examples cli-test pkgconfig-test \
-       bindings-test
+check: fmt-check clippy cargo-test backend-tests c-tests c-static c-cxx api-coverage symbols-check examples cli-test \
+       pkgconfig-test bindings-test
 	@echo "make check: all passed"
 
 fmt-check:
@@ -85,16 +92,46 @@ clippy:
 cargo-test:
 	$(CARGO) test
 
-# Every C test, compiled with -Werror and ASan/UBSan, linked against the shared library.
-c-tests: lib
+# io_probe BACKEND DIR: exit 2 (the reason on stdout) where BACKEND is
+# refused in DIR, so the suites below skip it saying why.
+io-probe: lib
+	@mkdir -p $(BUILD)/c
+	@$(CC) $(CSTD) $(WARN) -Iinclude c_tests/io_probe.c -o $(IO_PROBE) $(SHARED_LINK)
+
+# The backends this machine takes, one per line; "SKIP ..." lines on stderr
+# for those it refuses. Used as $$($(IO_AVAILABLE) DIR).
+IO_AVAILABLE = sh -c 'for io in $(IO_BACKENDS); do rc=0; why=$$($(IO_PROBE) $$io "$$0") || rc=$$?; \
+  if [ $$rc = 0 ]; then echo $$io; elif [ $$rc = 2 ]; then echo "SKIP $$io backend: $$why" >&2; \
+  else echo "$$why" >&2; exit 1; fi; done'
+
+# The suites every I/O backend passes, once per backend at 4096-byte pages:
+# power cuts, failed steps and torn metas over FaultIo wrapping the backend,
+# the model test (with and without the log) and the log tests.
+backend-tests: io-probe
+	@set -e; dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	avail=$$($(IO_AVAILABLE) $$dir); \
+	for io in $$avail; do \
+	  echo "== the $$io backend (THUNDER_TEST_IO=$$io): power cuts, failed steps, model, log"; \
+	  THUNDER_TEST_IO=$$io $(CARGO) test -q --lib --test model -- _4k tests::wal_faults tests::support; \
+	  THUNDER_TEST_IO=$$io $(CARGO) test -q --test wal; \
+	done
+
+# Every C test, compiled with -Werror and ASan/UBSan, linked against the
+# shared library: at every page size on the default backend (AUTO), then at
+# 4096-byte pages on each backend (check.h: THUNDER_TEST_IO).
+c-tests: io-probe
 	@mkdir -p $(BUILD)/c
 	@set -e; dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	avail=$$($(IO_AVAILABLE) $$dir); \
 	for t in $(C_TESTS); do n=$$(basename $$t .c); \
 	  $(CC) $(CSTD) $(WARN) -g $(SAN) $(INC) $$t -o $(BUILD)/c/$$n $(SHARED_LINK); \
 	  printf '%-36s' "$$n (shared, asan+ubsan)"; \
 	  for ps in $(PAGE_SIZES); do \
 	    THUNDER_TEST_PAGE_SIZE=$$ps THUNDER_TEST_DIR=$$dir THUNDER_TEST_BIN=$(abspath $(BUILD)/c/$$n) $(BUILD)/c/$$n; \
-	  done; echo "ok (pages of $(PAGE_SIZES) bytes)"; \
+	  done; \
+	  for io in $$avail; do \
+	    THUNDER_TEST_IO=$$io THUNDER_TEST_DIR=$$dir THUNDER_TEST_BIN=$(abspath $(BUILD)/c/$$n) $(BUILD)/c/$$n; \
+	  done; echo "ok (pages of $(PAGE_SIZES) bytes; at 4096:" $$avail")"; \
 	done
 
 # The same tests linked statically against libthunder.a.
