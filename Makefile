@@ -5,11 +5,15 @@
 #   make cli        the thunder command-line tool, build/bin/thunder (C, on thunder.h
 #                   alone, linked statically against libthunder.a)
 #   make check      everything CI runs: fmt, clippy, cargo tests (header check
-#                   included), C tests with ASan/UBSan (shared) at every page size, again linked
+#                   included), the suites every I/O backend must pass once per
+#                   backend (sync, uring, direct: power cuts, failed steps, model,
+#                   log, C tests), C tests with ASan/UBSan (shared) at every page size, again linked
 #                   statically, one test as C++, API coverage, the library's
 #                   exported symbols against the header, examples, the
-#                   command-line tool's shell test (built with ASan/UBSan), and a
-#                   pkg-config build against an install into a temporary prefix
+#                   command-line tool's shell test (built with ASan/UBSan), a
+#                   pkg-config build against an install into a temporary prefix,
+#                   and the bindings' tests (bindings-test: Go with the race
+#                   detector, the Raft store, Python, Zig)
 #   make header     rewrite include/thunder.h from the sources (commit it)
 #   make install PREFIX=/usr/local   /   make uninstall PREFIX=...
 #                   (the library, header, thunder.pc, bin/thunder and its man page)
@@ -42,14 +46,19 @@ SHARED_LINK := -L$(STAGE) -lthunder -Wl,-rpath,$(abspath $(STAGE)) -lpthread
 C_TESTS  := $(sort $(wildcard c_tests/test_*.c))
 # The C tests run once per page size (check.h: open_test_db).
 PAGE_SIZES := 4096 8192 16384 65536
+# The I/O backends; each passes the same suites (THUNDER_TEST_IO, see
+# backend-tests and c-tests). A backend this machine refuses (no io_uring,
+# a filesystem without O_DIRECT) is skipped, and the output says why.
+IO_BACKENDS := sync uring direct
+IO_PROBE := $(BUILD)/c/io_probe
 EXAMPLES := $(sort $(wildcard examples_c/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 CLI_BIN  := $(BUILD)/bin/thunder
 CXX_TEST := c_tests/test_kv.c
 
-.PHONY: all lib run cli check fmt-check clippy cargo-test c-tests c-static c-cxx api-coverage \
+.PHONY: all lib run cli check fmt-check clippy cargo-test backend-tests io-probe c-tests c-static c-cxx api-coverage \
         symbols-check examples cli-test pkgconfig-test header install uninstall fuzz clean \
-        bench-deps bench bench-selftest
+        bindings-test go-test raft-test py-test zig-test bench-deps bench bench-selftest
 
 all: lib
 
@@ -60,10 +69,13 @@ lib:
 	$(CARGO) rustc --release --lib -- --print native-static-libs 2> $(BUILD)/rustc.log || { cat $(BUILD)/rustc.log; exit 1; }
 	@sed -n 's/^note: native-static-libs: //p' $(BUILD)/rustc.log | tail -n 1 > $(LIBS_PRIVATE_FILE)
 	@test -s $(LIBS_PRIVATE_FILE) || { echo "could not read native-static-libs from rustc"; exit 1; }
-	@cp -f $(REL)/libthunder.so $(STAGE)/libthunder.so.$(VERSION)
+	@# A new file renamed into place: copying over the old one in place would
+	@# rewrite the pages of programs running with it mapped (and crash them).
+	@cp -f $(REL)/libthunder.so $(STAGE)/.libthunder.so.tmp && \
+	  mv -f $(STAGE)/.libthunder.so.tmp $(STAGE)/libthunder.so.$(VERSION)
 	@ln -sf libthunder.so.$(VERSION) $(STAGE)/libthunder.so.$(MAJOR)
 	@ln -sf libthunder.so.$(MAJOR) $(STAGE)/libthunder.so
-	@cp -f $(REL)/libthunder.a $(STAGE)/libthunder.a
+	@cp -f $(REL)/libthunder.a $(STAGE)/.libthunder.a.tmp && mv -f $(STAGE)/.libthunder.a.tmp $(STAGE)/libthunder.a
 	@echo "built $(STAGE)/libthunder.so.$(VERSION) and $(STAGE)/libthunder.a"
 
 run: lib
@@ -72,8 +84,8 @@ run: lib
 	@rm -f $(BUILD)/quickstart.db
 	$(BUILD)/quickstart $(BUILD)/quickstart.db
 
-check: fmt-check clippy cargo-test c-tests c-static c-cxx api-coverage symbols-check examples cli-test pkgconfig-test \
-       bench-selftest
+check: fmt-check clippy cargo-test backend-tests c-tests c-static c-cxx api-coverage symbols-check examples cli-test \
+       pkgconfig-test bindings-test bench-selftest
 	@echo "make check: all passed"
 
 fmt-check:
@@ -85,16 +97,46 @@ clippy:
 cargo-test:
 	$(CARGO) test
 
-# Every C test, compiled with -Werror and ASan/UBSan, linked against the shared library.
-c-tests: lib
+# io_probe BACKEND DIR: exit 2 (the reason on stdout) where BACKEND is
+# refused in DIR, so the suites below skip it saying why.
+io-probe: lib
+	@mkdir -p $(BUILD)/c
+	@$(CC) $(CSTD) $(WARN) -Iinclude c_tests/io_probe.c -o $(IO_PROBE) $(SHARED_LINK)
+
+# The backends this machine takes, one per line; "SKIP ..." lines on stderr
+# for those it refuses. Used as $$($(IO_AVAILABLE) DIR).
+IO_AVAILABLE = sh -c 'for io in $(IO_BACKENDS); do rc=0; why=$$($(IO_PROBE) $$io "$$0") || rc=$$?; \
+  if [ $$rc = 0 ]; then echo $$io; elif [ $$rc = 2 ]; then echo "SKIP $$io backend: $$why" >&2; \
+  else echo "$$why" >&2; exit 1; fi; done'
+
+# The suites every I/O backend passes, once per backend at 4096-byte pages:
+# power cuts, failed steps and torn metas over FaultIo wrapping the backend,
+# the model test (with and without the log) and the log tests.
+backend-tests: io-probe
+	@set -e; dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	avail=$$($(IO_AVAILABLE) $$dir); \
+	for io in $$avail; do \
+	  echo "== the $$io backend (THUNDER_TEST_IO=$$io): power cuts, failed steps, model, log"; \
+	  THUNDER_TEST_IO=$$io $(CARGO) test -q --lib --test model -- _4k tests::wal_faults tests::support; \
+	  THUNDER_TEST_IO=$$io $(CARGO) test -q --test wal; \
+	done
+
+# Every C test, compiled with -Werror and ASan/UBSan, linked against the
+# shared library: at every page size on the default backend (AUTO), then at
+# 4096-byte pages on each backend (check.h: THUNDER_TEST_IO).
+c-tests: io-probe
 	@mkdir -p $(BUILD)/c
 	@set -e; dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	avail=$$($(IO_AVAILABLE) $$dir); \
 	for t in $(C_TESTS); do n=$$(basename $$t .c); \
 	  $(CC) $(CSTD) $(WARN) -g $(SAN) $(INC) $$t -o $(BUILD)/c/$$n $(SHARED_LINK); \
 	  printf '%-36s' "$$n (shared, asan+ubsan)"; \
 	  for ps in $(PAGE_SIZES); do \
 	    THUNDER_TEST_PAGE_SIZE=$$ps THUNDER_TEST_DIR=$$dir THUNDER_TEST_BIN=$(abspath $(BUILD)/c/$$n) $(BUILD)/c/$$n; \
-	  done; echo "ok (pages of $(PAGE_SIZES) bytes)"; \
+	  done; \
+	  for io in $$avail; do \
+	    THUNDER_TEST_IO=$$io THUNDER_TEST_DIR=$$dir THUNDER_TEST_BIN=$(abspath $(BUILD)/c/$$n) $(BUILD)/c/$$n; \
+	  done; echo "ok (pages of $(PAGE_SIZES) bytes; at 4096:" $$avail")"; \
 	done
 
 # The same tests linked statically against libthunder.a.
@@ -181,6 +223,65 @@ pkgconfig-test: lib
 	left=$$(find $$tmp -name '*thunder*' \( -type f -o -type l \) ! -name 'q*.db' ! -name 'quickstart*'); \
 	[ -z "$$left" ] || { echo "uninstall left: $$left"; exit 1; }; \
 	echo "pkgconfig-test: quickstart built via $$via (shared and static) from an install in a temporary prefix: ok"
+
+# The bindings in bindings/ link the library built above. Each target
+# installs its toolchain when it is missing (bindings/ensure.sh: apt-get as
+# root, pip into $(TOOLS)) or prints "SKIP <target>: <reason>" and runs
+# nothing. Each also checks that the README's example for its language is
+# code its tests run (bindings/readme_check.sh).
+TOOLS       := $(abspath $(BUILD))/tools
+ZIG_VERSION := 0.14.1
+# Compiler caches outlive the build directory where there is a home.
+CACHE_HOME  := $(if $(HOME),$(HOME)/.cache,$(abspath $(BUILD))/cache)
+ENSURE      := sh bindings/ensure.sh
+README_CHECK := sh bindings/readme_check.sh README.md
+# Go builds offline in GOPATH mode: the package is bindings/go, imported as
+# "thunder" through a link in $(GOPATH_DIR); hashicorp/raft and its
+# dependencies come from Debian's /usr/share/gocode.
+GOPATH_DIR  := $(abspath $(BUILD))/gopath
+GO_ENV      := GO111MODULE=off GOPROXY=off GOFLAGS= GOPATH=$(GOPATH_DIR):/usr/share/gocode \
+               GOCACHE=$(CACHE_HOME)/go-build CGO_ENABLED=1 CGO_CFLAGS=-I$(abspath include) \
+               CGO_LDFLAGS="-L$(abspath $(STAGE)) -Wl,-rpath,$(abspath $(STAGE))"
+GO_LINK     := mkdir -p $(GOPATH_DIR)/src && ln -sfn $(abspath bindings/go) $(GOPATH_DIR)/src/thunder
+PY_ENV      := PYTHONPATH=$(TOOLS) PYTHONDONTWRITEBYTECODE=1 THUNDER_LIB=$(abspath $(STAGE))/libthunder.so
+
+bindings-test: go-test raft-test py-test zig-test
+
+go-test: lib
+	@if $(ENSURE) go-test $(TOOLS); then set -e; \
+	  $(README_CHECK) go bindings/go/example_test.go; \
+	  unformatted=$$(gofmt -l bindings/go); [ -z "$$unformatted" ] || { echo "gofmt needed: $$unformatted"; exit 1; }; \
+	  $(GO_LINK); echo "go-test: $$(go version)"; \
+	  env $(GO_ENV) go vet thunder; \
+	  env $(GO_ENV) go test -race -count=1 thunder; \
+	fi
+
+raft-test: lib
+	@if $(ENSURE) raft-test $(TOOLS); then set -e; \
+	  $(GO_LINK); \
+	  env $(GO_ENV) go vet thunder/raftstore; \
+	  st=0; env $(GO_ENV) go test -race -count=1 -v thunder/raftstore > $(BUILD)/raft-test.log 2>&1 || st=$$?; \
+	  grep -v -e '^=== RUN' $(BUILD)/raft-test.log || true; \
+	  exit $$st; \
+	fi
+
+py-test: lib
+	@if $(ENSURE) py-test $(TOOLS); then set -e; \
+	  $(README_CHECK) python bindings/python/tests/test_readme.py; \
+	  echo "py-test: $$(python3 --version)"; \
+	  env $(PY_ENV) python3 -m pytest -q -p no:cacheprovider bindings/python/tests; \
+	fi
+
+zig-test: lib
+	@if $(ENSURE) zig-test $(TOOLS) $(ZIG_VERSION); then set -e; \
+	  $(README_CHECK) zig bindings/zig/src/thunder_test.zig; \
+	  zig="env PYTHONPATH=$(TOOLS) python3 -m ziglang"; \
+	  $$zig fmt --check bindings/zig; \
+	  echo "zig-test: Zig $$($$zig version)"; \
+	  cd bindings/zig && $$zig build test --summary all --cache-dir $(abspath $(BUILD))/zig-cache \
+	    --global-cache-dir $(CACHE_HOME)/zig -Dthunder-include=$(abspath include) \
+	    -Dthunder-lib=$(abspath $(STAGE)); \
+	fi
 
 header:
 	THUNDER_BLESS=1 $(CARGO) test --test header committed_header_matches_generated

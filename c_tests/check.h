@@ -82,14 +82,74 @@ static inline uint32_t test_page_size(void) {
   return s ? (uint32_t)strtoul(s, NULL, 10) : 4096;
 }
 
-/* Opens (creating) `path` read-write at the page size under test. */
+
+/* The I/O backend the tests run on: $THUNDER_TEST_IO, one of "sync",
+ * "uring" or "direct" (make check runs every C test once per backend at
+ * 4096-byte pages); unset or empty, the options stay as each test sets them
+ * (THUNDER_IO_AUTO unless it says otherwise). Writes the constant to *out
+ * and returns its name; NULL when unset. An unknown name fails the test. */
+static inline const char *test_io_backend(thunder_io_backend *out) {
+  static const struct { const char *name; thunder_io_backend b; } kinds[] = {
+      {"sync", THUNDER_IO_SYNC}, {"uring", THUNDER_IO_URING}, {"direct", THUNDER_IO_DIRECT}};
+  const char *want = getenv("THUNDER_TEST_IO");
+  if (!want || !*want) return NULL;
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+    if (strcmp(want, kinds[i].name) == 0) {
+      *out = kinds[i].b;
+      return kinds[i].name;
+    }
+  }
+  fprintf(stderr, "THUNDER_TEST_IO=%s: not sync, uring or direct\n", want);
+  exit(1);
+}
+
+/* Under $THUNDER_TEST_IO, every options object a test creates starts on
+ * the backend under test (a test may still choose another), and an open
+ * with default options (NULL) uses it too and must report it. */
+static inline thunder_status test_options_new(thunder_options **out) {
+  thunder_io_backend b;
+  thunder_status s = (thunder_options_new)(out);
+  if (s == THUNDER_OK && test_io_backend(&b)) s = thunder_options_set_io_backend(*out, b);
+  return s;
+}
+
+/* Fails the test unless `db` writes with the backend called `want`. */
+static inline void expect_backend(const thunder_db *db, const char *want) {
+  if (strcmp(thunder_io_backend_name(db), want) != 0) {
+    fprintf(stderr, "THUNDER_TEST_IO=%s, but the database writes with \"%s\"\n", want,
+            thunder_io_backend_name(db));
+    exit(1);
+  }
+}
+
+static inline thunder_status test_open(const char *path, const thunder_options *opts, thunder_db **out) {
+  thunder_io_backend b;
+  const char *want = test_io_backend(&b);
+  if (opts != NULL || want == NULL) return (thunder_open)(path, opts, out);
+  thunder_options *o = NULL;
+  thunder_status s = test_options_new(&o);
+  if (s != THUNDER_OK) return s;
+  s = (thunder_open)(path, o, out);
+  thunder_options_free(o);
+  if (s == THUNDER_OK && out) expect_backend(*out, want);
+  return s;
+}
+
+#define thunder_options_new test_options_new
+#define thunder_open test_open
+
+/* Opens (creating) `path` read-write at the page size and on the backend
+ * under test (checked). */
 static inline thunder_status open_test_db(const char *path, thunder_db **out) {
   thunder_options *o = NULL;
+  thunder_io_backend b;
+  const char *want = test_io_backend(&b);
   thunder_status s = thunder_options_new(&o);
   if (s != THUNDER_OK) return s;
   s = thunder_options_set_page_size(o, test_page_size());
   if (s == THUNDER_OK) s = thunder_open(path, o, out);
   thunder_options_free(o);
+  if (s == THUNDER_OK && want) expect_backend(*out, want);
   return s;
 }
 

@@ -265,22 +265,30 @@ typedef struct thunder_bytes {
 #define THUNDER_SYNC_NONE 2
 
 /**
- * io_uring where built and available, else sync.
+ * The default: the backend measured fastest, which is sync in this version
+ * (io_uring was no faster; see the README), falling back to sync wherever
+ * the preferred one is refused. thunder_io_backend_name() says which.
  */
 #define THUNDER_IO_AUTO 0
 
 /**
- * pwrite/pwritev and fdatasync.
+ * pwritev, adjacent pages coalesced into one call of at most the write
+ * buffer size, and fdatasync.
  */
 #define THUNDER_IO_SYNC 1
 
 /**
- * io_uring; thunder_open() gives THUNDER_UNSUPPORTED where not built or available.
+ * io_uring: a commit's page writes in one submission with the data sync
+ * linked after them; the log's appends and syncs too. thunder_open() gives
+ * THUNDER_UNSUPPORTED where the build lacks it (cargo feature io_uring,
+ * Linux) or the kernel or a sandbox refuses io_uring.
  */
 #define THUNDER_IO_URING 2
 
 /**
- * O_DIRECT with aligned buffers; THUNDER_UNSUPPORTED where not available.
+ * O_DIRECT on the data file and the log, written from page-aligned
+ * buffers (reads still go through the mapping); thunder_open() gives
+ * THUNDER_UNSUPPORTED where the filesystem refuses O_DIRECT.
  */
 #define THUNDER_IO_DIRECT 3
 
@@ -457,10 +465,12 @@ enum thunder_status thunder_options_set_sync_mode(struct thunder_options *o, thu
 enum thunder_status thunder_options_set_sync_interval_ms(struct thunder_options *o, uint32_t ms);
 
 /**
- * Chooses the I/O backend: THUNDER_IO_AUTO (default), THUNDER_IO_SYNC,
- * THUNDER_IO_URING or THUNDER_IO_DIRECT. This only checks the value;
- * thunder_open() gives THUNDER_UNSUPPORTED for a backend this build or
- * platform cannot provide.
+ * Chooses the I/O backend of the data file and the write-ahead log:
+ * THUNDER_IO_AUTO (default), THUNDER_IO_SYNC, THUNDER_IO_URING or
+ * THUNDER_IO_DIRECT. This only checks the value; thunder_open() gives
+ * THUNDER_UNSUPPORTED for a backend this build, the kernel or the
+ * filesystem cannot provide, and thunder_io_backend_name() tells which
+ * backend an open database uses.
  *
  * @param o borrowed for the call: the options.
  * @param b the backend.
@@ -810,6 +820,23 @@ enum thunder_status thunder_compact(struct thunder_db *db, const char *dest_path
  * `db` must be NULL or a live database handle.
  */
 size_t thunder_max_key_size(const struct thunder_db *db);
+
+/**
+ * The I/O backend writing this database and its write-ahead log: "sync",
+ * "uring" or "direct". Under THUNDER_IO_AUTO this says which one was
+ * chosen (sync in this version; see THUNDER_IO_AUTO); otherwise it is the
+ * backend asked for.
+ *
+ * @param db borrowed for the call: the database.
+ *
+ * @return a static NUL-terminated string; never NULL; do not free. An
+ * empty string when `db` is NULL or not a database (thunder_last_error()
+ * then says why).
+ *
+ * # Safety
+ * `db` must be NULL or a live database handle.
+ */
+const char *thunder_io_backend_name(const struct thunder_db *db);
 
 /**
  * Begins a transaction. Any number of read transactions run alongside the

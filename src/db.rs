@@ -11,9 +11,10 @@ use crate::copy::{self, Staged};
 use crate::env::{BackendFactory, Env};
 use crate::error::{Error, Result};
 use crate::options::{Options, SyncMode};
+use crate::storage::Backend;
 use crate::tree::{self, Root};
 use crate::txn::{ReadTx, WriteTx};
-use crate::wal::SegmentIo;
+use crate::wal::{self, SegmentIo};
 
 /// Statistics of a database (the fields of the C `thunder_stats`).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -107,7 +108,7 @@ impl Database {
     }
 
     /// `open_with_backend`, with `segments` building the backend of each
-    /// write-ahead log segment (None: the production `SyncIo`).
+    /// write-ahead log segment (None: one of the data file's kind).
     pub(crate) fn open_with_backends(
         path: &Path,
         opts: Options,
@@ -116,8 +117,11 @@ impl Database {
     ) -> Result<Database> {
         let wal_dir = opts.wal_dir_for(path);
         let env = Arc::new(Env::open(path, opts.clone(), backend)?);
+        // The log's segments are written by the data file's kind of backend.
+        let kind = Backend::named(env.pages.io.name()).unwrap_or(Backend::Sync);
+        let segments = segments.unwrap_or_else(|| wal::segment_io(kind, opts.write_buffer_size));
         let db = Database { env };
-        crate::txn::recover(&db.env, &wal_dir, &opts, segments)?;
+        crate::txn::recover(&db.env, &wal_dir, &opts, Some(segments))?;
         db.env.start_syncer();
         Ok(db)
     }
@@ -161,7 +165,9 @@ impl Database {
         self.env.config.page_size
     }
 
-    /// Name of the I/O backend writing this database ("sync", ...).
+    /// Name of the I/O backend writing this database and its log: "sync",
+    /// "uring" or "direct" (what `IoBackendKind::Auto` chose, or the kind
+    /// asked for).
     pub fn io_backend(&self) -> &'static str {
         self.env.pages.io.name()
     }

@@ -247,8 +247,9 @@ impl Error {
     /// An OS error with its context. ENOSPC, EDQUOT and EFBIG (the file size
     /// limit of the filesystem or of `RLIMIT_FSIZE`) become `NoSpace` here,
     /// where the error is built, so no caller has to remember to translate them.
+    /// The OS error may be wrapped (a backend naming the op and offset).
     pub fn io(op: &'static str, path: &Path, offset: Option<u64>, source: io::Error) -> Error {
-        match source.raw_os_error() {
+        match os_error(&source) {
             Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG) => {
                 Error::NoSpace { path: path.to_path_buf(), what: format!("{op}{}: {source}", at_offset(offset)) }
             }
@@ -291,6 +292,17 @@ pub(crate) fn show_bytes(b: &[u8]) -> String {
     }
 }
 
+/// The OS error number of `e`, or of the first I/O error in its source chain.
+fn os_error(e: &io::Error) -> Option<i32> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = e.get_ref().map(|s| s as _);
+    let mut found = e.raw_os_error();
+    while let (None, Some(err)) = (found, next) {
+        found = err.downcast_ref::<io::Error>().and_then(io::Error::raw_os_error);
+        next = err.source();
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +321,28 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::NoSpace);
         let msg = e.to_string();
         assert!(msg.contains("/x/db") && msg.contains(&(1u64 << 40).to_string()), "{msg}");
+    }
+
+    #[test]
+    fn a_wrapped_enospc_is_still_no_space() {
+        #[derive(Debug)]
+        struct At(io::Error);
+        impl std::fmt::Display for At {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "write at offset 4096: {}", self.0)
+            }
+        }
+        impl std::error::Error for At {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let wrapped = io::Error::other(At(io::Error::from_raw_os_error(libc::ENOSPC)));
+        let e = Error::io("write pages", Path::new("/x/db"), Some(0), wrapped);
+        assert_eq!(e.kind(), ErrorKind::NoSpace, "{e}");
+        assert!(e.to_string().contains("offset 4096"), "{e}");
+        let plain = io::Error::other(At(io::Error::from_raw_os_error(libc::EIO)));
+        assert_eq!(Error::io("write pages", Path::new("/x/db"), None, plain).kind(), ErrorKind::Io);
     }
 
     #[test]

@@ -24,7 +24,8 @@ pub enum SyncMode {
 /// Which backend writes pages.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum IoBackendKind {
-    /// io_uring where built and available, else sync.
+    /// The backend measured fastest here (`sync` in this version: see the
+    /// README's I/O backends section); `Database::io_backend` names it.
     Auto,
     Sync,
     Uring,

@@ -30,7 +30,7 @@ fn forks_shared() -> RwLockReadGuard<'static, ()> {
 }
 
 fn wal_opts() -> Options {
-    Options::new().wal(true)
+    common::with_test_io(Options::new().wal(true))
 }
 
 fn contents(db: &Database) -> BTreeMap<Vec<u8>, Vec<u8>> {

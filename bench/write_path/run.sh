@@ -15,30 +15,9 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-tree=$(cd "$here/../.." && pwd)
-reps=3
-out=$here/RESULTS.txt
-while [ $# -gt 0 ]; do
-    case $1 in
-        --tree) tree=$(cd "$2" && pwd); shift 2 ;;
-        --reps) reps=$2; shift 2 ;;
-        --out) out=$2; shift 2 ;;
-        *) echo "usage: $0 [--tree DIR] [--reps N] [--out FILE]" >&2; exit 2 ;;
-    esac
-done
+name=write_path
+source "$here/setup.sh"
 
-bin=$(mktemp -d /tmp/write_path_bin.XXXXXX)
-raw=$bin/raw.txt
-report=$bin/report.txt
-trap 'rm -rf "$bin"' EXIT
-CFLAGS="-std=c11 -O2 -Wall -Wextra -Werror -pthread"
-
-echo "== building thunder in $tree" >&2
-make -C "$tree" lib >&2
-cc $CFLAGS -I"$tree/include" "$here/thunder_writes.c" -o "$bin/thunder_writes" \
-    -L"$tree/build/lib" -lthunder -Wl,-rpath,"$tree/build/lib"
-
-cc $CFLAGS "$here/fsync_probe.c" -o "$bin/fsync_probe"
 engines="thunder"
 skipped=""
 for peer in lmdb:-llmdb sqlite:-lsqlite3 rocksdb:-lrocksdb; do

@@ -2,6 +2,8 @@
  * VARIANT: nowal  THUNDER_SYNC_FULL, no write-ahead log
  *          wal    THUNDER_SYNC_FULL, write-ahead log
  *          nosync THUNDER_SYNC_NONE, no write-ahead log
+ * each optionally followed by +sync, +uring or +direct: that I/O backend
+ * (the run dies if the database reports another one).
  * Everything else is the library's defaults. */
 #define ENGINE_NAME "thunder"
 #include "common.h"
@@ -20,6 +22,15 @@ static engine *eng_open(const char *dir, const char *variant, int *threads_ok)
 {
     bool wal;
     thunder_sync_mode mode;
+    char base[64];
+    const char *backend = strchr(variant, '+');
+    snprintf(base, sizeof base, "%.*s", backend ? (int)(backend - variant) : (int)strlen(variant), variant);
+    thunder_io_backend io = THUNDER_IO_AUTO;
+    if (backend && !strcmp(backend, "+sync")) io = THUNDER_IO_SYNC;
+    else if (backend && !strcmp(backend, "+uring")) io = THUNDER_IO_URING;
+    else if (backend && !strcmp(backend, "+direct")) io = THUNDER_IO_DIRECT;
+    else if (backend) die("unknown backend", backend);
+    variant = base;
     if (!strcmp(variant, "nowal")) wal = false, mode = THUNDER_SYNC_FULL;
     else if (!strcmp(variant, "wal")) wal = true, mode = THUNDER_SYNC_FULL;
     else if (!strcmp(variant, "nosync")) wal = false, mode = THUNDER_SYNC_NONE;
@@ -28,12 +39,14 @@ static engine *eng_open(const char *dir, const char *variant, int *threads_ok)
     check(thunder_options_new(&o), "options_new");
     check(thunder_options_set_wal(o, wal), "set_wal");
     check(thunder_options_set_sync_mode(o, mode), "set_sync_mode");
+    check(thunder_options_set_io_backend(o, io), "set_io_backend");
     char path[4096];
     snprintf(path, sizeof path, "%s/thunder.db", dir);
     engine *e = calloc(1, sizeof *e);
     if (!e) die("calloc", NULL);
     check(thunder_open(path, o, &e->db), "open");
     thunder_options_free(o);
+    if (backend && strcmp(thunder_io_backend_name(e->db), backend + 1)) die("backend", thunder_io_backend_name(e->db));
     *threads_ok = 1;
     return e;
 }

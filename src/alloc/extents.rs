@@ -135,7 +135,12 @@ impl ExtentSet {
 
     /// Takes the lowest run of `n` contiguous pages (first fit).
     pub fn take(&mut self, n: u64) -> Option<u64> {
-        let start = self.runs.iter().find(|(_, &l)| l >= n).map(|(&s, _)| s)?;
+        self.take_within(n, usize::MAX)
+    }
+
+    /// `take`, looking at the lowest `runs` runs only (a bounded search).
+    pub fn take_within(&mut self, n: u64, runs: usize) -> Option<u64> {
+        let start = self.runs.iter().take(runs).find(|(_, &l)| l >= n).map(|(&s, _)| s)?;
         self.remove(start, n);
         Some(start)
     }

@@ -17,7 +17,7 @@ use crate::env::syncer::Syncer;
 use crate::env::Env;
 use crate::error::{Corruption, Error, Result};
 use crate::options::SyncMode;
-use crate::storage::WriteOp;
+use crate::storage::{WriteOp, WriteSyncError};
 use crate::types::{Lsn, PageId, TxId};
 
 #[derive(Debug)]
@@ -109,6 +109,21 @@ impl Env {
         })
     }
 
+    /// Writes `ops`, then syncs the data file (chained after the writes
+    /// where the backend can). A failed sync poisons the database, as
+    /// `fsync` does; a failed write is `op`'s error (nothing was synced).
+    pub fn write_synced(&self, op: &'static str, ops: &[WriteOp<'_>]) -> Result<()> {
+        let at = ops.first().map(|o| o.offset);
+        self.pages.io.write_and_sync(ops).map_err(|e| match e {
+            WriteSyncError::Write(e) => Error::io(op, &self.config.path, at, e),
+            WriteSyncError::Sync(e) => {
+                let err = Error::io("fsync", &self.config.path, None, e);
+                self.poisoned(&err);
+                err
+            }
+        })
+    }
+
     /// Reads both meta slots back from the file (for `check`). The durable
     /// slot must be intact and hold the durable txid. Returns whether the
     /// other slot, the next sync's target, is damaged: harmless (a crash
@@ -141,11 +156,7 @@ impl Env {
         let slot = 1 - st.durable_slot;
         let page = meta.encode(slot);
         let off = slot * self.config.page_size as u64;
-        self.pages
-            .io
-            .write_batch(&[WriteOp { offset: off, data: &page }])
-            .map_err(|e| Error::io("write meta", &self.config.path, Some(off), e))?;
-        self.fsync()?;
+        self.write_synced("write meta", &[WriteOp { offset: off, data: &page }])?;
         st.durable_slot = slot;
         st.last_sync = Instant::now();
         self.durability.durable_txid.fetch_max(meta.txid.0, Ordering::AcqRel);
@@ -153,7 +164,8 @@ impl Env {
         Ok(())
     }
 
-    /// The durable part of a commit under `SyncMode::Full`: data, then meta.
+    /// The durable part of a commit under `SyncMode::Full`, once its data
+    /// is written and synced (`write_synced`): the meta.
     ///
     /// A failed meta write poisons the database, as a failed fsync does: the
     /// commit rolls back and its pages return to the pool, but the write may
@@ -162,7 +174,6 @@ impl Env {
     /// (`sync` needs no such rule: the commits it makes durable stay
     /// published, and their pages stay pinned until a meta is durable.)
     pub fn commit_durable(&self, meta: &Meta) -> Result<()> {
-        self.fsync()?;
         let mut st = self.durability.sync.lock();
         self.write_meta(&mut st, meta).inspect_err(|e| self.poisoned(e))
     }
@@ -265,7 +276,7 @@ impl Env {
     /// the configured floor and a quarter of the file.
     pub fn steady_point_due(&self, times: u64) -> bool {
         let pinned = self.durability.freed_since_durable.load(Ordering::Acquire) * self.config.page_size as u64;
-        pinned > 0 && pinned >= times * self.config.autosync_bytes.max(self.pages.map.valid_len() / 4)
+        pinned > 0 && pinned >= times.saturating_mul(self.config.autosync_bytes.max(self.pages.map.valid_len() / 4))
     }
 
     /// Whether a batched sync is due.

@@ -15,23 +15,22 @@ use crate::env::writer::Writer;
 use crate::env::{Config, Env};
 use crate::error::{Corruption, Error, Result};
 use crate::options::{IoBackendKind, Options};
-use crate::storage::{lock_file, open_file, sync_parent_dir, IoBackend, Mmap, SyncIo, VerifiedBits};
+use crate::storage::{lock_file, open_auto, open_file, sync_parent_dir, Backend, IoBackend, Mmap, VerifiedBits};
 use crate::tree::max_key_len;
 
 /// Builds the I/O backend for an opened file (tests substitute their own).
 pub(crate) type BackendFactory<'a> = &'a dyn Fn(File, &Options) -> Result<Arc<dyn IoBackend>>;
 
 impl Env {
-    /// The backend `opts` asks for.
+    /// The backend `opts` asks for; AUTO takes io_uring where available,
+    /// else sync. `Unsupported` where the kind asked for is refused here.
     pub fn default_backend(f: File, opts: &Options) -> Result<Arc<dyn IoBackend>> {
+        let wb = opts.write_buffer_size;
         match opts.io_backend {
-            IoBackendKind::Auto | IoBackendKind::Sync => Ok(Arc::new(SyncIo::new(f, opts.write_buffer_size))),
-            IoBackendKind::Uring => Err(Error::Unsupported(
-                "the io_uring backend is not implemented in this version (use SYNC or AUTO)".into(),
-            )),
-            IoBackendKind::Direct => Err(Error::Unsupported(
-                "the O_DIRECT backend is not implemented in this version (use SYNC or AUTO)".into(),
-            )),
+            IoBackendKind::Auto => open_auto(f, wb),
+            IoBackendKind::Sync => Backend::Sync.open(f, wb),
+            IoBackendKind::Uring => Backend::Uring.open(f, wb),
+            IoBackendKind::Direct => Backend::Direct.open(f, wb),
         }
     }
 

@@ -35,7 +35,7 @@ impl WalLog {
         let last = *self.last_checkpoint.lock().unwrap_or_else(|p| p.into_inner());
         let bytes = self.writer.bytes();
         let due = bytes >= self.checkpoint_bytes || (!self.interval.is_zero() && last.elapsed() >= self.interval);
-        (due, bytes >= 2 * self.checkpoint_bytes)
+        (due, bytes >= self.checkpoint_bytes.saturating_mul(2))
     }
 
     pub fn checkpointed(&self) {

@@ -31,12 +31,15 @@ pub(crate) struct Writer {
 struct Slot {
     owner: Option<ThreadId>,
     state: Option<WriterState>,
+    /// Threads waiting for the slot: releasing it wakes one only if any
+    /// waits (a futex wake is a system call, one a commit otherwise).
+    waiting: usize,
 }
 
 impl Writer {
     pub fn new() -> Writer {
         Writer {
-            slot: RankedMutex::new(Rank::Writer, Slot { owner: None, state: Some(WriterState::default()) }),
+            slot: RankedMutex::new(Rank::Writer, Slot { owner: None, state: Some(WriterState::default()), waiting: 0 }),
             cv: Condvar::new(),
         }
     }
@@ -64,14 +67,19 @@ impl Env {
             if !wait {
                 return Err(Error::Busy("another write transaction is open"));
             }
+            slot.waiting += 1;
             slot.wait(&self.writer.cv);
+            slot.waiting -= 1;
         }
         // Again now that the slot is ours: the writer we waited for may have
         // poisoned the database (it does so before releasing the slot). The
         // wake-up is passed on so that other waiters see the poison too.
         if let Err(e) = self.check_poison() {
+            let waiting = slot.waiting > 0;
             drop(slot);
-            self.writer.cv.notify_one();
+            if waiting {
+                self.writer.cv.notify_one();
+            }
             return Err(e);
         }
         slot.owner = Some(me);
@@ -84,7 +92,10 @@ impl Env {
         slot.owner = None;
         slot.state = Some(state);
         self.open_txns.fetch_sub(1, Ordering::AcqRel);
+        let waiting = slot.waiting > 0;
         drop(slot);
-        self.writer.cv.notify_one();
+        if waiting {
+            self.writer.cv.notify_one();
+        }
     }
 }

@@ -305,3 +305,31 @@ pub unsafe extern "C" fn thunder_max_key_size(db: *const thunder_db) -> usize {
         Ok(unsafe { handles::get("db", db)? }.db()?.max_key_size())
     })
 }
+
+/// The I/O backend writing this database and its write-ahead log: "sync",
+/// "uring" or "direct". Under THUNDER_IO_AUTO this says which one was
+/// chosen (sync in this version; see THUNDER_IO_AUTO); otherwise it is the
+/// backend asked for.
+///
+/// @param db borrowed for the call: the database.
+///
+/// @return a static NUL-terminated string; never NULL; do not free. An
+/// empty string when `db` is NULL or not a database (thunder_last_error()
+/// then says why).
+///
+/// # Safety
+/// `db` must be NULL or a live database handle.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_io_backend_name(db: *const thunder_db) -> *const c_char {
+    let name = guard_value("thunder_io_backend_name", c"", || {
+        // SAFETY: forwarded contract.
+        let name = unsafe { handles::get("db", db)? }.db()?.io_backend();
+        Ok(match name {
+            "sync" => c"sync",
+            "uring" => c"uring",
+            "direct" => c"direct",
+            _ => c"",
+        })
+    });
+    name.as_ptr()
+}

@@ -23,13 +23,21 @@ pub const THUNDER_SYNC_NONE: thunder_sync_mode = 2;
 
 /// I/O backend, one of THUNDER_IO_*.
 pub type thunder_io_backend = u32;
-/// io_uring where built and available, else sync.
+/// The default: the backend measured fastest, which is sync in this version
+/// (io_uring was no faster; see the README), falling back to sync wherever
+/// the preferred one is refused. thunder_io_backend_name() says which.
 pub const THUNDER_IO_AUTO: thunder_io_backend = 0;
-/// pwrite/pwritev and fdatasync.
+/// pwritev, adjacent pages coalesced into one call of at most the write
+/// buffer size, and fdatasync.
 pub const THUNDER_IO_SYNC: thunder_io_backend = 1;
-/// io_uring; thunder_open() gives THUNDER_UNSUPPORTED where not built or available.
+/// io_uring: a commit's page writes in one submission with the data sync
+/// linked after them; the log's appends and syncs too. thunder_open() gives
+/// THUNDER_UNSUPPORTED where the build lacks it (cargo feature io_uring,
+/// Linux) or the kernel or a sandbox refuses io_uring.
 pub const THUNDER_IO_URING: thunder_io_backend = 2;
-/// O_DIRECT with aligned buffers; THUNDER_UNSUPPORTED where not available.
+/// O_DIRECT on the data file and the log, written from page-aligned
+/// buffers (reads still go through the mapping); thunder_open() gives
+/// THUNDER_UNSUPPORTED where the filesystem refuses O_DIRECT.
 pub const THUNDER_IO_DIRECT: thunder_io_backend = 3;
 
 /// Runs a setter on a live options handle.
@@ -235,10 +243,12 @@ pub unsafe extern "C" fn thunder_options_set_sync_interval_ms(o: *mut thunder_op
     }
 }
 
-/// Chooses the I/O backend: THUNDER_IO_AUTO (default), THUNDER_IO_SYNC,
-/// THUNDER_IO_URING or THUNDER_IO_DIRECT. This only checks the value;
-/// thunder_open() gives THUNDER_UNSUPPORTED for a backend this build or
-/// platform cannot provide.
+/// Chooses the I/O backend of the data file and the write-ahead log:
+/// THUNDER_IO_AUTO (default), THUNDER_IO_SYNC, THUNDER_IO_URING or
+/// THUNDER_IO_DIRECT. This only checks the value; thunder_open() gives
+/// THUNDER_UNSUPPORTED for a backend this build, the kernel or the
+/// filesystem cannot provide, and thunder_io_backend_name() tells which
+/// backend an open database uses.
 ///
 /// @param o borrowed for the call: the options.
 /// @param b the backend.

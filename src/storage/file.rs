@@ -89,3 +89,16 @@ pub fn sync_parent_dir(path: &Path) -> Result<()> {
     let d = File::open(&dir).map_err(|e| Error::io("open directory", &dir, None, e))?;
     d.sync_all().map_err(|e| Error::io("fsync directory", &dir, None, e))
 }
+
+/// Opens the file `file` is open on a second time (a new open file
+/// description, through /proc/self/fd), read-write with `flags` added. A
+/// backend submits its I/O there: the flock stays on the first description
+/// alone, so nothing the backend leaves in flight when the process dies
+/// (io_uring tears down asynchronously) holds the lock past its exit.
+/// The error names the file.
+pub fn reopen(file: &File, flags: i32) -> (PathBuf, io::Result<File>) {
+    let fd_path = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+    let name = std::fs::read_link(&fd_path).unwrap_or_else(|_| fd_path.clone());
+    let f = OpenOptions::new().read(true).write(true).custom_flags(flags | libc::O_CLOEXEC).open(&fd_path);
+    (name, f)
+}

@@ -11,7 +11,9 @@ mod verified;
 pub(crate) use file::{lock as lock_file, open_file, sync_parent_dir};
 pub(crate) use frame::{checksums, seal, Header, PageType, HEADER_LEN};
 #[cfg(test)]
+pub(crate) use io::SyncIo;
+pub(crate) use io::{open_auto, Backend, IoBackend, ReadOp, WriteOp, WriteSyncError};
+#[cfg(test)]
 pub(crate) use io::{Fault, FaultClock, FaultIo, Step};
-pub(crate) use io::{IoBackend, ReadOp, SyncIo, WriteOp};
 pub(crate) use mmap::Mmap;
 pub(crate) use verified::VerifiedBits;

@@ -147,3 +147,20 @@ pub(crate) fn open_fault_wal_on(
     let data = made.lock().unwrap().take();
     (db, data, segments)
 }
+
+#[test]
+fn fault_io_writes_through_the_backend_under_test() {
+    let want = crate::storage::Backend::from_test_env().name();
+    let dir = tempfile::tempdir().unwrap();
+    let fw = open_fault_wal(&dir.path().join("io.db"), Options::new().wal(true)).unwrap();
+    let mut w = fw.db.begin_write().unwrap();
+    w.put(b"k", b"v").unwrap();
+    w.commit().unwrap();
+    assert_eq!(fw.data.inner_name(), want, "the data file's FaultIo");
+    let segments = fw.segments.lock().unwrap();
+    assert!(!segments.is_empty());
+    for (name, seg) in segments.iter() {
+        assert_eq!(seg.inner_name(), want, "segment {name}");
+    }
+    println!("fault-injecting tests run over the {want} backend (THUNDER_TEST_IO)");
+}

@@ -43,6 +43,11 @@ impl Arena {
         self.nodes[id as usize].as_mut().expect("live node")
     }
 
+    /// Dirty nodes not yet taken.
+    pub fn live(&self) -> usize {
+        self.nodes.len() - self.free.len()
+    }
+
     pub fn take(&mut self, id: NodeId) -> Node {
         let n = self.nodes[id as usize].take().expect("live node");
         self.free.push(id);

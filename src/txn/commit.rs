@@ -6,12 +6,14 @@
 //!    record into its parent's catalog; the root's record goes to the meta;
 //! 2. freelist (`write_freelist`): the change to the free set (a log page or
 //!    a fresh snapshot);
-//! 3. pages (`PageSink::flush`): the file is grown and every new page written;
+//! 3. pages (`PageSink::flush`): the file is grown and every new page
+//!    written, then, when the commit makes itself durable, the data synced
+//!    (linked after the writes where the backend can);
 //! 4. log (`write_log`, with a WAL only): the transaction's records are
 //!    appended to the log (no fsync);
 //! 5. make durable: without a WAL (`make_durable`), under `SyncMode::Full`,
-//!    data is synced, then the meta written to the slot not holding the
-//!    durable meta and synced; with a WAL under `SyncMode::Full`, the commit
+//!    the meta is written to the slot not holding the durable meta and
+//!    synced; with a WAL under `SyncMode::Full`, the commit
 //!    lands, the writer slot is released, and it waits for its group's log
 //!    sync (`Env::log_wait_durable`) before publishing; the weaker modes
 //!    leave it to the next sync;
@@ -64,8 +66,10 @@ impl PageSink {
         }
     }
 
-    fn flush(&mut self, env: &Env, page_count: u64) -> Result<()> {
-        if self.ids.is_empty() {
+    /// Writes the waiting pages; with `sync`, the data file's sync follows
+    /// them (linked where the backend can, see `Env::write_synced`).
+    fn flush(&mut self, env: &Env, page_count: u64, sync: bool) -> Result<()> {
+        if self.ids.is_empty() && !sync {
             return Ok(());
         }
         env.ensure_pages(page_count)?;
@@ -76,10 +80,14 @@ impl PageSink {
             .iter()
             .map(|&i| WriteOp { offset: self.ids[i].0 * ps as u64, data: &self.buf[i * ps..(i + 1) * ps] })
             .collect();
-        env.pages
-            .io
-            .write_batch(&ops)
-            .map_err(|e| Error::io("write pages", &env.config.path, Some(ops[0].offset), e))?;
+        if sync {
+            env.write_synced("write pages", &ops)?;
+        } else {
+            env.pages
+                .io
+                .write_batch(&ops)
+                .map_err(|e| Error::io("write pages", &env.config.path, Some(ops[0].offset), e))?;
+        }
         self.buf.clear();
         self.ids.clear();
         Ok(())
@@ -117,11 +125,15 @@ impl WriteTx {
     /// logged commit under `SyncMode::Full` must wait for before readers see
     /// it (phase 4 of a logged commit); None when it is published already.
     fn commit_phases(&mut self) -> Result<Option<(Meta, Lsn)>> {
+        let env = self.env.clone();
+        // A group commit leader waits for this commit to append (gathers).
+        let under_way = env.log().filter(|_| !self.replaying()).map(|l| l.group.committing());
         let mut sink = PageSink::new(self.env.config.page_size);
         let root = self.write_records(&mut sink)?;
         let persisted = self.write_freelist(&mut sink)?;
-        sink.flush(&self.env, self.alloc.hwm)?;
+        sink.flush(&self.env, self.alloc.hwm, self.durable_at_commit())?;
         let logged = self.write_log()?;
+        drop(under_way);
         let meta = Meta {
             txid: self.txid,
             page_size: self.base.page_size,
@@ -161,6 +173,8 @@ impl WriteTx {
     /// the root bucket's record.
     fn write_records(&mut self, sink: &mut PageSink) -> Result<BucketRecord> {
         let mut root = self.base.root;
+        // One run for the dirty nodes where the pool has one: one write.
+        self.alloc.reserve(&mut self.fl, self.arena.live() as u64);
         for s in self.commit_order() {
             let keys = self.spill(s, Tree::Keys, sink)?;
             let children = self.spill(s, Tree::Children, sink)?;
@@ -177,6 +191,7 @@ impl WriteTx {
                 self.with_tree(parent, Tree::Children, |t, r| t.put(r, &name, Value::Inline(&rec.encode())))?;
             }
         }
+        self.alloc.unreserve(&mut self.fl);
         Ok(root)
     }
 
@@ -189,10 +204,18 @@ impl WriteTx {
         Ok(persisted)
     }
 
-    /// Phase 4 without a log: under `SyncMode::Full`, data then meta,
-    /// synced. A logged or replayed commit leaves that to checkpoints.
+    /// Whether this commit makes itself durable (`SyncMode::Full` without a
+    /// log): then phase 3 syncs the data after the pages, and phase 4
+    /// writes and syncs the meta. A logged or replayed commit leaves that
+    /// to checkpoints.
+    fn durable_at_commit(&self) -> bool {
+        self.env.config.sync_mode == SyncMode::Full && self.env.log().is_none() && !self.replaying()
+    }
+
+    /// Phase 4 without a log: under `SyncMode::Full`, the meta, synced
+    /// (the data was synced by phase 3).
     fn make_durable(&self, meta: &Meta) -> Result<()> {
-        if self.env.config.sync_mode == SyncMode::Full && self.env.log().is_none() && !self.replaying() {
+        if self.durable_at_commit() {
             self.env.commit_durable(meta)?;
         }
         Ok(())
@@ -244,7 +267,7 @@ impl WriteTx {
                 None => root = page,
             }
             if sink.buf.len() >= FLUSH_BYTES {
-                sink.flush(&self.env, self.alloc.hwm)?;
+                sink.flush(&self.env, self.alloc.hwm, false)?;
             }
         }
         self.buckets[s as usize].tree(tree).node = Some(NodeRef::Page(root));

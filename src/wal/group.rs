@@ -4,9 +4,19 @@
 //! others wait for it, and a waiter whose records the leader's sync did not
 //! cover leads the next round. So N threads committing together pay about
 //! one fsync, and a lone committer pays one with no added delay.
+//!
+//! A leader first gathers: while another commit is between the start of its
+//! commit phases and its append (`Committing`), the leader waits for that
+//! append, at most `GATHER`, so that its sync covers that commit too. The
+//! writer slot admits one such commit at a time; a lone committer never
+//! waits.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// The longest a leader waits for a commit under way to append.
+const GATHER: Duration = Duration::from_micros(200);
 
 use crate::error::{Error, Result};
 use crate::types::Lsn;
@@ -19,14 +29,18 @@ pub(crate) struct GroupCommit {
     batches: AtomicU64,
     /// Commits made durable by those syncs.
     commits: AtomicU64,
+    /// The longest a leader gathers.
+    gather: Duration,
 }
 
 #[derive(Debug)]
 struct State {
     /// Everything before this LSN is durable.
     durable: Lsn,
-    /// A leader is syncing.
+    /// A leader is syncing (or gathering before it syncs).
     syncing: bool,
+    /// Commits under way that will append (see `Committing`).
+    committing: usize,
     /// A failed sync: every later wait fails with it (the database is
     /// poisoned by then).
     failed: Option<String>,
@@ -35,8 +49,13 @@ struct State {
 impl GroupCommit {
     /// `durable`: where the log is known durable (its end at open).
     pub fn new(durable: Lsn) -> GroupCommit {
+        GroupCommit::with_gather(durable, GATHER)
+    }
+
+    fn with_gather(durable: Lsn, gather: Duration) -> GroupCommit {
         GroupCommit {
-            state: Mutex::new(State { durable, syncing: false, failed: None }),
+            gather,
+            state: Mutex::new(State { durable, syncing: false, committing: 0, failed: None }),
             cv: Condvar::new(),
             batches: AtomicU64::new(0),
             commits: AtomicU64::new(0),
@@ -61,6 +80,11 @@ impl GroupCommit {
                 continue;
             }
             st.syncing = true;
+            let deadline = Instant::now() + self.gather;
+            while st.committing > 0 {
+                let Some(left) = deadline.checked_duration_since(Instant::now()) else { break };
+                st = self.cv.wait_timeout(st, left).unwrap_or_else(|p| p.into_inner()).0;
+            }
             drop(st);
             let res = sync();
             st = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -76,9 +100,30 @@ impl GroupCommit {
         }
     }
 
+    /// Marks a commit under way until the returned guard drops (after its
+    /// append, or on the error that ended it).
+    pub fn committing(&self) -> Committing<'_> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).committing += 1;
+        Committing(self)
+    }
+
     /// (syncs led, commits made durable by them).
     pub fn counts(&self) -> (u64, u64) {
         (self.batches.load(Ordering::Relaxed), self.commits.load(Ordering::Relaxed))
+    }
+}
+
+/// A commit under way: a gathering leader waits for it to drop.
+#[derive(Debug)]
+pub(crate) struct Committing<'a>(&'a GroupCommit);
+
+impl Drop for Committing<'_> {
+    fn drop(&mut self) {
+        let mut st = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.committing -= 1;
+        if st.syncing {
+            self.0.cv.notify_all();
+        }
     }
 }
 
@@ -131,6 +176,36 @@ mod tests {
         assert_eq!(commits, 400);
         assert_eq!(batches, syncs.load(Ordering::Relaxed) as u64);
         assert!(batches < 400, "{batches} syncs for 400 commits: nothing was shared");
+    }
+
+    #[test]
+    fn a_leader_waits_for_the_commit_under_way_and_covers_it() {
+        let g = Arc::new(GroupCommit::with_gather(Lsn(0), Duration::from_secs(60)));
+        let end = Arc::new(AtomicU64::new(10));
+        let syncs = Arc::new(AtomicU32::new(0));
+        let sync = {
+            let (end, syncs) = (end.clone(), syncs.clone());
+            move || {
+                syncs.fetch_add(1, Ordering::SeqCst);
+                Ok(Lsn(end.load(Ordering::SeqCst)))
+            }
+        };
+        // A commit under way (its phases begun, not yet appended).
+        let under_way = g.committing();
+        let leader = {
+            let (g, sync) = (g.clone(), sync.clone());
+            std::thread::spawn(move || g.wait(Lsn(10), sync))
+        };
+        // Once the leader gathers, the commit appends and ends its phases.
+        while !g.state.lock().unwrap().syncing && !leader.is_finished() {
+            std::thread::yield_now();
+        }
+        end.store(20, Ordering::SeqCst);
+        drop(under_way);
+        leader.join().unwrap().unwrap();
+        g.wait(Lsn(20), sync).unwrap();
+        assert_eq!(syncs.load(Ordering::SeqCst), 1, "the leader's sync did not cover the commit under way");
+        assert_eq!(g.counts(), (1, 2));
     }
 
     #[test]

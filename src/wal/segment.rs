@@ -17,7 +17,8 @@
 //!
 //! Appends, syncs and a new segment's header go through an `IoBackend`
 //! built for each segment file by a `SegmentIo` factory (production: one
-//! `SyncIo` per segment; tests: a `FaultIo` that can cut power at any step).
+//! backend per segment, of the data file's kind; tests: a `FaultIo` that
+//! can cut power at any step).
 //! The truncation at open and directory fsyncs use the file and directory
 //! directly.
 
@@ -26,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Corruption, Error, Result};
-use crate::storage::{IoBackend, SyncIo, WriteOp};
+use crate::storage::{Backend, IoBackend, WriteOp};
 use crate::types::{le, Lsn};
 
 /// Bytes of a segment header.
@@ -91,10 +92,15 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
 /// Builds the backend that writes and syncs one segment file.
 pub(crate) type SegmentIo = Arc<dyn Fn(File) -> Result<Arc<dyn IoBackend>> + Send + Sync>;
 
-/// The production segment backend: `SyncIo` writing at most `write_buffer`
-/// bytes per call.
+/// The production segment backend: one of `kind` per segment (the data
+/// file's kind), writing at most `write_buffer` bytes per call.
+pub(crate) fn segment_io(kind: Backend, write_buffer: usize) -> SegmentIo {
+    Arc::new(move |f: File| kind.open(f, write_buffer))
+}
+
+/// `segment_io` of the `sync` kind.
 pub(crate) fn sync_segment_io(write_buffer: usize) -> SegmentIo {
-    Arc::new(move |f: File| -> Result<Arc<dyn IoBackend>> { Ok(Arc::new(SyncIo::new(f, write_buffer))) })
+    segment_io(Backend::Sync, write_buffer)
 }
 
 /// Appends to the log; see the module doc.

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use thunder::{Database, Options};
+use thunder::{Database, IoBackendKind, Options};
 
 pub mod adversarial;
 pub mod damaged;
@@ -43,7 +43,38 @@ impl Drop for SeedGuard {
     }
 }
 
-/// A database in a temporary directory; checked for integrity when dropped.
+/// The I/O backend `THUNDER_TEST_IO` names ("sync", "uring" or "direct"),
+/// if set and not empty: `make check` runs the model and log suites once per backend.
+pub fn test_io() -> Option<(IoBackendKind, &'static str)> {
+    let v = std::env::var("THUNDER_TEST_IO").ok().filter(|v| !v.is_empty())?;
+    Some(match v.as_str() {
+        "sync" => (IoBackendKind::Sync, "sync"),
+        "uring" => (IoBackendKind::Uring, "uring"),
+        "direct" => (IoBackendKind::Direct, "direct"),
+        _ => panic!("THUNDER_TEST_IO={v}: not sync, uring or direct"),
+    })
+}
+
+/// `opts` with the backend under test (`test_io`), if one is named.
+pub fn with_test_io(opts: Options) -> Options {
+    match test_io() {
+        Some((kind, _)) => opts.io_backend(kind),
+        None => opts,
+    }
+}
+
+/// Opens `path` with `opts` on the backend under test, and checks that
+/// the database really writes through it.
+pub fn open_test_io(path: &Path, opts: Options) -> thunder::Result<Database> {
+    let db = Database::open_with_options(path, with_test_io(opts))?;
+    if let Some((_, name)) = test_io() {
+        assert_eq!(db.io_backend(), name, "THUNDER_TEST_IO={name}, but the database writes with another backend");
+    }
+    Ok(db)
+}
+
+/// A database in a temporary directory, on the backend under test
+/// (`test_io`); checked for integrity when dropped.
 pub struct TestDb {
     pub dir: tempfile::TempDir,
     pub path: PathBuf,
@@ -53,6 +84,15 @@ pub struct TestDb {
 
 impl TestDb {
     pub fn new(opts: Options) -> TestDb {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("test.db");
+        let opts = with_test_io(opts);
+        let db = open_test_io(&path, opts.clone()).expect("open test db");
+        TestDb { dir, path, opts, db: Some(db) }
+    }
+
+    /// `new` with `opts` exactly as given, whatever `THUNDER_TEST_IO` says.
+    pub fn exactly(opts: Options) -> TestDb {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("test.db");
         let db = Database::open_with_options(&path, opts.clone()).expect("open test db");
@@ -101,17 +141,30 @@ impl TestDb {
 /// Copies the database file `from` and its write-ahead log directory (if
 /// any) to `to` and `to`'s log directory: what a process killed now would
 /// leave, when taken while the database is open.
+///
+/// The log goes first: the syncer thread may finish a checkpoint meanwhile
+/// (meta written, then older segments removed). Copied in this order, the
+/// image holds either the old meta and every segment it needs, or the new
+/// meta and segments it no longer needs (as after a kill between the meta
+/// and the removal); copied the other way, the old meta could come with its
+/// segments already gone, a state no kill leaves.
 pub fn copy_image(from: &Path, to: &Path) {
-    std::fs::copy(from, to).expect("copy the data file");
     let (src, dst) = (wal_dir_of(from), wal_dir_of(to));
     let _ = std::fs::remove_dir_all(&dst);
     if src.exists() {
         std::fs::create_dir_all(&dst).expect("create the log directory");
         for e in std::fs::read_dir(&src).expect("read the log directory") {
             let e = e.expect("entry");
-            std::fs::copy(e.path(), dst.join(e.file_name())).expect("copy a segment");
+            match std::fs::copy(e.path(), dst.join(e.file_name())) {
+                // Removed by a checkpoint since listed: its meta is on disk.
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                r => {
+                    r.expect("copy a segment");
+                }
+            }
         }
     }
+    std::fs::copy(from, to).expect("copy the data file");
 }
 
 /// The default write-ahead log directory of the database at `path`.

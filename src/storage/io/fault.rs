@@ -18,13 +18,19 @@
 //! `new_shared` makes several files (a data file and its log segments) count
 //! steps on one clock, so one power cut stops them all, while each keeps its
 //! own durable image and unsynced writes.
+//!
+//! The real I/O goes through an inner backend of the kind `THUNDER_TEST_IO`
+//! names (`Backend::from_test_env`: sync, uring or direct), so the same
+//! power cuts and failures run over each backend: the ops of a batch up to
+//! the failing step reach the inner backend as one batch, and an unarmed
+//! `write_and_sync` reaches its `write_and_sync` (linked, under uring).
 
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::{Arc, Mutex};
 
-use super::{IoBackend, ReadOp, SyncIo, WriteOp};
+use super::{Backend, IoBackend, ReadOp, WriteOp, WriteSyncError};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
@@ -134,9 +140,15 @@ struct State {
 
 #[derive(Debug)]
 pub struct FaultIo {
-    inner: SyncIo,
+    inner: Arc<dyn IoBackend>,
     clock: Arc<FaultClock>,
     state: Mutex<State>,
+}
+
+/// The backend under test for `file` (see the module doc).
+fn inner_for(file: File) -> io::Result<Arc<dyn IoBackend>> {
+    let kind = Backend::from_test_env();
+    kind.open(file, 256 * 1024).map_err(|e| io::Error::other(format!("the {} backend under test: {e}", kind.name())))
 }
 
 /// A tiny deterministic generator so crash images are reproducible per seed.
@@ -159,7 +171,7 @@ impl FaultIo {
         let mut durable = vec![0u8; len];
         file.read_exact_at(&mut durable, 0)?;
         let state = State { durable, ..State::default() };
-        Ok(FaultIo { inner: SyncIo::new(file, 256 * 1024), clock, state: Mutex::new(state) })
+        Ok(FaultIo { inner: inner_for(file)?, clock, state: Mutex::new(state) })
     }
 
     /// Wraps `file`, whose current contents are the live image, of which
@@ -181,7 +193,12 @@ impl FaultIo {
             }
         }
         let state = State { durable, unsynced, ..State::default() };
-        Ok(FaultIo { inner: SyncIo::new(file, 256 * 1024), clock: FaultClock::new(), state: Mutex::new(state) })
+        Ok(FaultIo { inner: inner_for(file)?, clock: FaultClock::new(), state: Mutex::new(state) })
+    }
+
+    /// The name of the backend doing the real I/O.
+    pub fn inner_name(&self) -> &'static str {
+        self.inner.name()
     }
 
     /// What survived the last sync.
@@ -259,16 +276,7 @@ impl IoBackend for FaultIo {
     }
 
     fn write_batch(&self, ops: &[WriteOp<'_>]) -> io::Result<()> {
-        for op in ops {
-            let after = self.step(Step::Write { offset: op.offset, len: op.data.len() })?;
-            self.inner.write_batch(std::slice::from_ref(op))?;
-            let mut st = self.state.lock().unwrap();
-            st.unsynced.push(Unsynced::Write { offset: op.offset, data: op.data.to_vec() });
-            if let Some(e) = after {
-                return Err(e);
-            }
-        }
-        Ok(())
+        self.write_steps(ops)
     }
 
     fn read_batch(&self, ops: &mut [ReadOp<'_>]) -> io::Result<()> {
@@ -284,6 +292,87 @@ impl IoBackend for FaultIo {
     fn sync(&self) -> io::Result<()> {
         let after = self.step(Step::Sync)?;
         self.inner.sync()?;
+        self.synced();
+        after.map_or(Ok(()), Err)
+    }
+
+    fn grow(&self, len: u64) -> io::Result<()> {
+        let after = self.step(Step::Grow(len))?;
+        self.inner.grow(len)?;
+        self.state.lock().unwrap().unsynced.push(Unsynced::Grow(len));
+        after.map_or(Ok(()), Err)
+    }
+
+    fn write_and_sync(&self, ops: &[WriteOp<'_>]) -> Result<(), WriteSyncError> {
+        // Steps first (the writes', then the sync's): unarmed, the inner
+        // backend gets the whole call; else it goes step by step.
+        let (done, after) = self.count_writes(ops);
+        let failed = match after {
+            Ok(None) => None,
+            Ok(Some(e)) | Err(e) => Some(e),
+        };
+        if let Some(e) = failed {
+            self.land(&ops[..done]).map_err(WriteSyncError::Write)?;
+            return Err(WriteSyncError::Write(e));
+        }
+        let after = match self.step(Step::Sync) {
+            Ok(after) => after,
+            Err(e) => {
+                self.land(ops).map_err(WriteSyncError::Write)?;
+                return Err(WriteSyncError::Sync(e));
+            }
+        };
+        self.inner.write_and_sync(ops)?;
+        self.record(ops);
+        self.synced();
+        after.map_or(Ok(()), |e| Err(WriteSyncError::Sync(e)))
+    }
+}
+
+impl FaultIo {
+    /// Counts a step per op until one is armed: how many ops are to land,
+    /// and the armed one's outcome (Err: it fails undone; Ok(Some): it
+    /// lands, then fails).
+    fn count_writes(&self, ops: &[WriteOp<'_>]) -> (usize, io::Result<Option<io::Error>>) {
+        for (i, op) in ops.iter().enumerate() {
+            match self.step(Step::Write { offset: op.offset, len: op.data.len() }) {
+                Ok(None) => {}
+                Ok(Some(after)) => return (i + 1, Ok(Some(after))),
+                Err(e) => return (i, Err(e)),
+            }
+        }
+        (ops.len(), Ok(None))
+    }
+
+    /// The writes of `ops` as steps: those before the armed one land as one
+    /// batch of the inner backend.
+    fn write_steps(&self, ops: &[WriteOp<'_>]) -> io::Result<()> {
+        let (done, after) = self.count_writes(ops);
+        self.land(&ops[..done])?;
+        match after? {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes `ops` through the inner backend, unsynced.
+    fn land(&self, ops: &[WriteOp<'_>]) -> io::Result<()> {
+        if !ops.is_empty() {
+            self.inner.write_batch(ops)?;
+            self.record(ops);
+        }
+        Ok(())
+    }
+
+    fn record(&self, ops: &[WriteOp<'_>]) {
+        let mut st = self.state.lock().unwrap();
+        for op in ops {
+            st.unsynced.push(Unsynced::Write { offset: op.offset, data: op.data.to_vec() });
+        }
+    }
+
+    /// A sync succeeded: every unsynced change is durable.
+    fn synced(&self) {
         let mut st = self.state.lock().unwrap();
         let pending = std::mem::take(&mut st.unsynced);
         for u in pending {
@@ -302,13 +391,5 @@ impl IoBackend for FaultIo {
                 }
             }
         }
-        after.map_or(Ok(()), Err)
-    }
-
-    fn grow(&self, len: u64) -> io::Result<()> {
-        let after = self.step(Step::Grow(len))?;
-        self.inner.grow(len)?;
-        self.state.lock().unwrap().unsynced.push(Unsynced::Grow(len));
-        after.map_or(Ok(()), Err)
     }
 }

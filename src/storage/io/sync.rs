@@ -5,8 +5,8 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::FileExt;
 
+use super::backend::{read_each, runs};
 use super::{IoBackend, ReadOp, WriteOp};
 use crate::storage::file;
 
@@ -16,11 +16,19 @@ const MAX_IOV: usize = 1024; // IOV_MAX on Linux
 pub struct SyncIo {
     file: File,
     write_buffer: usize,
+    /// pwritev calls made (tests count them).
+    #[cfg(test)]
+    calls: std::sync::atomic::AtomicU64,
 }
 
 impl SyncIo {
     pub fn new(file: File, write_buffer: usize) -> SyncIo {
-        SyncIo { file, write_buffer: write_buffer.max(4096) }
+        SyncIo {
+            file,
+            write_buffer: write_buffer.max(4096),
+            #[cfg(test)]
+            calls: Default::default(),
+        }
     }
 
     /// Writes `bufs` back to back starting at `offset`, looping over short writes.
@@ -37,6 +45,8 @@ impl SyncIo {
                     libc::iovec { iov_base: b.as_ptr() as *mut libc::c_void, iov_len: b.len() }
                 })
                 .collect();
+            #[cfg(test)]
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             // SAFETY: every iovec points into a live slice borrowed for this
             // call; the kernel only reads from them.
             let n = unsafe {
@@ -76,31 +86,15 @@ impl IoBackend for SyncIo {
     }
 
     fn write_batch(&self, ops: &[WriteOp<'_>]) -> io::Result<()> {
-        let mut i = 0;
-        while i < ops.len() {
-            let start = ops[i].offset;
-            let mut end = start + ops[i].data.len() as u64;
-            let mut bufs = vec![ops[i].data];
-            let mut j = i + 1;
-            while j < ops.len()
-                && ops[j].offset == end
-                && (end - start) as usize + ops[j].data.len() <= self.write_buffer
-            {
-                end += ops[j].data.len() as u64;
-                bufs.push(ops[j].data);
-                j += 1;
-            }
-            self.pwritev_all(&bufs, start)?;
-            i = j;
+        for run in runs(ops, self.write_buffer) {
+            let bufs: Vec<&[u8]> = ops[run.clone()].iter().map(|op| op.data).collect();
+            self.pwritev_all(&bufs, ops[run.start].offset)?;
         }
         Ok(())
     }
 
     fn read_batch(&self, ops: &mut [ReadOp<'_>]) -> io::Result<()> {
-        for op in ops.iter_mut() {
-            self.file.read_exact_at(op.buf, op.offset)?;
-        }
-        Ok(())
+        read_each(&self.file, ops)
     }
 
     fn sync(&self) -> io::Result<()> {
@@ -139,5 +133,27 @@ mod tests {
         assert!(out[8192..12288].iter().all(|&x| x == 3));
         assert!(out[12288..20000].iter().all(|&x| x == 0));
         assert!(out[20000..].iter().all(|&x| x == 4));
+        // a+b in one call, c alone (the buffer is full), d apart: three.
+        assert_eq!(io.calls.load(std::sync::atomic::Ordering::Relaxed), 3);
+    }
+
+    #[test]
+    fn a_run_of_adjacent_pages_is_one_pwritev() {
+        let f = tempfile::tempfile().unwrap();
+        let io = SyncIo::new(f, 256 * 1024);
+        let pages: Vec<Vec<u8>> = (0..64u8).map(|i| vec![i; 4096]).collect();
+        let ops: Vec<WriteOp<'_>> =
+            pages.iter().enumerate().map(|(i, p)| WriteOp { offset: i as u64 * 4096, data: p }).collect();
+        io.write_batch(&ops).unwrap();
+        assert_eq!(io.calls.load(std::sync::atomic::Ordering::Relaxed), 1, "64 adjacent pages, 256 KiB: one call");
+        let mut out = vec![0u8; 64 * 4096];
+        io.read_batch(&mut [ReadOp { offset: 0, buf: &mut out }]).unwrap();
+        assert!(out.chunks(4096).enumerate().all(|(i, p)| p.iter().all(|&b| b == i as u8)));
+        // One page more than the buffer holds: two calls.
+        let more: Vec<Vec<u8>> = (0..65u8).map(|i| vec![i; 4096]).collect();
+        let ops: Vec<WriteOp<'_>> =
+            more.iter().enumerate().map(|(i, p)| WriteOp { offset: i as u64 * 4096, data: p }).collect();
+        io.write_batch(&ops).unwrap();
+        assert_eq!(io.calls.load(std::sync::atomic::Ordering::Relaxed), 3);
     }
 }

@@ -1,0 +1,324 @@
+//! The io_uring backend (cargo feature `io_uring`, Linux): a batch of writes
+//! goes to the kernel as one submission, adjacent ops coalesced into one
+//! writev of at most `write_buffer` bytes as in `sync`; `write_and_sync`
+//! links the fdatasync after the writes (IOSQE_IO_LINK), so a commit's pages
+//! and their sync cost one system call. Completions are checked one by one:
+//! an error or a short write is the batch's error, naming its offset (a
+//! short write breaks the link, so the sync is then not done).
+//!
+//! The invariant that makes this sound: every call waits until the kernel
+//! has completed every entry it consumed, so the buffers and iovecs it
+//! borrows outlive their use. Entries the kernel never consumed (a failed
+//! submission) are dropped with their ring, which is never used again.
+//!
+//! Rings are pooled: a call takes one (or makes one) and puts it back, so
+//! the log's appends go on while another thread waits for its sync.
+#![allow(unsafe_code)]
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::sync::Mutex;
+
+use io_uring::{opcode, squeue, types, IoUring, Probe};
+
+use super::backend::{op_error, read_each, runs, WriteSyncError};
+use super::{IoBackend, ReadOp, WriteOp};
+use crate::storage::file;
+
+/// Submission queue entries per ring; a bigger batch goes in several.
+const ENTRIES: u32 = 64;
+const MAX_IOV: usize = 1024;
+/// Rings kept for reuse.
+const KEEP_RINGS: usize = 4;
+
+pub struct UringIo {
+    /// The descriptor the backend was given: reads, growth.
+    file: File,
+    /// The same file opened again (`file::reopen`): what the rings write
+    /// and sync, so requests in flight at a crash never hold the lock.
+    ring_file: File,
+    write_buffer: usize,
+    rings: Mutex<Vec<IoUring>>,
+}
+
+impl std::fmt::Debug for UringIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UringIo").field("file", &self.file).field("write_buffer", &self.write_buffer).finish()
+    }
+}
+
+/// A new ring, with every entry of a submission submitted even if one
+/// fails to start (kernels before 5.18 lack that flag: plain then).
+fn new_ring() -> io::Result<IoUring> {
+    IoUring::builder().setup_submit_all().build(ENTRIES).or_else(|_| IoUring::new(ENTRIES))
+}
+
+/// One entry of a submission and what it was for.
+struct Pending {
+    entry: squeue::Entry,
+    offset: u64,
+    /// Bytes a write must write; None for the sync.
+    len: Option<usize>,
+}
+
+impl UringIo {
+    /// A backend writing `file`; an error where the kernel or a sandbox
+    /// refuses io_uring, or lacks the operations used here.
+    pub fn new(file: File, write_buffer: usize) -> io::Result<UringIo> {
+        let ring = new_ring()?;
+        let mut probe = Probe::new();
+        ring.submitter().register_probe(&mut probe)?;
+        for (code, name) in [(opcode::Writev::CODE, "writev"), (opcode::Fsync::CODE, "fsync")] {
+            if !probe.is_supported(code) {
+                return Err(io::Error::new(io::ErrorKind::Unsupported, format!("io_uring lacks {name}")));
+            }
+        }
+        let (_, ring_file) = file::reopen(&file, 0);
+        let ring_file = ring_file?;
+        Ok(UringIo { file, ring_file, write_buffer: write_buffer.max(4096), rings: Mutex::new(vec![ring]) })
+    }
+
+    fn take_ring(&self) -> io::Result<IoUring> {
+        let pooled = self.rings.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        pooled.map_or_else(new_ring, Ok)
+    }
+
+    fn give_ring(&self, ring: IoUring) {
+        let mut rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
+        if rings.len() < KEEP_RINGS {
+            rings.push(ring);
+        }
+    }
+
+    /// Writes `ops` (and then syncs, linked, with `sync`).
+    fn submit_ops(&self, ops: &[WriteOp<'_>], sync: bool) -> Result<(), WriteSyncError> {
+        let fd = types::Fd(self.ring_file.as_raw_fd());
+        // Each run's iovecs live here until its completion is reaped.
+        let mut iovs: Vec<Vec<libc::iovec>> = Vec::new();
+        for run in runs(ops, self.write_buffer) {
+            for chunk in ops[run].chunks(MAX_IOV) {
+                iovs.push(
+                    chunk
+                        .iter()
+                        .map(|op| libc::iovec {
+                            iov_base: op.data.as_ptr() as *mut libc::c_void,
+                            iov_len: op.data.len(),
+                        })
+                        .collect(),
+                );
+            }
+        }
+        let mut pending = Vec::with_capacity(iovs.len() + 1);
+        let mut at = 0;
+        for iov in &iovs {
+            let len: usize = iov.iter().map(|v| v.iov_len).sum();
+            let offset = ops[at].offset;
+            at += iov.len();
+            let entry = opcode::Writev::new(fd, iov.as_ptr(), iov.len() as u32).offset(offset).build();
+            pending.push(Pending { entry, offset, len: Some(len) });
+        }
+        if sync {
+            let entry = opcode::Fsync::new(fd).flags(types::FsyncFlags::DATASYNC).build();
+            pending.push(Pending { entry, offset: 0, len: None });
+        }
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut ring = self.take_ring().map_err(WriteSyncError::Write)?;
+        // Bigger batches go in several submissions, each completed before
+        // the next; the sync is linked after the writes of the last one.
+        let groups: Vec<&[Pending]> = pending.chunks(ENTRIES as usize).collect();
+        let mut result = Ok(());
+        for (i, group) in groups.iter().enumerate() {
+            result = run_group(&mut ring, group, sync && i + 1 == groups.len());
+            if result.is_err() {
+                break;
+            }
+        }
+        match result {
+            Err(RingError { err, ring_lost: true }) => Err(err),
+            Err(RingError { err, .. }) => {
+                self.give_ring(ring);
+                Err(err)
+            }
+            Ok(()) => {
+                self.give_ring(ring);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A failed group: the error, and whether the ring must be dropped (entries
+/// the kernel never consumed may still sit in it).
+struct RingError {
+    err: WriteSyncError,
+    ring_lost: bool,
+}
+
+/// Submits `group` on `ring` (linked into one chain when `linked`) and
+/// waits for every completion of what the kernel consumed.
+fn run_group(ring: &mut IoUring, group: &[Pending], linked: bool) -> Result<(), RingError> {
+    {
+        let mut sq = ring.submission();
+        for (i, p) in group.iter().enumerate() {
+            let mut e = p.entry.clone().user_data(i as u64);
+            if linked && i + 1 < group.len() {
+                e = e.flags(squeue::Flags::IO_LINK);
+            }
+            // SAFETY: the entry's iovecs and buffers are borrowed by the
+            // caller for the whole call, and `run_group` does not return
+            // before the kernel completed every entry it consumed (below);
+            // the queue has room, as ENTRIES bounds a group.
+            unsafe { sq.push(&e) }.expect("a group fits the submission queue");
+        }
+    }
+    let mut results: Vec<Option<i32>> = vec![None; group.len()];
+    let (mut consumed, mut reaped) = (0usize, 0usize);
+    let mut failure = None;
+    while reaped < group.len() {
+        let left_to_submit = group.len() - consumed;
+        match ring.submit_and_wait(1) {
+            Ok(n) => consumed += n.min(left_to_submit),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR) | Some(libc::EAGAIN) | Some(libc::EBUSY)) => {}
+            Err(e) => {
+                failure.get_or_insert(e);
+                if reaped == consumed {
+                    // Nothing in flight: what was never consumed goes
+                    // with the ring.
+                    break;
+                }
+                std::thread::yield_now();
+            }
+        }
+        for cqe in ring.completion() {
+            let i = cqe.user_data() as usize;
+            if i < results.len() && results[i].is_none() {
+                results[i] = Some(cqe.result());
+                reaped += 1;
+            }
+        }
+    }
+    if let Some(e) = failure {
+        let err = WriteSyncError::Write(op_error("io_uring submit", group[0].offset, e));
+        return Err(RingError { err, ring_lost: reaped < group.len() });
+    }
+    check_results(group, &results).map_err(|err| RingError { err, ring_lost: false })
+}
+
+/// The first failure among the completions, in submission order.
+fn check_results(group: &[Pending], results: &[Option<i32>]) -> Result<(), WriteSyncError> {
+    for (p, res) in group.iter().zip(results) {
+        let res = res.expect("every entry completed");
+        match (p.len, res) {
+            (Some(_), r) if r < 0 => {
+                return Err(WriteSyncError::Write(op_error(
+                    "io_uring write",
+                    p.offset,
+                    io::Error::from_raw_os_error(-r),
+                )))
+            }
+            (Some(len), r) if (r as usize) < len => {
+                let short = io::Error::new(io::ErrorKind::WriteZero, format!("short write: {r} of {len} bytes"));
+                return Err(WriteSyncError::Write(op_error("io_uring write", p.offset, short)));
+            }
+            (None, r) if r < 0 => return Err(WriteSyncError::Sync(io::Error::from_raw_os_error(-r))),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+impl IoBackend for UringIo {
+    fn name(&self) -> &'static str {
+        "uring"
+    }
+
+    fn write_batch(&self, ops: &[WriteOp<'_>]) -> io::Result<()> {
+        self.submit_ops(ops, false).map_err(|e| match e {
+            WriteSyncError::Write(e) | WriteSyncError::Sync(e) => e,
+        })
+    }
+
+    fn read_batch(&self, ops: &mut [ReadOp<'_>]) -> io::Result<()> {
+        read_each(&self.file, ops)
+    }
+
+    fn sync(&self) -> io::Result<()> {
+        self.submit_ops(&[], true).map_err(|e| match e {
+            WriteSyncError::Write(e) | WriteSyncError::Sync(e) => e,
+        })
+    }
+
+    fn grow(&self, len: u64) -> io::Result<()> {
+        file::grow(&self.file, len)
+    }
+
+    fn write_and_sync(&self, ops: &[WriteOp<'_>]) -> Result<(), WriteSyncError> {
+        self.submit_ops(ops, true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::FileExt;
+
+    use super::*;
+
+    fn uring(f: File) -> Option<UringIo> {
+        match UringIo::new(f, 8192) {
+            Ok(io) => Some(io),
+            Err(e) => {
+                println!("SKIP io_uring unit test: io_uring refused here ({e})");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn batches_land_at_their_offsets_and_sync_links_after_them() {
+        let f = tempfile::tempfile().unwrap();
+        let Some(io) = uring(f.try_clone().unwrap()) else { return };
+        // More runs than one submission holds: 150 pages, every other one.
+        let pages: Vec<Vec<u8>> = (0..150u32).map(|i| vec![(i % 251) as u8 + 1; 4096]).collect();
+        let ops: Vec<WriteOp<'_>> =
+            pages.iter().enumerate().map(|(i, p)| WriteOp { offset: 2 * i as u64 * 4096, data: p }).collect();
+        io.write_and_sync(&ops).map_err(|e| format!("{e:?}")).unwrap();
+        let mut all = vec![0u8; 300 * 4096];
+        f.read_exact_at(&mut all[..299 * 4096], 0).unwrap();
+        for (i, p) in pages.iter().enumerate() {
+            assert_eq!(&all[2 * i * 4096..(2 * i + 1) * 4096], &p[..], "page {i}");
+        }
+        // Adjacent and unaligned ops, a plain batch and a plain sync.
+        io.write_batch(&[WriteOp { offset: 1, data: b"abc" }, WriteOp { offset: 4, data: b"de" }]).unwrap();
+        io.sync().unwrap();
+        let mut head = [0u8; 6];
+        f.read_exact_at(&mut head, 0).unwrap();
+        assert_eq!(&head, b"\x01abcde");
+    }
+
+    #[test]
+    fn a_failed_write_names_its_offset_and_skips_the_sync() {
+        let f = tempfile::tempfile().unwrap();
+        let Some(io) = uring(f.try_clone().unwrap()) else { return };
+        let page = vec![1u8; 4096];
+        // Past the largest file the filesystem allows: EFBIG (or EINVAL).
+        let far = 1u64 << 62;
+        let ops = [WriteOp { offset: 0, data: &page }, WriteOp { offset: far, data: &page }];
+        match io.write_and_sync(&ops) {
+            Err(WriteSyncError::Write(e)) => {
+                assert!(e.to_string().contains(&format!("offset {far}")), "{e}");
+                let inner = e.get_ref().and_then(|s| s.downcast_ref::<super::super::backend::OpError>());
+                let errno = inner.and_then(|o| o.source.raw_os_error());
+                assert!(matches!(errno, Some(libc::EFBIG) | Some(libc::EINVAL)), "{e}");
+            }
+            other => panic!("expected a failed write, got {other:?}"),
+        }
+        // The first write landed; the ring is still usable after the failure.
+        let mut back = [0u8; 4096];
+        f.read_exact_at(&mut back, 0).unwrap();
+        assert_eq!(back, [1u8; 4096]);
+        io.write_and_sync(&[WriteOp { offset: 4096, data: &page }]).map_err(|e| format!("{e:?}")).unwrap();
+    }
+}
