@@ -84,7 +84,9 @@ def machine_lines(base):
     pkgs = sh("dpkg-query -W -f '${Package} ${Version}, ' liblmdb-dev librocksdb-dev libsqlite3-dev "
               "golang-github-coreos-bbolt-dev golang-go 2>/dev/null").rstrip(", ")
     rev = sh("git -C %s rev-parse --short HEAD" % TREE)
-    dirty = sh("git -C %s status --porcelain --untracked-files=no" % TREE)
+    # the run's own outputs (tracked, rewritten by this run) are no change to the tree measured
+    dirty = sh("git -C %s status --porcelain --untracked-files=no -- . ':!bench/results' "
+               "':!docs/BENCHMARKS.md' ':!docs/benchmarks.png'" % TREE)
     version = sh("sed -n 's/^version = \"\\(.*\\)\"/\\1/p' %s/Cargo.toml | head -n1" % TREE)
     return [
         ("date", time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())),
