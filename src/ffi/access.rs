@@ -55,7 +55,8 @@ fn with_value<R>(
         },
         TxnSlot::Closed => return Err(closed()),
     };
-    f(v.ok_or(Error::KeyNotFound)?)
+    let Some(v) = v else { return Err(Error::KeyNotFound) };
+    f(v)
 }
 
 /// The body of thunder_get / thunder_bucket_get once the handle is checked.

@@ -145,7 +145,7 @@ fn go<'t, T: crate::txn::TxCore>(
 /// # Safety
 /// `c` NULL or a live cursor; `key`/`val` NULL or writable.
 unsafe fn step(
-    name: &str,
+    name: &'static str,
     c: *mut thunder_cursor,
     m: Move<'_>,
     key: *mut thunder_bytes,
@@ -161,7 +161,7 @@ unsafe fn step(
             TxnSlot::Write(tx) => go(&mut pos, &**tx, m)?,
             TxnSlot::Closed => return Err(closed()),
         };
-        let (k, v) = item.ok_or(Error::KeyNotFound)?;
+        let Some((k, v)) = item else { return Err(Error::KeyNotFound) };
         // SAFETY: NULL or writable per the contract.
         unsafe {
             args::write_opt(key, thunder_bytes::of(k));

@@ -45,7 +45,7 @@ pub const THUNDER_IO_DIRECT: thunder_io_backend = 3;
 /// # Safety
 /// `o` must be NULL or a live options handle used by no other thread.
 unsafe fn set(
-    name: &str,
+    name: &'static str,
     o: *mut thunder_options,
     f: impl FnOnce(&mut thunder_options) -> Result<()>,
 ) -> thunder_status {
