@@ -70,7 +70,10 @@ impl fmt::Display for Lsn {
 pub(crate) mod le {
     #[inline]
     pub fn u16_at(b: &[u8], off: usize) -> u16 {
-        u16::from_le_bytes([b[off], b[off + 1]])
+        // One bounds check for both bytes (indexing each byte made two).
+        let mut a = [0u8; 2];
+        a.copy_from_slice(&b[off..off + 2]);
+        u16::from_le_bytes(a)
     }
 
     #[inline]

@@ -5,6 +5,7 @@
 mod cursor;
 mod node;
 mod ops;
+mod order;
 mod overflow;
 mod page;
 mod record;

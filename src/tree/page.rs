@@ -81,6 +81,7 @@ pub struct BranchPage<'a> {
     n: usize,
 }
 
+#[inline]
 fn slot(b: &[u8], i: usize) -> usize {
     le::u16_at(b, HEADER_LEN + i * SLOT_LEN) as usize
 }
@@ -91,16 +92,19 @@ impl<'a> LeafPage<'a> {
         LeafPage { b, n: Header::read(b).count as usize }
     }
 
+    #[inline]
     pub fn len(&self) -> usize {
         self.n
     }
 
+    #[inline]
     pub fn key(&self, i: usize) -> &'a [u8] {
         let o = slot(self.b, i);
         let klen = le::u16_at(self.b, o + 1) as usize;
         &self.b[o + LEAF_ENTRY_HEAD..o + LEAF_ENTRY_HEAD + klen]
     }
 
+    #[inline]
     pub fn value(&self, i: usize) -> Value<'a> {
         let o = slot(self.b, i);
         let klen = le::u16_at(self.b, o + 1) as usize;
@@ -129,16 +133,19 @@ impl<'a> BranchPage<'a> {
         BranchPage { b, n: Header::read(b).count as usize }
     }
 
+    #[inline]
     pub fn len(&self) -> usize {
         self.n
     }
 
+    #[inline]
     pub fn key(&self, i: usize) -> &'a [u8] {
         let o = slot(self.b, i);
         let klen = le::u16_at(self.b, o + 8) as usize;
         &self.b[o + BRANCH_ENTRY_HEAD..o + BRANCH_ENTRY_HEAD + klen]
     }
 
+    #[inline]
     pub fn child(&self, i: usize) -> PageId {
         PageId(le::u64_at(self.b, slot(self.b, i)))
     }

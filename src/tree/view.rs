@@ -7,6 +7,7 @@
 use crate::error::{Corruption, Error, Result};
 use crate::storage::{Mmap, PageType, VerifiedBits, HEADER_LEN};
 use crate::tree::node::{Node, NodeRef};
+use crate::tree::order;
 use crate::tree::overflow;
 use crate::tree::page::{self, BranchPage, LeafPage, OverflowRef, Value};
 use crate::types::PageId;
@@ -91,6 +92,7 @@ pub enum NodeView<'a> {
 }
 
 impl<'a> NodeView<'a> {
+    #[inline]
     pub fn is_leaf(&self) -> bool {
         match self {
             NodeView::Page(PageNode::Leaf(_)) => true,
@@ -99,6 +101,7 @@ impl<'a> NodeView<'a> {
         }
     }
 
+    #[inline]
     pub fn len(&self) -> usize {
         match self {
             NodeView::Page(PageNode::Leaf(p)) => p.len(),
@@ -107,6 +110,7 @@ impl<'a> NodeView<'a> {
         }
     }
 
+    #[inline]
     pub fn key(&self, i: usize) -> &'a [u8] {
         match *self {
             NodeView::Page(PageNode::Leaf(p)) => p.key(i),
@@ -115,6 +119,7 @@ impl<'a> NodeView<'a> {
         }
     }
 
+    #[inline]
     pub fn value(&self, i: usize) -> Value<'a> {
         match *self {
             NodeView::Page(PageNode::Leaf(p)) => p.value(i),
@@ -123,6 +128,7 @@ impl<'a> NodeView<'a> {
         }
     }
 
+    #[inline]
     pub fn child(&self, i: usize) -> NodeRef {
         match *self {
             NodeView::Page(PageNode::Branch(p)) => NodeRef::Page(p.child(i)),
@@ -133,19 +139,13 @@ impl<'a> NodeView<'a> {
 
     /// Position of `key` (Ok) or where it would be inserted (Err).
     pub fn search(&self, key: &[u8]) -> std::result::Result<usize, usize> {
-        if let NodeView::Dirty(n) = self {
-            return n.search(key);
+        // One match on the kind, then a search over that kind's keys (a
+        // match per probed key cost more than the comparison).
+        match self {
+            NodeView::Dirty(n) => n.search(key),
+            NodeView::Page(PageNode::Leaf(p)) => search_by(p.len(), |i| p.key(i), key),
+            NodeView::Page(PageNode::Branch(p)) => search_by(p.len(), |i| p.key(i), key),
         }
-        let (mut lo, mut hi) = (0, self.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            match self.key(mid).cmp(key) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Ok(mid),
-            }
-        }
-        Err(lo)
     }
 
     /// In a branch, the child whose range holds `key`.
@@ -155,6 +155,21 @@ impl<'a> NodeView<'a> {
             Err(i) => i.saturating_sub(1),
         }
     }
+}
+
+/// Binary search of `key` among the `n` sorted keys `key_at(0..n)`.
+#[inline]
+fn search_by<'k>(n: usize, key_at: impl Fn(usize) -> &'k [u8], key: &[u8]) -> std::result::Result<usize, usize> {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match order::compare(key_at(mid), key) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => return Ok(mid),
+        }
+    }
+    Err(lo)
 }
 
 /// Anything that can show a node: a read snapshot (pages only) or a write
