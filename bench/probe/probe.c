@@ -1,6 +1,6 @@
 /* probe: an instruction-count and wall-clock probe of thunder's hot paths.
  *
- * Usage: probe <load|read|commit> <dbdir> <N>
+ * Usage: probe <load|read|commit|missing|scan|range|delete> <dbdir> <N>
  *
  *   load    N puts of new keys in one write transaction, then its commit.
  *   read    (after loading N keys, not measured) N gets of random existing
@@ -8,6 +8,11 @@
  *   commit  (after loading N keys, not measured) K = max(N / 100, 100)
  *           write transactions of one put each, committed durably
  *           (THUNDER_SYNC_FULL, the default).
+ *   missing (after loading N keys) N gets of keys never written.
+ *   scan    (after loading N keys) every item in key order, one cursor.
+ *   range   (after loading N keys) N/10 seeks to a random key, then 99 nexts.
+ *   delete  (after loading N keys) the even-numbered half deleted in one
+ *           write transaction, then its commit.
  *
  * Key i is 24 hex digits: 16 of element i of a splitmix64 stream, then 8 of
  * i (so keys are unique and arrive in random order); its value is 150 bytes
@@ -142,12 +147,59 @@ static uint64_t read_random(thunder_db *db, const item *items, uint64_t n, uint6
   return sum;
 }
 
+/* N gets of keys never written (key i of [n, 2n) made on the fly). */
+static uint64_t read_missing(thunder_db *db, uint64_t n) {
+  uint64_t pick = 7, sum = 0;
+  thunder_txn *txn;
+  thunder_bytes got;
+  uint8_t key[KEY_LEN];
+  TRY("begin read", thunder_txn_begin(db, THUNDER_TXN_READ, &txn));
+  for (uint64_t op = 0; op < n; op++) {
+    uint64_t i = n + splitmix64(&pick) % n;
+    put_hex(key, key_random(i), 16);
+    put_hex(key + 16, i, 8);
+    thunder_status s = thunder_get(txn, key, KEY_LEN, &got);
+    if (s != THUNDER_NOT_FOUND) fail("get of a missing key", s);
+    sum += i;
+  }
+  TRY("end read", thunder_txn_commit(txn));
+  return sum;
+}
+
+/* `ranges` seeks (0: one scan from the first item) each followed by up to
+ * `len` - 1 nexts; returns a checksum of the first 8 bytes of every value. */
+static uint64_t read_ranges(thunder_db *db, const item *items, uint64_t n, uint64_t ranges, uint64_t len) {
+  uint64_t pick = 3, sum = 0;
+  thunder_txn *txn;
+  thunder_cursor *c;
+  thunder_bytes k, v;
+  TRY("begin read", thunder_txn_begin(db, THUNDER_TXN_READ, &txn));
+  TRY("cursor", thunder_cursor_open(txn, NULL, &c));
+  for (uint64_t r = 0; r < (ranges ? ranges : 1); r++) {
+    thunder_status s = ranges ? thunder_cursor_seek(c, items[splitmix64(&pick) % n].key, KEY_LEN, &k, &v)
+                              : thunder_cursor_first(c, &k, &v);
+    for (uint64_t got = 0; s == THUNDER_OK && got < len; got++) {
+      uint64_t w;
+      memcpy(&w, v.data, 8);
+      sum = (sum ^ w) * 0x100000001b3u;
+      if (got + 1 < len) s = thunder_cursor_next(c, &k, &v);
+    }
+    if (s != THUNDER_OK && s != THUNDER_NOT_FOUND) fail("cursor", s);
+  }
+  thunder_cursor_close(c);
+  TRY("end read", thunder_txn_commit(txn));
+  return sum;
+}
+
 int main(int argc, char **argv) {
   const char *w = argc == 4 ? argv[1] : "";
   int is_load = !strcmp(w, "load"), is_read = !strcmp(w, "read"), is_commit = !strcmp(w, "commit");
+  int is_missing = !strcmp(w, "missing"), is_scan = !strcmp(w, "scan"), is_range = !strcmp(w, "range");
+  int is_delete = !strcmp(w, "delete");
   uint64_t n = argc == 4 ? strtoull(argv[3], NULL, 10) : 0;
-  if (!(is_load || is_read || is_commit) || n == 0) {
-    fprintf(stderr, "usage: %s <load|read|commit> <dbdir> <N>\n", argc > 0 ? argv[0] : "probe");
+  if (!(is_load || is_read || is_commit || is_missing || is_scan || is_range || is_delete) || n == 0) {
+    fprintf(stderr, "usage: %s <load|read|commit|missing|scan|range|delete> <dbdir> <N>\n",
+            argc > 0 ? argv[0] : "probe");
     return 2;
   }
   char path[4096];
@@ -164,28 +216,56 @@ int main(int argc, char **argv) {
   TRY("open", thunder_open(path, opts, &db));
   thunder_options_free(opts);
 
-  uint64_t ops = is_commit ? (n / 100 < 100 ? 100 : n / 100) : n, sum = 0, start, elapsed;
+  uint64_t ops = is_commit ? (n / 100 < 100 ? 100 : n / 100) : n, sum = 0, start, elapsed, keys = n;
+  if (is_range) ops = n / 10 ? n / 10 : 1;
+  if (is_delete) ops = (n + 1) / 2, keys = n - ops;
+  if (is_commit) keys = n + ops;
   item *items = make_items(is_commit ? n + ops : n);
   if (!is_load) put_range(db, items, 0, n);
+  /* The read workloads start with every page checked once, as after any
+   * earlier read of the process (thunder verifies a page's checksum on its
+   * first read in a process, then remembers it). */
+  if (is_read || is_missing || is_scan || is_range) read_ranges(db, items, n, 0, UINT64_MAX);
+  /* PROBE_REPEAT=R (read workloads): the measured phase runs R times, so a
+   * profiler sampling the whole process sees mostly that phase. */
+  const char *rep = getenv("PROBE_REPEAT");
+  uint64_t repeat = rep && !is_load && !is_commit && !is_delete ? strtoull(rep, NULL, 10) : 1;
   start = measure_start();
+  for (uint64_t r = 1; r < repeat; r++) {
+    if (is_read) read_random(db, items, n, ops);
+    if (is_missing) read_missing(db, n);
+    if (is_scan) read_ranges(db, items, n, 0, UINT64_MAX);
+    if (is_range) read_ranges(db, items, n, ops, 100);
+  }
   if (is_load)
     put_range(db, items, 0, n);
   else if (is_read)
     sum = read_random(db, items, n, ops);
-  else
+  else if (is_missing)
+    sum = read_missing(db, n);
+  else if (is_scan)
+    sum = read_ranges(db, items, n, 0, UINT64_MAX);
+  else if (is_range)
+    sum = read_ranges(db, items, n, ops, 100);
+  else if (is_delete) {
+    thunder_txn *txn;
+    TRY("begin write", thunder_txn_begin(db, THUNDER_TXN_WRITE, &txn));
+    for (uint64_t i = 0; i < n; i += 2) TRY("delete", thunder_delete(txn, items[i].key, KEY_LEN));
+    TRY("commit", thunder_txn_commit(txn));
+  } else
     for (uint64_t k = 0; k < ops; k++) put_range(db, items, n + k, 1);
   elapsed = measure_stop(start);
   free(items);
 
   thunder_stats st;
   TRY("stat", thunder_stat(db, &st));
-  if (st.key_count != n + (is_commit ? ops : 0)) {
+  if (st.key_count != keys) {
     fprintf(stderr, "probe: %" PRIu64 " keys in the database\n", st.key_count);
     return 1;
   }
   TRY("check", thunder_check(db));
   TRY("close", thunder_close(db));
   printf("workload=%s n=%" PRIu64 " ops=%" PRIu64 " checksum=%016" PRIx64 " ns_per_op=%" PRIu64 "\n",
-         w, n, ops, sum, RUNNING_ON_VALGRIND ? 0 : elapsed / ops);
+         w, n, ops, sum, RUNNING_ON_VALGRIND ? 0 : elapsed / (ops * (repeat ? repeat : 1)));
   return 0;
 }

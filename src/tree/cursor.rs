@@ -221,6 +221,18 @@ impl RawCursor {
             State::At if self.fresh(version) => {
                 if let Some(top) = self.stack.last_mut() {
                     top.1 += 1;
+                    // The common step, to the next entry of the same leaf:
+                    // one view of the leaf, no walk of the stack.
+                    let (r, i) = *top;
+                    let v = src.view(r)?;
+                    if v.is_leaf() && i < v.len() {
+                        let item = (v.key(i), v.value(i));
+                        if self.track {
+                            self.key.clear();
+                            self.key.extend_from_slice(item.0);
+                        }
+                        return Ok(Some(item));
+                    }
                 }
                 let found = self.settle_forward(src)?;
                 self.land(src, version, found, State::PastEnd)
