@@ -61,21 +61,38 @@ impl OwnedCursor {
         if tx.serial() != self.txn {
             return Err(Error::invalid("cursor used with another transaction than its own"));
         }
-        let root = tx.tree_root(self.bucket.as_ref(), self.tree)?;
         let ver = tx.version();
         let raw = &mut self.raw;
-        let item = match m {
-            Move::First => raw.first(tx, root, ver)?,
-            Move::Last => raw.last(tx, root, ver)?,
-            Move::Next => raw.next(tx, root, ver)?,
-            Move::Prev => raw.prev(tx, root, ver)?,
-            Move::Seek(k) => raw.seek(tx, root, ver, k)?,
+        // A read transaction's trees cannot change or fail, so a step within
+        // the current leaf needs neither the root nor its checks (a write
+        // transaction checks them: it may have failed, or dropped the bucket).
+        let fast = match m {
+            Move::Next if !tx.writable() => raw.next_in_leaf(tx, ver)?,
+            _ => None,
+        };
+        let item = match (fast, m) {
+            (Some(item), _) => Some(item),
+            (None, m) => self.raw_step(tx, m)?,
         };
         match item {
             None => Ok(None),
             Some((k, _)) if self.tree == Tree::Children => Ok(Some((k, &[][..]))),
             Some((k, v)) => Ok(Some((k, tx.resolve(v)?))),
         }
+    }
+
+    /// The movement on the raw cursor, from the tree's current root.
+    fn raw_step<'t, T: TxCore>(&mut self, tx: &'t T, m: Move<'_>) -> Result<Option<crate::tree::Item<'t>>> {
+        let root = tx.tree_root(self.bucket.as_ref(), self.tree)?;
+        let ver = tx.version();
+        let raw = &mut self.raw;
+        Ok(match m {
+            Move::First => raw.first(tx, root, ver)?,
+            Move::Last => raw.last(tx, root, ver)?,
+            Move::Next => raw.next(tx, root, ver)?,
+            Move::Prev => raw.prev(tx, root, ver)?,
+            Move::Seek(k) => raw.seek(tx, root, ver, k)?,
+        })
     }
 
     pub fn first<'t, T: TxCore>(&mut self, tx: &'t T) -> Result<Option<KeyValue<'t>>> {

@@ -122,10 +122,6 @@ pub unsafe extern "C" fn thunder_bucket_cursor_open(
     guard("thunder_bucket_cursor_open", || unsafe { open(txn, parent, Over::BucketNames, out) })
 }
 
-fn lock_pos(c: &thunder_cursor) -> Result<std::sync::MutexGuard<'_, OwnedCursor>> {
-    c.pos.lock().map_err(|_| Error::Internal("cursor poisoned by an earlier internal error".into()))
-}
-
 fn go<'t, T: crate::txn::TxCore>(
     pos: &mut OwnedCursor,
     tx: &'t T,
@@ -154,20 +150,20 @@ unsafe fn step(
     guard(name, || {
         // SAFETY: forwarded contract.
         let c = unsafe { handles::get("c", c)? };
-        let mut pos = lock_pos(c)?;
-        let slot = c.shared.lock()?;
-        let item = match &*slot {
-            TxnSlot::Read(tx) => go(&mut pos, tx, m)?,
-            TxnSlot::Write(tx) => go(&mut pos, &**tx, m)?,
-            TxnSlot::Closed => return Err(closed()),
-        };
-        let Some((k, v)) = item else { return Err(Error::KeyNotFound) };
-        // SAFETY: NULL or writable per the contract.
-        unsafe {
-            args::write_opt(key, thunder_bytes::of(k));
-            args::write_opt(val, thunder_bytes::of(v));
-        }
-        Ok(())
+        c.with(|slot, pos| {
+            let item = match &*slot {
+                TxnSlot::Read(tx) => go(pos, tx, m)?,
+                TxnSlot::Write(tx) => go(pos, &**tx, m)?,
+                TxnSlot::Closed => return Err(closed()),
+            };
+            let Some((k, v)) = item else { return Err(Error::KeyNotFound) };
+            // SAFETY: NULL or writable per the contract.
+            unsafe {
+                args::write_opt(key, thunder_bytes::of(k));
+                args::write_opt(val, thunder_bytes::of(v));
+            }
+            Ok(())
+        })
     })
 }
 
@@ -307,14 +303,15 @@ pub unsafe extern "C" fn thunder_cursor_delete(c: *mut thunder_cursor) -> thunde
     guard("thunder_cursor_delete", || {
         // SAFETY: forwarded contract.
         let c = unsafe { handles::get("c", c)? };
-        let mut pos = lock_pos(c)?;
-        if pos.over_bucket_names() {
-            return Err(Error::invalid("delete on a bucket cursor (use thunder_bucket_delete)"));
-        }
-        match pos.delete(c.shared.lock()?.write()?)? {
-            true => Ok(()),
-            false => Err(Error::NoCurrentItem),
-        }
+        c.with(|slot, pos| {
+            if pos.over_bucket_names() {
+                return Err(Error::invalid("delete on a bucket cursor (use thunder_bucket_delete)"));
+            }
+            match pos.delete(slot.write()?)? {
+                true => Ok(()),
+                false => Err(Error::NoCurrentItem),
+            }
+        })
     })
 }
 

@@ -11,6 +11,7 @@
 //! which fails that transaction (`THUNDER_INTERNAL` from then on).
 #![allow(unsafe_code, non_camel_case_types)]
 
+use std::cell::UnsafeCell;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
@@ -51,10 +52,18 @@ pub struct thunder_bucket {
 }
 
 /// A cursor over a keyspace or over a bucket's child buckets.
-#[derive(Debug)]
 pub struct thunder_cursor {
-    pub(crate) shared: Arc<TxnShared>,
-    pub(crate) pos: Mutex<OwnedCursor>,
+    shared: Arc<TxnShared>,
+    /// The position. Guarded by `shared`'s mutex, not one of its own: it is
+    /// only reached through `with`, which holds that lock (one lock per
+    /// cursor step instead of two; the pair was about 10% of a cursor_next).
+    pos: UnsafeCell<OwnedCursor>,
+}
+
+impl std::fmt::Debug for thunder_cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("thunder_cursor").finish_non_exhaustive()
+    }
 }
 
 /// A transaction as its handles share it.
@@ -173,7 +182,20 @@ impl thunder_bucket {
 
 impl thunder_cursor {
     pub(crate) fn new(shared: Arc<TxnShared>, pos: OwnedCursor) -> thunder_cursor {
-        thunder_cursor { shared, pos: Mutex::new(pos) }
+        thunder_cursor { shared, pos: UnsafeCell::new(pos) }
+    }
+
+    /// Runs `f` on the transaction's slot and the position, both under the
+    /// transaction's lock.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut TxnSlot, &mut OwnedCursor) -> Result<R>) -> Result<R> {
+        let mut slot = self.shared.lock()?;
+        // SAFETY: `pos` is reached only here, and only while `slot` (the
+        // transaction's mutex guard) is held, so at most one thread holds this
+        // reference at a time, however callers misuse the handle across
+        // threads; it ends before the guard is dropped. Release drops the
+        // cursor through its Box, which the C contract makes the last use.
+        let pos = unsafe { &mut *self.pos.get() };
+        f(&mut slot, pos)
     }
 }
 

@@ -209,6 +209,28 @@ impl RawCursor {
         !self.track || self.version == version
     }
 
+    /// The common step of `next`, to the following entry of the current
+    /// leaf: one view of the leaf, no walk of the stack, no root needed.
+    /// None when it does not apply (not on an item, a stale stack, or at the
+    /// leaf's end), with the cursor unchanged; `next` then does the rest.
+    pub fn next_in_leaf<'s, S: NodeSource + ?Sized>(&mut self, src: &'s S, version: u64) -> Result<Option<Item<'s>>> {
+        if self.state != State::At || !self.fresh(version) {
+            return Ok(None);
+        }
+        let Some(&(r, i)) = self.stack.last() else { return Ok(None) };
+        let v = src.view(r)?;
+        if !v.is_leaf() || i + 1 >= v.len() {
+            return Ok(None);
+        }
+        let item = (v.key(i + 1), v.value(i + 1));
+        self.stack.last_mut().expect("checked above").1 = i + 1;
+        if self.track {
+            self.key.clear();
+            self.key.extend_from_slice(item.0);
+        }
+        Ok(Some(item))
+    }
+
     pub fn next<'s, S: NodeSource + ?Sized>(
         &mut self,
         src: &'s S,
@@ -219,20 +241,11 @@ impl RawCursor {
             State::Unpositioned | State::BeforeStart => self.first(src, root, version),
             State::PastEnd => Ok(None),
             State::At if self.fresh(version) => {
+                if let Some(item) = self.next_in_leaf(src, version)? {
+                    return Ok(Some(item));
+                }
                 if let Some(top) = self.stack.last_mut() {
                     top.1 += 1;
-                    // The common step, to the next entry of the same leaf:
-                    // one view of the leaf, no walk of the stack.
-                    let (r, i) = *top;
-                    let v = src.view(r)?;
-                    if v.is_leaf() && i < v.len() {
-                        let item = (v.key(i), v.value(i));
-                        if self.track {
-                            self.key.clear();
-                            self.key.extend_from_slice(item.0);
-                        }
-                        return Ok(Some(item));
-                    }
                 }
                 let found = self.settle_forward(src)?;
                 self.land(src, version, found, State::PastEnd)

@@ -12,7 +12,7 @@ mod record;
 mod view;
 mod walk;
 
-pub(crate) use cursor::RawCursor;
+pub(crate) use cursor::{Item, RawCursor};
 #[cfg(test)]
 pub(crate) use node::Node;
 pub(crate) use node::NodeRef;

@@ -89,7 +89,7 @@ fn slot(b: &[u8], i: usize) -> usize {
 impl<'a> LeafPage<'a> {
     /// Wraps a page that `validate` accepted as a leaf.
     pub fn new(b: &'a [u8]) -> LeafPage<'a> {
-        LeafPage { b, n: Header::read(b).count as usize }
+        LeafPage { b, n: Header::count_of(b) as usize }
     }
 
     #[inline]
@@ -130,7 +130,7 @@ impl<'a> LeafPage<'a> {
 impl<'a> BranchPage<'a> {
     /// Wraps a page that `validate` accepted as a branch.
     pub fn new(b: &'a [u8]) -> BranchPage<'a> {
-        BranchPage { b, n: Header::read(b).count as usize }
+        BranchPage { b, n: Header::count_of(b) as usize }
     }
 
     #[inline]
