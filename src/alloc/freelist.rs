@@ -168,6 +168,11 @@ impl TxAlloc {
         }
     }
 
+    /// Pages of the run `reserve` took that are not yet handed out.
+    pub fn reserved_pages(&self) -> u64 {
+        self.reserved.1
+    }
+
     /// Returns the reserved pages not handed out to the pool.
     pub fn unreserve(&mut self, fl: &mut Freelist) {
         let (start, left) = std::mem::take(&mut self.reserved);

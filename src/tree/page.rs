@@ -145,6 +145,11 @@ impl<'a> BranchPage<'a> {
         &self.b[o + BRANCH_ENTRY_HEAD..o + BRANCH_ENTRY_HEAD + klen]
     }
 
+    /// The entry region (slots and entries), as for leaves.
+    pub fn used(&self) -> usize {
+        Header::read(self.b).aux as usize
+    }
+
     #[inline]
     pub fn child(&self, i: usize) -> PageId {
         PageId(le::u64_at(self.b, slot(self.b, i)))
