@@ -218,11 +218,12 @@ impl RawCursor {
             return Ok(None);
         }
         let Some(&(r, i)) = self.stack.last() else { return Ok(None) };
-        let v = src.view(r)?;
-        if !v.is_leaf() || i + 1 >= v.len() {
+        // On an item, the stack's top is a leaf that `land` viewed.
+        let v = src.view_seen_leaf(r)?;
+        if i + 1 >= v.len() {
             return Ok(None);
         }
-        let item = (v.key(i + 1), v.value(i + 1));
+        let item = v.entry(i + 1);
         self.stack.last_mut().expect("checked above").1 = i + 1;
         if self.track {
             self.key.clear();

@@ -104,10 +104,24 @@ impl<'a> LeafPage<'a> {
         &self.b[o + LEAF_ENTRY_HEAD..o + LEAF_ENTRY_HEAD + klen]
     }
 
+    /// Key and value of entry i, decoded together.
+    #[inline]
+    pub fn entry(&self, i: usize) -> (&'a [u8], Value<'a>) {
+        let o = slot(self.b, i);
+        let klen = le::u16_at(self.b, o + 1) as usize;
+        (&self.b[o + LEAF_ENTRY_HEAD..o + LEAF_ENTRY_HEAD + klen], self.value_at(o, klen))
+    }
+
     #[inline]
     pub fn value(&self, i: usize) -> Value<'a> {
         let o = slot(self.b, i);
         let klen = le::u16_at(self.b, o + 1) as usize;
+        self.value_at(o, klen)
+    }
+
+    /// The value of the entry at offset `o` whose key is `klen` bytes.
+    #[inline]
+    fn value_at(&self, o: usize, klen: usize) -> Value<'a> {
         let vlen = le::u32_at(self.b, o + 3);
         let at = o + LEAF_ENTRY_HEAD + klen;
         if self.b[o] == KIND_OVERFLOW {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::alloc::Meta;
 use crate::env::{next_serial, Env};
 use crate::error::{Error, Result};
-use crate::tree::{self, BucketRecord, NodeRef, NodeSource, NodeView, OverflowRef, PageReader};
+use crate::tree::{self, BucketRecord, NodeRef, NodeSource, NodeView, OverflowRef, PageNode, PageReader};
 use crate::txn::{check_bucket_name, read_api, Bucket, BucketAt, Tree, TxCore};
 
 /// A read-only view of one committed snapshot. Any number may be open on any
@@ -79,6 +79,14 @@ impl NodeSource for ReadTx {
 
     fn overflow(&self, r: &OverflowRef) -> Result<&[u8]> {
         self.page_reader().overflow(r)
+    }
+
+    #[inline]
+    fn view_seen_leaf(&self, r: NodeRef) -> Result<NodeView<'_>> {
+        match r {
+            NodeRef::Page(p) => Ok(NodeView::Page(PageNode::Leaf(self.page_reader().leaf_seen(p)?))),
+            NodeRef::Dirty(_) => self.view(r),
+        }
     }
 }
 
