@@ -1,6 +1,6 @@
 /* probe: an instruction-count and wall-clock probe of thunder's hot paths.
  *
- * Usage: probe <load|read|commit|missing|scan|range|delete> <dbdir> <N>
+ * Usage: probe <load|read|commit|missing|scan|range|delete|txread> <dbdir> <N>
  *
  *   load    N puts of new keys in one write transaction, then its commit.
  *   read    (after loading N keys, not measured) N gets of random existing
@@ -9,6 +9,8 @@
  *           write transactions of one put each, committed durably
  *           (THUNDER_SYNC_FULL, the default).
  *   missing (after loading N keys) N gets of keys never written.
+ *   txread  (after loading N keys) N read transactions of one get each (as
+ *           YCSB C runs: a transaction per operation).
  *   scan    (after loading N keys) every item in key order, one cursor.
  *   range   (after loading N keys) N/10 seeks to a random key, then 99 nexts.
  *   delete  (after loading N keys) the even-numbered half deleted in one
@@ -147,6 +149,27 @@ static uint64_t read_random(thunder_db *db, const item *items, uint64_t n, uint6
   return sum;
 }
 
+/* `ops` read transactions of one random get each; returns a checksum as
+ * read_random does. */
+static uint64_t read_txns(thunder_db *db, const item *items, uint64_t n, uint64_t ops) {
+  uint64_t pick = 11, sum = 0;
+  thunder_bytes got;
+  for (uint64_t op = 0; op < ops; op++) {
+    uint64_t i = splitmix64(&pick) % n, w;
+    thunder_txn *txn;
+    TRY("begin read", thunder_txn_begin(db, THUNDER_TXN_READ, &txn));
+    TRY("get", thunder_get(txn, items[i].key, KEY_LEN, &got));
+    if (got.len != VAL_LEN) {
+      fprintf(stderr, "probe: wrong value for key %" PRIu64 "\n", i);
+      exit(1);
+    }
+    memcpy(&w, got.data, 8);
+    sum = (sum ^ w) * 0x100000001b3u;
+    TRY("end read", thunder_txn_commit(txn));
+  }
+  return sum;
+}
+
 /* N gets of keys never written (key i of [n, 2n) made on the fly). */
 static uint64_t read_missing(thunder_db *db, uint64_t n) {
   uint64_t pick = 7, sum = 0;
@@ -195,10 +218,10 @@ int main(int argc, char **argv) {
   const char *w = argc == 4 ? argv[1] : "";
   int is_load = !strcmp(w, "load"), is_read = !strcmp(w, "read"), is_commit = !strcmp(w, "commit");
   int is_missing = !strcmp(w, "missing"), is_scan = !strcmp(w, "scan"), is_range = !strcmp(w, "range");
-  int is_delete = !strcmp(w, "delete");
+  int is_delete = !strcmp(w, "delete"), is_txread = !strcmp(w, "txread");
   uint64_t n = argc == 4 ? strtoull(argv[3], NULL, 10) : 0;
-  if (!(is_load || is_read || is_commit || is_missing || is_scan || is_range || is_delete) || n == 0) {
-    fprintf(stderr, "usage: %s <load|read|commit|missing|scan|range|delete> <dbdir> <N>\n",
+  if (!(is_load || is_read || is_commit || is_missing || is_scan || is_range || is_delete || is_txread) || n == 0) {
+    fprintf(stderr, "usage: %s <load|read|commit|missing|scan|range|delete|txread> <dbdir> <N>\n",
             argc > 0 ? argv[0] : "probe");
     return 2;
   }
@@ -225,7 +248,7 @@ int main(int argc, char **argv) {
   /* The read workloads start with every page checked once, as after any
    * earlier read of the process (thunder verifies a page's checksum on its
    * first read in a process, then remembers it). */
-  if (is_read || is_missing || is_scan || is_range) read_ranges(db, items, n, 0, UINT64_MAX);
+  if (is_read || is_missing || is_scan || is_range || is_txread) read_ranges(db, items, n, 0, UINT64_MAX);
   /* PROBE_REPEAT=R (read workloads): the measured phase runs R times, so a
    * profiler sampling the whole process sees mostly that phase. */
   const char *rep = getenv("PROBE_REPEAT");
@@ -233,6 +256,7 @@ int main(int argc, char **argv) {
   start = measure_start();
   for (uint64_t r = 1; r < repeat; r++) {
     if (is_read) read_random(db, items, n, ops);
+    if (is_txread) read_txns(db, items, n, ops);
     if (is_missing) read_missing(db, n);
     if (is_scan) read_ranges(db, items, n, 0, UINT64_MAX);
     if (is_range) read_ranges(db, items, n, ops, 100);
@@ -243,6 +267,8 @@ int main(int argc, char **argv) {
     sum = read_random(db, items, n, ops);
   else if (is_missing)
     sum = read_missing(db, n);
+  else if (is_txread)
+    sum = read_txns(db, items, n, ops);
   else if (is_scan)
     sum = read_ranges(db, items, n, 0, UINT64_MAX);
   else if (is_range)
