@@ -55,6 +55,35 @@ impl Arena {
     }
 }
 
+/// A path from the root down, kept on the stack: a put's path in a `Vec`
+/// cost an allocation, a regrowth and a free on every call (9% of a bulk
+/// load's instructions in `grow_one`, by callgrind).
+#[derive(Clone, Copy, Debug)]
+struct Steps<T> {
+    items: [T; MAX_DEPTH],
+    len: usize,
+}
+
+impl<T: Copy + Default> Steps<T> {
+    fn new() -> Steps<T> {
+        Steps { items: [T::default(); MAX_DEPTH], len: 0 }
+    }
+
+    /// Appends; the caller keeps `len` under MAX_DEPTH (a deeper tree is
+    /// damage, reported before pushing).
+    fn push(&mut self, t: T) {
+        self.items[self.len] = t;
+        self.len += 1;
+    }
+}
+
+impl<T> std::ops::Deref for Steps<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.items[..self.len]
+    }
+}
+
 /// Committed pages as the writer sees them: read, and free once replaced.
 pub trait PageStore {
     fn page(&self, id: PageId) -> Result<PageNode<'_>>;
@@ -147,11 +176,12 @@ impl<S: PageStore> TreeMut<'_, S> {
 
     /// Makes the path to `key`'s leaf dirty; returns (node, index in parent)
     /// from the root down.
-    fn descend(&mut self, root: &mut Root, key: &[u8]) -> Result<Vec<(NodeId, usize)>> {
+    fn descend(&mut self, root: &mut Root, key: &[u8]) -> Result<Steps<(NodeId, usize)>> {
         let top = root.node.expect("descend into an empty tree");
         let mut id = self.dirty(top)?;
         root.node = Some(NodeRef::Dirty(id));
-        let mut path = vec![(id, 0)];
+        let mut path = Steps::new();
+        path.push((id, 0));
         while !self.arena.get(id).is_leaf() {
             if path.len() >= MAX_DEPTH {
                 return Err(view::depth_error(top));
@@ -166,11 +196,11 @@ impl<S: PageStore> TreeMut<'_, S> {
     /// Where `key` is, without copying anything: the child index taken at
     /// each branch from the root down, and the key's index in its leaf. None
     /// when it is absent.
-    fn locate(&self, root: &Root, key: &[u8]) -> Result<Option<(Vec<usize>, usize)>> {
+    fn locate(&self, root: &Root, key: &[u8]) -> Result<Option<(Steps<usize>, usize)>> {
         let src = Overlay { arena: self.arena, store: &*self.store };
         let Some(top) = root.node else { return Ok(None) };
         let mut at = top;
-        let mut route = Vec::new();
+        let mut route = Steps::new();
         loop {
             if route.len() >= MAX_DEPTH {
                 return Err(view::depth_error(top));
@@ -187,11 +217,11 @@ impl<S: PageStore> TreeMut<'_, S> {
 
     /// Makes the path that `route` (from `locate`) names dirty; returns it as
     /// `descend` does.
-    fn descend_route(&mut self, root: &mut Root, route: &[usize]) -> Result<Vec<(NodeId, usize)>> {
+    fn descend_route(&mut self, root: &mut Root, route: &[usize]) -> Result<Steps<(NodeId, usize)>> {
         let top = root.node.expect("a route is found in a non-empty tree");
         let mut id = self.dirty(top)?;
         root.node = Some(NodeRef::Dirty(id));
-        let mut path = Vec::with_capacity(route.len() + 1);
+        let mut path = Steps::new();
         path.push((id, 0));
         for &i in route {
             id = self.dirty_child(id, i)?;
