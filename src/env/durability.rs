@@ -20,6 +20,16 @@ use crate::options::SyncMode;
 use crate::storage::{WriteOp, WriteSyncError};
 use crate::types::{Lsn, PageId, TxId};
 
+/// Who asks for a sync or checkpoint: a caller (an API call, close), which
+/// waits for the writer slot when the latest meta's freelist must be
+/// written; or the background (the syncer, a commit's steady point), which
+/// does not.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum By {
+    Caller,
+    Background,
+}
+
 #[derive(Debug)]
 pub(crate) struct Durability {
     sync: RankedMutex<SyncState>,
@@ -181,6 +191,11 @@ impl Env {
     /// Makes every commit durable: with a WAL, by syncing the log; without
     /// one, by writing the latest published commit's meta (`write_durable_meta`).
     pub fn sync(&self) -> Result<()> {
+        self.sync_by(By::Caller)
+    }
+
+    /// `sync`, made by `by`.
+    pub fn sync_by(&self, by: By) -> Result<()> {
         if self.config.read_only {
             return Ok(());
         }
@@ -188,7 +203,7 @@ impl Env {
         if self.log().is_some() {
             return self.log_sync();
         }
-        self.write_durable_meta()
+        self.write_durable_meta(by)
     }
 
     /// A checkpoint: the latest published commit becomes the data file's
@@ -196,6 +211,11 @@ impl Env {
     /// only older snapshots saw become reusable; with a WAL, the segments
     /// before that meta's LSN are removed. Without a WAL this is `sync`.
     pub fn checkpoint(&self) -> Result<()> {
+        self.checkpoint_by(By::Caller)
+    }
+
+    /// `checkpoint`, made by `by`.
+    pub fn checkpoint_by(&self, by: By) -> Result<()> {
         if self.config.read_only {
             return Ok(());
         }
@@ -203,7 +223,7 @@ impl Env {
         // The meta records a log position: the log must hold everything
         // before it first (under the weak modes appends are not synced).
         self.log_sync()?;
-        self.write_durable_meta()?;
+        self.write_durable_meta(by)?;
         if let Some(log) = self.log() {
             log.writer.remove_before(self.durability.checkpoint_lsn())?;
             log.checkpointed();
@@ -212,14 +232,22 @@ impl Env {
     }
 
     /// Syncs the data and writes the latest published meta, unless it is
-    /// durable already.
-    fn write_durable_meta(&self) -> Result<()> {
-        let mut st = self.durability.sync.lock();
+    /// durable already. When that meta's freelist is deferred, it is
+    /// written first (`write_freelist`, which takes the writer slot: a
+    /// caller waits for it; a background steady point that finds it held
+    /// makes the newest meta with its freelist written durable instead,
+    /// and the holder's commits write the freelist once a steady point is
+    /// due).
+    fn write_durable_meta(&self, by: By) -> Result<()> {
         // Read before the meta: pages freed by a commit published after it
         // stay counted (an overcount only brings the next steady point
         // forward).
         let freed = self.durability.freed_since_durable.load(Ordering::Acquire);
-        let meta = self.readers.current();
+        let meta = match self.write_freelist(by == By::Caller)? {
+            Some(meta) => meta,
+            None => self.readers.persisted(),
+        };
+        let mut st = self.durability.sync.lock();
         if meta.txid <= self.durability.durable_txid() {
             return Ok(());
         }
@@ -246,10 +274,10 @@ impl Env {
         if self.steady_point_due(1) || log_due.is_some_and(|due| due.0) {
             let overdue = self.steady_point_due(2) || log_due.is_some_and(|due| due.1);
             if overdue || !self.queue_checkpoint() {
-                let _ = self.checkpoint();
+                let _ = self.checkpoint_by(By::Background);
             }
         } else if self.sync_due() {
-            let _ = self.sync();
+            let _ = self.sync_by(By::Background);
         }
     }
 
@@ -275,7 +303,19 @@ impl Env {
     /// steady-point threshold (`Options::autosync_bytes`): the larger of
     /// the configured floor and a quarter of the file.
     pub fn steady_point_due(&self, times: u64) -> bool {
-        let pinned = self.durability.freed_since_durable.load(Ordering::Acquire) * self.config.page_size as u64;
+        self.pinned_pass(0, times)
+    }
+
+    /// Whether a commit freeing `pages` lands when a steady point is due
+    /// and none is handed to the syncer yet: the steady point will make
+    /// that commit durable, so it writes its freelist.
+    pub fn steady_point_due_after(&self, pages: u64) -> bool {
+        self.pinned_pass(pages, 1) && !self.durability.checkpoint_queued.load(Ordering::Acquire)
+    }
+
+    fn pinned_pass(&self, more: u64, times: u64) -> bool {
+        let pages = self.durability.freed_since_durable.load(Ordering::Acquire).saturating_add(more);
+        let pinned = pages.saturating_mul(self.config.page_size as u64);
         pinned > 0 && pinned >= times.saturating_mul(self.config.autosync_bytes.max(self.pages.map.valid_len() / 4))
     }
 

@@ -20,6 +20,10 @@ pub(crate) struct Readers {
 #[derive(Debug)]
 struct Published {
     meta: Meta,
+    /// The newest published meta whose freelist is written (not
+    /// `Meta::freelist_deferred`): what a steady point that cannot take
+    /// the writer makes durable.
+    persisted: Meta,
     readers: BTreeMap<TxId, usize>,
     reader_count: usize,
 }
@@ -27,7 +31,10 @@ struct Published {
 impl Readers {
     pub fn new(meta: Meta) -> Readers {
         Readers {
-            published: RankedMutex::new(Rank::Published, Published { meta, readers: BTreeMap::new(), reader_count: 0 }),
+            published: RankedMutex::new(
+                Rank::Published,
+                Published { meta, persisted: meta, readers: BTreeMap::new(), reader_count: 0 },
+            ),
         }
     }
 
@@ -45,9 +52,18 @@ impl Readers {
         self.lock().reader_count
     }
 
+    /// The newest published meta whose freelist is written.
+    pub fn persisted(&self) -> Meta {
+        self.lock().persisted
+    }
+
     /// Makes `meta` the snapshot new readers start from.
     pub fn publish(&self, meta: Meta) {
-        self.lock().meta = meta;
+        let mut p = self.lock();
+        p.meta = meta;
+        if !meta.freelist_deferred {
+            p.persisted = meta;
+        }
     }
 
     /// Publishes `meta` unless a newer one is published already (logged
@@ -57,6 +73,9 @@ impl Readers {
         let mut p = self.lock();
         if meta.txid > p.meta.txid {
             p.meta = meta;
+            if !meta.freelist_deferred {
+                p.persisted = meta;
+            }
         }
     }
 }
