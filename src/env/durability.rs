@@ -38,11 +38,46 @@ pub(crate) struct Durability {
     checkpoint_lsn: AtomicU64,
     /// Pages freed by commits since the last durable meta (weak modes): the
     /// durable snapshot may still see them, so they cannot be reused yet.
-    freed_since_durable: AtomicU64,
+    freed: FreedPages,
     /// A checkpoint is handed to the syncer and not finished yet.
     checkpoint_queued: AtomicBool,
     poison: RankedMutex<Option<String>>,
     syncer: RankedMutex<Option<Syncer>>,
+}
+
+/// Pages freed since the last durable meta, as two monotonic counters:
+/// every page freed, and how many of them a durable meta covers. Two
+/// steady points that read the count before either wrote its meta cannot
+/// both take it off (they raise the second counter to what they read, so
+/// the later one only adds what was freed in between): subtracting what
+/// each read, as this did, took the first one's pages off twice and
+/// wrapped the count, so every commit then found a steady point due.
+#[derive(Debug, Default)]
+struct FreedPages {
+    total: AtomicU64,
+    durable: AtomicU64,
+}
+
+impl FreedPages {
+    fn note(&self, pages: u64) {
+        self.total.fetch_add(pages, Ordering::AcqRel);
+    }
+
+    /// The count to hand to `made_durable` once the meta chosen after this
+    /// call is durable.
+    fn mark(&self) -> u64 {
+        self.total.load(Ordering::Acquire)
+    }
+
+    fn made_durable(&self, mark: u64) {
+        self.durable.fetch_max(mark, Ordering::AcqRel);
+    }
+
+    /// Pages freed that no durable meta covers yet.
+    fn pinned(&self) -> u64 {
+        let durable = self.durable.load(Ordering::Acquire);
+        self.total.load(Ordering::Acquire).saturating_sub(durable)
+    }
 }
 
 #[derive(Debug)]
@@ -59,7 +94,7 @@ impl Durability {
             sync: RankedMutex::new(Rank::Sync, SyncState { durable_slot: slot, last_sync: Instant::now() }),
             durable_txid: AtomicU64::new(meta.txid.0),
             checkpoint_lsn: AtomicU64::new(meta.checkpoint_lsn),
-            freed_since_durable: AtomicU64::new(0),
+            freed: FreedPages::default(),
             checkpoint_queued: AtomicBool::new(false),
             poison: RankedMutex::new(Rank::Poison, None),
             syncer: RankedMutex::new(Rank::Syncer, None),
@@ -241,8 +276,10 @@ impl Env {
     fn write_durable_meta(&self, by: By) -> Result<()> {
         // Read before the meta: pages freed by a commit published after it
         // stay counted (an overcount only brings the next steady point
-        // forward).
-        let freed = self.durability.freed_since_durable.load(Ordering::Acquire);
+        // forward). A background steady point that makes an older meta
+        // durable (the writer slot was taken) may leave uncounted the
+        // pages of the few commits since; they wait for the next one.
+        let mark = self.durability.freed.mark();
         let meta = match self.write_freelist(by == By::Caller)? {
             Some(meta) => meta,
             None => self.readers.persisted(),
@@ -253,13 +290,13 @@ impl Env {
         }
         self.fsync()?;
         self.write_meta(&mut st, &meta)?;
-        self.durability.freed_since_durable.fetch_sub(freed, Ordering::AcqRel);
+        self.durability.freed.made_durable(mark);
         Ok(())
     }
 
     /// Records that a commit published under a weak sync mode freed `pages`.
     pub fn note_freed(&self, pages: u64) {
-        self.durability.freed_since_durable.fetch_add(pages, Ordering::AcqRel);
+        self.durability.freed.note(pages);
     }
 
     /// What a commit that just ended asks for: a checkpoint (the pages only
@@ -314,7 +351,7 @@ impl Env {
     }
 
     fn pinned_pass(&self, more: u64, times: u64) -> bool {
-        let pages = self.durability.freed_since_durable.load(Ordering::Acquire).saturating_add(more);
+        let pages = self.durability.freed.pinned().saturating_add(more);
         let pinned = pages.saturating_mul(self.config.page_size as u64);
         pinned > 0 && pinned >= times.saturating_mul(self.config.autosync_bytes.max(self.pages.map.valid_len() / 4))
     }
@@ -324,6 +361,34 @@ impl Env {
         match self.config.sync_mode {
             SyncMode::Batched(interval) => self.durability.sync.lock().last_sync.elapsed() >= interval,
             _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FreedPages;
+
+    /// Two steady points read the count before either made its meta
+    /// durable, and finish in either order: the pages freed after the later
+    /// read stay counted, nothing is taken off twice.
+    #[test]
+    fn overlapping_steady_points_take_pages_off_once() {
+        for later_first in [false, true] {
+            let f = FreedPages::default();
+            f.note(100);
+            let a = f.mark();
+            f.note(30);
+            let b = f.mark();
+            f.note(7);
+            if later_first {
+                f.made_durable(b);
+                f.made_durable(a);
+            } else {
+                f.made_durable(a);
+                f.made_durable(b);
+            }
+            assert_eq!(f.pinned(), 7, "later first: {later_first}");
         }
     }
 }
