@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::alloc::{Meta, MetaRead};
 use crate::env::lock_order::{Rank, RankedMutex};
@@ -39,6 +39,11 @@ pub(crate) struct Durability {
     /// Pages freed by commits since the last durable meta (weak modes): the
     /// durable snapshot may still see them, so they cannot be reused yet.
     freed: FreedPages,
+    /// When the last meta was written, in nanoseconds since `opened`: read
+    /// without the sync lock, which a sync holds across its fsyncs (a
+    /// commit asks `sync_due` while it holds the writer slot).
+    opened: Instant,
+    last_sync: AtomicU64,
     /// A checkpoint is handed to the syncer and not finished yet.
     checkpoint_queued: AtomicBool,
     poison: RankedMutex<Option<String>>,
@@ -84,14 +89,15 @@ impl FreedPages {
 struct SyncState {
     /// Slot (0 or 1) holding the last durable meta; the next meta goes to the other.
     durable_slot: u64,
-    last_sync: Instant,
 }
 
 impl Durability {
     /// `meta`, read from `slot`, is durable.
     pub fn new(meta: &Meta, slot: u64) -> Durability {
         Durability {
-            sync: RankedMutex::new(Rank::Sync, SyncState { durable_slot: slot, last_sync: Instant::now() }),
+            sync: RankedMutex::new(Rank::Sync, SyncState { durable_slot: slot }),
+            opened: Instant::now(),
+            last_sync: AtomicU64::new(0),
             durable_txid: AtomicU64::new(meta.txid.0),
             checkpoint_lsn: AtomicU64::new(meta.checkpoint_lsn),
             freed: FreedPages::default(),
@@ -203,7 +209,8 @@ impl Env {
         let off = slot * self.config.page_size as u64;
         self.write_synced("write meta", &[WriteOp { offset: off, data: &page }])?;
         st.durable_slot = slot;
-        st.last_sync = Instant::now();
+        let since = self.durability.opened.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+        self.durability.last_sync.store(since, Ordering::Release);
         self.durability.durable_txid.fetch_max(meta.txid.0, Ordering::AcqRel);
         self.durability.checkpoint_lsn.store(meta.checkpoint_lsn, Ordering::Release);
         Ok(())
@@ -359,7 +366,10 @@ impl Env {
     /// Whether a batched sync is due.
     pub fn sync_due(&self) -> bool {
         match self.config.sync_mode {
-            SyncMode::Batched(interval) => self.durability.sync.lock().last_sync.elapsed() >= interval,
+            SyncMode::Batched(interval) => {
+                let last = Duration::from_nanos(self.durability.last_sync.load(Ordering::Acquire));
+                self.durability.opened.elapsed().saturating_sub(last) >= interval
+            }
             _ => false,
         }
     }
