@@ -223,6 +223,9 @@ impl Database {
             .sync_mode(SyncMode::None)?;
         let target = Database::open_with_options(staged.temp_path(), opts)?;
         copy::copy_trees(&tx, || target.begin_write(), copy::BATCH_BYTES)?;
+        // Durable first: the sync writes the freelist the last commit
+        // deferred, which may take pages past the count read below.
+        target.sync()?;
         let len = target.stat()?.page_count * ps;
         target.close()?;
         // The file grows in chunks: cut what the last one left unused.

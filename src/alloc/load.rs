@@ -3,11 +3,11 @@
 
 use crate::alloc::extents::ExtentSet;
 use crate::alloc::freelist::{self, Freelist, Stored};
-use crate::alloc::meta::Meta;
+use crate::alloc::meta::{FreelistRef, Meta};
 use crate::alloc::store;
 use crate::error::{Corruption, Result};
 use crate::tree::{walk, PageReader, Seen};
-use crate::types::PageId;
+use crate::types::{PageId, TxId};
 
 /// Reads the persisted freelist of `meta`.
 pub(crate) fn read_freelist(
@@ -38,13 +38,35 @@ pub(crate) fn load_freelist(reader: &PageReader<'_>, meta: &Meta) -> Result<Free
     if let Ok(fl) = read_freelist(reader, meta) {
         return Ok(fl);
     }
+    let mut fl = Freelist::from_set(unreachable_pages(reader, meta)?, Stored::default());
+    fl.force_compact = true;
+    Ok(fl)
+}
+
+/// Every page of `meta`'s snapshot that its trees do not reach (a shallow walk).
+pub(crate) fn unreachable_pages(reader: &PageReader<'_>, meta: &Meta) -> Result<ExtentSet> {
     let mut seen = Seen::new(meta.page_count);
     walk(reader, meta.root, &mut seen, false)?;
     let mut free = ExtentSet::new();
     for p in seen.unmarked() {
         free.insert(p, 1).expect("each page once");
     }
-    let mut fl = Freelist::from_set(free, Stored::default());
-    fl.force_compact = true;
-    Ok(fl)
+    Ok(free)
+}
+
+/// A freelist snapshot of `set` on its own, placed at `first` (past every
+/// page `set` names): its bytes, and the reference a meta gives it.
+pub(crate) fn detached_snapshot(
+    set: &ExtentSet,
+    first: PageId,
+    page_size: usize,
+    txid: TxId,
+) -> (Vec<u8>, FreelistRef) {
+    if set.is_empty() {
+        return (Vec::new(), FreelistRef::default());
+    }
+    let pages = store::snapshot_pages(store::stored_runs(set), page_size);
+    let bytes = store::encode_snapshot(set, first, pages, page_size, txid);
+    let fref = FreelistRef { snapshot: first, log_head: PageId::NONE, log_pages: 0, free_pages: set.pages() };
+    (bytes, fref)
 }

@@ -50,6 +50,12 @@ pub struct Meta {
     pub bucket_count: u64,
     pub freelist: FreelistRef,
     pub checkpoint_lsn: u64,
+    /// In memory only: this commit left the change to the free set
+    /// unwritten (the weak sync modes, see `TxAlloc::defer`), so `freelist`
+    /// names the last written one, which does not describe this snapshot's
+    /// free pages. Such a meta is never written to disk: a steady point
+    /// first writes the freelist (`Env::write_freelist`).
+    pub freelist_deferred: bool,
 }
 
 /// What a page that should be a meta turned out to be.
@@ -75,11 +81,13 @@ impl Meta {
             bucket_count: 0,
             freelist: FreelistRef::default(),
             checkpoint_lsn: 0,
+            freelist_deferred: false,
         }
     }
 
     /// The full page for meta slot `slot` (0 or 1).
     pub fn encode(&self, slot: u64) -> Vec<u8> {
+        debug_assert!(!self.freelist_deferred, "a meta with a deferred freelist is never written");
         let mut page = vec![0u8; self.page_size as usize];
         Header::new(PageType::Meta, PageId(slot), self.txid).write(&mut page);
         page[32..36].copy_from_slice(MAGIC);
@@ -146,6 +154,7 @@ impl Meta {
                 free_pages: le::u64_at(page, 128),
             },
             checkpoint_lsn: le::u64_at(page, 136),
+            freelist_deferred: false,
         })
     }
 }

@@ -9,7 +9,7 @@ mod meta;
 mod store;
 
 pub(crate) use freelist::{AllocError, Freelist, Persisted, TxAlloc};
-pub(crate) use load::{load_freelist, read_freelist};
+pub(crate) use load::{detached_snapshot, load_freelist, read_freelist, unreachable_pages};
 pub(crate) use meta::{select as select_meta, Meta, MetaRead, Selected, PAGE_SIZES};
 #[cfg(test)]
 pub(crate) use store::{decode_log, encode_log, snapshot_pages, stored_runs, LogEntry};

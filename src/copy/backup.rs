@@ -15,7 +15,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use crate::alloc::{load_freelist, Meta};
+use crate::alloc::{detached_snapshot, load_freelist, unreachable_pages, Meta};
 use crate::error::{Error, Result};
 use crate::tree::PageReader;
 use crate::txn::ReadTx;
@@ -30,15 +30,35 @@ pub(crate) fn write_snapshot(tx: &ReadTx, file: &File, path: &Path) -> Result<u6
     let meta = Meta { checkpoint_lsn: 0, ..*tx.meta() };
     let reader = tx.page_reader();
     let ps = reader.page_size as u64;
+    let (free, meta, freelist) = if meta.freelist_deferred {
+        // The snapshot's freelist is not on disk (the weak sync modes
+        // defer it to the next steady point): the copy gets one of its
+        // own, a snapshot of every page the trees do not reach, placed
+        // past the source's pages.
+        let free = unreachable_pages(&reader, &meta)?;
+        let (bytes, fref) = detached_snapshot(&free, PageId(meta.page_count), ps as usize, meta.txid);
+        let pages = bytes.len() as u64 / ps;
+        let copy = Meta { page_count: meta.page_count + pages, freelist: fref, freelist_deferred: false, ..meta };
+        (free, copy, Some(bytes))
+    } else {
+        (load_freelist(&reader, &meta)?.pool, meta, None)
+    };
     let len = meta.page_count * ps;
     file.set_len(len).map_err(|e| Error::io("size the copy", path, Some(len), e))?;
-    let free = load_freelist(&reader, &meta)?;
     let mut next = 2;
-    for (start, pages) in free.pool.runs() {
+    for (start, pages) in free.runs() {
         copy_pages(&reader, file, path, next, start)?;
         next = start + pages;
     }
-    copy_pages(&reader, file, path, next, meta.page_count)?;
+    let end = match freelist {
+        Some(bytes) if !bytes.is_empty() => {
+            let at = meta.freelist.snapshot.0;
+            file.write_all_at(&bytes, at * ps).map_err(|e| Error::io("write freelist", path, Some(at * ps), e))?;
+            at
+        }
+        _ => meta.page_count,
+    };
+    copy_pages(&reader, file, path, next, end)?;
     for slot in 0..2 {
         file.write_all_at(&meta.encode(slot), slot * ps)
             .map_err(|e| Error::io("write meta", path, Some(slot * ps), e))?;

@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::alloc::{Meta, MetaRead};
 use crate::env::lock_order::{Rank, RankedMutex};
@@ -20,6 +20,16 @@ use crate::options::SyncMode;
 use crate::storage::{WriteOp, WriteSyncError};
 use crate::types::{Lsn, PageId, TxId};
 
+/// Who asks for a sync or checkpoint: a caller (an API call, close), which
+/// waits for the writer slot when the latest meta's freelist must be
+/// written; or the background (the syncer, a commit's steady point), which
+/// does not.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum By {
+    Caller,
+    Background,
+}
+
 #[derive(Debug)]
 pub(crate) struct Durability {
     sync: RankedMutex<SyncState>,
@@ -28,28 +38,69 @@ pub(crate) struct Durability {
     checkpoint_lsn: AtomicU64,
     /// Pages freed by commits since the last durable meta (weak modes): the
     /// durable snapshot may still see them, so they cannot be reused yet.
-    freed_since_durable: AtomicU64,
+    freed: FreedPages,
+    /// When the last meta was written, in nanoseconds since `opened`: read
+    /// without the sync lock, which a sync holds across its fsyncs (a
+    /// commit asks `sync_due` while it holds the writer slot).
+    opened: Instant,
+    last_sync: AtomicU64,
     /// A checkpoint is handed to the syncer and not finished yet.
     checkpoint_queued: AtomicBool,
     poison: RankedMutex<Option<String>>,
     syncer: RankedMutex<Option<Syncer>>,
 }
 
+/// Pages freed since the last durable meta, as two monotonic counters:
+/// every page freed, and how many of them a durable meta covers. Two
+/// steady points that read the count before either wrote its meta cannot
+/// both take it off (they raise the second counter to what they read, so
+/// the later one only adds what was freed in between): subtracting what
+/// each read, as this did, took the first one's pages off twice and
+/// wrapped the count, so every commit then found a steady point due.
+#[derive(Debug, Default)]
+struct FreedPages {
+    total: AtomicU64,
+    durable: AtomicU64,
+}
+
+impl FreedPages {
+    fn note(&self, pages: u64) {
+        self.total.fetch_add(pages, Ordering::AcqRel);
+    }
+
+    /// The count to hand to `made_durable` once the meta chosen after this
+    /// call is durable.
+    fn mark(&self) -> u64 {
+        self.total.load(Ordering::Acquire)
+    }
+
+    fn made_durable(&self, mark: u64) {
+        self.durable.fetch_max(mark, Ordering::AcqRel);
+    }
+
+    /// Pages freed that no durable meta covers yet.
+    fn pinned(&self) -> u64 {
+        let durable = self.durable.load(Ordering::Acquire);
+        self.total.load(Ordering::Acquire).saturating_sub(durable)
+    }
+}
+
 #[derive(Debug)]
 struct SyncState {
     /// Slot (0 or 1) holding the last durable meta; the next meta goes to the other.
     durable_slot: u64,
-    last_sync: Instant,
 }
 
 impl Durability {
     /// `meta`, read from `slot`, is durable.
     pub fn new(meta: &Meta, slot: u64) -> Durability {
         Durability {
-            sync: RankedMutex::new(Rank::Sync, SyncState { durable_slot: slot, last_sync: Instant::now() }),
+            sync: RankedMutex::new(Rank::Sync, SyncState { durable_slot: slot }),
+            opened: Instant::now(),
+            last_sync: AtomicU64::new(0),
             durable_txid: AtomicU64::new(meta.txid.0),
             checkpoint_lsn: AtomicU64::new(meta.checkpoint_lsn),
-            freed_since_durable: AtomicU64::new(0),
+            freed: FreedPages::default(),
             checkpoint_queued: AtomicBool::new(false),
             poison: RankedMutex::new(Rank::Poison, None),
             syncer: RankedMutex::new(Rank::Syncer, None),
@@ -158,7 +209,8 @@ impl Env {
         let off = slot * self.config.page_size as u64;
         self.write_synced("write meta", &[WriteOp { offset: off, data: &page }])?;
         st.durable_slot = slot;
-        st.last_sync = Instant::now();
+        let since = self.durability.opened.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+        self.durability.last_sync.store(since, Ordering::Release);
         self.durability.durable_txid.fetch_max(meta.txid.0, Ordering::AcqRel);
         self.durability.checkpoint_lsn.store(meta.checkpoint_lsn, Ordering::Release);
         Ok(())
@@ -181,6 +233,11 @@ impl Env {
     /// Makes every commit durable: with a WAL, by syncing the log; without
     /// one, by writing the latest published commit's meta (`write_durable_meta`).
     pub fn sync(&self) -> Result<()> {
+        self.sync_by(By::Caller)
+    }
+
+    /// `sync`, made by `by`.
+    pub fn sync_by(&self, by: By) -> Result<()> {
         if self.config.read_only {
             return Ok(());
         }
@@ -188,7 +245,7 @@ impl Env {
         if self.log().is_some() {
             return self.log_sync();
         }
-        self.write_durable_meta()
+        self.write_durable_meta(by)
     }
 
     /// A checkpoint: the latest published commit becomes the data file's
@@ -196,6 +253,11 @@ impl Env {
     /// only older snapshots saw become reusable; with a WAL, the segments
     /// before that meta's LSN are removed. Without a WAL this is `sync`.
     pub fn checkpoint(&self) -> Result<()> {
+        self.checkpoint_by(By::Caller)
+    }
+
+    /// `checkpoint`, made by `by`.
+    pub fn checkpoint_by(&self, by: By) -> Result<()> {
         if self.config.read_only {
             return Ok(());
         }
@@ -203,7 +265,7 @@ impl Env {
         // The meta records a log position: the log must hold everything
         // before it first (under the weak modes appends are not synced).
         self.log_sync()?;
-        self.write_durable_meta()?;
+        self.write_durable_meta(by)?;
         if let Some(log) = self.log() {
             log.writer.remove_before(self.durability.checkpoint_lsn())?;
             log.checkpointed();
@@ -212,26 +274,36 @@ impl Env {
     }
 
     /// Syncs the data and writes the latest published meta, unless it is
-    /// durable already.
-    fn write_durable_meta(&self) -> Result<()> {
-        let mut st = self.durability.sync.lock();
+    /// durable already. When that meta's freelist is deferred, it is
+    /// written first (`write_freelist`, which takes the writer slot: a
+    /// caller waits for it; a background steady point that finds it held
+    /// makes the newest meta with its freelist written durable instead,
+    /// and the holder's commits write the freelist once a steady point is
+    /// due).
+    fn write_durable_meta(&self, by: By) -> Result<()> {
         // Read before the meta: pages freed by a commit published after it
         // stay counted (an overcount only brings the next steady point
-        // forward).
-        let freed = self.durability.freed_since_durable.load(Ordering::Acquire);
-        let meta = self.readers.current();
+        // forward). A background steady point that makes an older meta
+        // durable (the writer slot was taken) may leave uncounted the
+        // pages of the few commits since; they wait for the next one.
+        let mark = self.durability.freed.mark();
+        let meta = match self.write_freelist(by == By::Caller)? {
+            Some(meta) => meta,
+            None => self.readers.persisted(),
+        };
+        let mut st = self.durability.sync.lock();
         if meta.txid <= self.durability.durable_txid() {
             return Ok(());
         }
         self.fsync()?;
         self.write_meta(&mut st, &meta)?;
-        self.durability.freed_since_durable.fetch_sub(freed, Ordering::AcqRel);
+        self.durability.freed.made_durable(mark);
         Ok(())
     }
 
     /// Records that a commit published under a weak sync mode freed `pages`.
     pub fn note_freed(&self, pages: u64) {
-        self.durability.freed_since_durable.fetch_add(pages, Ordering::AcqRel);
+        self.durability.freed.note(pages);
     }
 
     /// What a commit that just ended asks for: a checkpoint (the pages only
@@ -246,10 +318,10 @@ impl Env {
         if self.steady_point_due(1) || log_due.is_some_and(|due| due.0) {
             let overdue = self.steady_point_due(2) || log_due.is_some_and(|due| due.1);
             if overdue || !self.queue_checkpoint() {
-                let _ = self.checkpoint();
+                let _ = self.checkpoint_by(By::Background);
             }
         } else if self.sync_due() {
-            let _ = self.sync();
+            let _ = self.sync_by(By::Background);
         }
     }
 
@@ -275,15 +347,58 @@ impl Env {
     /// steady-point threshold (`Options::autosync_bytes`): the larger of
     /// the configured floor and a quarter of the file.
     pub fn steady_point_due(&self, times: u64) -> bool {
-        let pinned = self.durability.freed_since_durable.load(Ordering::Acquire) * self.config.page_size as u64;
+        self.pinned_pass(0, times)
+    }
+
+    /// Whether a commit freeing `pages` lands when a steady point is due
+    /// and none is handed to the syncer yet: the steady point will make
+    /// that commit durable, so it writes its freelist.
+    pub fn steady_point_due_after(&self, pages: u64) -> bool {
+        self.pinned_pass(pages, 1) && !self.durability.checkpoint_queued.load(Ordering::Acquire)
+    }
+
+    fn pinned_pass(&self, more: u64, times: u64) -> bool {
+        let pages = self.durability.freed.pinned().saturating_add(more);
+        let pinned = pages.saturating_mul(self.config.page_size as u64);
         pinned > 0 && pinned >= times.saturating_mul(self.config.autosync_bytes.max(self.pages.map.valid_len() / 4))
     }
 
     /// Whether a batched sync is due.
     pub fn sync_due(&self) -> bool {
         match self.config.sync_mode {
-            SyncMode::Batched(interval) => self.durability.sync.lock().last_sync.elapsed() >= interval,
+            SyncMode::Batched(interval) => {
+                let last = Duration::from_nanos(self.durability.last_sync.load(Ordering::Acquire));
+                self.durability.opened.elapsed().saturating_sub(last) >= interval
+            }
             _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FreedPages;
+
+    /// Two steady points read the count before either made its meta
+    /// durable, and finish in either order: the pages freed after the later
+    /// read stay counted, nothing is taken off twice.
+    #[test]
+    fn overlapping_steady_points_take_pages_off_once() {
+        for later_first in [false, true] {
+            let f = FreedPages::default();
+            f.note(100);
+            let a = f.mark();
+            f.note(30);
+            let b = f.mark();
+            f.note(7);
+            if later_first {
+                f.made_durable(b);
+                f.made_durable(a);
+            } else {
+                f.made_durable(a);
+                f.made_durable(b);
+            }
+            assert_eq!(f.pinned(), 7, "later first: {later_first}");
         }
     }
 }

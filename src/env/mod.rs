@@ -9,6 +9,8 @@
 //! - `writer`: the writer slot and the state that outlives write transactions;
 //! - `durability`: the durable meta slot and txid, meta writes, fsync and
 //!   the poison a failed one leaves, `sync`;
+//! - `steady`: writing the freelist the latest meta deferred, before a
+//!   steady point makes that meta durable;
 //! - `syncer`: the background thread that makes the checkpoints commits
 //!   hand over (weak modes, WAL) and the `SyncMode::Batched` interval sync;
 //! - `wal_log`: the write-ahead log when there is one: appends, group
@@ -31,6 +33,7 @@ mod lock_order;
 mod open;
 mod pages;
 mod readers;
+mod steady;
 mod syncer;
 mod wal_log;
 mod writer;

@@ -19,6 +19,10 @@ pub(crate) struct Readers {
 #[derive(Debug)]
 struct Published {
     meta: Meta,
+    /// The newest published meta whose freelist is written (not
+    /// `Meta::freelist_deferred`): what a steady point that cannot take
+    /// the writer makes durable.
+    persisted: Meta,
     /// Pinned snapshots and their reader counts, by txid ascending. A new
     /// reader pins the newest snapshot, so a pin appends or bumps the last
     /// entry; the vector keeps its capacity. (A BTreeMap here allocated and
@@ -59,7 +63,10 @@ impl Published {
 impl Readers {
     pub fn new(meta: Meta) -> Readers {
         Readers {
-            published: RankedMutex::new(Rank::Published, Published { meta, readers: Vec::new(), reader_count: 0 }),
+            published: RankedMutex::new(
+                Rank::Published,
+                Published { meta, persisted: meta, readers: Vec::new(), reader_count: 0 },
+            ),
         }
     }
 
@@ -77,9 +84,18 @@ impl Readers {
         self.lock().reader_count
     }
 
+    /// The newest published meta whose freelist is written.
+    pub fn persisted(&self) -> Meta {
+        self.lock().persisted
+    }
+
     /// Makes `meta` the snapshot new readers start from.
     pub fn publish(&self, meta: Meta) {
-        self.lock().meta = meta;
+        let mut p = self.lock();
+        p.meta = meta;
+        if !meta.freelist_deferred {
+            p.persisted = meta;
+        }
     }
 
     /// Publishes `meta` unless a newer one is published already (logged
@@ -89,6 +105,9 @@ impl Readers {
         let mut p = self.lock();
         if meta.txid > p.meta.txid {
             p.meta = meta;
+            if !meta.freelist_deferred {
+                p.persisted = meta;
+            }
         }
     }
 }
@@ -122,7 +141,7 @@ mod tests {
     use super::*;
 
     fn published() -> Published {
-        Published { meta: Meta::empty(4096), readers: Vec::new(), reader_count: 0 }
+        Published { meta: Meta::empty(4096), persisted: Meta::empty(4096), readers: Vec::new(), reader_count: 0 }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::env::durability::By;
 use crate::env::Env;
 
 #[derive(Debug)]
@@ -49,7 +50,7 @@ impl Syncer {
                 drop(guard);
                 let Some(env) = env.upgrade() else { return };
                 // A failure poisons the database; writers then report it.
-                let _ = if checkpoint { env.checkpoint() } else { env.sync() };
+                let _ = if checkpoint { env.checkpoint_by(By::Background) } else { env.sync_by(By::Background) };
                 if checkpoint {
                     env.checkpoint_done();
                 }

@@ -52,8 +52,16 @@ impl Writer {
 }
 
 impl Env {
-    /// Takes the writer slot. `wait`: block while another thread holds it.
+    /// Takes the writer slot for a write transaction (counted as open).
+    /// `wait`: block while another thread holds it.
     pub fn acquire_writer(&self, wait: bool) -> Result<WriterState> {
+        self.take_writer(wait, true)
+    }
+
+    /// Takes the writer slot; `txn`: for a write transaction, counted in
+    /// `open_txns` (the engine's own use, `write_freelist`, is not: a
+    /// close racing with it must not see a transaction).
+    pub fn take_writer(&self, wait: bool, txn: bool) -> Result<WriterState> {
         if self.config.read_only {
             return Err(Error::ReadOnly("write transaction on a database opened read-only"));
         }
@@ -83,15 +91,24 @@ impl Env {
             return Err(e);
         }
         slot.owner = Some(me);
-        self.open_txns.fetch_add(1, Ordering::AcqRel);
+        if txn {
+            self.open_txns.fetch_add(1, Ordering::AcqRel);
+        }
         Ok(slot.state.take().unwrap_or_default())
     }
 
     pub fn release_writer(&self, state: WriterState) {
+        self.give_back_writer(state, true)
+    }
+
+    /// Returns the slot `take_writer` gave (`txn` as it was given).
+    pub fn give_back_writer(&self, state: WriterState, txn: bool) {
         let mut slot = self.writer.slot.lock();
         slot.owner = None;
         slot.state = Some(state);
-        self.open_txns.fetch_sub(1, Ordering::AcqRel);
+        if txn {
+            self.open_txns.fetch_sub(1, Ordering::AcqRel);
+        }
         let waiting = slot.waiting > 0;
         drop(slot);
         if waiting {

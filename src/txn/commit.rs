@@ -159,6 +159,7 @@ impl WriteTx {
             bucket_count: self.bucket_count,
             freelist: persisted.meta_ref,
             checkpoint_lsn: logged.map_or(self.base.checkpoint_lsn, |l| l.0),
+            freelist_deferred: persisted.deferred(),
         };
         if let (Some(lsn), SyncMode::Full, false) = (logged, self.env.config.sync_mode, self.replaying()) {
             self.land(meta, persisted);
@@ -224,13 +225,36 @@ impl WriteTx {
         Ok(root)
     }
 
-    /// Phase 2: the change to the free set, into `sink`.
+    /// Phase 2: the change to the free set, into `sink`; or nothing, when
+    /// the commit may defer it (`defers_freelist`).
     fn write_freelist(&mut self, sink: &mut PageSink) -> Result<Persisted> {
+        if self.defers_freelist() {
+            return Ok(self.alloc.defer(self.base.freelist));
+        }
         let persisted = self.alloc.persist(&mut self.fl, self.env.config.page_size).map_err(|e| self.no_space(e))?;
         for (id, bytes) in &persisted.pages {
             sink.run(*id, bytes);
         }
         Ok(persisted)
+    }
+
+    /// Whether this commit may leave its change to the free set unwritten:
+    /// under the weak sync modes without a log, where no meta is made
+    /// durable per commit, only the meta a steady point writes needs its
+    /// freelist on disk. A profile of one-put commits under
+    /// `SyncMode::None` had a quarter of the commit in writing the
+    /// freelist (its log page, a second write per commit, and the
+    /// snapshot rewrites). A commit after which a steady point or the
+    /// batched sync is due writes it (carrying what earlier commits
+    /// deferred), so the steady point finds the latest meta complete; so
+    /// does one whose stored freelist was rebuilt.
+    fn defers_freelist(&self) -> bool {
+        let env = &self.env;
+        env.config.sync_mode != SyncMode::Full
+            && env.log().is_none()
+            && !self.fl.force_compact
+            && !env.steady_point_due_after(self.alloc.freed_pages())
+            && !env.sync_due()
     }
 
     /// Whether this commit makes itself durable (`SyncMode::Full` without a

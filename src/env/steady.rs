@@ -1,0 +1,97 @@
+//! The freelist a steady point needs. Under the weak sync modes a commit
+//! may leave its change to the free set unwritten (`TxAlloc::defer`): no
+//! meta is made durable per commit, so only the meta a steady point writes
+//! must have its freelist on disk. `Env::write_freelist` makes the latest
+//! commit's meta complete when it is not: it takes the writer slot, writes
+//! the freelist, carrying everything the deferred commits left (a log page
+//! or a fresh snapshot, as any commit writes it), and publishes the same
+//! commit (same txid, same trees) with that freelist.
+
+use crate::alloc::{Meta, TxAlloc};
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::storage::WriteOp;
+use crate::types::TxId;
+
+impl Env {
+    /// Makes the latest published meta one whose freelist is written, and
+    /// returns it. `wait`: block for the writer slot; without it a held
+    /// slot returns None (its holder's commits write the freelist when a
+    /// steady point is due). A thread holding the write transaction
+    /// itself gets `Busy` when the latest meta needs the freelist written.
+    pub fn write_freelist(&self, wait: bool) -> Result<Option<Meta>> {
+        if !self.readers.current().freelist_deferred {
+            return Ok(Some(self.readers.persisted()));
+        }
+        let mut ws = match self.take_writer(wait, false) {
+            Ok(ws) => ws,
+            Err(Error::Busy(_)) if !wait => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let res = match ws.freelist.as_mut() {
+            Some(fl) => self.freelist_commit(fl),
+            None => Err(Error::Internal("a commit deferred its freelist but left none to the writer".into())),
+        };
+        if let Ok(meta) = &res {
+            ws.head = Some(*meta);
+        }
+        self.give_back_writer(ws, false);
+        res.map(Some)
+    }
+
+    /// With the writer slot held: writes the freelist of the latest meta
+    /// and publishes that meta with it (not synced). Rolls back on failure.
+    fn freelist_commit(&self, fl: &mut crate::alloc::Freelist) -> Result<Meta> {
+        let (meta, horizon) = self.current_and_horizon();
+        if !meta.freelist_deferred {
+            return Ok(meta);
+        }
+        // The freelist is written under the meta's own txid (no commit is
+        // added); the pages it retires (the last written freelist, which
+        // `check` of the deferred snapshot still reads) stay pending until
+        // the next commit is history.
+        let next = meta.txid.0.checked_add(1).map(TxId).ok_or_else(|| Error::Internal("txid overflow".into()))?;
+        fl.release(horizon);
+        let mut alloc = TxAlloc::new(meta.txid, meta.page_count, self.pages.max_pages);
+        alloc.pending_at(next);
+        let written = alloc
+            .persist(fl, self.config.page_size)
+            .map_err(|e| {
+                let crate::alloc::AllocError::Full { needed, max_pages } = e;
+                Error::NoSpace {
+                    path: self.config.path.clone(),
+                    what: format!("writing the freelist needs {needed} pages, {max_pages} allowed"),
+                }
+            })
+            .and_then(|persisted| {
+                self.ensure_pages(alloc.hwm)?;
+                self.write_freelist_pages(&persisted.pages)?;
+                Ok(persisted)
+            });
+        let persisted = match written {
+            Ok(p) => p,
+            Err(e) => {
+                alloc.rollback(fl);
+                return Err(e);
+            }
+        };
+        let new = Meta { page_count: alloc.hwm, freelist: persisted.meta_ref, freelist_deferred: false, ..meta };
+        self.readers.publish(new);
+        let freed = alloc.adopt(fl, persisted);
+        self.note_freed(freed);
+        Ok(new)
+    }
+
+    fn write_freelist_pages(&self, pages: &[(crate::types::PageId, Vec<u8>)]) -> Result<()> {
+        let ps = self.config.page_size as u64;
+        let mut ops: Vec<WriteOp<'_>> = pages.iter().map(|(id, b)| WriteOp { offset: id.0 * ps, data: b }).collect();
+        ops.sort_unstable_by_key(|o| o.offset);
+        if ops.is_empty() {
+            return Ok(());
+        }
+        self.pages
+            .io
+            .write_batch(&ops)
+            .map_err(|e| Error::io("write freelist", &self.config.path, Some(ops[0].offset), e))
+    }
+}
