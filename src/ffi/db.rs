@@ -133,8 +133,12 @@ pub unsafe extern "C" fn thunder_close(db: *mut thunder_db) -> thunder_status {
 ///
 /// @param db borrowed for the call: the database.
 ///
-/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`db` NULL); THUNDER_IO (the
-/// database refuses writes from then on); THUNDER_NO_SPACE; THUNDER_INTERNAL.
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`db` NULL); THUNDER_BUSY
+/// (called on the thread that holds a write transaction while a weak-mode
+/// commit's free-set change still waits to be written, which needs the
+/// writer: end the transaction, then call again; nothing changed); THUNDER_IO
+/// (the database refuses writes from then on); THUNDER_NO_SPACE;
+/// THUNDER_INTERNAL.
 ///
 /// # Safety
 /// `db` must be NULL or a live database handle.
