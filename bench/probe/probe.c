@@ -129,14 +129,15 @@ static void put_range(thunder_db *db, const item *items, uint64_t first, uint64_
 }
 
 /* Gets `ops` random items of [0, n), checks each value, returns a checksum
- * of their first 8 bytes. */
-static uint64_t read_random(thunder_db *db, const item *items, uint64_t n, uint64_t ops) {
-  uint64_t pick = 42, sum = 0;
-  thunder_txn *txn;
+ * of their first 8 bytes; in one read transaction, or (per_get) in one
+ * read transaction per get, as YCSB runs. */
+static uint64_t read_random(thunder_db *db, const item *items, uint64_t n, uint64_t ops, int per_get) {
+  uint64_t pick = per_get ? 11 : 42, sum = 0;
+  thunder_txn *txn = NULL;
   thunder_bytes got;
-  TRY("begin read", thunder_txn_begin(db, THUNDER_TXN_READ, &txn));
   for (uint64_t op = 0; op < ops; op++) {
     uint64_t i = splitmix64(&pick) % n, w;
+    if (!txn) TRY("begin read", thunder_txn_begin(db, THUNDER_TXN_READ, &txn));
     TRY("get", thunder_get(txn, items[i].key, KEY_LEN, &got));
     if (got.len != VAL_LEN || memcmp(got.data, items[i].val, VAL_LEN) != 0) {
       fprintf(stderr, "probe: wrong value for key %" PRIu64 "\n", i);
@@ -144,29 +145,12 @@ static uint64_t read_random(thunder_db *db, const item *items, uint64_t n, uint6
     }
     memcpy(&w, got.data, 8);
     sum = (sum ^ w) * 0x100000001b3u;
-  }
-  TRY("end read", thunder_txn_commit(txn));
-  return sum;
-}
-
-/* `ops` read transactions of one random get each; returns a checksum as
- * read_random does. */
-static uint64_t read_txns(thunder_db *db, const item *items, uint64_t n, uint64_t ops) {
-  uint64_t pick = 11, sum = 0;
-  thunder_bytes got;
-  for (uint64_t op = 0; op < ops; op++) {
-    uint64_t i = splitmix64(&pick) % n, w;
-    thunder_txn *txn;
-    TRY("begin read", thunder_txn_begin(db, THUNDER_TXN_READ, &txn));
-    TRY("get", thunder_get(txn, items[i].key, KEY_LEN, &got));
-    if (got.len != VAL_LEN) {
-      fprintf(stderr, "probe: wrong value for key %" PRIu64 "\n", i);
-      exit(1);
+    if (per_get) {
+      TRY("end read", thunder_txn_commit(txn));
+      txn = NULL;
     }
-    memcpy(&w, got.data, 8);
-    sum = (sum ^ w) * 0x100000001b3u;
-    TRY("end read", thunder_txn_commit(txn));
   }
+  if (txn) TRY("end read", thunder_txn_commit(txn));
   return sum;
 }
 
@@ -255,8 +239,7 @@ int main(int argc, char **argv) {
   uint64_t repeat = rep && !is_load && !is_commit && !is_delete ? strtoull(rep, NULL, 10) : 1;
   start = measure_start();
   for (uint64_t r = 1; r < repeat; r++) {
-    if (is_read) read_random(db, items, n, ops);
-    if (is_txread) read_txns(db, items, n, ops);
+    if (is_read || is_txread) read_random(db, items, n, ops, is_txread);
     if (is_missing) read_missing(db, n);
     if (is_scan) read_ranges(db, items, n, 0, UINT64_MAX);
     if (is_range) read_ranges(db, items, n, ops, 100);
@@ -264,11 +247,11 @@ int main(int argc, char **argv) {
   if (is_load)
     put_range(db, items, 0, n);
   else if (is_read)
-    sum = read_random(db, items, n, ops);
+    sum = read_random(db, items, n, ops, 0);
   else if (is_missing)
     sum = read_missing(db, n);
   else if (is_txread)
-    sum = read_txns(db, items, n, ops);
+    sum = read_random(db, items, n, ops, 1);
   else if (is_scan)
     sum = read_ranges(db, items, n, 0, UINT64_MAX);
   else if (is_range)

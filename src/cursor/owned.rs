@@ -62,17 +62,16 @@ impl OwnedCursor {
             return Err(Error::invalid("cursor used with another transaction than its own"));
         }
         let ver = tx.version();
-        let raw = &mut self.raw;
         // A read transaction's trees cannot change or fail, so a step within
         // the current leaf needs neither the root nor its checks (a write
         // transaction checks them: it may have failed, or dropped the bucket).
         let fast = match m {
-            Move::Next if !tx.writable() => raw.next_in_leaf(tx, ver)?,
+            Move::Next if !tx.writable() => self.raw.next_in_leaf(tx, ver)?,
             _ => None,
         };
-        let item = match (fast, m) {
-            (Some(item), _) => Some(item),
-            (None, m) => self.raw_step(tx, m)?,
+        let item = match fast {
+            Some(item) => Some(item),
+            None => self.raw_step(tx, m, ver)?,
         };
         match item {
             None => Ok(None),
@@ -82,9 +81,8 @@ impl OwnedCursor {
     }
 
     /// The movement on the raw cursor, from the tree's current root.
-    fn raw_step<'t, T: TxCore>(&mut self, tx: &'t T, m: Move<'_>) -> Result<Option<crate::tree::Item<'t>>> {
+    fn raw_step<'t, T: TxCore>(&mut self, tx: &'t T, m: Move<'_>, ver: u64) -> Result<Option<crate::tree::Item<'t>>> {
         let root = tx.tree_root(self.bucket.as_ref(), self.tree)?;
-        let ver = tx.version();
         let raw = &mut self.raw;
         Ok(match m {
             Move::First => raw.first(tx, root, ver)?,

@@ -214,25 +214,36 @@ impl Node {
         self.garbage = 0;
     }
 
-    pub fn insert_value(&mut self, i: usize, key: &[u8], value: Value<'_>) {
-        debug_assert!(self.leaf);
+    /// A leaf entry's slot and head, its bytes pushed onto the heap.
+    fn value_entry(&mut self, key: &[u8], value: Value<'_>) -> (Slot, u64) {
         let koff = self.push(key);
         let val = self.value_slot(value);
-        self.insert_slot(i, Slot { koff, klen: key.len() as u32, val }, order::head(key));
+        (Slot { koff, klen: key.len() as u32, val }, order::head(key))
+    }
+
+    /// A branch entry's slot and head, its key pushed onto the heap.
+    fn child_entry(&mut self, key: &[u8], child: NodeRef) -> (Slot, u64) {
+        let koff = self.push(key);
+        (Slot { koff, klen: key.len() as u32, val: Val::Child(child) }, order::head(key))
+    }
+
+    pub fn insert_value(&mut self, i: usize, key: &[u8], value: Value<'_>) {
+        debug_assert!(self.leaf);
+        let (slot, head) = self.value_entry(key, value);
+        self.insert_slot(i, slot, head);
     }
 
     /// Appends an entry whose key sorts after every other (copying a page,
     /// merging a right neighbour): no search, no shifting.
     fn push_value(&mut self, key: &[u8], value: Value<'_>) {
-        let koff = self.push(key);
-        let val = self.value_slot(value);
-        self.push_slot(Slot { koff, klen: key.len() as u32, val }, order::head(key));
+        let (slot, head) = self.value_entry(key, value);
+        self.push_slot(slot, head);
     }
 
     /// `push_value` for a branch entry.
     fn push_child(&mut self, key: &[u8], child: NodeRef) {
-        let koff = self.push(key);
-        self.push_slot(Slot { koff, klen: key.len() as u32, val: Val::Child(child) }, order::head(key));
+        let (slot, head) = self.child_entry(key, child);
+        self.push_slot(slot, head);
     }
 
     fn push_slot(&mut self, slot: Slot, head: u64) {
@@ -243,8 +254,8 @@ impl Node {
 
     pub fn insert_child(&mut self, i: usize, key: &[u8], child: NodeRef) {
         debug_assert!(!self.leaf);
-        let koff = self.push(key);
-        self.insert_slot(i, Slot { koff, klen: key.len() as u32, val: Val::Child(child) }, order::head(key));
+        let (slot, head) = self.child_entry(key, child);
+        self.insert_slot(i, slot, head);
     }
 
     /// Sizes the new slot before it goes in, rather than reading it back out
