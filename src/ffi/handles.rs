@@ -85,8 +85,9 @@ impl TxnShared {
     }
 
     /// The slot; `Internal` if a panic poisoned the transaction.
+    #[inline]
     pub fn lock(&self) -> Result<MutexGuard<'_, TxnSlot>> {
-        self.slot.lock().map_err(|_| Error::Internal("the transaction failed on an earlier internal error".into()))
+        self.slot.lock().map_err(|_| poisoned())
     }
 
     /// Ends the transaction, whatever state it is in; returns what it was.
@@ -105,6 +106,11 @@ impl TxnSlot {
             TxnSlot::Closed => Err(closed()),
         }
     }
+}
+
+#[cold]
+fn poisoned() -> Error {
+    Error::Internal("the transaction failed on an earlier internal error".into())
 }
 
 pub(crate) fn closed() -> Error {
@@ -187,6 +193,7 @@ impl thunder_cursor {
 
     /// Runs `f` on the transaction's slot and the position, both under the
     /// transaction's lock.
+    #[inline]
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut TxnSlot, &mut OwnedCursor) -> Result<R>) -> Result<R> {
         let mut slot = self.shared.lock()?;
         // SAFETY: `pos` is reached only here, and only while `slot` (the

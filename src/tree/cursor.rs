@@ -210,26 +210,42 @@ impl RawCursor {
     }
 
     /// The common step of `next`, to the following entry of the current
-    /// leaf: one view of the leaf, no walk of the stack, no root needed.
-    /// None when it does not apply (not on an item, a stale stack, or at the
-    /// leaf's end), with the cursor unchanged; `next` then does the rest.
-    pub fn next_in_leaf<'s, S: NodeSource + ?Sized>(&mut self, src: &'s S, version: u64) -> Result<Option<Item<'s>>> {
+    /// leaf, without moving: one view of the leaf, no walk of the stack, no
+    /// root needed. None when it does not apply (not on an item, a stale
+    /// stack, at the leaf's end, or a leaf that cannot be viewed, which the
+    /// full `next` then reports); `advance_in_leaf` moves onto it.
+    #[inline]
+    pub fn peek_next_in_leaf<'s, S: NodeSource + ?Sized>(&self, src: &'s S, version: u64) -> Option<Item<'s>> {
         if self.state != State::At || !self.fresh(version) {
-            return Ok(None);
+            return None;
         }
-        let Some(&(r, i)) = self.stack.last() else { return Ok(None) };
+        let &(r, i) = self.stack.last()?;
         // On an item, the stack's top is a leaf that `land` viewed.
-        let v = src.view_seen_leaf(r)?;
+        let v = src.view_seen_leaf(r).ok()?;
         if i + 1 >= v.len() {
-            return Ok(None);
+            return None;
         }
-        let item = v.entry(i + 1);
-        self.stack.last_mut().expect("checked above").1 = i + 1;
+        Some(v.entry(i + 1))
+    }
+
+    /// Moves onto the entry `peek_next_in_leaf` returned, whose key is `key`.
+    #[inline]
+    pub fn advance_in_leaf(&mut self, key: &[u8]) {
+        if let Some(top) = self.stack.last_mut() {
+            top.1 += 1;
+        }
         if self.track {
             self.key.clear();
-            self.key.extend_from_slice(item.0);
+            self.key.extend_from_slice(key);
         }
-        Ok(Some(item))
+    }
+
+    /// `peek_next_in_leaf`, then `advance_in_leaf`.
+    #[inline]
+    pub fn next_in_leaf<'s, S: NodeSource + ?Sized>(&mut self, src: &'s S, version: u64) -> Option<Item<'s>> {
+        let item = self.peek_next_in_leaf(src, version)?;
+        self.advance_in_leaf(item.0);
+        Some(item)
     }
 
     pub fn next<'s, S: NodeSource + ?Sized>(
@@ -242,7 +258,7 @@ impl RawCursor {
             State::Unpositioned | State::BeforeStart => self.first(src, root, version),
             State::PastEnd => Ok(None),
             State::At if self.fresh(version) => {
-                if let Some(item) = self.next_in_leaf(src, version)? {
+                if let Some(item) = self.next_in_leaf(src, version) {
                     return Ok(Some(item));
                 }
                 if let Some(top) = self.stack.last_mut() {
