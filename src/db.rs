@@ -179,7 +179,7 @@ impl Database {
 
     /// Transactions currently open on this database.
     pub fn open_transactions(&self) -> usize {
-        self.env.open_txns.load(Ordering::Acquire)
+        self.env.readers.count() + self.env.open_writers.load(Ordering::Acquire)
     }
 
     /// Verifies the file (see `check`): the meta pages on disk, then every

@@ -39,8 +39,10 @@ pub(crate) struct Env {
     /// The write-ahead log, when the database has one (attached after open
     /// has replayed what the log held).
     pub wal: OnceLock<WalLog>,
-    /// Open transactions, both kinds.
-    pub open_txns: AtomicUsize,
+    /// Open write transactions (0 or 1; open read transactions are the
+    /// reader table's count, kept under its lock, which costs a read
+    /// transaction no atomic counter of its own).
+    pub open_writers: AtomicUsize,
     /// Free and pending page counts as the last write transaction left them
     /// (for `stat` while a writer holds the freelist).
     pub free_pages: AtomicU64,

@@ -90,7 +90,7 @@ impl Env {
             writer: Writer::new(),
             durability: Durability::new(&meta, slot),
             wal: std::sync::OnceLock::new(),
-            open_txns: AtomicUsize::new(0),
+            open_writers: AtomicUsize::new(0),
             free_pages: AtomicU64::new(meta.freelist.free_pages),
             pending_pages: AtomicU64::new(0),
             handles: AtomicUsize::new(1),

@@ -4,8 +4,6 @@
 //! when no reader can see it. The reuse horizon also counts the durable
 //! snapshot (see `Env::current_and_horizon`).
 
-use std::sync::atomic::Ordering;
-
 use crate::alloc::Meta;
 use crate::env::lock_order::{Rank, RankedGuard, RankedMutex};
 use crate::env::Env;
@@ -118,13 +116,11 @@ impl Env {
         let mut p = self.readers.lock();
         let meta = p.meta;
         p.pin(meta.txid);
-        self.open_txns.fetch_add(1, Ordering::AcqRel);
         meta
     }
 
     pub fn unpin_reader(&self, txid: TxId) {
         self.readers.lock().unpin(txid);
-        self.open_txns.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// The current meta and the oldest txid any reader or the durable

@@ -59,7 +59,7 @@ impl Env {
     }
 
     /// Takes the writer slot; `txn`: for a write transaction, counted in
-    /// `open_txns` (the engine's own use, `write_freelist`, is not: a
+    /// `open_writers` (the engine's own use, `write_freelist`, is not: a
     /// close racing with it must not see a transaction).
     pub fn take_writer(&self, wait: bool, txn: bool) -> Result<WriterState> {
         if self.config.read_only {
@@ -92,7 +92,7 @@ impl Env {
         }
         slot.owner = Some(me);
         if txn {
-            self.open_txns.fetch_add(1, Ordering::AcqRel);
+            self.open_writers.fetch_add(1, Ordering::AcqRel);
         }
         Ok(slot.state.take().unwrap_or_default())
     }
@@ -107,7 +107,7 @@ impl Env {
         slot.owner = None;
         slot.state = Some(state);
         if txn {
-            self.open_txns.fetch_sub(1, Ordering::AcqRel);
+            self.open_writers.fetch_sub(1, Ordering::AcqRel);
         }
         let waiting = slot.waiting > 0;
         drop(slot);

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use crate::error::{Error, Result};
 use crate::ffi::args;
-use crate::ffi::handles::{closed, TxnShared, TxnSlot};
+use crate::ffi::handles::{closed, thunder_txn, TxnSlot};
 use crate::{Bucket, PutFlags, MAX_IN_MEMORY_VIEW};
 
 /// A view returned to C: pointer and length of bytes owned by the database.
@@ -38,7 +38,7 @@ pub const THUNDER_PUT_APPEND: u32 = 0x2;
 
 /// Runs `f` on the value of `key`, under the transaction's lock.
 fn with_value<R>(
-    shared: &TxnShared,
+    shared: &thunder_txn,
     bucket: Option<&Bucket>,
     key: &[u8],
     f: impl FnOnce(&[u8]) -> Result<R>,
@@ -64,7 +64,7 @@ fn with_value<R>(
 /// # Safety
 /// `val` must be NULL or writable.
 pub(crate) unsafe fn get_into(
-    shared: &TxnShared,
+    shared: &thunder_txn,
     bucket: Option<&Bucket>,
     key: &[u8],
     val: *mut thunder_bytes,
@@ -84,7 +84,7 @@ pub(crate) unsafe fn get_into(
 /// # Safety
 /// `val` and `val_len` must be NULL or writable.
 pub(crate) unsafe fn get_copy_into(
-    shared: &TxnShared,
+    shared: &thunder_txn,
     bucket: Option<&Bucket>,
     key: &[u8],
     val: *mut *mut u8,
@@ -117,7 +117,7 @@ pub(crate) fn detach(b: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
-pub(crate) fn put(shared: &TxnShared, bucket: Option<&Bucket>, key: &[u8], val: &[u8], flags: u32) -> Result<()> {
+pub(crate) fn put(shared: &thunder_txn, bucket: Option<&Bucket>, key: &[u8], val: &[u8], flags: u32) -> Result<()> {
     let (key, val) = (detach(key), detach(val));
     let mut slot = shared.lock()?;
     let tx = slot.write()?;
@@ -132,7 +132,7 @@ pub(crate) fn put(shared: &TxnShared, bucket: Option<&Bucket>, key: &[u8], val: 
     }
 }
 
-pub(crate) fn delete(shared: &TxnShared, bucket: Option<&Bucket>, key: &[u8]) -> Result<()> {
+pub(crate) fn delete(shared: &thunder_txn, bucket: Option<&Bucket>, key: &[u8]) -> Result<()> {
     let key = detach(key);
     let mut slot = shared.lock()?;
     let tx = slot.write()?;

@@ -1,8 +1,6 @@
 //! thunder_bucket: named, nestable keyspaces.
 #![allow(unsafe_code, non_camel_case_types)]
 
-use std::sync::Arc;
-
 use crate::error::{Error, Result};
 use crate::ffi::access::{self, thunder_bytes};
 use crate::ffi::args;
@@ -21,7 +19,7 @@ pub(crate) unsafe fn parent_of(txn: &thunder_txn, parent: *const thunder_bucket)
     }
     // SAFETY: forwarded contract.
     let p = unsafe { handles::get("parent", parent)? };
-    if !Arc::ptr_eq(&p.shared, &txn.shared) {
+    if !std::ptr::eq(&*p.shared, txn) {
         // A handle of an ended transaction is closed, whatever it is passed to.
         if matches!(*p.shared.lock()?, TxnSlot::Closed) {
             return Err(Error::TxnClosed("argument `parent`: its transaction was committed or aborted"));
@@ -59,7 +57,7 @@ unsafe fn open(
     let name = access::detach(name);
     let name = &*name;
     let b = {
-        let mut slot = t.shared.lock()?;
+        let mut slot = t.lock()?;
         match (&mut *slot, how) {
             (TxnSlot::Closed, _) => return Err(closed()),
             (TxnSlot::Read(tx), Open::Existing) => tx.bucket(parent.as_ref(), name)?,
@@ -71,7 +69,10 @@ unsafe fn open(
     };
     let b = b.ok_or_else(|| Error::BucketNotFound { name: crate::error::show_bytes(name) })?;
     // SAFETY: checked non-NULL above.
-    unsafe { out.write(handles::into_raw(thunder_bucket::new(t.shared.clone(), b))) };
+    // SAFETY: `txn` is live (checked above).
+    let shared = unsafe { handles::share_txn("txn", txn)? };
+    // SAFETY: checked non-NULL above.
+    unsafe { out.write(handles::into_raw(thunder_bucket::new(shared, b))) };
     Ok(())
 }
 
@@ -200,7 +201,7 @@ pub unsafe extern "C" fn thunder_bucket_delete(
         let (t, name) = unsafe { (handles::get("txn", txn)?, args::bytes("name", name, name_len)?) };
         // SAFETY: forwarded contract.
         let parent = unsafe { parent_of(t, parent)? };
-        t.shared.lock()?.write()?.delete_bucket(parent.as_ref(), &access::detach(name))
+        t.lock()?.write()?.delete_bucket(parent.as_ref(), &access::detach(name))
     })
 }
 

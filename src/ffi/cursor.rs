@@ -46,12 +46,13 @@ unsafe fn open(
     }
     // A failed transaction or a deleted bucket is reported here rather than
     // by the first move.
-    let pos = match &*t.shared.lock()? {
+    let pos = match &*t.lock()? {
         TxnSlot::Read(tx) => open_over(tx, bucket.as_ref(), over)?,
         TxnSlot::Write(tx) => open_over(&**tx, bucket.as_ref(), over)?,
         TxnSlot::Closed => return Err(closed()),
     };
-    let c = thunder_cursor::new(t.shared.clone(), pos);
+    // SAFETY: `txn` is live (checked above).
+    let c = thunder_cursor::new(unsafe { handles::share_txn("txn", txn)? }, pos);
     // SAFETY: checked non-NULL above.
     unsafe { out.write(handles::into_raw(c)) };
     Ok(())

@@ -5,7 +5,7 @@ use crate::error::Error;
 use crate::ffi::access::{self, thunder_bytes};
 use crate::ffi::args;
 use crate::ffi::guard::{guard, guard_value};
-use crate::ffi::handles::{self, thunder_db, thunder_txn, TxnShared, TxnSlot};
+use crate::ffi::handles::{self, thunder_db, thunder_txn, TxnSlot};
 use crate::ffi::status::thunder_status;
 
 /// Transaction mode, one of THUNDER_TXN_*.
@@ -56,7 +56,7 @@ pub unsafe extern "C" fn thunder_txn_begin(
             _ => return Err(Error::invalid(format!("argument `mode`: unknown transaction mode {mode}"))),
         };
         // SAFETY: checked non-NULL above.
-        unsafe { out.write(handles::into_raw(thunder_txn::new(TxnShared::new(slot)))) };
+        unsafe { out.write(handles::txn_into_raw(slot)) };
         Ok(())
     })
 }
@@ -79,14 +79,13 @@ pub unsafe extern "C" fn thunder_txn_begin(
 pub unsafe extern "C" fn thunder_txn_commit(txn: *mut thunder_txn) -> thunder_status {
     guard("thunder_txn_commit", || {
         // SAFETY: forwarded contract.
-        let h = unsafe { handles::release("txn", txn)? }.ok_or_else(|| args::null("txn"))?;
-        let poisoned = h.shared.lock().is_err();
-        match h.shared.close() {
-            _ if poisoned => {
+        let h = unsafe { handles::release_txn("txn", txn)? }.ok_or_else(|| args::null("txn"))?;
+        match h.close() {
+            (_, true) => {
                 Err(Error::Internal("the transaction failed on an earlier internal error; rolled back".into()))
             }
-            TxnSlot::Write(tx) => tx.commit(),
-            TxnSlot::Read(_) | TxnSlot::Closed => Ok(()),
+            (TxnSlot::Write(tx), false) => tx.commit(),
+            (TxnSlot::Read(_) | TxnSlot::Closed, false) => Ok(()),
         }
     })
 }
@@ -101,8 +100,8 @@ pub unsafe extern "C" fn thunder_txn_commit(txn: *mut thunder_txn) -> thunder_st
 pub unsafe extern "C" fn thunder_txn_abort(txn: *mut thunder_txn) {
     guard("thunder_txn_abort", || {
         // SAFETY: forwarded contract.
-        if let Some(h) = unsafe { handles::release("txn", txn)? } {
-            drop(h.shared.close());
+        if let Some(h) = unsafe { handles::release_txn("txn", txn)? } {
+            drop(h.close().0);
         }
         Ok(())
     });
@@ -122,7 +121,7 @@ pub unsafe extern "C" fn thunder_txn_id(txn: *const thunder_txn) -> u64 {
     guard_value("thunder_txn_id", 0, || {
         // SAFETY: forwarded contract.
         let h = unsafe { handles::get("txn", txn)? };
-        Ok(match &*h.shared.lock()? {
+        Ok(match &*h.lock()? {
             TxnSlot::Read(tx) => tx.id(),
             TxnSlot::Write(tx) => tx.id(),
             TxnSlot::Closed => 0,
@@ -158,7 +157,7 @@ pub unsafe extern "C" fn thunder_get(
         // SAFETY: forwarded contracts.
         let (h, key) = unsafe { (handles::get("txn", txn)?, args::key("key", key, key_len)?) };
         // SAFETY: `val` is NULL or writable per the contract.
-        unsafe { access::get_into(&h.shared, None, key, val) }
+        unsafe { access::get_into(h, None, key, val) }
     })
 }
 
@@ -188,7 +187,7 @@ pub unsafe extern "C" fn thunder_get_copy(
         // SAFETY: forwarded contracts.
         let (h, key) = unsafe { (handles::get("txn", txn)?, args::key("key", key, key_len)?) };
         // SAFETY: `val` and `val_len` are NULL or writable per the contract.
-        unsafe { access::get_copy_into(&h.shared, None, key, val, val_len) }
+        unsafe { access::get_copy_into(h, None, key, val, val_len) }
     })
 }
 
@@ -226,7 +225,7 @@ pub unsafe extern "C" fn thunder_put(
         // SAFETY: forwarded contracts.
         let (h, key, val) =
             unsafe { (handles::get("txn", txn)?, args::key("key", key, key_len)?, args::bytes("val", val, val_len)?) };
-        access::put(&h.shared, None, key, val, flags)
+        access::put(h, None, key, val, flags)
     })
 }
 
@@ -248,7 +247,7 @@ pub unsafe extern "C" fn thunder_delete(txn: *mut thunder_txn, key: *const u8, k
     guard("thunder_delete", || {
         // SAFETY: forwarded contracts.
         let (h, key) = unsafe { (handles::get("txn", txn)?, args::key("key", key, key_len)?) };
-        access::delete(&h.shared, None, key)
+        access::delete(h, None, key)
     })
 }
 
@@ -278,7 +277,7 @@ mod tests {
             assert_eq!(thunder_put(w, b"k".as_ptr(), 1, b"v".as_ptr(), 1, 0), THUNDER_OK);
             let h = handles::get("txn", w).unwrap();
             let status = guard("thunder_planted", || {
-                let _slot = h.shared.lock()?;
+                let _slot = h.lock()?;
                 panic!("planted panic");
             });
             assert_eq!(status, THUNDER_INTERNAL);
