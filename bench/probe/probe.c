@@ -23,6 +23,10 @@
  * thunder calls. Every run with the same N makes the same calls with the
  * same bytes.
  *
+ * Environment: PROBE_SYNC=none|batched|full sets the sync mode (default
+ * full), PROBE_WAL=1 turns the write-ahead log on: the write workloads
+ * (commit above all) then measure those write paths.
+ *
  * Only the measured phase runs instrumented under callgrind: it is bracketed
  * by CALLGRIND_ZERO_STATS + CALLGRIND_START_INSTRUMENTATION and
  * CALLGRIND_STOP_INSTRUMENTATION, so run it with --instr-atstart=no. The
@@ -220,6 +224,15 @@ int main(int argc, char **argv) {
   thunder_db *db;
   TRY("options", thunder_options_new(&opts));
   TRY("max size", thunder_options_set_max_size(opts, MAX_SIZE));
+  const char *sync = getenv("PROBE_SYNC"), *wal = getenv("PROBE_WAL");
+  if (sync && strcmp(sync, "full")) {
+    if (strcmp(sync, "none") && strcmp(sync, "batched")) {
+      fprintf(stderr, "probe: PROBE_SYNC must be none, batched or full\n");
+      return 2;
+    }
+    TRY("sync mode", thunder_options_set_sync_mode(opts, strcmp(sync, "none") ? THUNDER_SYNC_BATCHED : THUNDER_SYNC_NONE));
+  }
+  if (wal && !strcmp(wal, "1")) TRY("wal", thunder_options_set_wal(opts, true));
   TRY("open", thunder_open(path, opts, &db));
   thunder_options_free(opts);
 

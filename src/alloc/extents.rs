@@ -69,22 +69,24 @@ impl ExtentSet {
         if len == 0 {
             return Ok(());
         }
-        if self.overlaps(start, len) {
-            let (&s, _) = self.runs.range(..start + len).next_back().expect("overlap has a run");
-            return Err(Overlap { page: s.max(start) });
-        }
-        let (mut new_start, mut new_len) = (start, len);
-        if let Some((&s, &l)) = self.runs.range(..start).next_back() {
-            if s + l == start {
-                self.runs.remove(&s);
-                new_start = s;
-                new_len += l;
+        // One lookup finds the last run starting before the end: it overlaps,
+        // or it is the run before `start`, which may touch it. (Five map
+        // operations here, two of them range searches, were 10% of a one-put
+        // commit's instructions.)
+        let before = self.runs.range(..start + len).next_back().map(|(&s, &l)| (s, l));
+        if let Some((s, l)) = before {
+            if s + l > start {
+                return Err(Overlap { page: s.max(start) });
             }
         }
-        if let Some(l) = self.runs.remove(&(start + len)) {
-            new_len += l;
+        let after = self.runs.remove(&(start + len)).unwrap_or(0);
+        match before {
+            // The run before `start` grows over it (and the run after it).
+            Some((s, l)) if s + l == start => *self.runs.get_mut(&s).expect("the run before") += len + after,
+            _ => {
+                self.runs.insert(start, len + after);
+            }
         }
-        self.runs.insert(new_start, new_len);
         self.pages += len;
         Ok(())
     }

@@ -19,6 +19,8 @@ pub(crate) struct WriterState {
     /// The last commit's meta when readers may not see it yet (a logged
     /// commit waiting for its group's sync): the next writer builds on it.
     pub head: Option<Meta>,
+    /// The last commit's page buffer, for the next (see `PageSink`).
+    pub page_buf: Vec<u8>,
 }
 
 #[derive(Debug)]

@@ -25,6 +25,7 @@
 
 use crate::error::Corruption;
 use crate::storage::{checksums, seal, Header, PageType, HEADER_LEN};
+use crate::tree::order;
 use crate::types::{le, PageId, TxId};
 
 pub const LEAF_ENTRY_HEAD: usize = 7;
@@ -208,7 +209,9 @@ pub fn validate(page: &[u8], id: PageId) -> Result<PageType, Corruption> {
         let key_ok = match prev {
             None if ty == PageType::Branch => key.is_empty(),
             None => !key.is_empty(),
-            Some(p) => !key.is_empty() && key > p,
+            // By `order::compare`: the slice comparison called memcmp for
+            // each entry, 30% of validating a branch page.
+            Some(p) => !key.is_empty() && order::compare(key, p) == std::cmp::Ordering::Greater,
         };
         if !key_ok {
             return Err(Corruption::KeyOrder { entry: i });

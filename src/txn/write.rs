@@ -104,6 +104,8 @@ pub struct WriteTx {
     /// The meta of this commit once its allocator changes are adopted
     /// (nothing to roll back then); handed to the next writer.
     pub(crate) landed: Option<Meta>,
+    /// The page buffer of the writer's last commit, for this one's.
+    pub(crate) page_buf: Vec<u8>,
     ended: bool,
 }
 
@@ -180,6 +182,7 @@ impl WriteTx {
             failed: None,
             log: TxLog::begin(env.log().is_some(), txid),
             landed: None,
+            page_buf: std::mem::take(&mut ws.page_buf),
             ended: false,
             env,
         })
@@ -431,7 +434,8 @@ impl WriteTx {
         let fl = std::mem::take(&mut self.fl);
         self.env.free_pages.store(fl.free_pages(), std::sync::atomic::Ordering::Release);
         self.env.pending_pages.store(fl.pending_pages(), std::sync::atomic::Ordering::Release);
-        self.env.release_writer(WriterState { freelist: Some(fl), head: self.landed });
+        let page_buf = std::mem::take(&mut self.page_buf);
+        self.env.release_writer(WriterState { freelist: Some(fl), head: self.landed, page_buf });
     }
 }
 
