@@ -1,6 +1,7 @@
-//! The weak sync modes without a log defer writing the freelist: a commit
-//! publishes a meta whose change to the free set stays in memory
-//! (`Meta::freelist_deferred`) until a steady point writes it. These tests
+//! The weak sync modes, and every mode with a log, defer writing the
+//! freelist: a commit publishes a meta whose change to the free set stays
+//! in memory (`Meta::freelist_deferred`) until a steady point or a
+//! checkpoint writes it. These tests
 //! hold what must not change for the user: `check`, `backup`, `sync`,
 //! close and crashes see a complete database, the txids stay one per
 //! commit, and the file's free set is exactly the writer's.
@@ -153,4 +154,37 @@ fn compaction_past_one_batch_keeps_its_freelist() {
     let copy = Database::open(&dest).unwrap();
     copy.check().unwrap();
     assert_eq!(copy.stat().unwrap().key_count, 21_000);
+}
+
+/// With a log, commits defer the freelist until a checkpoint writes it:
+/// `check` agrees with the writer before and after the checkpoint, the
+/// checkpoint takes no txid, and a crash after more commits (the log
+/// replayed over the last checkpoint's meta) and a clean reopen both find
+/// every commit of a durable mode and a file that passes the check.
+#[test]
+fn logged_commits_defer_the_freelist_to_the_checkpoint() {
+    let s = common::seed(0xDEF0_0004);
+    let _g = SeedGuard::new("logged_commits_defer_the_freelist_to_the_checkpoint", s);
+    for mode in [SyncMode::Full, SyncMode::None] {
+        let mut t = TestDb::new(weak(mode).wal(true));
+        let (mut rng, mut model) = (Rng::new(s), BTreeMap::new());
+        churn(t.db(), &mut rng, 300, &mut model);
+        let st = t.db().stat().unwrap();
+        let deferred = t.db().check().unwrap();
+        assert_eq!(deferred.free_pages, st.free_page_count + st.pending_page_count, "{mode:?}: {st:?} {deferred:?}");
+        t.db().checkpoint().unwrap();
+        let written = t.db().check().unwrap();
+        assert_eq!(t.db().stat().unwrap().last_txid, st.last_txid, "{mode:?}: the freelist takes no txid");
+        assert_eq!(written.reachable_pages, deferred.reachable_pages, "{mode:?}");
+        assert_eq!(written.free_pages + written.freelist_pages, deferred.free_pages + deferred.freelist_pages);
+        churn(t.db(), &mut rng, 150, &mut model);
+        if mode == SyncMode::Full {
+            t.crash_reopen();
+            t.db().check().unwrap();
+            assert_eq!(contents(t.db()), model, "{mode:?}: a crash lost a durable commit");
+        }
+        churn(t.db(), &mut rng, 50, &mut model);
+        t.reopen();
+        assert_eq!(contents(t.db()), model, "{mode:?}");
+    }
 }

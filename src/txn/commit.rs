@@ -257,22 +257,25 @@ impl WriteTx {
     }
 
     /// Whether this commit may leave its change to the free set unwritten:
-    /// under the weak sync modes without a log, where no meta is made
-    /// durable per commit, only the meta a steady point writes needs its
-    /// freelist on disk. A profile of one-put commits under
+    /// under the weak sync modes, and with a log, where no meta is made
+    /// durable per commit, only the meta a steady point (or checkpoint)
+    /// writes needs its freelist on disk. A profile of one-put commits under
     /// `SyncMode::None` had a quarter of the commit in writing the
     /// freelist (its log page, a second write per commit, and the
-    /// snapshot rewrites). A commit after which a steady point or the
-    /// batched sync is due writes it (carrying what earlier commits
+    /// snapshot rewrites); a logged commit wrote it too, for a meta only a
+    /// checkpoint writes. A commit after which a steady point, the batched
+    /// sync or a checkpoint is due writes it (carrying what earlier commits
     /// deferred), so the steady point finds the latest meta complete; so
-    /// does one whose stored freelist was rebuilt.
+    /// does one whose stored freelist was rebuilt. (Replay at open runs
+    /// before the log is attached, as a commit of its own mode.)
     fn defers_freelist(&self) -> bool {
         let env = &self.env;
-        env.config.sync_mode != SyncMode::Full
-            && env.log().is_none()
+        let log = env.log();
+        (env.config.sync_mode != SyncMode::Full || log.is_some())
             && !self.fl.force_compact
             && !env.steady_point_due_after(self.alloc.freed_pages())
             && !env.sync_due()
+            && !log.is_some_and(|l| l.checkpoint_due().0)
     }
 
     /// Whether this commit makes itself durable (`SyncMode::Full` without a
