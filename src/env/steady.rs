@@ -17,7 +17,8 @@ impl Env {
     /// Makes the latest published meta one whose freelist is written, and
     /// returns it. `wait`: block for the writer slot; without it a held
     /// slot returns None (its holder's commits write the freelist when a
-    /// steady point is due). A thread holding the write transaction
+    /// steady point is due), as does a logged commit that landed but waits
+    /// for its log sync (see below). A thread holding the write transaction
     /// itself gets `Busy` when the latest meta needs the freelist written.
     pub fn write_freelist(&self, wait: bool) -> Result<Option<Meta>> {
         if !self.readers.current().freelist_deferred {
@@ -28,6 +29,15 @@ impl Env {
             Err(Error::Busy(_)) if !wait => return Ok(None),
             Err(e) => return Err(e),
         };
+        // A logged commit that landed and waits for its group's log sync is
+        // the writer's newest meta, not yet published, and the writer's
+        // free set already holds its changes: no freelist written now
+        // describes the published meta. The newest meta whose freelist is
+        // written serves instead (the log holds the commits after it).
+        if ws.head.is_some_and(|h| h.txid > self.readers.current().txid) {
+            self.give_back_writer(ws, false);
+            return Ok(None);
+        }
         let res = match ws.freelist.as_mut() {
             Some(fl) => self.freelist_commit(fl),
             None => Err(Error::Internal("a commit deferred its freelist but left none to the writer".into())),

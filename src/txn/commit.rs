@@ -155,6 +155,20 @@ impl WriteTx {
         res
     }
 
+    /// A logged commit under `SyncMode::Full` up to the point where it
+    /// waits for its group's log sync: landed (the next writer builds on
+    /// it) and the writer slot released, not yet published. The returned
+    /// function does the rest of `commit` (the wait, then publishing).
+    #[cfg(test)]
+    pub(crate) fn commit_until_landed(mut self) -> Result<impl FnOnce() -> Result<()>> {
+        let res = self.commit_phases();
+        self.end();
+        let (meta, lsn) =
+            res?.ok_or_else(|| Error::Internal("the commit was published at once (no log, or a weak mode)".into()))?;
+        let env = self.env.clone();
+        Ok(move || env.log_wait_durable(lsn).map(|()| env.readers.publish_newer(meta)))
+    }
+
     /// The phases of the module doc, in order. Returns the meta and LSN a
     /// logged commit under `SyncMode::Full` must wait for before readers see
     /// it (phase 4 of a logged commit); None when it is published already.
