@@ -176,7 +176,14 @@ fn logged_commits_defer_the_freelist_to_the_checkpoint() {
         let written = t.db().check().unwrap();
         assert_eq!(t.db().stat().unwrap().last_txid, st.last_txid, "{mode:?}: the freelist takes no txid");
         assert_eq!(written.reachable_pages, deferred.reachable_pages, "{mode:?}");
-        assert_eq!(written.free_pages + written.freelist_pages, deferred.free_pages + deferred.freelist_pages);
+        // Every page is still accounted for; the freelist's page may have
+        // grown the file (the pool may have nothing reusable yet: which
+        // depends on when the background syncer last made a steady point).
+        assert_eq!(
+            written.free_pages + written.freelist_pages,
+            deferred.free_pages + deferred.freelist_pages + (written.pages - deferred.pages),
+            "{mode:?}: {deferred:?} {written:?}"
+        );
         churn(t.db(), &mut rng, 150, &mut model);
         if mode == SyncMode::Full {
             t.crash_reopen();
