@@ -64,6 +64,18 @@ static void bounded(const char *name, thunder_sync_mode mode, uint64_t autosync)
   thunder_options_free(o);
 }
 
+/* Three commits rewriting one key: they free pages, so a free-set change
+ * waits to be written when commits defer it. */
+static void rewrite_key(thunder_db *db) {
+  thunder_txn *t = NULL;
+  int i;
+  for (i = 0; i < 3; i++) {
+    CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &t));
+    CHECK_OK(thunder_put(t, K("key"), (const uint8_t *)"value", 5, 0));
+    CHECK_OK(thunder_txn_commit(t));
+  }
+}
+
 /* SYNC_NONE defers a commit's free-set change to the next steady point;
  * thunder_sync() and thunder_checkpoint() from the thread holding a write
  * transaction cannot write it and say so (THUNDER_BUSY), changing nothing;
@@ -73,17 +85,12 @@ static void sync_inside_write_txn(void) {
   thunder_db *db = NULL;
   thunder_txn *t = NULL;
   thunder_bytes v;
-  int i;
   CHECK_OK(thunder_options_new(&o));
   CHECK_OK(thunder_options_set_page_size(o, test_page_size()));
   CHECK_OK(thunder_options_set_sync_mode(o, THUNDER_SYNC_NONE));
   const char *path = test_path("sync_in_txn.db");
   CHECK_OK(thunder_open(path, o, &db));
-  for (i = 0; i < 3; i++) { /* rewrites free pages: a free-set change waits */
-    CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &t));
-    CHECK_OK(thunder_put(t, K("key"), (const uint8_t *)"value", 5, 0));
-    CHECK_OK(thunder_txn_commit(t));
-  }
+  rewrite_key(db);
   CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &t));
   CHECK_STATUS(thunder_sync(db), THUNDER_BUSY);
   CHECK_ERROR_MENTIONS("thunder_sync");
@@ -105,9 +112,34 @@ static void sync_inside_write_txn(void) {
   thunder_options_free(o);
 }
 
+/* With a write-ahead log every commit leaves its free-set change to the
+ * checkpoint: thunder_checkpoint() from the thread holding a write
+ * transaction says THUNDER_BUSY and changes nothing, thunder_sync() (a log
+ * sync) works; after the transaction ends the checkpoint works. */
+static void checkpoint_inside_write_txn_with_wal(void) {
+  thunder_options *o = NULL;
+  thunder_db *db = NULL;
+  thunder_txn *t = NULL;
+  CHECK_OK(thunder_options_new(&o));
+  CHECK_OK(thunder_options_set_page_size(o, test_page_size()));
+  CHECK_OK(thunder_options_set_wal(o, true));
+  CHECK_OK(thunder_open(test_path("checkpoint_in_txn.db"), o, &db));
+  rewrite_key(db);
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &t));
+  CHECK_STATUS(thunder_checkpoint(db), THUNDER_BUSY);
+  CHECK_ERROR_MENTIONS("thunder_checkpoint");
+  CHECK_OK(thunder_sync(db));
+  CHECK_OK(thunder_txn_commit(t));
+  CHECK_OK(thunder_checkpoint(db));
+  CHECK_OK(thunder_check(db));
+  CHECK_OK(thunder_close(db));
+  thunder_options_free(o);
+}
+
 int main(void) {
   setter();
   sync_inside_write_txn();
+  checkpoint_inside_write_txn_with_wal();
   bounded("sync_none.db", THUNDER_SYNC_NONE, 256 * 1024);
   bounded("sync_batched.db", THUNDER_SYNC_BATCHED, 256 * 1024);
   bounded("sync_none_fraction.db", THUNDER_SYNC_NONE, 0);

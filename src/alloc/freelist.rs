@@ -344,7 +344,8 @@ impl TxAlloc {
     /// Leaves the change to the free set unwritten: `adopt` keeps it in
     /// `fl`, and the next commit that persists writes it. `last` is the
     /// freelist the previous commit's meta names. O(1): no page, no
-    /// encoding (the weak sync modes, where no meta is durable per commit).
+    /// encoding (the weak sync modes and a log, where no commit writes its
+    /// meta to the file).
     pub fn defer(&self, last: FreelistRef) -> Persisted {
         Persisted { pages: Vec::new(), meta_ref: last, stored: None }
     }

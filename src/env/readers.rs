@@ -53,6 +53,15 @@ impl Published {
         }
     }
 
+    /// Makes `meta` the published one (and the persisted one, when its
+    /// freelist is written).
+    fn set(&mut self, meta: Meta) {
+        self.meta = meta;
+        if !meta.freelist_deferred {
+            self.persisted = meta;
+        }
+    }
+
     fn oldest(&self) -> Option<TxId> {
         self.readers.first().map(|&(t, _)| t)
     }
@@ -89,11 +98,7 @@ impl Readers {
 
     /// Makes `meta` the snapshot new readers start from.
     pub fn publish(&self, meta: Meta) {
-        let mut p = self.lock();
-        p.meta = meta;
-        if !meta.freelist_deferred {
-            p.persisted = meta;
-        }
+        self.lock().set(meta);
     }
 
     /// Publishes `meta` unless a newer one is published already (logged
@@ -102,10 +107,7 @@ impl Readers {
     pub fn publish_newer(&self, meta: Meta) {
         let mut p = self.lock();
         if meta.txid > p.meta.txid {
-            p.meta = meta;
-            if !meta.freelist_deferred {
-                p.persisted = meta;
-            }
+            p.set(meta);
         }
     }
 }

@@ -1,7 +1,7 @@
-//! The freelist a steady point needs. Under the weak sync modes a commit
-//! may leave its change to the free set unwritten (`TxAlloc::defer`): no
-//! meta is made durable per commit, so only the meta a steady point writes
-//! must have its freelist on disk. `Env::write_freelist` makes the latest
+//! The freelist a steady point needs. Under the weak sync modes, and with a
+//! log, a commit may leave its change to the free set unwritten
+//! (`TxAlloc::defer`): no commit writes its meta to the file, so only the
+//! meta a steady point or checkpoint writes must have its freelist on disk. `Env::write_freelist` makes the latest
 //! commit's meta complete when it is not: it takes the writer slot, writes
 //! the freelist, carrying everything the deferred commits left (a log page
 //! or a fresh snapshot, as any commit writes it), and publishes the same

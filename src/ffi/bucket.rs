@@ -47,10 +47,10 @@ unsafe fn open(
     out: *mut *mut thunder_bucket,
     how: Open,
 ) -> Result<()> {
-    // SAFETY: forwarded contracts.
-    let (t, name) = unsafe { (handles::get("txn", txn)?, args::bytes("name", name, name_len)?) };
+    // SAFETY: forwarded contracts. The bucket keeps the counted reference.
+    let (t, name) = unsafe { (handles::share_txn("txn", txn)?, args::bytes("name", name, name_len)?) };
     // SAFETY: forwarded contract.
-    let parent = unsafe { parent_of(t, parent)? };
+    let parent = unsafe { parent_of(&t, parent)? };
     if out.is_null() {
         return Err(args::null("out"));
     }
@@ -69,10 +69,7 @@ unsafe fn open(
     };
     let b = b.ok_or_else(|| Error::BucketNotFound { name: crate::error::show_bytes(name) })?;
     // SAFETY: checked non-NULL above.
-    // SAFETY: `txn` is live (checked above).
-    let shared = unsafe { handles::share_txn("txn", txn)? };
-    // SAFETY: checked non-NULL above.
-    unsafe { out.write(handles::into_raw(thunder_bucket::new(shared, b))) };
+    unsafe { out.write(handles::into_raw(thunder_bucket::new(t, b))) };
     Ok(())
 }
 

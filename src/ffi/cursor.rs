@@ -37,10 +37,10 @@ unsafe fn open(
     over: Over,
     out: *mut *mut thunder_cursor,
 ) -> Result<()> {
-    // SAFETY: forwarded contracts.
-    let t = unsafe { handles::get("txn", txn)? };
+    // SAFETY: forwarded contract. The cursor keeps the counted reference.
+    let t = unsafe { handles::share_txn("txn", txn)? };
     // SAFETY: forwarded contract.
-    let bucket = unsafe { parent_of(t, bucket)? };
+    let bucket = unsafe { parent_of(&t, bucket)? };
     if out.is_null() {
         return Err(args::null("out"));
     }
@@ -51,8 +51,7 @@ unsafe fn open(
         TxnSlot::Write(tx) => open_over(&**tx, bucket.as_ref(), over)?,
         TxnSlot::Closed => return Err(closed()),
     };
-    // SAFETY: `txn` is live (checked above).
-    let c = thunder_cursor::new(unsafe { handles::share_txn("txn", txn)? }, pos);
+    let c = thunder_cursor::new(t, pos);
     // SAFETY: checked non-NULL above.
     unsafe { out.write(handles::into_raw(c)) };
     Ok(())

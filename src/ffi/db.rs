@@ -158,7 +158,10 @@ pub unsafe extern "C" fn thunder_sync(db: *mut thunder_db) -> thunder_status {
 ///
 /// @param db borrowed for the call: the database.
 ///
-/// @return as thunder_sync().
+/// @return as thunder_sync(); with a write-ahead log THUNDER_BUSY too
+/// (called on the thread that holds a write transaction while the free-set
+/// change logged commits leave to the checkpoint waits to be written: end
+/// the transaction, then call again; nothing changed).
 ///
 /// # Safety
 /// `db` must be NULL or a live database handle.

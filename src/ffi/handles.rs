@@ -237,7 +237,8 @@ pub(crate) unsafe fn get<'a, T: Handle>(arg: &str, p: *const T) -> Result<&'a T>
         return Err(args::null(arg));
     }
     // SAFETY: every handle, of whatever type, is a live `Tagged<_>` per the
-    // caller's contract, so its first 8 bytes are its magic.
+    // caller's contract, so its first 8 bytes are its magic, an `AtomicU64`
+    // (`repr(C)`, offset 0) that is only ever accessed atomically.
     let magic = unsafe { &*p.cast::<AtomicU64>() }.load(Ordering::Relaxed);
     if magic != T::MAGIC {
         return Err(bad_handle::<T>(arg));
@@ -279,11 +280,10 @@ pub(crate) unsafe fn share_txn(arg: &str, p: *const thunder_txn) -> Result<TxnRc
     let p = p.cast::<Tagged<thunder_txn>>();
     // SAFETY: a live transaction handle is a pointer from `Arc::into_raw`
     // (`txn_into_raw`) whose count C still holds, so the count is at least
-    // one while it is incremented; the new count is the returned Arc's.
-    unsafe {
-        Arc::increment_strong_count(p);
-        Ok(TxnRc(Arc::from_raw(p)))
-    }
+    // one while it is incremented.
+    unsafe { Arc::increment_strong_count(p) };
+    // SAFETY: the same pointer; the count just added is the returned Arc's.
+    Ok(TxnRc(unsafe { Arc::from_raw(p) }))
 }
 
 /// Takes back C's count of a transaction, for commit or abort; None for NULL.
@@ -297,14 +297,13 @@ pub(crate) unsafe fn release_txn(arg: &str, p: *mut thunder_txn) -> Result<Optio
     // SAFETY: checks the magic of a live handle per the caller's contract.
     unsafe { get::<thunder_txn>(arg, p)? };
     let p = p.cast::<Tagged<thunder_txn>>();
-    // SAFETY: a live `Tagged<thunder_txn>` from `txn_into_raw`; the magic is
+    // SAFETY: a live `Tagged<thunder_txn>` from `txn_into_raw`. The magic is
     // cleared first so a second release is caught while buckets or cursors
-    // keep the allocation alive (usually, once it is freed). C's count is
-    // taken back once: the magic check above refuses a second release.
-    unsafe {
-        (*p).magic.store(DEAD, Ordering::Relaxed);
-        Ok(Some(TxnRc(Arc::from_raw(p))))
-    }
+    // keep the allocation alive (usually, once it is freed).
+    unsafe { (*p).magic.store(DEAD, Ordering::Relaxed) };
+    // SAFETY: the pointer came from `Arc::into_raw` and C's count is taken
+    // back once: the magic check above refuses a second release.
+    Ok(Some(TxnRc(unsafe { Arc::from_raw(p) })))
 }
 
 /// Takes back a handle for release; None for NULL.
