@@ -19,13 +19,29 @@ pub enum NodeRef {
     Dirty(NodeId),
 }
 
+/// An entry's value, decoded from its slot.
 #[derive(Copy, Clone, Debug)]
 enum Val {
-    Inline { off: u32, len: u32 },
-    Overflow(OverflowRef),
+    Inline {
+        off: u32,
+        len: u32,
+    },
+    /// The reference is kept in the heap, at `at` (`REF_BYTES` bytes).
+    Overflow {
+        at: u32,
+    },
     Child(NodeRef),
 }
 
+/// Heap bytes of an overflow reference: page, length, checksum.
+const REF_BYTES: usize = 16;
+
+/// A slot is two words of the node's index. The first holds the key's heap
+/// offset (bits 0..32), its length (32..62) and the value's kind (62..64);
+/// the second the value: an inline value's offset and length, an overflow
+/// reference's heap offset, or a child's page or node id. Sixteen bytes, not
+/// the 32 of a struct holding an enum of references: a 1M-key bulk load kept
+/// 16 MB less in dirty nodes, and an insert shifts half the bytes.
 #[derive(Copy, Clone, Debug)]
 struct Slot {
     koff: u32,
@@ -33,10 +49,44 @@ struct Slot {
     val: Val,
 }
 
+const KIND_SHIFT: u32 = 62;
+const KLEN_MASK: u64 = (1 << 30) - 1;
+const K_INLINE: u64 = 0;
+const K_OVERFLOW: u64 = 1;
+const K_PAGE: u64 = 2;
+const K_DIRTY: u64 = 3;
+
 impl Slot {
-    /// Bytes of the node's heap the entry uses (key and inline value).
+    #[inline]
+    fn encode(&self) -> [u64; 2] {
+        let (kind, v) = match self.val {
+            Val::Inline { off, len } => (K_INLINE, off as u64 | (len as u64) << 32),
+            Val::Overflow { at } => (K_OVERFLOW, at as u64),
+            Val::Child(NodeRef::Page(p)) => (K_PAGE, p.0),
+            Val::Child(NodeRef::Dirty(id)) => (K_DIRTY, id as u64),
+        };
+        [self.koff as u64 | (self.klen as u64) << 32 | kind << KIND_SHIFT, v]
+    }
+
+    #[inline]
+    fn decode(w: [u64; 2]) -> Slot {
+        let val = match w[0] >> KIND_SHIFT {
+            K_INLINE => Val::Inline { off: w[1] as u32, len: (w[1] >> 32) as u32 },
+            K_OVERFLOW => Val::Overflow { at: w[1] as u32 },
+            K_PAGE => Val::Child(NodeRef::Page(PageId(w[1]))),
+            _ => Val::Child(NodeRef::Dirty(w[1] as NodeId)),
+        };
+        Slot { koff: w[0] as u32, klen: ((w[0] >> 32) & KLEN_MASK) as u32, val }
+    }
+
+    /// Bytes of the node's heap the entry uses (key, inline value, reference).
     fn heap_bytes(&self) -> usize {
-        self.klen as usize + if let Val::Inline { len, .. } = self.val { len as usize } else { 0 }
+        self.klen as usize
+            + match self.val {
+                Val::Inline { len, .. } => len as usize,
+                Val::Overflow { .. } => REF_BYTES,
+                Val::Child(_) => 0,
+            }
     }
 
     /// Bytes the entry takes in a page, slot included.
@@ -44,37 +94,49 @@ impl Slot {
         match self.val {
             Val::Child(_) => page::branch_entry_size(self.klen as usize),
             Val::Inline { len, .. } => page::leaf_entry_size(self.klen as usize, len as usize),
-            Val::Overflow(_) => page::leaf_entry_size(self.klen as usize, page::OVERFLOW_REF_LEN),
+            Val::Overflow { .. } => page::leaf_entry_size(self.klen as usize, page::OVERFLOW_REF_LEN),
         }
     }
 }
 
 #[derive(Clone, Debug)]
 pub struct Node {
-    leaf: bool,
-    slots: Vec<Slot>,
-    /// `order::head` of each slot's key, beside the slots: a search compares
-    /// these 8-byte words first and reads a key from the heap only when they
-    /// tie. A bulk load of random keys spent most of its time waiting on
-    /// the heap's cache lines in the comparisons of `search`.
-    heads: Vec<u64>,
-    heap: Vec<u8>,
-    garbage: usize,
+    /// The heads and the slots in one allocation of `3 * cap` words: the
+    /// `order::head` of entry i's key at word i, its slot at words
+    /// `cap + 2i` and `cap + 2i + 1`. A search compares the 8-byte heads
+    /// first and reads a key from the heap only when they tie (a bulk load
+    /// of random keys spent most of its time waiting on the heap's cache
+    /// lines in the comparisons of `search`). One allocation, not two: a
+    /// bulk load's node growth spent 40% of its cache misses in the copies
+    /// of reallocation.
+    index: Box<[u64]>,
+    len: u32,
     /// Encoded size of the entries, slots included (header excluded).
-    size: usize,
+    size: u32,
+    garbage: u32,
+    leaf: bool,
+    heap: Vec<u8>,
 }
 
 impl Node {
     pub fn new(leaf: bool) -> Node {
-        Node { leaf, slots: Vec::new(), heads: Vec::new(), heap: Vec::new(), garbage: 0, size: 0 }
+        Node::with_capacity(leaf, 0, 0)
+    }
+
+    fn with_capacity(leaf: bool, entries: usize, heap: usize) -> Node {
+        Node {
+            index: Node::make_index(entries, &[], &[]),
+            len: 0,
+            size: 0,
+            garbage: 0,
+            leaf,
+            heap: Vec::with_capacity(heap),
+        }
     }
 
     pub fn from_leaf(p: &LeafPage<'_>) -> Node {
-        let mut n = Node::new(true);
-        n.slots.reserve_exact(p.len());
-        n.heads.reserve_exact(p.len());
         // The page's entry bytes: its keys and values plus a little room.
-        n.heap.reserve_exact(p.used() - HEADER_LEN);
+        let mut n = Node::with_capacity(true, p.len(), p.used() - HEADER_LEN);
         for i in 0..p.len() {
             let (k, v) = p.entry(i);
             n.push_value(k, v);
@@ -83,10 +145,7 @@ impl Node {
     }
 
     pub fn from_branch(p: &BranchPage<'_>) -> Node {
-        let mut n = Node::new(false);
-        n.slots.reserve_exact(p.len());
-        n.heads.reserve_exact(p.len());
-        n.heap.reserve_exact(p.used() - HEADER_LEN);
+        let mut n = Node::with_capacity(false, p.len(), p.used() - HEADER_LEN);
         for i in 0..p.len() {
             n.push_child(p.key(i), NodeRef::Page(p.child(i)));
         }
@@ -98,49 +157,97 @@ impl Node {
     }
 
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.len as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.len == 0
     }
 
     /// Bytes of page body the entries need (slots included, header excluded).
     pub fn size(&self) -> usize {
-        self.size
+        self.size as usize
     }
 
+    fn cap(&self) -> usize {
+        self.index.len() / 3
+    }
+
+    fn heads(&self) -> &[u64] {
+        &self.index[..self.len()]
+    }
+
+    #[inline]
+    fn slot(&self, i: usize) -> Slot {
+        let w = self.slot_words(i);
+        Slot::decode([w[0], w[1]])
+    }
+
+    #[inline]
+    fn slot_words(&self, i: usize) -> &[u64] {
+        assert!(i < self.len(), "slot {i} of {}", self.len);
+        let at = self.cap() + 2 * i;
+        &self.index[at..at + 2]
+    }
+
+    #[inline]
+    fn set_slot(&mut self, i: usize, s: Slot) {
+        let at = self.cap() + 2 * i;
+        self.index[at..at + 2].copy_from_slice(&s.encode());
+    }
+
+    fn bytes(&self, off: u32, len: u32) -> &[u8] {
+        &self.heap[off as usize..off as usize + len as usize]
+    }
+
+    #[inline]
     pub fn key(&self, i: usize) -> &[u8] {
-        let s = &self.slots[i];
-        &self.heap[s.koff as usize..(s.koff + s.klen) as usize]
+        let w = self.slot_words(i)[0];
+        self.bytes(w as u32, ((w >> 32) & KLEN_MASK) as u32)
     }
 
     pub fn value(&self, i: usize) -> Value<'_> {
-        match self.slots[i].val {
-            Val::Inline { off, len } => Value::Inline(&self.heap[off as usize..(off + len) as usize]),
-            Val::Overflow(r) => Value::Overflow(r),
+        match self.slot(i).val {
+            Val::Inline { off, len } => Value::Inline(self.bytes(off, len)),
+            Val::Overflow { at } => Value::Overflow(self.overflow_ref(at)),
             Val::Child(_) => panic!("value() on a branch node"),
         }
     }
 
+    fn overflow_ref(&self, at: u32) -> OverflowRef {
+        let b = self.bytes(at, REF_BYTES as u32);
+        let word = |r: std::ops::Range<usize>| b[r].iter().rev().fold(0u64, |acc, &x| acc << 8 | x as u64);
+        OverflowRef { page: PageId(word(0..8)), len: word(8..12) as u32, crc: word(12..16) as u32 }
+    }
+
     pub fn child(&self, i: usize) -> NodeRef {
-        match self.slots[i].val {
-            Val::Child(r) => r,
+        let w = self.slot_words(i);
+        match w[0] >> KIND_SHIFT {
+            K_PAGE => NodeRef::Page(PageId(w[1])),
+            K_DIRTY => NodeRef::Dirty(w[1] as NodeId),
             _ => panic!("child() on a leaf node"),
         }
     }
 
     pub fn set_child(&mut self, i: usize, r: NodeRef) {
-        self.slots[i].val = Val::Child(r);
+        let (kind, v) = match r {
+            NodeRef::Page(p) => (K_PAGE, p.0),
+            NodeRef::Dirty(id) => (K_DIRTY, id as u64),
+        };
+        let w0 = self.slot_words(i)[0];
+        let at = self.cap() + 2 * i;
+        self.index[at] = w0 & !(3 << KIND_SHIFT) | kind << KIND_SHIFT;
+        self.index[at + 1] = v;
     }
 
     /// Position of `key` (Ok) or where it would go (Err).
     pub fn search(&self, key: &[u8]) -> std::result::Result<usize, usize> {
         let head = order::head(key);
-        let (mut lo, mut hi) = (0, self.heads.len());
+        let heads = self.heads();
+        let (mut lo, mut hi) = (0, heads.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let ord = match self.heads[mid].cmp(&head) {
+            let ord = match heads[mid].cmp(&head) {
                 std::cmp::Ordering::Equal => self.key(mid).cmp(key),
                 unequal => unequal,
             };
@@ -162,7 +269,7 @@ impl Node {
     }
 
     fn entry_size(&self, i: usize) -> usize {
-        self.slots[i].entry_size()
+        self.slot(i).entry_size()
     }
 
     /// Appends to the heap. The vectors of a node grow by a quarter, reserved
@@ -181,17 +288,19 @@ impl Node {
     fn value_slot(&mut self, value: Value<'_>) -> Val {
         match value {
             Value::Inline(b) => Val::Inline { off: self.push(b), len: b.len() as u32 },
-            Value::Overflow(r) => Val::Overflow(r),
+            Value::Overflow(r) => {
+                let mut b = [0u8; REF_BYTES];
+                b[..8].copy_from_slice(&r.page.0.to_le_bytes());
+                b[8..12].copy_from_slice(&r.len.to_le_bytes());
+                b[12..].copy_from_slice(&r.crc.to_le_bytes());
+                Val::Overflow { at: self.push(&b) }
+            }
         }
-    }
-
-    fn dead(&mut self, i: usize) {
-        self.garbage += self.slots[i].heap_bytes();
     }
 
     /// Reclaims heap space once more than half of it is dead.
     fn maybe_compact(&mut self) {
-        if self.garbage < 4096 || self.garbage * 2 < self.heap.len() {
+        if self.garbage < 4096 || self.garbage as usize * 2 < self.heap.len() {
             return;
         }
         self.compact();
@@ -199,19 +308,39 @@ impl Node {
 
     /// Rewrites the heap with only the live keys and values.
     fn compact(&mut self) {
-        let mut heap = Vec::with_capacity(self.heap.len() - self.garbage);
-        for s in &mut self.slots {
-            let k = s.koff as usize..(s.koff + s.klen) as usize;
-            s.koff = heap.len() as u32;
-            heap.extend_from_slice(&self.heap[k]);
-            if let Val::Inline { off, len } = &mut s.val {
-                let v = *off as usize..(*off + *len) as usize;
-                *off = heap.len() as u32;
-                heap.extend_from_slice(&self.heap[v]);
-            }
+        let mut heap = Vec::with_capacity(self.heap.len() - self.garbage as usize);
+        for i in 0..self.len() {
+            let s = self.move_entry(i, &mut heap);
+            self.set_slot(i, s);
         }
         self.heap = heap;
         self.garbage = 0;
+    }
+
+    /// Entry i's slot with its heap bytes copied to the end of `heap`.
+    fn move_entry(&self, i: usize, heap: &mut Vec<u8>) -> Slot {
+        let mut s = self.slot(i);
+        let at = heap.len() as u32;
+        match &mut s.val {
+            // An inserted key and value were pushed together: one copy.
+            Val::Inline { off, len } if *off == s.koff + s.klen => {
+                heap.extend_from_slice(self.bytes(s.koff, s.klen + *len));
+                *off = at + s.klen;
+            }
+            Val::Inline { off, len } => {
+                heap.extend_from_slice(self.bytes(s.koff, s.klen));
+                heap.extend_from_slice(self.bytes(*off, *len));
+                *off = at + s.klen;
+            }
+            Val::Overflow { at: r } => {
+                heap.extend_from_slice(self.bytes(s.koff, s.klen));
+                heap.extend_from_slice(self.bytes(*r, REF_BYTES as u32));
+                *r = at + s.klen;
+            }
+            Val::Child(_) => heap.extend_from_slice(self.bytes(s.koff, s.klen)),
+        }
+        s.koff = at;
+        s
     }
 
     /// A leaf entry's slot and head, its bytes pushed onto the heap.
@@ -236,20 +365,40 @@ impl Node {
     /// Appends an entry whose key sorts after every other (copying a page,
     /// merging a right neighbour): no search, no shifting.
     fn push_value(&mut self, key: &[u8], value: Value<'_>) {
-        let (slot, head) = self.value_entry(key, value);
-        self.push_slot(slot, head);
+        match value {
+            // Copying a page: key and value in one push, the slot's words
+            // made directly.
+            Value::Inline(v) if self.heap.capacity() - self.heap.len() >= key.len() + v.len() => {
+                let koff = self.heap.len() as u64;
+                self.heap.extend_from_slice(key);
+                self.heap.extend_from_slice(v);
+                let (k, vl) = (key.len() as u64, v.len() as u64);
+                let words = [koff | k << 32 | K_INLINE << KIND_SHIFT, (koff + k) | vl << 32];
+                self.push_words(order::head(key), words, page::leaf_entry_size(key.len(), v.len()));
+            }
+            _ => {
+                let (slot, head) = self.value_entry(key, value);
+                self.push_words(head, slot.encode(), slot.entry_size());
+            }
+        }
     }
 
     /// `push_value` for a branch entry.
     fn push_child(&mut self, key: &[u8], child: NodeRef) {
         let (slot, head) = self.child_entry(key, child);
-        self.push_slot(slot, head);
+        self.push_words(head, slot.encode(), page::branch_entry_size(key.len()));
     }
 
-    fn push_slot(&mut self, slot: Slot, head: u64) {
-        self.size += slot.entry_size();
-        self.slots.push(slot);
-        self.heads.push(head);
+    fn push_words(&mut self, head: u64, words: [u64; 2], entry_size: usize) {
+        let n = self.len();
+        if n == self.cap() {
+            self.reserve_index(n / 4 + 2);
+        }
+        let cap = self.cap();
+        self.index[n] = head;
+        self.index[cap + 2 * n..cap + 2 * n + 2].copy_from_slice(&words);
+        self.len += 1;
+        self.size += entry_size as u32;
     }
 
     pub fn insert_child(&mut self, i: usize, key: &[u8], child: NodeRef) {
@@ -258,94 +407,115 @@ impl Node {
         self.insert_slot(i, slot, head);
     }
 
-    /// Sizes the new slot before it goes in, rather than reading it back out
-    /// of the vector: the read-back compiled to a reload and a match on the
-    /// variant after `Vec::insert` whenever the optimizer did not forward the
-    /// store, which a change in codegen-unit partitioning alone decided
-    /// (callgrind: insert_child +13%, insert_value +7%, with node.rs unchanged).
-    fn insert_slot(&mut self, i: usize, slot: Slot, head: u64) {
-        if self.slots.len() == self.slots.capacity() {
-            // By a quarter, as the heap (see `push`).
-            let grow = self.slots.len() / 4 + 2;
-            self.slots.reserve_exact(grow);
-            self.heads.reserve_exact(grow);
+    /// Makes room for `entries` in the index (heads and slots move to
+    /// their places in the larger one).
+    fn reserve_index(&mut self, entries: usize) {
+        let (n, cap) = (self.len(), self.cap());
+        if n + entries <= cap {
+            return;
         }
-        self.size += slot.entry_size();
-        self.slots.insert(i, slot);
-        self.heads.insert(i, head);
+        self.index = Node::make_index(n + entries, &self.index[..n], &self.index[cap..cap + 2 * n]);
+    }
+
+    /// An index of `cap` entries holding `heads` and `slots` (only the
+    /// room past them is zeroed).
+    fn make_index(cap: usize, heads: &[u64], slots: &[u64]) -> Box<[u64]> {
+        let mut index = Vec::with_capacity(3 * cap);
+        index.extend_from_slice(heads);
+        index.resize(cap, 0);
+        index.extend_from_slice(slots);
+        index.resize(3 * cap, 0);
+        index.into_boxed_slice()
+    }
+
+    /// Sizes the new slot before it goes in, rather than reading it back out
+    /// of the index: the read-back compiled to a reload and a match on the
+    /// variant whenever the optimizer did not forward the store, which a
+    /// change in codegen-unit partitioning alone decided (callgrind:
+    /// insert_child +13%, insert_value +7%, with node.rs unchanged).
+    fn insert_slot(&mut self, i: usize, slot: Slot, head: u64) {
+        let n = self.len();
+        assert!(i <= n, "insert at {i} of {n}");
+        if n == self.cap() {
+            // By a quarter, as the heap (see `push`).
+            self.reserve_index(n / 4 + 2);
+        }
+        if i < n {
+            let cap = self.cap();
+            self.index.copy_within(i..n, i + 1);
+            self.index.copy_within(cap + 2 * i..cap + 2 * n, cap + 2 * i + 2);
+        }
+        self.index[i] = head;
+        self.len += 1;
+        self.set_slot(i, slot);
+        self.size += slot.entry_size() as u32;
     }
 
     /// Replaces entry i's value, returning the overflow run it referenced.
     pub fn set_value(&mut self, i: usize, value: Value<'_>) -> Option<OverflowRef> {
-        let old = match self.slots[i].val {
-            Val::Overflow(r) => Some(r),
+        let mut s = self.slot(i);
+        let old = match s.val {
+            Val::Overflow { at } => Some(self.overflow_ref(at)),
             _ => None,
         };
-        self.size -= self.entry_size(i);
-        if let Val::Inline { len, .. } = self.slots[i].val {
-            self.garbage += len as usize;
-        }
-        self.slots[i].val = self.value_slot(value);
-        self.size += self.entry_size(i);
+        self.size -= s.entry_size() as u32;
+        self.garbage += (s.heap_bytes() - s.klen as usize) as u32;
+        s.val = self.value_slot(value);
+        self.size += s.entry_size() as u32;
+        self.set_slot(i, s);
         self.maybe_compact();
         old
     }
 
     pub fn set_key(&mut self, i: usize, key: &[u8]) {
-        self.size -= self.entry_size(i);
-        self.garbage += self.slots[i].klen as usize;
-        let koff = self.push(key);
-        self.slots[i].koff = koff;
-        self.slots[i].klen = key.len() as u32;
-        self.heads[i] = order::head(key);
-        self.size += self.entry_size(i);
+        let mut s = self.slot(i);
+        self.size -= s.entry_size() as u32;
+        self.garbage += s.klen;
+        s.koff = self.push(key);
+        s.klen = key.len() as u32;
+        self.index[i] = order::head(key);
+        self.size += s.entry_size() as u32;
+        self.set_slot(i, s);
         self.maybe_compact();
     }
 
     /// Removes entry i, returning the overflow run its value referenced.
     pub fn remove(&mut self, i: usize) -> Option<OverflowRef> {
-        self.size -= self.entry_size(i);
-        self.dead(i);
-        let s = self.slots.remove(i);
-        self.heads.remove(i);
-        self.maybe_compact();
-        match s.val {
-            Val::Overflow(r) => Some(r),
+        let s = self.slot(i);
+        let old = match s.val {
+            Val::Overflow { at } => Some(self.overflow_ref(at)),
             _ => None,
-        }
+        };
+        self.size -= s.entry_size() as u32;
+        self.garbage += s.heap_bytes() as u32;
+        let (n, cap) = (self.len(), self.cap());
+        self.index.copy_within(i + 1..n, i);
+        self.index.copy_within(cap + 2 * i + 2..cap + 2 * n, cap + 2 * i);
+        self.len -= 1;
+        self.maybe_compact();
+        old
     }
 
     /// Moves entries `at..` into a new node. Both come out with vectors
     /// sized to their entries (this one's heap compacted).
     pub fn split_off(&mut self, at: usize) -> Node {
-        // In bulk: the moved entries' bytes copied once, their slots and
-        // heads carried over with new offsets, this node truncated and
-        // compacted (entry by entry, through insert and remove, this was
-        // most of a split, itself a tenth of a bulk load's instructions).
-        let moved = &self.slots[at..];
-        let heap_bytes: usize = moved.iter().map(|s| s.heap_bytes()).sum();
-        let mut right = Node {
-            leaf: self.leaf,
-            slots: Vec::with_capacity(moved.len()),
-            heads: self.heads[at..].to_vec(),
-            heap: Vec::with_capacity(heap_bytes),
-            garbage: 0,
-            size: 0,
-        };
-        for s in moved {
-            let mut s = *s;
-            s.koff = right.push(&self.heap[s.koff as usize..(s.koff + s.klen) as usize]);
-            if let Val::Inline { off, len } = &mut s.val {
-                let v = *off as usize..(*off + *len) as usize;
-                *off = right.push(&self.heap[v]);
-            }
-            right.size += s.entry_size();
-            right.slots.push(s);
+        // In bulk: the moved entries' bytes copied once, their heads carried
+        // over, this node truncated and compacted (entry by entry, through
+        // insert and remove, this was most of a split, itself a tenth of a
+        // bulk load's instructions).
+        let n = self.len();
+        let heap_bytes: usize = (at..n).map(|i| self.slot(i).heap_bytes()).sum();
+        let mut right = Node::with_capacity(self.leaf, n - at, heap_bytes);
+        right.index[..n - at].copy_from_slice(&self.index[at..n]);
+        right.len = (n - at) as u32;
+        for i in at..n {
+            let s = self.move_entry(i, &mut right.heap);
+            right.size += s.entry_size() as u32;
+            right.set_slot(i - at, s);
         }
         self.size -= right.size;
-        self.garbage += heap_bytes;
-        self.slots.truncate(at);
-        self.heads.truncate(at);
+        self.garbage += heap_bytes as u32;
+        self.len = at as u32;
         if self.garbage > 0 {
             self.compact();
         }
@@ -354,12 +524,11 @@ impl Node {
 
     /// Appends every entry of `right`, whose keys all sort after ours.
     pub fn append(&mut self, right: &Node) {
-        self.slots.reserve_exact(right.len());
-        self.heads.reserve_exact(right.len());
-        self.heap.reserve_exact(right.heap.len() - right.garbage);
+        self.reserve_index(right.len());
+        self.heap.reserve_exact(right.heap.len() - right.garbage as usize);
         for i in 0..right.len() {
             let key = right.key(i);
-            match right.slots[i].val {
+            match right.slot(i).val {
                 Val::Child(c) => self.push_child(key, c),
                 _ => self.push_value(key, right.value(i)),
             }
@@ -371,12 +540,12 @@ impl Node {
     /// parts are filled instead, so ascending inserts leave full pages.
     /// Branch parts keep at least two entries.
     pub fn split_points(&self, cap: usize, at_end: bool) -> Vec<usize> {
-        let sizes: Vec<usize> = (0..self.len()).map(|i| self.entry_size(i)).collect();
-        let total: usize = sizes.iter().sum();
+        let total = self.size();
         let target = if at_end { cap } else { total / total.div_ceil(cap).max(2) };
         let mut cuts = Vec::new();
         let mut acc = 0;
-        for (i, &s) in sizes.iter().enumerate() {
+        for i in 0..self.len() {
+            let s = self.entry_size(i);
             if acc > 0 && (acc + s > cap || acc >= target) {
                 cuts.push(i);
                 acc = 0;
@@ -389,7 +558,7 @@ impl Node {
             if let Some(&last) = cuts.last() {
                 if self.len() - last < 2 {
                     let prev = if cuts.len() >= 2 { cuts[cuts.len() - 2] } else { 0 };
-                    if sizes[prev..].iter().sum::<usize>() <= cap {
+                    if (prev..self.len()).map(|i| self.entry_size(i)).sum::<usize>() <= cap {
                         cuts.pop();
                     } else {
                         *cuts.last_mut().expect("non-empty") -= 1;
@@ -403,12 +572,12 @@ impl Node {
     /// Writes the node into `buf` (one page). Every child must already have
     /// been written (be a `NodeRef::Page`).
     pub fn encode(&self, buf: &mut [u8], id: PageId, txid: TxId) -> Result<()> {
-        if HEADER_LEN + self.size > buf.len() {
+        if HEADER_LEN + self.size() > buf.len() {
             return Err(Error::Internal(format!("node of {} bytes encoded into a page of {}", self.size, buf.len())));
         }
         let mut w = PageWriter::new(buf, self.len());
         for i in 0..self.len() {
-            match self.slots[i].val {
+            match self.slot(i).val {
                 Val::Child(NodeRef::Page(p)) => w.branch(self.key(i), p),
                 Val::Child(NodeRef::Dirty(_)) => {
                     return Err(Error::Internal("encoding a branch with an unwritten child".into()))
@@ -453,6 +622,33 @@ mod tests {
         assert_eq!((back.size(), back.len()), (n.size(), 3));
         assert_eq!(back.value(1), Value::Inline(&[9u8; 100][..]));
         assert_eq!(back.value(2), Value::Overflow(r));
+    }
+
+    #[test]
+    fn slots_keep_full_width_references_through_moves() {
+        let far = PageId(u64::MAX - 7);
+        let r = OverflowRef { page: PageId(u64::MAX - 1), len: u32::MAX, crc: 0xdead_beef };
+        let mut leaf = Node::new(true);
+        leaf.insert_value(0, b"b", Value::Overflow(r));
+        leaf.insert_value(0, b"a", Value::Inline(b"one"));
+        leaf.insert_value(2, &[b'c'; 1000], Value::Inline(&[7u8; 2000]));
+        let right = leaf.split_off(1);
+        assert_eq!((leaf.key(0), leaf.value(0)), (&b"a"[..], Value::Inline(&b"one"[..])));
+        assert_eq!((right.key(0), right.value(0)), (&b"b"[..], Value::Overflow(r)));
+        assert_eq!(right.value(1), Value::Inline(&[7u8; 2000][..]));
+        leaf.append(&right);
+        assert_eq!(leaf.set_value(1, Value::Inline(b"x")), Some(r));
+        assert_eq!((leaf.len(), leaf.key(2)), (3, &[b'c'; 1000][..]));
+
+        let mut branch = Node::new(false);
+        branch.insert_child(0, b"", NodeRef::Page(far));
+        branch.insert_child(1, &[b'k'; 1004], NodeRef::Dirty(NodeId::MAX));
+        assert_eq!((branch.child(0), branch.child(1)), (NodeRef::Page(far), NodeRef::Dirty(NodeId::MAX)));
+        branch.set_child(0, NodeRef::Dirty(0));
+        branch.set_child(1, NodeRef::Page(far));
+        assert_eq!((branch.child(0), branch.child(1)), (NodeRef::Dirty(0), NodeRef::Page(far)));
+        assert_eq!(branch.key(1), &[b'k'; 1004][..]);
+        assert_eq!(branch.search(&[b'k'; 1004]), Ok(1));
     }
 
     #[test]
