@@ -8,6 +8,7 @@ mod ops;
 mod order;
 mod overflow;
 mod page;
+mod pool;
 mod record;
 mod view;
 mod walk;

@@ -5,8 +5,8 @@
 
 use crate::error::{Error, Result};
 use crate::storage::{PageType, HEADER_LEN};
-use crate::tree::order;
 use crate::tree::page::{self, BranchPage, LeafPage, OverflowRef, PageWriter, Value};
+use crate::tree::{order, pool};
 use crate::types::{PageId, TxId};
 
 /// Index of a node in the transaction's arena.
@@ -124,14 +124,7 @@ impl Node {
     }
 
     fn with_capacity(leaf: bool, entries: usize, heap: usize) -> Node {
-        Node {
-            index: Node::make_index(entries, &[], &[]),
-            len: 0,
-            size: 0,
-            garbage: 0,
-            leaf,
-            heap: Vec::with_capacity(heap),
-        }
+        Node { index: Node::make_index(entries, &[], &[]), len: 0, size: 0, garbage: 0, leaf, heap: pool::take(heap) }
     }
 
     pub fn from_leaf(p: &LeafPage<'_>) -> Node {
@@ -278,11 +271,21 @@ impl Node {
     /// slots made its dirty nodes a third larger than the pages they become.
     fn push(&mut self, bytes: &[u8]) -> u32 {
         if self.heap.capacity() - self.heap.len() < bytes.len() {
-            self.heap.reserve_exact((self.heap.len() / 4 + 256).max(bytes.len()));
+            self.reserve_heap((self.heap.len() / 4 + 256).max(bytes.len()));
         }
         let off = self.heap.len() as u32;
         self.heap.extend_from_slice(bytes);
         off
+    }
+
+    /// Makes room for `more` bytes in the heap: a larger one from the pool.
+    fn reserve_heap(&mut self, more: usize) {
+        if self.heap.capacity() - self.heap.len() >= more {
+            return;
+        }
+        let mut heap = pool::take(self.heap.len() + more);
+        heap.extend_from_slice(&self.heap);
+        pool::give(std::mem::replace(&mut self.heap, heap));
     }
 
     fn value_slot(&mut self, value: Value<'_>) -> Val {
@@ -308,12 +311,12 @@ impl Node {
 
     /// Rewrites the heap with only the live keys and values.
     fn compact(&mut self) {
-        let mut heap = Vec::with_capacity(self.heap.len() - self.garbage as usize);
+        let mut heap = pool::take(self.heap.len() - self.garbage as usize);
         for i in 0..self.len() {
             let s = self.move_entry(i, &mut heap);
             self.set_slot(i, s);
         }
-        self.heap = heap;
+        pool::give(std::mem::replace(&mut self.heap, heap));
         self.garbage = 0;
     }
 
@@ -525,7 +528,7 @@ impl Node {
     /// Appends every entry of `right`, whose keys all sort after ours.
     pub fn append(&mut self, right: &Node) {
         self.reserve_index(right.len());
-        self.heap.reserve_exact(right.heap.len() - right.garbage as usize);
+        self.reserve_heap(right.heap.len() - right.garbage as usize);
         for i in 0..right.len() {
             let key = right.key(i);
             match right.slot(i).val {
@@ -587,6 +590,12 @@ impl Node {
         }
         w.finish(if self.leaf { PageType::Leaf } else { PageType::Branch }, id, txid);
         Ok(())
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        pool::give(std::mem::take(&mut self.heap));
     }
 }
 
