@@ -36,13 +36,15 @@ pub fn capacity_for(n: usize) -> usize {
 pub fn take(min: usize) -> Vec<u8> {
     let cap = capacity_for(min);
     if cap <= MAX_POOLED {
-        let reused = POOL.with(|p| {
-            let mut p = p.borrow_mut();
+        // try_with: a node dropped or grown while the thread's locals are
+        // torn down uses the allocator.
+        let reused = POOL.try_with(|p| {
+            let mut p = p.try_borrow_mut().ok()?;
             let v = p.lists.get_mut(cap / CLASS - 1)?.pop()?;
             p.bytes -= cap;
             Some(v)
         });
-        if let Some(v) = reused {
+        if let Ok(Some(v)) = reused {
             return v;
         }
     }
@@ -57,8 +59,8 @@ pub fn give(mut v: Vec<u8>) {
         return;
     }
     v.clear();
-    POOL.with(|p| {
-        let mut p = p.borrow_mut();
+    let _ = POOL.try_with(|p| {
+        let Ok(mut p) = p.try_borrow_mut() else { return };
         if p.bytes + cap > MAX_BYTES {
             return;
         }
@@ -90,6 +92,33 @@ mod tests {
         assert_ne!(other.as_ptr(), at);
         let same = take(512);
         assert_eq!(same.as_ptr(), at);
+    }
+
+    struct GiveOnDrop(Vec<u8>);
+
+    impl Drop for GiveOnDrop {
+        fn drop(&mut self) {
+            give(std::mem::take(&mut self.0));
+        }
+    }
+
+    thread_local! {
+        static HOLDER: RefCell<Option<GiveOnDrop>> = const { RefCell::new(None) };
+    }
+
+    #[test]
+    fn a_heap_given_back_after_the_pool_is_torn_down_is_freed() {
+        std::thread::spawn(|| {
+            // HOLDER's destructor is registered before the pool's, so it runs
+            // after it (they run in reverse order): its heap comes back to a
+            // pool that is gone.
+            HOLDER.with(|h| assert!(h.borrow().is_none()));
+            let heap = take(100);
+            give(take(100));
+            HOLDER.with(|h| *h.borrow_mut() = Some(GiveOnDrop(heap)));
+        })
+        .join()
+        .expect("thread exits cleanly");
     }
 
     #[test]
