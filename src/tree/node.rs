@@ -101,7 +101,7 @@ impl Slot {
 
 #[derive(Clone, Debug)]
 pub struct Node {
-    /// The heads and the slots in one allocation of `3 * cap` words: the
+    /// The heads and the slots in one pooled buffer of `3 * cap` words: the
     /// `order::head` of entry i's key at word i, its slot at words
     /// `cap + 2i` and `cap + 2i + 1`. A search compares the 8-byte heads
     /// first and reads a key from the heap only when they tie (a bulk load
@@ -109,7 +109,7 @@ pub struct Node {
     /// lines in the comparisons of `search`). One allocation, not two: a
     /// bulk load's node growth spent 40% of its cache misses in the copies
     /// of reallocation.
-    index: Box<[u64]>,
+    index: Vec<u64>,
     len: u32,
     /// Encoded size of the entries, slots included (header excluded).
     size: u32,
@@ -392,6 +392,7 @@ impl Node {
         self.push_words(head, slot.encode(), page::branch_entry_size(key.len()));
     }
 
+    #[inline(always)]
     fn push_words(&mut self, head: u64, words: [u64; 2], entry_size: usize) {
         let n = self.len();
         if n == self.cap() {
@@ -417,18 +418,21 @@ impl Node {
         if n + entries <= cap {
             return;
         }
-        self.index = Node::make_index(n + entries, &self.index[..n], &self.index[cap..cap + 2 * n]);
+        let index = Node::make_index(n + entries, &self.index[..n], &self.index[cap..cap + 2 * n]);
+        pool::give(std::mem::replace(&mut self.index, index));
     }
 
-    /// An index of `cap` entries holding `heads` and `slots` (only the
-    /// room past them is zeroed).
-    fn make_index(cap: usize, heads: &[u64], slots: &[u64]) -> Box<[u64]> {
-        let mut index = Vec::with_capacity(3 * cap);
+    /// An index of at least `entries` entries (a pool class: its whole
+    /// capacity is used) holding `heads` and `slots`; only the room past
+    /// them is zeroed.
+    fn make_index(entries: usize, heads: &[u64], slots: &[u64]) -> Vec<u64> {
+        let mut index = pool::take::<u64>(3 * entries);
+        let cap = index.capacity() / 3;
         index.extend_from_slice(heads);
         index.resize(cap, 0);
         index.extend_from_slice(slots);
         index.resize(3 * cap, 0);
-        index.into_boxed_slice()
+        index
     }
 
     /// Sizes the new slot before it goes in, rather than reading it back out
@@ -596,6 +600,7 @@ impl Node {
 impl Drop for Node {
     fn drop(&mut self) {
         pool::give(std::mem::take(&mut self.heap));
+        pool::give(std::mem::take(&mut self.index));
     }
 }
 
