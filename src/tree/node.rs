@@ -1,7 +1,8 @@
 //! A node is the in-memory, writable form of a page: a write transaction
 //! copies every page it changes into a node, edits nodes, and writes them to
-//! new pages at commit. Keys and inline values live in one heap per node; the
-//! slot vector keeps them in key order.
+//! new pages at commit. Keys, inline values and overflow references live in
+//! one heap per node; the index (key heads and slots) keeps them in key
+//! order. Both buffers come from `pool`.
 
 use crate::error::{Error, Result};
 use crate::storage::{PageType, HEADER_LEN};
