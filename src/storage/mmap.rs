@@ -90,6 +90,24 @@ impl Mmap {
     }
 }
 
+/// Asks the CPU to start loading `bytes` into its caches (a hint: it reads
+/// nothing, faults nothing in, and costs one instruction per cache line).
+/// A forward scan crossing into a leaf that sits elsewhere in the file
+/// waited on that leaf's first lines; the cursor now hints the next one
+/// while it reads the current one.
+#[inline]
+pub fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in bytes.chunks(64) {
+        // SAFETY: _mm_prefetch is a hint that never faults and reads
+        // nothing (SSE, part of every x86_64 target); the address lies in
+        // `bytes`.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
+}
+
 impl Drop for Mmap {
     fn drop(&mut self) {
         // SAFETY: `ptr`/`reserved` describe the mapping created in `new`; no

@@ -15,5 +15,5 @@ pub(crate) use io::SyncIo;
 pub(crate) use io::{open_auto, Backend, IoBackend, ReadOp, WriteOp, WriteSyncError};
 #[cfg(test)]
 pub(crate) use io::{Fault, FaultClock, FaultIo, Step};
-pub(crate) use mmap::Mmap;
+pub(crate) use mmap::{prefetch, Mmap};
 pub(crate) use verified::VerifiedBits;

@@ -115,6 +115,10 @@ impl RawCursor {
                 if v.is_leaf() {
                     return Ok(true);
                 }
+                // The next leaf over, while this one is read.
+                if i + 1 < v.len() {
+                    src.prefetch(v.child(i + 1));
+                }
                 return self.push_edge(src, v.child(i), true);
             }
             self.stack.pop();
@@ -134,6 +138,10 @@ impl RawCursor {
                 let v = src.view(r)?;
                 if v.is_leaf() {
                     return Ok(true);
+                }
+                // The leaf before, for a backward scan.
+                if i > 0 {
+                    src.prefetch(v.child(i - 1));
                 }
                 return self.push_edge(src, v.child(i), false);
             }

@@ -54,6 +54,14 @@ impl<'a> PageReader<'a> {
         })
     }
 
+    /// Hints the CPU to load page `id` (nothing if it is out of bounds).
+    #[inline]
+    pub fn prefetch(&self, id: PageId) {
+        if let Ok(b) = self.bytes(id, 1) {
+            crate::storage::prefetch(b);
+        }
+    }
+
     /// A leaf or branch page, validated the first time this process reads it.
     #[inline]
     pub fn node(&self, id: PageId) -> Result<PageNode<'a>> {
@@ -197,6 +205,10 @@ pub trait NodeSource {
     fn view(&self, r: NodeRef) -> Result<NodeView<'_>>;
     fn overflow(&self, r: &OverflowRef) -> Result<&[u8]>;
 
+    /// Hints that `r` will be read soon (see `storage::prefetch`).
+    #[inline]
+    fn prefetch(&self, _r: NodeRef) {}
+
     /// `view` of a leaf this source already showed through `view` (a
     /// cursor's current leaf); a snapshot skips the checks `view` made then.
     #[inline]
@@ -223,6 +235,13 @@ impl NodeSource for PageReader<'_> {
 
     fn overflow(&self, r: &OverflowRef) -> Result<&[u8]> {
         PageReader::overflow(self, r)
+    }
+
+    #[inline]
+    fn prefetch(&self, r: NodeRef) {
+        if let NodeRef::Page(p) = r {
+            PageReader::prefetch(self, p);
+        }
     }
 }
 

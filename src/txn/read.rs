@@ -82,6 +82,13 @@ impl NodeSource for ReadTx {
     }
 
     #[inline]
+    fn prefetch(&self, r: NodeRef) {
+        if let NodeRef::Page(p) = r {
+            self.page_reader().prefetch(p);
+        }
+    }
+
+    #[inline]
     fn view_seen_leaf(&self, r: NodeRef) -> Result<NodeView<'_>> {
         match r {
             NodeRef::Page(p) => Ok(NodeView::Page(PageNode::Leaf(self.page_reader().leaf_seen(p)?))),

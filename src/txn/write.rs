@@ -456,6 +456,13 @@ impl NodeSource for WriteTx {
     fn overflow(&self, r: &OverflowRef) -> Result<&[u8]> {
         self.env.pages.reader(self.alloc.hwm).overflow(r)
     }
+
+    #[inline]
+    fn prefetch(&self, r: NodeRef) {
+        if let NodeRef::Page(p) = r {
+            self.env.pages.reader(self.alloc.hwm).prefetch(p);
+        }
+    }
 }
 
 impl TxCore for WriteTx {
