@@ -62,10 +62,10 @@ pub fn run(reader: &PageReader<'_>, meta: &Meta) -> Result<Report> {
     report.freelist_pages = stored.snapshot_pages + stored.log.len() as u64;
     if meta.freelist_deferred {
         // The commit left its freelist to the next steady point or
-        // checkpoint (the weak sync modes, a log): the one on disk, read above, is an older commit's,
-        // whose pages this snapshot still keeps. Every other page neither
-        // reachable nor holding it is free; the file's metas never name
-        // such a snapshot.
+        // checkpoint (the weak sync modes, a log): the one on disk, read
+        // above, is an older commit's, whose pages this snapshot still
+        // keeps. Every other page neither reachable nor holding it is free;
+        // the file's metas never name such a snapshot.
         report.free_pages = seen.unmarked().count() as u64;
         return Ok(report);
     }

@@ -51,10 +51,10 @@ pub struct Meta {
     pub freelist: FreelistRef,
     pub checkpoint_lsn: u64,
     /// In memory only: this commit left the change to the free set
-    /// unwritten (the weak sync modes and a log, see `TxAlloc::defer`), so `freelist`
-    /// names the last written one, which does not describe this snapshot's
-    /// free pages. Such a meta is never written to disk: a steady point
-    /// first writes the freelist (`Env::write_freelist`).
+    /// unwritten (the weak sync modes and a log, see `TxAlloc::defer`), so
+    /// `freelist` names the last written one, which does not describe this
+    /// snapshot's free pages. Such a meta is never written to disk: a steady
+    /// point or checkpoint first writes the freelist (`Env::write_freelist`).
     pub freelist_deferred: bool,
 }
 

@@ -32,9 +32,9 @@ pub(crate) fn write_snapshot(tx: &ReadTx, file: &File, path: &Path) -> Result<u6
     let ps = reader.page_size as u64;
     let (free, meta, freelist) = if meta.freelist_deferred {
         // The snapshot's freelist is not on disk (the weak sync modes and
-        // a log defer it to the next steady point or checkpoint): the copy gets one of its
-        // own, a snapshot of every page the trees do not reach, placed
-        // past the source's pages.
+        // a log defer it to the next steady point or checkpoint): the copy
+        // gets one of its own, a snapshot of every page the trees do not
+        // reach, placed past the source's pages.
         let free = unreachable_pages(&reader, &meta)?;
         let (bytes, fref) = detached_snapshot(&free, PageId(meta.page_count), ps as usize, meta.txid);
         let pages = bytes.len() as u64 / ps;

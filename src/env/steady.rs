@@ -1,11 +1,12 @@
 //! The freelist a steady point needs. Under the weak sync modes, and with a
 //! log, a commit may leave its change to the free set unwritten
 //! (`TxAlloc::defer`): no commit writes its meta to the file, so only the
-//! meta a steady point or checkpoint writes must have its freelist on disk. `Env::write_freelist` makes the latest
-//! commit's meta complete when it is not: it takes the writer slot, writes
-//! the freelist, carrying everything the deferred commits left (a log page
-//! or a fresh snapshot, as any commit writes it), and publishes the same
-//! commit (same txid, same trees) with that freelist.
+//! meta a steady point or checkpoint writes must have its freelist on disk.
+//! `Env::write_freelist` makes the latest commit's meta complete when it is
+//! not: it takes the writer slot, writes the freelist, carrying everything
+//! the deferred commits left (a log page or a fresh snapshot, as any commit
+//! writes it), and publishes the same commit (same txid, same trees) with
+//! that freelist.
 
 use crate::alloc::{Meta, TxAlloc};
 use crate::env::Env;

@@ -47,8 +47,10 @@ unsafe fn open(
     out: *mut *mut thunder_bucket,
     how: Open,
 ) -> Result<()> {
-    // SAFETY: forwarded contracts. The bucket keeps the counted reference.
-    let (t, name) = unsafe { (handles::share_txn("txn", txn)?, args::bytes("name", name, name_len)?) };
+    // SAFETY: forwarded contract. The bucket keeps the counted reference.
+    let t = unsafe { handles::share_txn("txn", txn)? };
+    // SAFETY: forwarded contract.
+    let name = unsafe { args::bytes("name", name, name_len)? };
     // SAFETY: forwarded contract.
     let parent = unsafe { parent_of(&t, parent)? };
     if out.is_null() {

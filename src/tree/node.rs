@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::storage::{PageType, HEADER_LEN};
 use crate::tree::page::{self, BranchPage, LeafPage, OverflowRef, PageWriter, Value};
 use crate::tree::{order, pool};
-use crate::types::{PageId, TxId};
+use crate::types::{le, PageId, TxId};
 
 /// Index of a node in the transaction's arena.
 pub type NodeId = u32;
@@ -210,8 +210,7 @@ impl Node {
 
     fn overflow_ref(&self, at: u32) -> OverflowRef {
         let b = self.bytes(at, REF_BYTES as u32);
-        let word = |r: std::ops::Range<usize>| b[r].iter().rev().fold(0u64, |acc, &x| acc << 8 | x as u64);
-        OverflowRef { page: PageId(word(0..8)), len: word(8..12) as u32, crc: word(12..16) as u32 }
+        OverflowRef { page: PageId(le::u64_at(b, 0)), len: le::u32_at(b, 8), crc: le::u32_at(b, 12) }
     }
 
     pub fn child(&self, i: usize) -> NodeRef {
@@ -294,9 +293,9 @@ impl Node {
             Value::Inline(b) => Val::Inline { off: self.push(b), len: b.len() as u32 },
             Value::Overflow(r) => {
                 let mut b = [0u8; REF_BYTES];
-                b[..8].copy_from_slice(&r.page.0.to_le_bytes());
-                b[8..12].copy_from_slice(&r.len.to_le_bytes());
-                b[12..].copy_from_slice(&r.crc.to_le_bytes());
+                le::put_u64(&mut b, 0, r.page.0);
+                le::put_u32(&mut b, 8, r.len);
+                le::put_u32(&mut b, 12, r.crc);
                 Val::Overflow { at: self.push(&b) }
             }
         }
@@ -369,22 +368,18 @@ impl Node {
     /// Appends an entry whose key sorts after every other (copying a page,
     /// merging a right neighbour): no search, no shifting.
     fn push_value(&mut self, key: &[u8], value: Value<'_>) {
-        match value {
-            // Copying a page: key and value in one push, the slot's words
-            // made directly.
+        let (slot, head) = match value {
+            // Copying a page: key and value pushed with one capacity check.
             Value::Inline(v) if self.heap.capacity() - self.heap.len() >= key.len() + v.len() => {
-                let koff = self.heap.len() as u64;
+                let koff = self.heap.len() as u32;
                 self.heap.extend_from_slice(key);
                 self.heap.extend_from_slice(v);
-                let (k, vl) = (key.len() as u64, v.len() as u64);
-                let words = [koff | k << 32 | K_INLINE << KIND_SHIFT, (koff + k) | vl << 32];
-                self.push_words(order::head(key), words, page::leaf_entry_size(key.len(), v.len()));
+                let (klen, len) = (key.len() as u32, v.len() as u32);
+                (Slot { koff, klen, val: Val::Inline { off: koff + klen, len } }, order::head(key))
             }
-            _ => {
-                let (slot, head) = self.value_entry(key, value);
-                self.push_words(head, slot.encode(), slot.entry_size());
-            }
-        }
+            _ => self.value_entry(key, value),
+        };
+        self.push_words(head, slot.encode(), slot.entry_size());
     }
 
     /// `push_value` for a branch entry.

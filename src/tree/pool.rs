@@ -60,7 +60,7 @@ impl Pooled for u64 {
 }
 
 /// `n` elements rounded up to a buffer capacity.
-pub fn capacity_for<T: Pooled>(n: usize) -> usize {
+fn capacity_for<T: Pooled>(n: usize) -> usize {
     n.max(1).div_ceil(T::CLASS) * T::CLASS
 }
 

@@ -54,14 +54,6 @@ impl<'a> PageReader<'a> {
         })
     }
 
-    /// Hints the CPU to load page `id` (nothing if it is out of bounds).
-    #[inline]
-    pub fn prefetch(&self, id: PageId) {
-        if let Ok(b) = self.bytes(id, 1) {
-            crate::storage::prefetch(b);
-        }
-    }
-
     /// A leaf or branch page, validated the first time this process reads it.
     #[inline]
     pub fn node(&self, id: PageId) -> Result<PageNode<'a>> {
@@ -237,10 +229,14 @@ impl NodeSource for PageReader<'_> {
         PageReader::overflow(self, r)
     }
 
+    /// Hints the CPU to load page `r` (nothing for a dirty node or a page
+    /// out of bounds).
     #[inline]
     fn prefetch(&self, r: NodeRef) {
         if let NodeRef::Page(p) = r {
-            PageReader::prefetch(self, p);
+            if let Ok(b) = self.bytes(p, 1) {
+                crate::storage::prefetch(b);
+            }
         }
     }
 }

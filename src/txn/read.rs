@@ -83,9 +83,7 @@ impl NodeSource for ReadTx {
 
     #[inline]
     fn prefetch(&self, r: NodeRef) {
-        if let NodeRef::Page(p) = r {
-            self.page_reader().prefetch(p);
-        }
+        self.page_reader().prefetch(r);
     }
 
     #[inline]

@@ -459,9 +459,7 @@ impl NodeSource for WriteTx {
 
     #[inline]
     fn prefetch(&self, r: NodeRef) {
-        if let NodeRef::Page(p) = r {
-            self.env.pages.reader(self.alloc.hwm).prefetch(p);
-        }
+        self.env.pages.reader(self.alloc.hwm).prefetch(r);
     }
 }
 
