@@ -10,6 +10,7 @@ use crate::alloc::{Freelist, Meta};
 use crate::env::lock_order::{Rank, RankedMutex};
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::tree::NodeCache;
 
 /// Writer-only state that lives across write transactions.
 #[derive(Debug, Default)]
@@ -21,6 +22,8 @@ pub(crate) struct WriterState {
     pub head: Option<Meta>,
     /// The last commit's page buffer, for the next (see `PageSink`).
     pub page_buf: Vec<u8>,
+    /// Branch nodes of the pages earlier commits wrote (`tree::cache`).
+    pub nodes: NodeCache,
 }
 
 #[derive(Debug)]

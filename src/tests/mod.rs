@@ -5,6 +5,7 @@ mod crafted;
 mod crash;
 mod faults;
 mod freelist_io;
+mod node_cache;
 mod regressions;
 mod support;
 mod torn_meta;

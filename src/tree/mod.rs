@@ -2,6 +2,7 @@
 //! cursors, overflow values and the walk over a whole snapshot. Outside
 //! this directory only what is re-exported here is visible.
 
+mod cache;
 mod cursor;
 mod node;
 mod ops;
@@ -13,8 +14,8 @@ mod record;
 mod view;
 mod walk;
 
+pub(crate) use cache::NodeCache;
 pub(crate) use cursor::{Item, RawCursor};
-#[cfg(test)]
 pub(crate) use node::Node;
 pub(crate) use node::NodeRef;
 pub(crate) use ops::{Arena, PageStore, Put, Root, TreeMut};

@@ -158,6 +158,11 @@ impl Node {
         self.len == 0
     }
 
+    /// Bytes of memory the node holds.
+    pub fn footprint(&self) -> usize {
+        std::mem::size_of::<Node>() + self.heap.capacity() + 8 * self.index.capacity()
+    }
+
     /// Bytes of page body the entries need (slots included, header excluded).
     pub fn size(&self) -> usize {
         self.size as usize

@@ -90,6 +90,11 @@ pub trait PageStore {
     fn overflow(&self, r: &OverflowRef) -> Result<&[u8]>;
     /// Frees `pages` pages at `id` (a replaced tree page or an overflow run).
     fn free(&mut self, id: PageId, pages: u64) -> Result<()>;
+    /// The node of page `id` if one is kept decoded (see `tree::cache`),
+    /// taken: the caller copies the page, so it is freed.
+    fn take_node(&mut self, _id: PageId) -> Option<Node> {
+        None
+    }
 }
 
 /// Dirty nodes over committed pages: what a write transaction reads.
@@ -159,9 +164,12 @@ impl<S: PageStore> TreeMut<'_, S> {
             NodeRef::Dirty(id) => return Ok(id),
             NodeRef::Page(p) => p,
         };
-        let node = match self.store.page(p)? {
-            PageNode::Leaf(l) => Node::from_leaf(&l),
-            PageNode::Branch(b) => Node::from_branch(&b),
+        let node = match self.store.take_node(p) {
+            Some(node) => node,
+            None => match self.store.page(p)? {
+                PageNode::Leaf(l) => Node::from_leaf(&l),
+                PageNode::Branch(b) => Node::from_branch(&b),
+            },
         };
         self.store.free(p, 1)?;
         Ok(self.arena.alloc(node))

@@ -34,7 +34,7 @@ use crate::options::SyncMode;
 use crate::storage::WriteOp;
 use crate::tree::{BucketRecord, NodeRef, TreeRef, Value};
 use crate::txn::{Tree, WriteTx};
-use crate::types::{Lsn, PageId, TxId};
+use crate::types::{le, Lsn, PageId, TxId};
 
 /// Pages are handed to the backend in batches of about this many bytes.
 /// The batch buffer adds to a big commit's peak memory (all its dirty nodes
@@ -322,6 +322,7 @@ impl WriteTx {
     fn land(&mut self, meta: Meta, persisted: Persisted) {
         let alloc = std::mem::replace(&mut self.alloc, TxAlloc::new(TxId(0), 0, 0));
         let freed = alloc.adopt(&mut self.fl, persisted);
+        self.nodes.admit(meta.txid);
         if self.env.config.sync_mode != SyncMode::Full || self.env.log().is_some() {
             self.env.note_freed(freed);
         }
@@ -349,7 +350,9 @@ impl WriteTx {
             }
             let page = self.alloc_pages(1)?;
             let node = self.arena.take(id);
-            node.encode(sink.page(page), page, self.txid)?;
+            let buf = sink.page(page);
+            node.encode(buf, page, self.txid)?;
+            self.nodes.stage(page, node, le::u32_at(buf, 0));
             match stack.last() {
                 Some(&(parent, next)) => self.arena.get_mut(parent).set_child(next - 1, NodeRef::Page(page)),
                 None => root = page,

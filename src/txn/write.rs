@@ -11,10 +11,10 @@ use std::sync::Arc;
 use crate::alloc::{AllocError, Freelist, Meta, TxAlloc};
 use crate::env::{next_serial, Env, WriterState};
 use crate::error::{show_bytes, Corruption, Error, Result};
-use crate::storage::WriteOp;
+use crate::storage::{WriteOp, HEADER_LEN};
 use crate::tree::{
-    self, overflow_header, overflow_run_pages, Arena, NodeRef, NodeSource, NodeView, OverflowRef, PageNode, PageReader,
-    PageStore, Put, RawCursor, Root, TreeMut, Value, MAX_VALUE_LEN,
+    self, overflow_header, overflow_run_pages, Arena, Node, NodeCache, NodeRef, NodeSource, NodeView, OverflowRef,
+    PageNode, PageReader, PageStore, Put, RawCursor, Root, TreeMut, Value, MAX_VALUE_LEN,
 };
 use crate::txn::log::TxLog;
 use crate::txn::{check_key, read_api, Bucket, BucketAt, Tree, TxCore};
@@ -106,6 +106,8 @@ pub struct WriteTx {
     pub(crate) landed: Option<Meta>,
     /// The page buffer of the writer's last commit, for this one's.
     pub(crate) page_buf: Vec<u8>,
+    /// Branches earlier commits wrote, decoded (`tree::cache`).
+    pub(crate) nodes: NodeCache,
     ended: bool,
 }
 
@@ -114,6 +116,7 @@ pub(crate) struct Store<'a> {
     reader: PageReader<'a>,
     alloc: &'a mut TxAlloc,
     fl: &'a mut Freelist,
+    nodes: &'a mut NodeCache,
 }
 
 impl PageStore for Store<'_> {
@@ -123,6 +126,11 @@ impl PageStore for Store<'_> {
 
     fn overflow(&self, r: &OverflowRef) -> Result<&[u8]> {
         self.reader.overflow(r)
+    }
+
+    fn take_node(&mut self, id: PageId) -> Option<Node> {
+        let header = self.reader.raw(id, 1).ok()?;
+        self.nodes.take(id, &header[..HEADER_LEN])
     }
 
     fn free(&mut self, id: PageId, pages: u64) -> Result<()> {
@@ -183,6 +191,7 @@ impl WriteTx {
             log: TxLog::begin(env.log().is_some(), txid),
             landed: None,
             page_buf: std::mem::take(&mut ws.page_buf),
+            nodes: std::mem::take(&mut ws.nodes),
             ended: false,
             env,
         })
@@ -253,9 +262,9 @@ impl WriteTx {
         tree: Tree,
         f: impl FnOnce(&mut TreeMut<'_, Store<'_>>, &mut Root) -> Result<R>,
     ) -> Result<R> {
-        let WriteTx { env, arena, alloc, fl, buckets, .. } = self;
+        let WriteTx { env, arena, alloc, fl, buckets, nodes, .. } = self;
         let reader = env.pages.reader(alloc.hwm);
-        let mut store = Store { reader, alloc, fl };
+        let mut store = Store { reader, alloc, fl, nodes };
         let mut tm = TreeMut::new(arena, &mut store, env.config.page_size);
         f(&mut tm, buckets[slot as usize].tree(tree))
     }
@@ -430,12 +439,14 @@ impl WriteTx {
         if self.landed.is_none() {
             let alloc = std::mem::replace(&mut self.alloc, TxAlloc::new(TxId(0), 0, 0));
             alloc.rollback(&mut self.fl);
+            self.nodes.discard();
         }
         let fl = std::mem::take(&mut self.fl);
         self.env.free_pages.store(fl.free_pages(), std::sync::atomic::Ordering::Release);
         self.env.pending_pages.store(fl.pending_pages(), std::sync::atomic::Ordering::Release);
         let page_buf = std::mem::take(&mut self.page_buf);
-        self.env.release_writer(WriterState { freelist: Some(fl), head: self.landed, page_buf });
+        let nodes = std::mem::take(&mut self.nodes);
+        self.env.release_writer(WriterState { freelist: Some(fl), head: self.landed, page_buf, nodes });
     }
 }
 

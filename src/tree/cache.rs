@@ -1,0 +1,184 @@
+//! Branch nodes the writer wrote, kept decoded for the next writer that
+//! changes them. Every commit copies the branches on its path (the root
+//! always) into nodes, which decodes each entry and, for a page written
+//! since it was last read, checks the page's checksum and layout: a
+//! profile of one-put commits under `SyncMode::None` had 35% of their
+//! instructions in `Node::from_branch` and `page::validate`, for branches
+//! the commit before had just encoded from nodes.
+//!
+//! A node is staged when its page is encoded, becomes an entry when the
+//! commit lands (a commit that fails drops what it staged: its pages go
+//! back to the pool), and is handed out once, to the transaction that
+//! copies its page, which frees the page. An entry is used only if the
+//! page's header still holds the checksum, page id and txid it was written
+//! with: a page freed another way (a deleted bucket, a merge) and written
+//! again carries a later txid, so a stale entry is never used; it is
+//! dropped when found, or evicted oldest first.
+
+use std::collections::HashMap;
+
+use crate::tree::node::Node;
+use crate::types::{le, PageId, TxId};
+
+/// Bytes of node buffers kept: a 1M-key tree of 24-byte keys has about 460
+/// branches, 3 MB of nodes.
+const BUDGET: usize = 8 << 20;
+
+#[derive(Debug)]
+struct Entry {
+    node: Node,
+    crc: u32,
+    txid: TxId,
+}
+
+#[derive(Debug, Default)]
+pub struct NodeCache {
+    entries: HashMap<PageId, Entry>,
+    /// Nodes encoded by the transaction under way, in spill order (children
+    /// before parents), with their pages' checksums.
+    staged: Vec<(PageId, Node, u32)>,
+    /// Footprint of `entries`.
+    bytes: usize,
+}
+
+impl NodeCache {
+    /// Keeps `node`, just encoded into page `id` with checksum `crc`, if it
+    /// is a branch, until the commit lands (`admit`) or fails (`discard`).
+    pub fn stage(&mut self, id: PageId, node: Node, crc: u32) {
+        if !node.is_leaf() {
+            self.staged.push((id, node, crc));
+        }
+    }
+
+    /// The commit that staged nodes landed at `txid`: they become entries,
+    /// parents first (the upper levels serve every commit), within the
+    /// budget; the oldest entries make room.
+    pub fn admit(&mut self, txid: TxId) {
+        let staged: usize = self.staged.iter().map(|(_, n, _)| n.footprint()).sum();
+        if self.bytes + staged > BUDGET {
+            self.evict_oldest_half();
+        }
+        while let Some((id, node, crc)) = self.staged.pop() {
+            let size = node.footprint();
+            if self.bytes + size > BUDGET {
+                break;
+            }
+            self.bytes += size;
+            if let Some(old) = self.entries.insert(id, Entry { node, crc, txid }) {
+                self.bytes -= old.node.footprint();
+            }
+        }
+        self.staged.clear();
+    }
+
+    /// Drops what the transaction staged (it did not commit).
+    pub fn discard(&mut self) {
+        self.staged.clear();
+    }
+
+    /// The node of page `id`, whose stored bytes start with `header`, if an
+    /// entry holds it and the page is still the one it was written as.
+    pub fn take(&mut self, id: PageId, header: &[u8]) -> Option<Node> {
+        let e = self.entries.remove(&id)?;
+        self.bytes -= e.node.footprint();
+        let same =
+            le::u32_at(header, 0) == e.crc && le::u64_at(header, 8) == id.0 && le::u64_at(header, 16) == e.txid.0;
+        same.then_some(e.node)
+    }
+
+    fn evict_oldest_half(&mut self) {
+        if self.entries.is_empty() {
+            return;
+        }
+        let mut txids: Vec<u64> = self.entries.values().map(|e| e.txid.0).collect();
+        let mid = txids.len() / 2;
+        let median = *txids.select_nth_unstable(mid).1;
+        self.entries.retain(|_, e| e.txid.0 > median);
+        self.bytes = self.entries.values().map(|e| e.node.footprint()).sum();
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::HEADER_LEN;
+    use crate::tree::node::NodeRef;
+
+    fn branch(keys: &[&[u8]]) -> Node {
+        let mut n = Node::new(false);
+        for (i, k) in keys.iter().enumerate() {
+            n.insert_child(i, k, NodeRef::Page(PageId(10 + i as u64)));
+        }
+        n
+    }
+
+    /// Encodes `node` into page `id` at `txid`; returns the page and its checksum.
+    fn page_of(node: &Node, id: PageId, txid: TxId) -> (Vec<u8>, u32) {
+        let mut page = vec![0u8; 4096];
+        node.encode(&mut page, id, txid).unwrap();
+        let crc = le::u32_at(&page, 0);
+        (page, crc)
+    }
+
+    #[test]
+    fn a_landed_branch_is_handed_out_once_for_its_own_page() {
+        let mut c = NodeCache::default();
+        let n = branch(&[b"a", b"m"]);
+        let (page, crc) = page_of(&n, PageId(7), TxId(3));
+        c.stage(PageId(7), n, crc);
+        c.admit(TxId(3));
+        let got = c.take(PageId(7), &page[..HEADER_LEN]).expect("a hit");
+        assert_eq!((got.len(), got.is_leaf()), (2, false));
+        assert!(c.take(PageId(7), &page[..HEADER_LEN]).is_none(), "handed out twice");
+    }
+
+    #[test]
+    fn a_page_written_again_or_a_failed_commit_is_never_served() {
+        let mut c = NodeCache::default();
+        let n = branch(&[b"a", b"m"]);
+        let (_, crc) = page_of(&n, PageId(7), TxId(3));
+        c.stage(PageId(7), n, crc);
+        c.admit(TxId(3));
+        // The page was freed another way and written again by txid 9.
+        let (again, _) = page_of(&branch(&[b"q"]), PageId(7), TxId(9));
+        assert!(c.take(PageId(7), &again[..HEADER_LEN]).is_none());
+        assert_eq!(c.len(), 0, "the stale entry stays");
+
+        // A commit that failed: nothing it staged is kept.
+        let n = branch(&[b"b"]);
+        let (page, crc) = page_of(&n, PageId(8), TxId(10));
+        c.stage(PageId(8), n, crc);
+        c.discard();
+        c.admit(TxId(11));
+        assert!(c.take(PageId(8), &page[..HEADER_LEN]).is_none());
+    }
+
+    #[test]
+    fn leaves_are_not_kept_and_the_budget_evicts_the_oldest() {
+        let mut c = NodeCache::default();
+        let mut leaf = Node::new(true);
+        leaf.insert_value(0, b"k", crate::tree::Value::Inline(b"v"));
+        c.stage(PageId(5), leaf, 0);
+        c.admit(TxId(1));
+        assert_eq!(c.len(), 0);
+
+        let per = branch(&[b"a"]).footprint();
+        let fit = BUDGET / per;
+        for t in 0..fit as u64 + 10 {
+            c.stage(PageId(100 + t), branch(&[b"a"]), 0);
+            c.admit(TxId(t + 1));
+            assert!(c.bytes <= BUDGET);
+        }
+        let newest = fit as u64 + 9;
+        let (page, _) = page_of(&branch(&[b"a"]), PageId(100 + newest), TxId(newest + 1));
+        assert!(c.len() < fit, "nothing was evicted");
+        assert!(c.entries.contains_key(&PageId(100 + newest)), "the newest entry was evicted");
+        assert!(!c.entries.contains_key(&PageId(100)), "the oldest entry was kept");
+        assert!(c.take(PageId(100 + newest), &page[..HEADER_LEN]).is_none(), "checksum 0 matched a real page");
+    }
+}
