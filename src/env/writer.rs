@@ -24,6 +24,8 @@ pub(crate) struct WriterState {
     pub page_buf: Vec<u8>,
     /// Branch nodes of the pages earlier commits wrote (`tree::cache`).
     pub nodes: NodeCache,
+    /// The last transaction's log frame buffer, for the next (`TxLog`).
+    pub log_buf: Vec<u8>,
 }
 
 #[derive(Debug)]

@@ -188,7 +188,7 @@ impl WriteTx {
             version: 0,
             changed: false,
             failed: None,
-            log: TxLog::begin(env.log().is_some(), txid),
+            log: TxLog::begin(env.log().is_some(), txid, std::mem::take(&mut ws.log_buf)),
             landed: None,
             page_buf: std::mem::take(&mut ws.page_buf),
             nodes: std::mem::take(&mut ws.nodes),
@@ -446,7 +446,8 @@ impl WriteTx {
         self.env.pending_pages.store(fl.pending_pages(), std::sync::atomic::Ordering::Release);
         let page_buf = std::mem::take(&mut self.page_buf);
         let nodes = std::mem::take(&mut self.nodes);
-        self.env.release_writer(WriterState { freelist: Some(fl), head: self.landed, page_buf, nodes });
+        let log_buf = std::mem::replace(&mut self.log, TxLog::Off).into_buffer();
+        self.env.release_writer(WriterState { freelist: Some(fl), head: self.landed, page_buf, nodes, log_buf });
     }
 }
 
