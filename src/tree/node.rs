@@ -227,6 +227,19 @@ impl Node {
         }
     }
 
+    /// The first child at or after `from` that is a dirty node, with its
+    /// index (a leaf has none). Commit looks for the few dirty children of
+    /// each branch among its hundred or more: one pass over the slots'
+    /// kind bits, where stepping through `child(i)` one by one was 12% of a
+    /// one-put commit's instructions.
+    pub fn next_dirty_child(&self, from: usize) -> Option<(usize, NodeId)> {
+        if self.leaf {
+            return None;
+        }
+        let slots = &self.index[self.cap()..self.cap() + 2 * self.len()];
+        (from..self.len()).find(|&i| slots[2 * i] >> KIND_SHIFT == K_DIRTY).map(|i| (i, slots[2 * i + 1] as NodeId))
+    }
+
     pub fn set_child(&mut self, i: usize, r: NodeRef) {
         let (kind, v) = match r {
             NodeRef::Page(p) => (K_PAGE, p.0),
@@ -618,6 +631,21 @@ mod tests {
             n.insert_value(i, k, Value::Inline(&v));
         }
         n
+    }
+
+    #[test]
+    fn next_dirty_child_skips_children_on_pages() {
+        let mut n = Node::new(false);
+        let refs = [NodeRef::Page(PageId(9)), NodeRef::Dirty(4), NodeRef::Page(PageId(7)), NodeRef::Dirty(2)];
+        for (i, r) in refs.iter().enumerate() {
+            n.insert_child(i, &[b'a' + i as u8], *r);
+        }
+        assert_eq!(n.next_dirty_child(0), Some((1, 4)));
+        assert_eq!(n.next_dirty_child(2), Some((3, 2)));
+        assert_eq!(n.next_dirty_child(4), None);
+        n.set_child(3, NodeRef::Page(PageId(11)));
+        assert_eq!(n.next_dirty_child(2), None);
+        assert_eq!(leaf_with(&[b"a"], 3).next_dirty_child(0), None);
     }
 
     #[test]

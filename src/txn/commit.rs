@@ -340,12 +340,9 @@ impl WriteTx {
         let mut stack = vec![(top, 0usize)];
         let mut root = PageId::NONE;
         while let Some((id, i)) = stack.pop() {
-            let node = self.arena.get(id);
-            if !node.is_leaf() && i < node.len() {
-                stack.push((id, i + 1));
-                if let NodeRef::Dirty(child) = node.child(i) {
-                    stack.push((child, 0));
-                }
+            if let Some((j, child)) = self.arena.get(id).next_dirty_child(i) {
+                stack.push((id, j + 1));
+                stack.push((child, 0));
                 continue;
             }
             let page = self.alloc_pages(1)?;
