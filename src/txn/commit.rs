@@ -3,7 +3,10 @@
 //!    (`WriteTx::write_overflow`), so commit never holds them in memory;
 //! 1. records (`write_records`): every changed bucket (and each of its
 //!    ancestors), deepest first, writes its dirty trees to new pages and its
-//!    record into its parent's catalog; the root's record goes to the meta;
+//!    record into its parent's catalog; the root's record goes to the meta.
+//!    Each branch node encoded is staged in the writer's `NodeCache`, which
+//!    keeps it when the commit lands (`land`) for the next transaction that
+//!    copies that page;
 //! 2. freelist (`write_freelist`): the change to the free set (a log page or
 //!    a fresh snapshot);
 //! 3. pages (`PageSink::flush`): the file is grown and every new page
