@@ -35,8 +35,11 @@ struct Entry {
 pub struct NodeCache {
     entries: HashMap<PageId, Entry>,
     /// Nodes encoded by the transaction under way, in spill order (children
-    /// before parents), with their pages' checksums.
+    /// before parents), with their pages' checksums; at most about `BUDGET`
+    /// bytes, the earliest (lowest) dropped first.
     staged: Vec<(PageId, Node, u32)>,
+    /// Footprint of `staged`.
+    staged_bytes: usize,
     /// Footprint of `entries`.
     bytes: usize,
 }
@@ -45,8 +48,17 @@ impl NodeCache {
     /// Keeps `node`, just encoded into page `id` with checksum `crc`, if it
     /// is a branch, until the commit lands (`admit`) or fails (`discard`).
     pub fn stage(&mut self, id: PageId, node: Node, crc: u32) {
-        if !node.is_leaf() {
-            self.staged.push((id, node, crc));
+        if node.is_leaf() {
+            return;
+        }
+        self.staged_bytes += node.footprint();
+        self.staged.push((id, node, crc));
+        // A bulk load's commit stages every branch of its tree: without a
+        // bound, a 40M-key load would hold 100 MB of them until it lands.
+        if self.staged_bytes > BUDGET {
+            let half = self.staged.len() / 2;
+            self.staged.drain(..half);
+            self.staged_bytes = self.staged.iter().map(|(_, n, _)| n.footprint()).sum();
         }
     }
 
@@ -54,8 +66,7 @@ impl NodeCache {
     /// parents first (the upper levels serve every commit), within the
     /// budget; the oldest entries make room.
     pub fn admit(&mut self, txid: TxId) {
-        let staged: usize = self.staged.iter().map(|(_, n, _)| n.footprint()).sum();
-        if self.bytes + staged > BUDGET {
+        if self.bytes + self.staged_bytes > BUDGET {
             self.evict_oldest_half();
         }
         while let Some((id, node, crc)) = self.staged.pop() {
@@ -68,12 +79,13 @@ impl NodeCache {
                 self.bytes -= old.node.footprint();
             }
         }
-        self.staged.clear();
+        self.discard();
     }
 
     /// Drops what the transaction staged (it did not commit).
     pub fn discard(&mut self) {
         self.staged.clear();
+        self.staged_bytes = 0;
     }
 
     /// The node of page `id`, whose stored bytes start with `header`, if an
@@ -156,6 +168,24 @@ mod tests {
         c.discard();
         c.admit(TxId(11));
         assert!(c.take(PageId(8), &page[..HEADER_LEN]).is_none());
+    }
+
+    #[test]
+    fn a_big_commit_stages_its_upper_branches_within_the_budget() {
+        let mut c = NodeCache::default();
+        let per = branch(&[b"a"]).footprint();
+        let n = 3 * BUDGET / per;
+        // Spill order: the root, staged last, must survive.
+        for i in 0..n as u64 {
+            c.stage(PageId(100 + i), branch(&[b"a"]), 0);
+            assert!(c.staged_bytes <= BUDGET + per);
+        }
+        let root = PageId(100 + n as u64 - 1);
+        assert!(c.staged.iter().any(|(id, _, _)| *id == root), "the last staged node was dropped");
+        assert!(c.staged.len() < n, "nothing was dropped");
+        c.admit(TxId(1));
+        assert!(c.entries.contains_key(&root));
+        assert!(c.bytes <= BUDGET && c.staged.is_empty() && c.staged_bytes == 0);
     }
 
     #[test]
