@@ -120,10 +120,15 @@ pub fn seal(buf: &mut [u8]) {
     le::put_u32(buf, 0, crc);
 }
 
+/// The checksum stored in a page's header (`seal` wrote it).
+pub fn stored_checksum(buf: &[u8]) -> u32 {
+    le::u32_at(buf, 0)
+}
+
 /// The stored and the computed checksum of a page or run.
 pub fn checksums(buf: &[u8]) -> (u32, u32) {
     let end = covered_len(buf[4], buf.len());
-    (le::u32_at(buf, 0), crc32fast::hash(&buf[4..end]))
+    (stored_checksum(buf), crc32fast::hash(&buf[4..end]))
 }
 
 #[cfg(test)]

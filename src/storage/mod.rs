@@ -9,7 +9,7 @@ mod mmap;
 mod verified;
 
 pub(crate) use file::{lock as lock_file, open_file, sync_parent_dir};
-pub(crate) use frame::{checksums, seal, Header, PageType, HEADER_LEN};
+pub(crate) use frame::{checksums, seal, stored_checksum, Header, PageType, HEADER_LEN};
 #[cfg(test)]
 pub(crate) use io::SyncIo;
 pub(crate) use io::{open_auto, Backend, IoBackend, ReadOp, WriteOp, WriteSyncError};

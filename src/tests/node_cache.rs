@@ -14,6 +14,16 @@ fn value(tag: &str, i: u64, round: u64) -> Vec<u8> {
     format!("{tag}-{i}-{round}-").repeat(6).into_bytes()
 }
 
+/// Creates bucket `name` holding keys 0..n of `tag` (round 0), in one commit.
+fn load_bucket(db: &Database, name: &[u8], tag: &str, n: u64) {
+    let mut tx = db.begin_write().unwrap();
+    let b = tx.create_bucket(None, name).unwrap();
+    for i in 0..n {
+        tx.put_in(&b, &key(tag, i), &value(tag, i, 0)).unwrap();
+    }
+    tx.commit().unwrap();
+}
+
 fn bucket(db: &Database, name: &[u8]) -> (crate::txn::WriteTx, Bucket) {
     let mut tx = db.begin_write().unwrap();
     let b = tx.bucket(None, name).unwrap().expect("bucket");
@@ -31,12 +41,7 @@ fn branches_freed_with_their_bucket_and_written_again_are_never_served() {
     let n = 6000;
     let mut rng = Rng::new(7);
 
-    let mut tx = db.begin_write().unwrap();
-    let a = tx.create_bucket(None, b"a").unwrap();
-    for i in 0..n {
-        tx.put_in(&a, &key("a", i), &value("a", i, 0)).unwrap();
-    }
-    tx.commit().unwrap();
+    load_bucket(&db, b"a", "a", n);
     // One-put commits: each copies the branches on its path, so the cache
     // holds most of bucket a's branches.
     for r in 1..200 {
@@ -49,12 +54,7 @@ fn branches_freed_with_their_bucket_and_written_again_are_never_served() {
     tx.delete_bucket(None, b"a").unwrap();
     tx.commit().unwrap();
 
-    let mut tx = db.begin_write().unwrap();
-    let b = tx.create_bucket(None, b"b").unwrap();
-    for i in 0..n {
-        tx.put_in(&b, &key("b", i), &value("b", i, 0)).unwrap();
-    }
-    tx.commit().unwrap();
+    load_bucket(&db, b"b", "b", n);
     let mut latest: Vec<u64> = vec![0; n as usize];
     for r in 1..400 {
         let (mut tx, b) = bucket(&db, b"b");
@@ -81,12 +81,7 @@ fn a_rolled_back_transaction_leaves_the_tree_as_committed() {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open_with_options(dir.path().join("abort.db"), Options::new()).unwrap();
     let n = 4000;
-    let mut tx = db.begin_write().unwrap();
-    let a = tx.create_bucket(None, b"a").unwrap();
-    for i in 0..n {
-        tx.put_in(&a, &key("a", i), &value("a", i, 0)).unwrap();
-    }
-    tx.commit().unwrap();
+    load_bucket(&db, b"a", "a", n);
     for r in 1..50 {
         let (mut tx, a) = bucket(&db, b"a");
         tx.put_in(&a, &key("a", r), &value("a", r, r)).unwrap();

@@ -17,8 +17,9 @@
 
 use std::collections::HashMap;
 
+use crate::storage::{stored_checksum, Header};
 use crate::tree::node::Node;
-use crate::types::{le, PageId, TxId};
+use crate::types::{PageId, TxId};
 
 /// Bytes of node buffers kept: a 1M-key tree of 24-byte keys has about 460
 /// branches, 3 MB of nodes.
@@ -93,9 +94,8 @@ impl NodeCache {
     pub fn take(&mut self, id: PageId, header: &[u8]) -> Option<Node> {
         let e = self.entries.remove(&id)?;
         self.bytes -= e.node.footprint();
-        let same =
-            le::u32_at(header, 0) == e.crc && le::u64_at(header, 8) == id.0 && le::u64_at(header, 16) == e.txid.0;
-        same.then_some(e.node)
+        let h = Header::read(header);
+        (stored_checksum(header) == e.crc && h.id == id && h.txid == e.txid).then_some(e.node)
     }
 
     fn evict_oldest_half(&mut self) {
@@ -133,16 +133,23 @@ mod tests {
     fn page_of(node: &Node, id: PageId, txid: TxId) -> (Vec<u8>, u32) {
         let mut page = vec![0u8; 4096];
         node.encode(&mut page, id, txid).unwrap();
-        let crc = le::u32_at(&page, 0);
+        let crc = stored_checksum(&page);
         (page, crc)
+    }
+
+    /// Stages a branch of `keys` encoded into page `id` at `txid`, as a
+    /// commit's spill does; returns the page.
+    fn staged(c: &mut NodeCache, keys: &[&[u8]], id: PageId, txid: TxId) -> Vec<u8> {
+        let n = branch(keys);
+        let (page, crc) = page_of(&n, id, txid);
+        c.stage(id, n, crc);
+        page
     }
 
     #[test]
     fn a_landed_branch_is_handed_out_once_for_its_own_page() {
         let mut c = NodeCache::default();
-        let n = branch(&[b"a", b"m"]);
-        let (page, crc) = page_of(&n, PageId(7), TxId(3));
-        c.stage(PageId(7), n, crc);
+        let page = staged(&mut c, &[b"a", b"m"], PageId(7), TxId(3));
         c.admit(TxId(3));
         let got = c.take(PageId(7), &page[..HEADER_LEN]).expect("a hit");
         assert_eq!((got.len(), got.is_leaf()), (2, false));
@@ -152,9 +159,7 @@ mod tests {
     #[test]
     fn a_page_written_again_or_a_failed_commit_is_never_served() {
         let mut c = NodeCache::default();
-        let n = branch(&[b"a", b"m"]);
-        let (_, crc) = page_of(&n, PageId(7), TxId(3));
-        c.stage(PageId(7), n, crc);
+        staged(&mut c, &[b"a", b"m"], PageId(7), TxId(3));
         c.admit(TxId(3));
         // The page was freed another way and written again by txid 9.
         let (again, _) = page_of(&branch(&[b"q"]), PageId(7), TxId(9));
@@ -162,9 +167,7 @@ mod tests {
         assert_eq!(c.len(), 0, "the stale entry stays");
 
         // A commit that failed: nothing it staged is kept.
-        let n = branch(&[b"b"]);
-        let (page, crc) = page_of(&n, PageId(8), TxId(10));
-        c.stage(PageId(8), n, crc);
+        let page = staged(&mut c, &[b"b"], PageId(8), TxId(10));
         c.discard();
         c.admit(TxId(11));
         assert!(c.take(PageId(8), &page[..HEADER_LEN]).is_none());

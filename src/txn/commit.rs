@@ -34,10 +34,10 @@ use crate::alloc::{Meta, Persisted, TxAlloc};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::options::SyncMode;
-use crate::storage::WriteOp;
+use crate::storage::{stored_checksum, WriteOp};
 use crate::tree::{BucketRecord, NodeRef, TreeRef, Value};
 use crate::txn::{Tree, WriteTx};
-use crate::types::{le, Lsn, PageId, TxId};
+use crate::types::{Lsn, PageId, TxId};
 
 /// Pages are handed to the backend in batches of about this many bytes.
 /// The batch buffer adds to a big commit's peak memory (all its dirty nodes
@@ -352,7 +352,7 @@ impl WriteTx {
             let node = self.arena.take(id);
             let buf = sink.page(page);
             node.encode(buf, page, self.txid)?;
-            self.nodes.stage(page, node, le::u32_at(buf, 0));
+            self.nodes.stage(page, node, stored_checksum(buf));
             match stack.last() {
                 Some(&(parent, next)) => self.arena.get_mut(parent).set_child(next - 1, NodeRef::Page(page)),
                 None => root = page,
