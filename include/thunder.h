@@ -512,16 +512,18 @@ enum thunder_status thunder_options_set_write_buffer_size(struct thunder_options
 enum thunder_status thunder_options_set_max_size(struct thunder_options *o, uint64_t bytes);
 
 /**
- * Bounds the file under THUNDER_SYNC_BATCHED and THUNDER_SYNC_NONE. The
- * pages that commits free after the last durable commit stay untouched
- * until a newer commit is durable (a crash must find the durable snapshot
- * intact). Once they reach `bytes`, or a quarter of the file if that is
- * more, a background thread makes the latest commit durable (data synced,
- * meta written and synced) while commits go on; should they reach twice
- * the threshold first, the committing thread waits for it. So a program
- * that never calls thunder_sync() does not grow its file without limit.
- * Default 4 MiB; 0 leaves only the quarter-of-the-file rule. No effect under
- * THUNDER_SYNC_FULL.
+ * Bounds the file under THUNDER_SYNC_BATCHED and THUNDER_SYNC_NONE, and
+ * with the WAL between checkpoints. Pages of the last durable commit's
+ * snapshot that later commits free stay untouched until a newer commit is
+ * durable (a crash must find the durable snapshot intact); pages written
+ * after it are reused once no reader sees them. Once the untouched ones
+ * reach `bytes`, or a quarter of the file if that is more, a background
+ * thread makes the latest commit durable (data synced, meta written and
+ * synced; with the WAL, a checkpoint) while commits go on; should they
+ * reach twice the threshold first, the committing thread waits for it. So
+ * a program that never calls thunder_sync() does not grow its file without
+ * limit. Default 4 MiB; 0 leaves only the quarter-of-the-file rule. No
+ * effect under THUNDER_SYNC_FULL without the WAL.
  *
  * @param o borrowed for the call: the options.
  * @param bytes the floor of the threshold.

@@ -289,7 +289,7 @@ impl Database {
         let env = &*self.env;
         env.writer.with_idle_state(|state| match state.and_then(|s| s.freelist.as_ref()) {
             Some(fl) => {
-                let ready = fl.releasable(env.current_and_horizon().1);
+                let ready = fl.releasable(&env.current_and_horizon().1);
                 (fl.free_pages() + ready, fl.pending_pages() - ready)
             }
             None => (env.free_pages.load(Ordering::Acquire), env.pending_pages.load(Ordering::Acquire)),

@@ -140,14 +140,17 @@ impl Options {
         Ok(self)
     }
 
-    /// Bounds the file under `SyncMode::Batched` and `SyncMode::None`. Pages
-    /// that commits free after the last durable commit stay untouched until
-    /// a newer commit is durable (a crash must find the durable snapshot
-    /// intact). Once they reach this many bytes, or a quarter of the file if
-    /// that is more, the committing thread makes the latest commit durable
-    /// itself (a steady point: data synced, meta written and synced), so a
-    /// program that never calls `sync` does not grow its file without limit.
-    /// Default 4 MiB; 0 leaves only the quarter-of-the-file rule.
+    /// Bounds the file under `SyncMode::Batched` and `SyncMode::None`, and
+    /// with a WAL between checkpoints. Pages of the durable snapshot that
+    /// commits free stay untouched until a newer commit is durable (a crash
+    /// must find the durable snapshot intact); pages written after it are
+    /// reused once no reader sees them. Once the untouched ones reach this
+    /// many bytes, or a quarter of the file if that is more, a steady point
+    /// (data synced, meta written and synced) makes the latest commit
+    /// durable, on the syncer (the committing thread itself once twice the
+    /// threshold passes), so a program that never calls `sync` does not grow
+    /// its file without limit. Default 4 MiB; 0 leaves only the
+    /// quarter-of-the-file rule.
     pub fn autosync_bytes(mut self, bytes: u64) -> Options {
         self.autosync_bytes = bytes;
         self

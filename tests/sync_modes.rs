@@ -128,9 +128,11 @@ fn batched_syncer_makes_commits_durable_within_the_interval() {
     println!("batched(100 ms): commits durable within {worst:?}");
 }
 
-/// The durable snapshot is pinned like a reader: under `None`, pages freed
-/// after the last sync stay pending (so a crash can fall back to it), and a
-/// sync releases them.
+/// The durable snapshot is pinned like a reader: under `None`, pages it
+/// reaches that commits freed after the last sync stay pending (so a crash
+/// can fall back to it), and a sync releases them. Pages written after it
+/// wait for readers only: rewriting the same keys reuses them, so the
+/// pending set and the file stop growing after the first rewrite.
 #[test]
 fn unsynced_commits_keep_the_durable_snapshot_pinned() {
     let _forks = forks_shared();
@@ -145,17 +147,30 @@ fn unsynced_commits_keep_the_durable_snapshot_pinned() {
     };
     rewrite(0);
     db.sync().unwrap();
-    let mut pending = 0;
-    for v in 1..=30 {
+    let synced = db.stat().unwrap();
+    rewrite(1);
+    let first = db.stat().unwrap();
+    assert!(
+        first.pending_page_count >= synced.page_count.saturating_sub(synced.free_page_count + 2) / 2,
+        "the first rewrite copied the durable tree, whose pages stay pending: {first:?} after {synced:?}"
+    );
+    let mut pages = 0;
+    for v in 2..=30 {
         rewrite(v);
         let st = db.stat().unwrap();
-        assert!(st.pending_page_count > pending, "commit {v}: pages freed since the last sync were reused");
-        pending = st.pending_page_count;
+        assert_eq!(
+            st.pending_page_count, first.pending_page_count,
+            "commit {v}: only the durable snapshot's pages stay pending"
+        );
+        if v == 3 {
+            pages = st.page_count;
+        }
+        assert!(v <= 3 || st.page_count == pages, "commit {v}: the file grew to {} pages from {pages}", st.page_count);
     }
     db.sync().unwrap();
     let st = db.stat().unwrap();
     assert_eq!(st.pending_page_count, 0, "the sync made the newest commit durable: nothing older is pinned");
-    assert!(st.free_page_count >= pending);
+    assert!(st.free_page_count >= first.pending_page_count);
 }
 
 const CHILD_ENV: &str = "THUNDER_SYNC_TEST_CHILD";
@@ -173,21 +188,27 @@ fn crash_state(seed: u64, txn: u64) -> BTreeMap<Vec<u8>, Vec<u8>> {
         .collect()
 }
 
+/// Commits the `auto` crash child makes, with no sync call.
+const AUTO_COMMITS: u64 = 300;
+
 /// Child side of `kill_after_sync_keeps_exactly_the_durable_state`: commits
 /// 3 transactions, syncs, commits 30 more (which would reuse the synced
 /// tree's pages if the durable snapshot were not pinned), prints READY and
-/// waits to be killed.
+/// waits to be killed. Mode `auto` (for
+/// `kill_amid_steady_points_keeps_a_whole_commit`) is `None` with a steady
+/// point every few commits, on the syncer, and no sync call.
 fn crash_child(spec: &str) -> ! {
     let (mode, rest) = spec.split_once(':').unwrap();
     let (seed, path) = rest.split_once(':').unwrap();
-    let mode = match mode {
-        "none" => SyncMode::None,
-        "batched" => SyncMode::Batched(HOUR),
-        _ => SyncMode::Full,
+    let (options, commits) = match mode {
+        "none" => (opts(SyncMode::None), 33),
+        "batched" => (opts(SyncMode::Batched(HOUR)), 33),
+        "auto" => (opts(SyncMode::None).autosync_bytes(64 << 10), AUTO_COMMITS),
+        _ => (opts(SyncMode::Full), 33),
     };
     let seed: u64 = seed.parse().unwrap();
-    let db = Database::open_with_options(path, opts(mode)).unwrap();
-    for txn in 1..=33 {
+    let db = Database::open_with_options(path, options).unwrap();
+    for txn in 1..=commits {
         let mut tx = db.begin_write().unwrap();
         for (k, v) in crash_state(seed, txn) {
             tx.put(&k, &v).unwrap();
@@ -236,6 +257,49 @@ fn kill_after_sync_keeps_exactly_the_durable_state() {
             r.iter().map(|i| i.unwrap()).map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
         assert!(got == crash_state(s, want), "{mode}: the state differs from commit {want}");
     }
+}
+
+/// Under `None` with a small steady-point threshold and no sync call, the
+/// syncer makes commits durable while the writer rewrites every key, reusing
+/// the pages written since the durable snapshot (young pages) as soon as
+/// it may. A process killed at the end reopens at some durable commit, whole,
+/// and the file passes the integrity check: no page of a durable snapshot,
+/// or of one a steady point was making durable, was written over.
+#[test]
+fn kill_amid_steady_points_keeps_a_whole_commit() {
+    if let Ok(spec) = std::env::var(CHILD_ENV) {
+        crash_child(&spec);
+    }
+    let _forks = forks_exclusive();
+    let s = seed(0x5C4C_0002);
+    let _g = SeedGuard::new("kill_amid_steady_points_keeps_a_whole_commit", s);
+    let dir = tempfile::tempdir().unwrap();
+    let mut reopened = Vec::new();
+    for round in 0..4u64 {
+        let path = dir.path().join(format!("auto{round}.db"));
+        let seed = s ^ round;
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["kill_amid_steady_points_keeps_a_whole_commit", "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, format!("auto:{seed}:{}", path.display()))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let ready = BufReader::new(child.stdout.take().unwrap()).lines().any(|l| l.unwrap().contains("READY"));
+        assert!(ready, "round {round}: the child did not finish its commits");
+        child.kill().unwrap();
+        assert!(!child.wait().unwrap().success());
+        let db = Database::open(&path).unwrap();
+        db.check().unwrap();
+        let r = db.begin_read().unwrap();
+        let id = r.id();
+        assert!(id > 0 && id <= AUTO_COMMITS, "round {round}: reopened at commit {id}: no steady point ran");
+        let got: BTreeMap<Vec<u8>, Vec<u8>> =
+            r.iter().map(|i| i.unwrap()).map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
+        assert!(got == crash_state(seed, id), "round {round}: the state differs from commit {id}");
+        reopened.push(id);
+    }
+    println!("reopened at commits {reopened:?} of {AUTO_COMMITS}");
 }
 
 /// `stat()` against values known from what the test did.

@@ -1,9 +1,12 @@
 //! Page allocation. `Freelist` is the writer's in-memory view of the free
 //! pages, kept across transactions: `pool` is reusable now, `pending` holds
 //! pages freed by a txid until no reader and no durable snapshot older than
-//! that txid remains. `TxAlloc` is one write transaction's allocator: every
-//! change it makes to the pool is undone on rollback, and at commit it writes
-//! the change to the persisted set (see `alloc::store`).
+//! that txid remains, and `young` the pages a commit copied that were
+//! written after the durable snapshot: no durable snapshot reaches them, so
+//! they wait for readers only (see `Horizon`). `TxAlloc` is one write
+//! transaction's allocator: every change it makes to the pool is undone on
+//! rollback, and at commit it writes the change to the persisted set (see
+//! `alloc::store`).
 //!
 //! Invariant: the persisted set of the current meta is exactly
 //! `pool ∪ pending`: every page below the high-water mark that the committed
@@ -39,10 +42,80 @@ pub struct Stored {
     pub log: Vec<PageId>,
 }
 
+/// What decides when a freed page is reusable: the snapshots that may
+/// still see it. A page freed by txid `t` is in every snapshot from the one
+/// that wrote it (its birth) to `t - 1`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Horizon {
+    /// The oldest snapshot a reader holds (`TxId(u64::MAX)` when none).
+    pub readers: TxId,
+    /// The durable meta's txid: a crash reopens that snapshot.
+    pub durable: TxId,
+    /// The newest published meta whose freelist is written. A steady point
+    /// makes this one durable or writes the freelist of the current one
+    /// (`Env::write_durable_meta`), so no later steady point picks a
+    /// snapshot between the two.
+    pub persisted: TxId,
+    /// The published meta.
+    pub current: TxId,
+    /// The snapshots steady points in flight picked (each at most
+    /// `persisted`).
+    pub steady: Vec<TxId>,
+}
+
+impl Horizon {
+    /// Pages freed at or before this txid are reusable whatever wrote them.
+    fn all(&self) -> TxId {
+        let steady = self.steady.iter().copied().min().unwrap_or(TxId(u64::MAX));
+        self.readers.min(self.durable).min(steady)
+    }
+
+    /// The txid after which a page a transaction beginning now copies is
+    /// young: newer than every snapshot that is durable, being made
+    /// durable, or may be picked by a steady point without a newer meta
+    /// being published (the persisted one, which is at least all of those).
+    pub fn young_floor(&self) -> TxId {
+        self.persisted
+    }
+
+    /// Whether young pages freed by `t`, all written after `floor`, may be
+    /// reused: no reader sees `t - 1` or older, the commit is published (so
+    /// any steady point picked from now on picks `persisted` or a meta at
+    /// least `t`), and no durable snapshot, persisted one or one a steady
+    /// point in flight picked lies in `floor + 1 ..= t - 1`, where it would
+    /// reach them.
+    fn young_state(&self, floor: TxId, t: TxId) -> Young {
+        if t > self.readers || t > self.current {
+            return Young::Wait;
+        }
+        let reaches = |s: &TxId| *s > floor && *s < t;
+        if reaches(&self.durable) || reaches(&self.persisted) || self.steady.iter().any(reaches) {
+            Young::Pinned
+        } else {
+            Young::Free
+        }
+    }
+}
+
+/// Where a young pending set stands (`Horizon::young_state`).
+#[derive(Debug, PartialEq, Eq)]
+enum Young {
+    /// A reader may see it, or its commit is not published yet.
+    Wait,
+    /// A durable snapshot, or one being made durable, reaches it: it waits
+    /// as any pending set does.
+    Pinned,
+    Free,
+}
+
 #[derive(Debug, Default)]
 pub struct Freelist {
     pub pool: ExtentSet,
     pending: BTreeMap<TxId, ExtentSet>,
+    /// Young pending sets, by the txid that freed them: the durable txid
+    /// when that transaction began (every page in the set was written
+    /// after it), and the pages.
+    young: BTreeMap<TxId, (TxId, ExtentSet)>,
     /// Every pending page, whatever its txid: a freed page is checked
     /// against this one set, so a commit's cost does not grow with the
     /// number of commits still pending.
@@ -76,31 +149,66 @@ impl Freelist {
         self.pending_pages
     }
 
-    /// Moves to the pool every pending set freed at or before `horizon`: the
-    /// oldest txid that a reader or the durable snapshot still sees.
-    pub fn release(&mut self, horizon: TxId) {
+    /// Moves to the pool every pending set no snapshot that matters can
+    /// see any more (`Horizon`). A young set that a durable snapshot, or
+    /// one being made durable, reaches joins the pending sets instead;
+    /// returns how many pages did (the durable snapshot now pins them).
+    /// Each young set is looked at until it leaves its map, so the work is
+    /// O(the sets that leave).
+    pub fn release(&mut self, horizon: &Horizon) -> u64 {
+        let mut pinned = 0;
+        while let Some(entry) = self.young.first_entry() {
+            let t = *entry.key();
+            let state = horizon.young_state(entry.get().0, t);
+            if state == Young::Wait {
+                break;
+            }
+            let (_, set) = entry.remove();
+            if state == Young::Pinned {
+                pinned += set.pages();
+                self.pending.entry(t).or_default().insert_all(&set).expect("pending sets are disjoint");
+            } else {
+                self.retire(&set);
+            }
+        }
+        let all = horizon.all();
         while let Some(entry) = self.pending.first_entry() {
-            if *entry.key() > horizon {
+            if *entry.key() > all {
                 break;
             }
             let set = entry.remove();
-            self.pending_pages -= set.pages();
-            for (s, l) in set.runs() {
-                let removed = self.pending_all.remove(s, l);
-                debug_assert!(removed, "pending_all holds every pending set");
-            }
-            self.pool.insert_all(&set).expect("pending pages are disjoint from the pool");
+            self.retire(&set);
         }
+        pinned
+    }
+
+    /// Moves a pending set to the pool.
+    fn retire(&mut self, set: &ExtentSet) {
+        self.pending_pages -= set.pages();
+        for (s, l) in set.runs() {
+            let removed = self.pending_all.remove(s, l);
+            debug_assert!(removed, "pending_all holds every pending set");
+        }
+        self.pool.insert_all(set).expect("pending pages are disjoint from the pool");
     }
 
     /// Pending pages that `release(horizon)` would move to the pool.
-    pub fn releasable(&self, horizon: TxId) -> u64 {
-        self.pending.range(..=horizon).map(|(_, set)| set.pages()).sum()
+    pub fn releasable(&self, horizon: &Horizon) -> u64 {
+        let young: u64 = self
+            .young
+            .iter()
+            .take_while(|(&t, (floor, _))| horizon.young_state(*floor, t) != Young::Wait)
+            .filter(|(&t, (floor, _))| horizon.young_state(*floor, t) == Young::Free)
+            .map(|(_, (_, set))| set.pages())
+            .sum();
+        young + self.pending.range(..=horizon.all()).map(|(_, set)| set.pages()).sum::<u64>()
     }
 
-    /// Every page in the persisted set (pool and pending together).
-    fn union(&self, extra: &ExtentSet) -> ExtentSet {
-        ExtentSet::union(&[&self.pool, &self.pending_all, extra]).expect("pool, pending and freed pages are disjoint")
+    /// Every page in the persisted set (pool and pending together), with
+    /// a transaction's freed pages.
+    fn union(&self, freed: &ExtentSet, young: &ExtentSet) -> ExtentSet {
+        ExtentSet::union(&[&self.pool, &self.pending_all, freed, young])
+            .expect("pool, pending and freed pages are disjoint")
     }
 }
 
@@ -131,6 +239,10 @@ pub struct TxAlloc {
     own: ExtentSet,
     /// Committed pages this transaction freed: pending at `txid` on commit.
     freed: ExtentSet,
+    /// Those of them written after `young_floor` (`free_copied`): young
+    /// pending on commit.
+    freed_young: ExtentSet,
+    young_floor: TxId,
     log_add: ExtentSet,
     log_remove: ExtentSet,
     undo: Vec<Undo>,
@@ -164,11 +276,19 @@ impl TxAlloc {
             max_pages,
             own: ExtentSet::new(),
             freed: ExtentSet::new(),
+            freed_young: ExtentSet::new(),
+            young_floor: TxId(u64::MAX),
             log_add: ExtentSet::new(),
             log_remove: ExtentSet::new(),
             undo: Vec::new(),
             reserved: (0, 0),
         }
+    }
+
+    /// Pages written after `floor` that `free_copied` frees are young
+    /// (`Horizon::young_floor`); by default none is.
+    pub fn young_after(&mut self, floor: TxId) {
+        self.young_floor = floor;
     }
 
     /// Makes the pages this allocator frees pending at `txid` rather than
@@ -209,7 +329,8 @@ impl TxAlloc {
         }
     }
 
-    /// Committed pages this transaction freed so far.
+    /// Committed pages this transaction freed so far that a durable
+    /// snapshot may reach (not young).
     pub fn freed_pages(&self) -> u64 {
         self.freed.pages()
     }
@@ -253,17 +374,35 @@ impl TxAlloc {
     /// the pool at once (no snapshot can see them); committed pages become
     /// pending. A page freed twice is an `Overlap` (damaged metadata).
     pub fn free(&mut self, fl: &mut Freelist, start: PageId, n: u64) -> Result<(), Overlap> {
-        let start = start.0;
+        self.free_as(fl, start.0, n, false)
+    }
+
+    /// Frees the committed page `page` that this transaction copied, which
+    /// the transaction `born` wrote (its header says so, and the copy
+    /// checked the page): young if written after the floor
+    /// (`young_after`) and before this transaction.
+    pub fn free_copied(&mut self, fl: &mut Freelist, page: PageId, born: TxId) -> Result<(), Overlap> {
+        self.free_as(fl, page.0, 1, born > self.young_floor && born < self.txid)
+    }
+
+    fn free_as(&mut self, fl: &mut Freelist, start: u64, n: u64, young: bool) -> Result<(), Overlap> {
         if self.own.contains_run(start, n) {
             self.own.remove(start, n);
             fl.pool.insert(start, n)?;
             self.undo.push(Undo::Returned(start, n));
         } else {
-            let clash = fl.pool.overlaps(start, n) || self.own.overlaps(start, n) || fl.pending_all.overlaps(start, n);
+            // Freed twice within the transaction: `insert` sees it in the
+            // same set, this in the other.
+            let (set, other) =
+                if young { (&mut self.freed_young, &self.freed) } else { (&mut self.freed, &self.freed_young) };
+            let clash = fl.pool.overlaps(start, n)
+                || self.own.overlaps(start, n)
+                || fl.pending_all.overlaps(start, n)
+                || other.overlaps(start, n);
             if clash {
                 return Err(Overlap { page: start });
             }
-            self.freed.insert(start, n)?;
+            set.insert(start, n)?;
         }
         for (s, l) in self.log_remove.subtract(start, n) {
             self.log_add.insert(s, l).expect("log sets stay disjoint");
@@ -336,7 +475,7 @@ impl TxAlloc {
             snapshot: stored.snapshot,
             log_head: prev,
             log_pages: stored.log.len() as u32,
-            free_pages: fl.pool.pages() + fl.pending_pages + self.freed.pages(),
+            free_pages: fl.pool.pages() + fl.pending_pages + self.freed.pages() + self.freed_young.pages(),
         };
         Ok(Persisted { pages, meta_ref, stored: Some(stored) })
     }
@@ -363,7 +502,7 @@ impl TxAlloc {
         }
         let mut run: Option<(PageId, u64)> = None;
         loop {
-            let all = fl.union(&self.freed);
+            let all = fl.union(&self.freed, &self.freed_young);
             let need = if all.is_empty() { 0 } else { store::snapshot_pages(store::stored_runs(&all) + 1, page_size) };
             match run {
                 Some((first, have)) if have >= need => {
@@ -384,8 +523,9 @@ impl TxAlloc {
         }
     }
 
-    /// The commit landed: pages freed by this transaction become pending and
-    /// `persisted` describes the stored set. Returns the pages now pending.
+    /// The commit landed: pages freed by this transaction become pending
+    /// (young ones young) and `persisted` describes the stored set. Returns
+    /// the pages now pending that a durable snapshot may reach.
     pub fn adopt(self, fl: &mut Freelist, persisted: Persisted) -> u64 {
         let freed = self.freed.pages();
         match persisted.stored {
@@ -407,6 +547,13 @@ impl TxAlloc {
                     o.get_mut().insert_all(&self.freed).expect("pending sets are disjoint")
                 }
             }
+        }
+        if !self.freed_young.is_empty() {
+            fl.pending_pages += self.freed_young.pages();
+            fl.pending_all.insert_all(&self.freed_young).expect("pages freed by the txn are not pending yet");
+            let (floor, set) = fl.young.entry(self.pending_txid).or_insert((self.young_floor, ExtentSet::new()));
+            *floor = (*floor).min(self.young_floor);
+            set.insert_all(&self.freed_young).expect("pending sets are disjoint");
         }
         freed
     }
@@ -543,6 +690,84 @@ mod tests {
         .unwrap_or_else(|(p, e)| panic!("page {p}: {e}"))
     }
 
+    /// Every snapshot that matters at `t`: readers, durable, published.
+    fn upto(t: u64) -> Horizon {
+        let t = TxId(t);
+        Horizon { readers: t, durable: t, persisted: t, current: t, steady: Vec::new() }
+    }
+
+    /// A commit at txid 10, durable snapshot 4, that copies page 20
+    /// (written by txid 6, after the durable snapshot) and page 30
+    /// (written by 3, which the durable snapshot reaches).
+    fn young_commit() -> Freelist {
+        let mut fl = Freelist::default();
+        let mut tx = TxAlloc::new(TxId(10), 100, 1000);
+        tx.young_after(upto(4).young_floor());
+        tx.free_copied(&mut fl, PageId(20), TxId(6)).unwrap();
+        tx.free_copied(&mut fl, PageId(30), TxId(3)).unwrap();
+        assert!(tx.free_copied(&mut fl, PageId(20), TxId(6)).is_err(), "double free");
+        assert!(tx.free(&mut fl, PageId(20), 1).is_err(), "double free, freed as old");
+        assert_eq!(tx.freed_pages(), 1, "only the old page counts toward a steady point");
+        let p = tx.persist(&mut fl, 4096).unwrap();
+        tx.adopt(&mut fl, p);
+        assert_eq!(fl.pending_pages(), 2);
+        fl
+    }
+
+    #[test]
+    fn young_pages_wait_for_readers_only() {
+        let mut fl = young_commit();
+        let past = Horizon { durable: TxId(4), persisted: TxId(4), ..upto(10) };
+        assert_eq!(fl.releasable(&past), 1);
+        assert_eq!(fl.release(&past), 0, "nothing pinned");
+        assert!(fl.pool.contains_run(20, 1) && !fl.pool.contains_run(30, 1));
+        fl.release(&upto(10));
+        assert!(fl.pool.contains_run(30, 1), "the durable snapshot moved past 10");
+        assert_eq!(fl.pending_pages(), 0);
+    }
+
+    #[test]
+    fn young_pages_wait_while_a_reader_or_their_commit_is_behind() {
+        let mut fl = young_commit();
+        let base = Horizon { durable: TxId(4), persisted: TxId(4), ..upto(10) };
+        for h in [Horizon { readers: TxId(9), ..base.clone() }, Horizon { current: TxId(9), ..base.clone() }] {
+            assert_eq!(fl.release(&h), 0);
+            assert!(!fl.pool.contains_run(20, 1), "released with {h:?}");
+        }
+        fl.release(&base);
+        assert!(fl.pool.contains_run(20, 1));
+    }
+
+    /// A snapshot between the floor and the freeing commit may hold the
+    /// young page: durable, persisted (a steady point may pick it), or
+    /// picked by a steady point in flight. The page then waits as old
+    /// pages do, and counts as pinned.
+    #[test]
+    fn young_pages_that_a_newer_durable_snapshot_reaches_stay_pinned() {
+        let base = Horizon { durable: TxId(4), persisted: TxId(4), ..upto(10) };
+        let cases = [
+            Horizon { durable: TxId(7), persisted: TxId(7), ..base.clone() },
+            Horizon { persisted: TxId(7), ..base.clone() },
+            Horizon { persisted: TxId(7), steady: vec![TxId(7)], ..base.clone() },
+            Horizon { steady: vec![TxId(2), TxId(8)], ..base.clone() },
+        ];
+        for h in cases {
+            let mut fl = young_commit();
+            assert_eq!(fl.releasable(&h), 0, "{h:?}");
+            assert_eq!(fl.release(&h), 1, "{h:?}");
+            assert!(!fl.pool.contains_run(20, 1), "released with {h:?}");
+            fl.release(&Horizon { steady: Vec::new(), ..h.clone() });
+            assert!(!fl.pool.contains_run(20, 1), "pinned pages wait for the durable snapshot: {h:?}");
+            fl.release(&upto(10));
+            assert!(fl.pool.contains_run(20, 1) && fl.pool.contains_run(30, 1));
+        }
+        // A snapshot at or below the floor, or at or past the commit, does not reach them.
+        let mut fl = young_commit();
+        let h = Horizon { steady: vec![TxId(4), TxId(10)], ..base };
+        assert_eq!(fl.release(&h), 0);
+        assert!(fl.pool.contains_run(20, 1));
+    }
+
     #[test]
     fn release_respects_the_horizon() {
         let mut fl = Freelist::default();
@@ -551,9 +776,9 @@ mod tests {
         let p = tx.persist(&mut fl, 4096).unwrap();
         tx.adopt(&mut fl, p);
         assert_eq!((fl.free_pages(), fl.pending_pages()), (0, 2));
-        fl.release(TxId(4));
+        fl.release(&upto(4));
         assert_eq!(fl.free_pages(), 0, "a reader at txid 4 still sees pages freed by 5");
-        fl.release(TxId(5));
+        fl.release(&upto(5));
         assert_eq!((fl.free_pages(), fl.pending_pages()), (2, 0));
     }
 
@@ -633,7 +858,7 @@ mod tests {
         let p = tx.persist(&mut fl, ps).unwrap();
         let disk: HashMap<PageId, Vec<u8>> = p.pages.iter().cloned().collect();
         let fref = p.meta_ref;
-        let want = fl.union(&tx.freed);
+        let want = fl.union(&tx.freed, &tx.freed_young);
         tx.adopt(&mut fl, p);
         assert_eq!(reload(&disk, &fref, u64::MAX).pool, want);
     }
@@ -651,7 +876,7 @@ mod tests {
         let mut seed = 777u64;
         let (mut logs, mut snapshots) = (0, 0);
         for t in 1..600u64 {
-            fl.release(TxId(t - 1));
+            fl.release(&upto(t - 1));
             let mut tx = TxAlloc::new(TxId(t), hwm, 1 << 40);
             for _ in 0..(t % 5 + 1) {
                 seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -677,7 +902,11 @@ mod tests {
                     logs += 1;
                 }
                 assert!(fl.deferred.is_empty());
-                assert_eq!(reload(&disk, &fref, hwm).pool, fl.union(&ExtentSet::new()), "commit {t}");
+                assert_eq!(
+                    reload(&disk, &fref, hwm).pool,
+                    fl.union(&ExtentSet::new(), &ExtentSet::new()),
+                    "commit {t}"
+                );
             }
         }
         assert!(logs > 0 && snapshots > 0, "both stored forms: {logs} logs, {snapshots} snapshots");
@@ -703,7 +932,7 @@ mod tests {
         let mut hwm = 2;
         let mut seed = 12345u64;
         for t in 1..400u64 {
-            fl.release(TxId(t - 1));
+            fl.release(&upto(t - 1));
             let mut tx = TxAlloc::new(TxId(t), hwm, 1 << 40);
             for _ in 0..(t % 7) {
                 seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -727,7 +956,7 @@ mod tests {
             fref = p.meta_ref;
             tx.adopt(&mut fl, p);
             let loaded = reload(&disk, &fref, hwm);
-            assert_eq!(loaded.pool, fl.union(&ExtentSet::new()), "commit {t}");
+            assert_eq!(loaded.pool, fl.union(&ExtentSet::new(), &ExtentSet::new()), "commit {t}");
             assert!(
                 loaded.stored.log.len() <= COMPACT_SLACK + COMPACT_FACTOR * loaded.stored.snapshot_pages as usize + 1
             );

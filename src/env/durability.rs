@@ -287,23 +287,31 @@ impl Env {
         // durable (the writer slot was taken) may leave uncounted the
         // pages of the few commits since; they wait for the next one.
         let mark = self.durability.freed.mark();
-        let meta = match self.write_freelist(by == By::Caller)? {
-            Some(meta) => meta,
-            None => self.readers.persisted(),
-        };
+        let meta = self.write_freelist(by == By::Caller)?;
+        let res = self.make_meta_durable(&meta, mark);
+        // After the durable txid is stored: a writer that finds the pin
+        // gone finds the meta durable (`Horizon`).
+        self.readers.unpin_steady(meta.txid);
+        res
+    }
+
+    /// Syncs the data and writes `meta`, unless a meta as new is durable.
+    fn make_meta_durable(&self, meta: &Meta, mark: u64) -> Result<()> {
         let mut st = self.durability.sync.lock();
         if meta.txid <= self.durability.durable_txid() {
             return Ok(());
         }
         self.fsync()?;
-        self.write_meta(&mut st, &meta)?;
+        self.write_meta(&mut st, meta)?;
         self.durability.freed.made_durable(mark);
         Ok(())
     }
 
     /// Records that a commit published under a weak sync mode freed `pages`.
     pub fn note_freed(&self, pages: u64) {
-        self.durability.freed.note(pages);
+        if pages > 0 {
+            self.durability.freed.note(pages);
+        }
     }
 
     /// What a commit that just ended asks for: a checkpoint (the pages only

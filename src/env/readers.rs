@@ -2,9 +2,10 @@
 //! (who is reading which snapshot), under one mutex: a reader pins under it
 //! and the writer reads the oldest pin under it, so a page is reused only
 //! when no reader can see it. The reuse horizon also counts the durable
-//! snapshot (see `Env::current_and_horizon`).
+//! snapshot and the snapshots steady points are making durable (see
+//! `Env::current_and_horizon` and `alloc::Horizon`).
 
-use crate::alloc::Meta;
+use crate::alloc::{Horizon, Meta};
 use crate::env::lock_order::{Rank, RankedGuard, RankedMutex};
 use crate::env::Env;
 use crate::types::TxId;
@@ -28,6 +29,9 @@ struct Published {
     /// third of a one-get read transaction's begin and end, by callgrind.)
     readers: Vec<(TxId, usize)>,
     reader_count: usize,
+    /// The snapshots steady points picked and are making durable, one
+    /// entry per steady point in flight (rarely more than one).
+    steady: Vec<TxId>,
 }
 
 impl Published {
@@ -72,7 +76,7 @@ impl Readers {
         Readers {
             published: RankedMutex::new(
                 Rank::Published,
-                Published { meta, persisted: meta, readers: Vec::new(), reader_count: 0 },
+                Published { meta, persisted: meta, readers: Vec::new(), reader_count: 0, steady: Vec::new() },
             ),
         }
     }
@@ -91,9 +95,29 @@ impl Readers {
         self.lock().reader_count
     }
 
-    /// The newest published meta whose freelist is written.
-    pub fn persisted(&self) -> Meta {
-        self.lock().persisted
+    /// The newest meta whose freelist is written, pinned for a steady point
+    /// that makes it durable: chosen and pinned at once, so a writer that
+    /// reads the horizon sees either the pin or a newer persisted meta.
+    /// `unpin_steady` after the steady point, once the durable txid is
+    /// updated.
+    pub fn pin_steady_persisted(&self) -> Meta {
+        let mut p = self.lock();
+        let meta = p.persisted;
+        p.steady.push(meta.txid);
+        meta
+    }
+
+    /// Pins `txid` for a steady point (as `pin_steady_persisted`), for a
+    /// meta the caller published while it holds the writer slot.
+    pub fn pin_steady(&self, txid: TxId) {
+        self.lock().steady.push(txid);
+    }
+
+    pub fn unpin_steady(&self, txid: TxId) {
+        let mut p = self.lock();
+        if let Some(i) = p.steady.iter().position(|&t| t == txid) {
+            p.steady.swap_remove(i);
+        }
     }
 
     /// Makes `meta` the snapshot new readers start from.
@@ -125,12 +149,20 @@ impl Env {
         self.readers.lock().unpin(txid);
     }
 
-    /// The current meta and the oldest txid any reader or the durable
-    /// snapshot can still see: pages freed at or before it are reusable.
-    pub fn current_and_horizon(&self) -> (Meta, TxId) {
+    /// The current meta and what decides which freed pages are reusable
+    /// (`alloc::Horizon`): read under the readers' lock, which a steady
+    /// point holds to pick and pin its snapshot, and releases only after
+    /// the durable txid it made is stored.
+    pub fn current_and_horizon(&self) -> (Meta, Horizon) {
         let p = self.readers.lock();
-        let oldest_reader = p.oldest().unwrap_or(TxId(u64::MAX));
-        (p.meta, oldest_reader.min(self.durability.durable_txid()))
+        let horizon = Horizon {
+            readers: p.oldest().unwrap_or(TxId(u64::MAX)),
+            durable: self.durability.durable_txid(),
+            persisted: p.persisted.txid,
+            current: p.meta.txid,
+            steady: p.steady.clone(),
+        };
+        (p.meta, horizon)
     }
 }
 
@@ -139,7 +171,13 @@ mod tests {
     use super::*;
 
     fn published() -> Published {
-        Published { meta: Meta::empty(4096), persisted: Meta::empty(4096), readers: Vec::new(), reader_count: 0 }
+        Published {
+            meta: Meta::empty(4096),
+            persisted: Meta::empty(4096),
+            readers: Vec::new(),
+            reader_count: 0,
+            steady: Vec::new(),
+        }
     }
 
     #[test]

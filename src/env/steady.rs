@@ -15,19 +15,22 @@ use crate::storage::WriteOp;
 use crate::types::TxId;
 
 impl Env {
-    /// Makes the latest published meta one whose freelist is written, and
-    /// returns it. `wait`: block for the writer slot; without it a held
-    /// slot returns None (its holder's commits write the freelist when a
-    /// steady point is due), as does a logged commit that landed but waits
-    /// for its log sync (see below). A thread holding the write transaction
-    /// itself gets `Busy` when the latest meta needs the freelist written.
-    pub fn write_freelist(&self, wait: bool) -> Result<Option<Meta>> {
+    /// Picks the meta a steady point makes durable and pins it for the
+    /// steady point (`Readers::pin_steady`; the caller unpins it): the
+    /// latest published meta, its freelist written first if a commit
+    /// deferred it. `wait`: block for the writer slot; without it a held
+    /// slot gives the newest meta whose freelist is written (its holder's
+    /// commits write the freelist when a steady point is due), as does a
+    /// logged commit that landed but waits for its log sync (see below). A
+    /// thread holding the write transaction itself gets `Busy` when the
+    /// latest meta needs the freelist written.
+    pub fn write_freelist(&self, wait: bool) -> Result<Meta> {
         if !self.readers.current().freelist_deferred {
-            return Ok(Some(self.readers.persisted()));
+            return Ok(self.readers.pin_steady_persisted());
         }
         let mut ws = match self.take_writer(wait, false) {
             Ok(ws) => ws,
-            Err(Error::Busy(_)) if !wait => return Ok(None),
+            Err(Error::Busy(_)) if !wait => return Ok(self.readers.pin_steady_persisted()),
             Err(e) => return Err(e),
         };
         // A logged commit that landed and waits for its group's log sync is
@@ -37,7 +40,7 @@ impl Env {
         // written serves instead (the log holds the commits after it).
         if ws.head.is_some_and(|h| h.txid > self.readers.current().txid) {
             self.give_back_writer(ws, false);
-            return Ok(None);
+            return Ok(self.readers.pin_steady_persisted());
         }
         let res = match ws.freelist.as_mut() {
             Some(fl) => self.freelist_commit(fl),
@@ -45,9 +48,11 @@ impl Env {
         };
         if let Ok(meta) = &res {
             ws.head = Some(*meta);
+            // Before the next writer can read the horizon.
+            self.readers.pin_steady(meta.txid);
         }
         self.give_back_writer(ws, false);
-        res.map(Some)
+        res
     }
 
     /// With the writer slot held: writes the freelist of the latest meta
@@ -62,7 +67,8 @@ impl Env {
         // `check` of the deferred snapshot still reads) stay pending until
         // the next commit is history.
         let next = meta.txid.0.checked_add(1).map(TxId).ok_or_else(|| Error::Internal("txid overflow".into()))?;
-        fl.release(horizon);
+        let pinned = fl.release(&horizon);
+        self.note_freed(pinned);
         let mut alloc = TxAlloc::new(meta.txid, meta.page_count, self.pages.max_pages);
         alloc.pending_at(next);
         let written = alloc

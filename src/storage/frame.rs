@@ -73,6 +73,12 @@ impl Header {
         Header { ty: ty as u8, count: 0, id, txid, overflow: 0, aux: 0 }
     }
 
+    /// The txid that wrote the page.
+    #[inline]
+    pub fn txid_of(buf: &[u8]) -> TxId {
+        TxId(le::u64_at(buf, 16))
+    }
+
     /// The entry count alone (what a tree page's accessors need on every
     /// visit; decoding the whole header there was a tenth of a cursor step).
     #[inline]

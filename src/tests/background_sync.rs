@@ -83,12 +83,33 @@ fn open_gated(path: &std::path::Path, opts: Options) -> (Database, Arc<GatedIo>)
     (db, io)
 }
 
-/// Rewrites 300 keys with 100-byte values: every commit frees the tree it
-/// replaces.
-fn rewrite(db: &Database, round: u64) {
+/// Keys `load` writes, and `rewrite` rewrites a window of.
+const KEYS: u64 = 40_000;
+const WINDOW: u64 = 2_000;
+
+fn key(k: u64) -> Vec<u8> {
+    format!("key{k:05}").into_bytes()
+}
+
+/// Writes `KEYS` keys with 100-byte values and makes them durable.
+fn load(db: &Database) {
     let mut w = db.begin_write().unwrap();
-    for k in 0..300u64 {
-        w.put(format!("key{k:04}").as_bytes(), &[round as u8; 100]).unwrap();
+    for k in 0..KEYS {
+        w.put(&key(k), &[0; 100]).unwrap();
+    }
+    w.commit().unwrap();
+    db.sync().unwrap();
+}
+
+/// Rewrites the next window of `WINDOW` keys: every commit copies the
+/// leaves of its window, which the durable snapshot still reaches until
+/// the windows wrap around (pages written after the durable snapshot would
+/// be reused at once, and pin nothing).
+fn rewrite(db: &Database, round: u64) {
+    let first = round * WINDOW % KEYS;
+    let mut w = db.begin_write().unwrap();
+    for k in first..first + WINDOW {
+        w.put(&key(k), &[round as u8; 100]).unwrap();
     }
     w.commit().unwrap();
 }
@@ -130,6 +151,7 @@ fn a_due_steady_point_runs_on_the_syncer_while_commits_go_on() {
     let path = dir.path().join("bg.db");
     let opts = Options::new().sync_mode(SyncMode::None).unwrap().autosync_bytes(1 << 20);
     let (db, io) = open_gated(&path, opts);
+    load(&db);
     io.set_closed(true);
     let w = Writer::start(db.clone());
     let blocked = || io.gate.lock().unwrap().waiting > 0;

@@ -90,6 +90,11 @@ pub trait PageStore {
     fn overflow(&self, r: &OverflowRef) -> Result<&[u8]>;
     /// Frees `pages` pages at `id` (a replaced tree page or an overflow run).
     fn free(&mut self, id: PageId, pages: u64) -> Result<()>;
+    /// Frees tree page `id`, which the caller just copied (so read and
+    /// checked it): the store may tell from its header when it was written.
+    fn free_copied(&mut self, id: PageId) -> Result<()> {
+        self.free(id, 1)
+    }
     /// The node of page `id` if one is kept decoded (see `tree::cache`),
     /// taken: the caller copies the page, so it is freed.
     fn take_node(&mut self, _id: PageId) -> Option<Node> {
@@ -171,7 +176,7 @@ impl<S: PageStore> TreeMut<'_, S> {
                 PageNode::Branch(b) => Node::from_branch(&b),
             },
         };
-        self.store.free(p, 1)?;
+        self.store.free_copied(p)?;
         Ok(self.arena.alloc(node))
     }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::alloc::{AllocError, Freelist, Meta, TxAlloc};
 use crate::env::{next_serial, Env, WriterState};
 use crate::error::{show_bytes, Corruption, Error, Result};
-use crate::storage::{WriteOp, HEADER_LEN};
+use crate::storage::{Header, WriteOp, HEADER_LEN};
 use crate::tree::{
     self, overflow_header, overflow_run_pages, Arena, Node, NodeCache, NodeRef, NodeSource, NodeView, OverflowRef,
     PageNode, PageReader, PageStore, Put, RawCursor, Root, TreeMut, Value, MAX_VALUE_LEN,
@@ -134,13 +134,17 @@ impl PageStore for Store<'_> {
     }
 
     fn free(&mut self, id: PageId, pages: u64) -> Result<()> {
-        self.alloc.free(self.fl, id, pages).map_err(|o| {
-            Error::corrupted(
-                PageId(o.page),
-                Corruption::Structure { what: "page referenced twice (freed twice)".into() },
-            )
-        })
+        self.alloc.free(self.fl, id, pages).map_err(|o| freed_twice(o.page))
     }
+
+    fn free_copied(&mut self, id: PageId) -> Result<()> {
+        let born = Header::txid_of(self.reader.raw(id, 1)?);
+        self.alloc.free_copied(self.fl, id, born).map_err(|o| freed_twice(o.page))
+    }
+}
+
+fn freed_twice(page: u64) -> Error {
+    Error::corrupted(PageId(page), Corruption::Structure { what: "page referenced twice (freed twice)".into() })
 }
 
 impl WriteTx {
@@ -164,7 +168,11 @@ impl WriteTx {
                 }
             },
         };
-        fl.release(horizon);
+        // Young pages the release finds pinned by a durable snapshot count
+        // toward the steady-point threshold from now on.
+        env.note_freed(fl.release(&horizon));
+        let mut alloc = TxAlloc::new(txid, meta.page_count, env.pages.max_pages);
+        alloc.young_after(horizon.young_floor());
         let root = BucketState {
             parent: NO_PARENT,
             name: Vec::new(),
@@ -179,7 +187,7 @@ impl WriteTx {
             serial: next_serial(),
             base: meta,
             txid,
-            alloc: TxAlloc::new(txid, meta.page_count, env.pages.max_pages),
+            alloc,
             fl,
             arena: Arena::default(),
             buckets: vec![root],
@@ -292,12 +300,7 @@ impl WriteTx {
 
     /// Frees pages this transaction no longer references.
     pub(crate) fn free_pages(&mut self, id: PageId, n: u64) -> Result<()> {
-        self.alloc.free(&mut self.fl, id, n).map_err(|o| {
-            Error::corrupted(
-                PageId(o.page),
-                Corruption::Structure { what: "page referenced twice (freed twice)".into() },
-            )
-        })
+        self.alloc.free(&mut self.fl, id, n).map_err(|o| freed_twice(o.page))
     }
 
     fn free_overflow(&mut self, r: OverflowRef) -> Result<()> {
