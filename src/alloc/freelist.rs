@@ -292,7 +292,7 @@ impl TxAlloc {
     }
 
     /// Makes the pages this allocator frees pending at `txid` rather than
-    /// its own: `Env::write_freelist` writes the freelist of a published
+    /// its own: `Env::pin_steady_meta` writes the freelist of a published
     /// meta under that meta's txid, and the pages it retires must outlive
     /// every reader of that txid.
     pub fn pending_at(&mut self, txid: TxId) {

@@ -54,7 +54,7 @@ pub struct Meta {
     /// unwritten (the weak sync modes and a log, see `TxAlloc::defer`), so
     /// `freelist` names the last written one, which does not describe this
     /// snapshot's free pages. Such a meta is never written to disk: a steady
-    /// point or checkpoint first writes the freelist (`Env::write_freelist`).
+    /// point or checkpoint first writes the freelist (`Env::pin_steady_meta`).
     pub freelist_deferred: bool,
 }
 

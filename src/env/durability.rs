@@ -275,7 +275,7 @@ impl Env {
 
     /// Syncs the data and writes the latest published meta, unless it is
     /// durable already. When that meta's freelist is deferred, it is
-    /// written first (`write_freelist`, which takes the writer slot: a
+    /// written first (`pin_steady_meta`, which takes the writer slot: a
     /// caller waits for it; a background steady point that finds it held
     /// makes the newest meta with its freelist written durable instead,
     /// and the holder's commits write the freelist once a steady point is
@@ -287,7 +287,7 @@ impl Env {
         // durable (the writer slot was taken) may leave uncounted the
         // pages of the few commits since; they wait for the next one.
         let mark = self.durability.freed.mark();
-        let meta = self.write_freelist(by == By::Caller)?;
+        let meta = self.pin_steady_meta(by == By::Caller)?;
         let res = self.make_meta_durable(&meta, mark);
         // After the durable txid is stored: a writer that finds the pin
         // gone finds the meta durable (`Horizon`).

@@ -2,11 +2,13 @@
 //! log, a commit may leave its change to the free set unwritten
 //! (`TxAlloc::defer`): no commit writes its meta to the file, so only the
 //! meta a steady point or checkpoint writes must have its freelist on disk.
-//! `Env::write_freelist` makes the latest commit's meta complete when it is
+//! `Env::pin_steady_meta` makes the latest commit's meta complete when it is
 //! not: it takes the writer slot, writes the freelist, carrying everything
 //! the deferred commits left (a log page or a fresh snapshot, as any commit
 //! writes it), and publishes the same commit (same txid, same trees) with
-//! that freelist.
+//! that freelist. The meta it returns is pinned for the steady point
+//! (`Readers::pin_steady`) from the moment it is chosen, so the writer
+//! does not reuse a young page that snapshot reaches (`alloc::Horizon`).
 
 use crate::alloc::{Meta, TxAlloc};
 use crate::env::Env;
@@ -24,7 +26,7 @@ impl Env {
     /// logged commit that landed but waits for its log sync (see below). A
     /// thread holding the write transaction itself gets `Busy` when the
     /// latest meta needs the freelist written.
-    pub fn write_freelist(&self, wait: bool) -> Result<Meta> {
+    pub fn pin_steady_meta(&self, wait: bool) -> Result<Meta> {
         if !self.readers.current().freelist_deferred {
             return Ok(self.readers.pin_steady_persisted());
         }

@@ -66,7 +66,7 @@ impl Env {
     }
 
     /// Takes the writer slot; `txn`: for a write transaction, counted in
-    /// `open_writers` (the engine's own use, `write_freelist`, is not: a
+    /// `open_writers` (the engine's own use, `pin_steady_meta`, is not: a
     /// close racing with it must not see a transaction).
     pub fn take_writer(&self, wait: bool, txn: bool) -> Result<WriterState> {
         if self.config.read_only {
