@@ -295,11 +295,24 @@ fn the_file_and_the_log_stay_bounded_without_checkpoint_calls() {
 const CHILD_ENV: &str = "THUNDER_WAL_CRASH_CHILD";
 
 /// The child: `threads` threads each commit pairs of keys forever, printing
-/// "ack THREAD N" once commit N returned.
+/// "ack THREAD N" once commit N returned. With `hot`, each commit also
+/// rewrites one of 64 pairs every thread shares, with 200-byte values, and
+/// another thread checkpoints every millisecond or so: commits copy pages
+/// written before the last checkpoint (which stay pinned) and since (young
+/// pages, reused at once) while checkpoints pick and sync their snapshots.
 fn crash_child(spec: &str) -> ! {
-    let (threads, path) = spec.split_once(':').unwrap();
+    let (threads, rest) = spec.split_once(':').unwrap();
+    let (hot, path) = rest.split_once(':').unwrap();
     let threads: u64 = threads.parse().unwrap();
+    let hot = hot == "hot";
     let db = Database::open_with_options(path, wal_opts()).unwrap();
+    if hot {
+        let db = db.clone();
+        std::thread::spawn(move || loop {
+            db.checkpoint().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        });
+    }
     let handles: Vec<_> = (0..threads)
         .map(|th| {
             let db = db.clone();
@@ -308,6 +321,11 @@ fn crash_child(spec: &str) -> ! {
                     let mut w = db.begin_write().unwrap();
                     w.put(format!("t{th}n{n:06}a").as_bytes(), b"first").unwrap();
                     w.put(format!("t{th}n{n:06}b").as_bytes(), b"second").unwrap();
+                    if hot {
+                        let value = [(th * 7 + n) as u8; 200];
+                        w.put(format!("hot{:02}a", n % 64).as_bytes(), &value).unwrap();
+                        w.put(format!("hot{:02}b", n % 64).as_bytes(), &value).unwrap();
+                    }
                     w.commit().unwrap();
                     println!("ack {th} {n}");
                 }
@@ -322,7 +340,8 @@ fn crash_child(spec: &str) -> ! {
 
 /// SIGKILL while 1 and 4 threads commit with the log on: every commit
 /// acknowledged before the kill is there after reopen, and every commit
-/// there is whole.
+/// there is whole; also with checkpoints every few commits while commits
+/// rewrite shared keys (the child's `hot` mode).
 #[test]
 fn sigkill_loses_no_acknowledged_commit() {
     if let Ok(spec) = std::env::var(CHILD_ENV) {
@@ -330,52 +349,52 @@ fn sigkill_loses_no_acknowledged_commit() {
     }
     let _forks = FORKS.write().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    for threads in [1u64, 4] {
-        for round in 0..3 {
-            let path = dir.path().join(format!("kill{threads}-{round}.db"));
-            let mut child = Command::new(std::env::current_exe().unwrap())
-                .args(["sigkill_loses_no_acknowledged_commit", "--exact", "--nocapture", "--test-threads=1"])
-                .env(CHILD_ENV, format!("{threads}:{}", path.display()))
-                .stdout(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let mut acked = vec![None::<u64>; threads as usize];
-            let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-            let mut seen = 0;
-            while seen < 200 + 150 * round {
-                let Some(Ok(l)) = lines.next() else { break };
-                if let Some(rest) = l.strip_prefix("ack ") {
-                    let (th, n) = rest.split_once(' ').unwrap();
-                    acked[th.parse::<usize>().unwrap()] = Some(n.parse().unwrap());
-                    seen += 1;
-                }
+    let runs = [("cold", 1u64, 0u64), ("cold", 1, 1), ("cold", 1, 2), ("cold", 4, 0), ("cold", 4, 1), ("cold", 4, 2)];
+    let hot = [("hot", 1, 1), ("hot", 1, 2), ("hot", 4, 1), ("hot", 4, 2)];
+    for (mode, threads, round) in runs.into_iter().chain(hot) {
+        let path = dir.path().join(format!("kill{mode}{threads}-{round}.db"));
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["sigkill_loses_no_acknowledged_commit", "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, format!("{threads}:{mode}:{}", path.display()))
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut acked = vec![None::<u64>; threads as usize];
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut seen = 0;
+        while seen < 200 + 150 * round {
+            let Some(Ok(l)) = lines.next() else { break };
+            if let Some(rest) = l.strip_prefix("ack ") {
+                let (th, n) = rest.split_once(' ').unwrap();
+                acked[th.parse::<usize>().unwrap()] = Some(n.parse().unwrap());
+                seen += 1;
             }
-            child.kill().unwrap();
-            let _ = child.wait();
-            // Lines already in the pipe were printed before the kill: those
-            // commits were acknowledged too.
-            for l in lines.map_while(|l| l.ok()) {
-                if let Some(rest) = l.strip_prefix("ack ") {
-                    let (th, n) = rest.split_once(' ').unwrap();
-                    acked[th.parse::<usize>().unwrap()] = Some(n.parse().unwrap());
-                }
+        }
+        child.kill().unwrap();
+        let _ = child.wait();
+        // Lines already in the pipe were printed before the kill: those
+        // commits were acknowledged too.
+        for l in lines.map_while(|l| l.ok()) {
+            if let Some(rest) = l.strip_prefix("ack ") {
+                let (th, n) = rest.split_once(' ').unwrap();
+                acked[th.parse::<usize>().unwrap()] = Some(n.parse().unwrap());
             }
-            let db = Database::open_with_options(&path, wal_opts()).unwrap();
-            db.check().unwrap();
-            let got = contents(&db);
-            for (th, last) in acked.iter().enumerate() {
-                let Some(last) = last else { continue };
-                for n in 0..=*last {
-                    let a = format!("t{th}n{n:06}a").into_bytes();
-                    assert!(got.contains_key(&a), "{threads} threads: acknowledged commit {th}/{n} lost");
-                }
+        }
+        let db = Database::open_with_options(&path, wal_opts()).unwrap();
+        db.check().unwrap();
+        let got = contents(&db);
+        for (th, last) in acked.iter().enumerate() {
+            let Some(last) = last else { continue };
+            for n in 0..=*last {
+                let a = format!("t{th}n{n:06}a").into_bytes();
+                assert!(got.contains_key(&a), "{mode}, {threads} threads: acknowledged commit {th}/{n} lost");
             }
-            for k in got.keys() {
-                let mut twin = k.clone();
-                let last = twin.len() - 1;
-                twin[last] = if twin[last] == b'a' { b'b' } else { b'a' };
-                assert!(got.contains_key(&twin), "half a commit: {}", String::from_utf8_lossy(k));
-            }
+        }
+        for k in got.keys() {
+            let mut twin = k.clone();
+            let last = twin.len() - 1;
+            twin[last] = if twin[last] == b'a' { b'b' } else { b'a' };
+            assert!(got.contains_key(&twin), "half a commit: {}", String::from_utf8_lossy(k));
         }
     }
 }
