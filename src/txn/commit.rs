@@ -356,10 +356,20 @@ impl WriteTx {
                 continue;
             }
             let page = self.alloc_pages(1)?;
-            let node = self.arena.take(id);
             let buf = sink.page(page);
-            node.encode(buf, page, self.txid)?;
-            self.nodes.stage(page, node, stored_checksum(buf));
+            if self.arena.get(id).is_leaf() {
+                // Left in the arena, freed with it once the commit is done.
+                // Dropped here, one by one, their buffers went back to
+                // malloc between the allocations of each flush, and each of
+                // those first sorted the thousands of chunks freed since: a
+                // 4M-key bulk load's commit spent 48% of its time in
+                // `_int_malloc` under `PageSink::flush`.
+                self.arena.get(id).encode(buf, page, self.txid)?;
+            } else {
+                let node = self.arena.take(id);
+                node.encode(buf, page, self.txid)?;
+                self.nodes.stage(page, node, stored_checksum(buf));
+            }
             match stack.last() {
                 Some(&(parent, next)) => self.arena.get_mut(parent).set_child(next - 1, NodeRef::Page(page)),
                 None => root = page,
