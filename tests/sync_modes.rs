@@ -224,6 +224,29 @@ fn crash_child(spec: &str) -> ! {
     unreachable!("the parent kills this process");
 }
 
+/// Runs test `test` as a crash child with spec `spec` (mode:seed) on
+/// `path`, kills it once it printed READY, reopens the file and checks it;
+/// returns the txid it reopened at and its contents. `what` names the run
+/// in failures.
+fn kill_and_reopen(test: &str, spec: &str, path: &Path, what: &str) -> (u64, BTreeMap<Vec<u8>, Vec<u8>>) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, format!("{spec}:{}", path.display()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ready = BufReader::new(child.stdout.take().unwrap()).lines().any(|l| l.unwrap().contains("READY"));
+    assert!(ready, "{what}: the child did not finish its commits");
+    child.kill().unwrap();
+    assert!(!child.wait().unwrap().success());
+    let db = Database::open(path).unwrap();
+    db.check().unwrap();
+    let r = db.begin_read().unwrap();
+    let got = r.iter().map(|i| i.unwrap()).map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
+    (r.id(), got)
+}
+
 /// A process killed after unsynced commits leaves exactly the last durable
 /// state: commit 3 (the last sync) under `None` and `Batched`, commit 33
 /// under `Full`; never a mix, and the file passes the integrity check.
@@ -238,23 +261,9 @@ fn kill_after_sync_keeps_exactly_the_durable_state() {
     let dir = tempfile::tempdir().unwrap();
     for (mode, want) in [("none", 3), ("batched", 3), ("full", 33)] {
         let path = dir.path().join(format!("{mode}.db"));
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["kill_after_sync_keeps_exactly_the_durable_state", "--exact", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, format!("{mode}:{s}:{}", path.display()))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let ready = BufReader::new(child.stdout.take().unwrap()).lines().any(|l| l.unwrap().contains("READY"));
-        assert!(ready, "{mode}: the child did not finish its commits");
-        child.kill().unwrap();
-        assert!(!child.wait().unwrap().success());
-        let db = Database::open(&path).unwrap();
-        db.check().unwrap();
-        let r = db.begin_read().unwrap();
-        assert_eq!(r.id(), want, "{mode}: reopened at the wrong commit");
-        let got: BTreeMap<Vec<u8>, Vec<u8>> =
-            r.iter().map(|i| i.unwrap()).map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
+        let (id, got) =
+            kill_and_reopen("kill_after_sync_keeps_exactly_the_durable_state", &format!("{mode}:{s}"), &path, mode);
+        assert_eq!(id, want, "{mode}: reopened at the wrong commit");
         assert!(got == crash_state(s, want), "{mode}: the state differs from commit {want}");
     }
 }
@@ -278,24 +287,13 @@ fn kill_amid_steady_points_keeps_a_whole_commit() {
     for round in 0..4u64 {
         let path = dir.path().join(format!("auto{round}.db"));
         let seed = s ^ round;
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["kill_amid_steady_points_keeps_a_whole_commit", "--exact", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, format!("auto:{seed}:{}", path.display()))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let ready = BufReader::new(child.stdout.take().unwrap()).lines().any(|l| l.unwrap().contains("READY"));
-        assert!(ready, "round {round}: the child did not finish its commits");
-        child.kill().unwrap();
-        assert!(!child.wait().unwrap().success());
-        let db = Database::open(&path).unwrap();
-        db.check().unwrap();
-        let r = db.begin_read().unwrap();
-        let id = r.id();
+        let (id, got) = kill_and_reopen(
+            "kill_amid_steady_points_keeps_a_whole_commit",
+            &format!("auto:{seed}"),
+            &path,
+            &format!("round {round}"),
+        );
         assert!(id > 0 && id <= AUTO_COMMITS, "round {round}: reopened at commit {id}: no steady point ran");
-        let got: BTreeMap<Vec<u8>, Vec<u8>> =
-            r.iter().map(|i| i.unwrap()).map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
         assert!(got == crash_state(seed, id), "round {round}: the state differs from commit {id}");
         reopened.push(id);
     }

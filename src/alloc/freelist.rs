@@ -15,9 +15,9 @@
 use std::collections::BTreeMap;
 
 use crate::alloc::extents::{ExtentSet, Overlap};
+use crate::alloc::horizon::{Horizon, Young};
 use crate::alloc::meta::FreelistRef;
 use crate::alloc::store::{self, LogEntry};
-use crate::error::Corruption;
 use crate::types::{PageId, TxId};
 
 /// Log pages beyond which a commit rewrites the snapshot: `COMPACT_SLACK`
@@ -40,72 +40,6 @@ pub struct Stored {
     pub snapshot_pages: u64,
     /// Log pages, oldest first.
     pub log: Vec<PageId>,
-}
-
-/// What decides when a freed page is reusable: the snapshots that may
-/// still see it. A page freed by txid `t` is in every snapshot from the one
-/// that wrote it (its birth) to `t - 1`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Horizon {
-    /// The oldest snapshot a reader holds (`TxId(u64::MAX)` when none).
-    pub readers: TxId,
-    /// The durable meta's txid: a crash reopens that snapshot.
-    pub durable: TxId,
-    /// The newest published meta whose freelist is written. A steady point
-    /// makes this one durable or writes the freelist of the current one
-    /// (`Env::write_durable_meta`), so no later steady point picks a
-    /// snapshot between the two.
-    pub persisted: TxId,
-    /// The published meta.
-    pub current: TxId,
-    /// The snapshots steady points in flight picked (each at most
-    /// `persisted`).
-    pub steady: Vec<TxId>,
-}
-
-impl Horizon {
-    /// Pages freed at or before this txid are reusable whatever wrote them.
-    fn all(&self) -> TxId {
-        let steady = self.steady.iter().copied().min().unwrap_or(TxId(u64::MAX));
-        self.readers.min(self.durable).min(steady)
-    }
-
-    /// The txid after which a page a transaction beginning now copies is
-    /// young: newer than every snapshot that is durable, being made
-    /// durable, or may be picked by a steady point without a newer meta
-    /// being published (the persisted one, which is at least all of those).
-    pub fn young_floor(&self) -> TxId {
-        self.persisted
-    }
-
-    /// Whether young pages freed by `t`, all written after `floor`, may be
-    /// reused: no reader sees `t - 1` or older, the commit is published (so
-    /// any steady point picked from now on picks `persisted` or a meta at
-    /// least `t`), and no durable snapshot, persisted one or one a steady
-    /// point in flight picked lies in `floor + 1 ..= t - 1`, where it would
-    /// reach them.
-    fn young_state(&self, floor: TxId, t: TxId) -> Young {
-        if t > self.readers || t > self.current {
-            return Young::Wait;
-        }
-        let reaches = |s: &TxId| *s > floor && *s < t;
-        if reaches(&self.durable) || reaches(&self.persisted) || self.steady.iter().any(reaches) {
-            Young::Pinned
-        } else {
-            Young::Free
-        }
-    }
-}
-
-/// Where a young pending set stands (`Horizon::young_state`).
-#[derive(Debug, PartialEq, Eq)]
-enum Young {
-    /// A reader may see it, or its commit is not published yet.
-    Wait,
-    /// A durable snapshot, or one being made durable, reaches it: it waits
-    /// as any pending set does.
-    Pinned,
-    Free,
 }
 
 #[derive(Debug, Default)]
@@ -573,113 +507,16 @@ fn deferred_entries(fl: &Freelist) -> usize {
     fl.deferred.iter().map(|e| e.len.div_ceil(store::MAX_RUN) as usize).sum()
 }
 
-/// Rebuilds the set from its stored form. `read_snapshot(first)` and
-/// `read_log(page)` read and decode one stored piece, bounding its page ids
-/// by the file's page count.
-pub fn load(
-    fref: &FreelistRef,
-    read_snapshot: impl Fn(PageId) -> Result<(u64, Vec<(u64, u64)>), Corruption>,
-    read_log: impl Fn(PageId) -> Result<(PageId, Vec<LogEntry>), Corruption>,
-) -> Result<Freelist, (PageId, Corruption)> {
-    // The pages holding the freelist: never twice, never in the set.
-    let mut structure = ExtentSet::new();
-    let (mut set, mut stored) = load_snapshot(fref, read_snapshot, &mut structure)?;
-    let chain = read_log_chain(fref, read_log, &mut structure)?;
-    apply_log(&mut set, &mut stored, chain)?;
-    if set.pages() != fref.free_pages {
-        let found = Some(set.pages());
-        return Err((fref.log_head, Corruption::Count { of: "free pages", recorded: fref.free_pages, found }));
-    }
-    // A freelist page listed as free would be handed out while the chain
-    // still uses it, and retired twice by the next compaction.
-    if let Some((s, l)) = structure.runs().find(|&(s, l)| set.overlaps(s, l)) {
-        return Err((PageId(s), damaged(format!("pages {s}..+{l} hold the freelist but are listed as free"))));
-    }
-    Ok(Freelist::from_set(set, stored))
-}
-
-/// One page of the log chain: its id and the entries it holds.
-type LogPage = (PageId, Vec<LogEntry>);
-
-/// A damaged persisted freelist, described by `what`.
-fn damaged(what: String) -> Corruption {
-    Corruption::Freelist { what }
-}
-
-/// The set the snapshot of `fref` holds (empty without one), its pages added to `structure`.
-fn load_snapshot(
-    fref: &FreelistRef,
-    read_snapshot: impl Fn(PageId) -> Result<(u64, Vec<(u64, u64)>), Corruption>,
-    structure: &mut ExtentSet,
-) -> Result<(ExtentSet, Stored), (PageId, Corruption)> {
-    let mut set = ExtentSet::new();
-    let mut stored = Stored::default();
-    if !fref.snapshot.is_none() {
-        let (pages, runs) = read_snapshot(fref.snapshot).map_err(|e| (fref.snapshot, e))?;
-        for (s, l) in runs {
-            set.insert(s, l).map_err(|o| (fref.snapshot, damaged(format!("page {} listed twice", o.page))))?;
-        }
-        stored.snapshot = fref.snapshot;
-        stored.snapshot_pages = pages;
-        structure.insert(fref.snapshot.0, pages).map_err(|_| (fref.snapshot, damaged("empty snapshot run".into())))?;
-    }
-    Ok((set, stored))
-}
-
-/// The log pages of `fref` with their entries, newest first, their ids added to `structure`.
-fn read_log_chain(
-    fref: &FreelistRef,
-    read_log: impl Fn(PageId) -> Result<(PageId, Vec<LogEntry>), Corruption>,
-    structure: &mut ExtentSet,
-) -> Result<Vec<LogPage>, (PageId, Corruption)> {
-    let mut chain = Vec::new();
-    let mut at = fref.log_head;
-    while !at.is_none() {
-        if chain.len() >= fref.log_pages as usize {
-            return Err((at, damaged(format!("log chain longer than the {} pages the meta records", fref.log_pages))));
-        }
-        // Checked before reading, so a chain that loops costs one lap, not
-        // as many reads as the meta's (u32) log length.
-        structure
-            .insert(at.0, 1)
-            .map_err(|_| (at, damaged(format!("log chain reaches page {at} again (a loop, or the snapshot run)"))))?;
-        let (prev, entries) = read_log(at).map_err(|e| (at, e))?;
-        chain.push((at, entries));
-        at = prev;
-    }
-    if chain.len() != fref.log_pages as usize {
-        let found = Some(chain.len() as u64);
-        return Err((
-            fref.log_head,
-            Corruption::Count { of: "freelist log pages", recorded: fref.log_pages.into(), found },
-        ));
-    }
-    Ok(chain)
-}
-
-/// Applies the log `chain` (newest first) to `set`, oldest page first, and records its pages in `stored`.
-fn apply_log(set: &mut ExtentSet, stored: &mut Stored, chain: Vec<LogPage>) -> Result<(), (PageId, Corruption)> {
-    for (page, entries) in chain.into_iter().rev() {
-        for e in entries {
-            let ok = if e.added { set.insert(e.start, e.len).is_ok() } else { set.remove(e.start, e.len) };
-            if !ok {
-                return Err((page, damaged(format!("log entry {}+{} does not apply", e.start, e.len))));
-            }
-        }
-        stored.log.push(page);
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alloc::load::from_stored;
     use std::collections::HashMap;
 
     /// Persists through a fake disk and reloads, checking the round trip.
     fn reload(disk: &HashMap<PageId, Vec<u8>>, fref: &FreelistRef, page_count: u64) -> Freelist {
         let ps = 4096;
-        load(
+        from_stored(
             fref,
             |p| {
                 let buf = &disk[&p];
@@ -690,84 +527,6 @@ mod tests {
         .unwrap_or_else(|(p, e)| panic!("page {p}: {e}"))
     }
 
-    /// Every snapshot that matters at `t`: readers, durable, published.
-    fn upto(t: u64) -> Horizon {
-        let t = TxId(t);
-        Horizon { readers: t, durable: t, persisted: t, current: t, steady: Vec::new() }
-    }
-
-    /// A commit at txid 10, durable snapshot 4, that copies page 20
-    /// (written by txid 6, after the durable snapshot) and page 30
-    /// (written by 3, which the durable snapshot reaches).
-    fn young_commit() -> Freelist {
-        let mut fl = Freelist::default();
-        let mut tx = TxAlloc::new(TxId(10), 100, 1000);
-        tx.young_after(upto(4).young_floor());
-        tx.free_copied(&mut fl, PageId(20), TxId(6)).unwrap();
-        tx.free_copied(&mut fl, PageId(30), TxId(3)).unwrap();
-        assert!(tx.free_copied(&mut fl, PageId(20), TxId(6)).is_err(), "double free");
-        assert!(tx.free(&mut fl, PageId(20), 1).is_err(), "double free, freed as old");
-        assert_eq!(tx.freed_pages(), 1, "only the old page counts toward a steady point");
-        let p = tx.persist(&mut fl, 4096).unwrap();
-        tx.adopt(&mut fl, p);
-        assert_eq!(fl.pending_pages(), 2);
-        fl
-    }
-
-    #[test]
-    fn young_pages_wait_for_readers_only() {
-        let mut fl = young_commit();
-        let past = Horizon { durable: TxId(4), persisted: TxId(4), ..upto(10) };
-        assert_eq!(fl.releasable(&past), 1);
-        assert_eq!(fl.release(&past), 0, "nothing pinned");
-        assert!(fl.pool.contains_run(20, 1) && !fl.pool.contains_run(30, 1));
-        fl.release(&upto(10));
-        assert!(fl.pool.contains_run(30, 1), "the durable snapshot moved past 10");
-        assert_eq!(fl.pending_pages(), 0);
-    }
-
-    #[test]
-    fn young_pages_wait_while_a_reader_or_their_commit_is_behind() {
-        let mut fl = young_commit();
-        let base = Horizon { durable: TxId(4), persisted: TxId(4), ..upto(10) };
-        for h in [Horizon { readers: TxId(9), ..base.clone() }, Horizon { current: TxId(9), ..base.clone() }] {
-            assert_eq!(fl.release(&h), 0);
-            assert!(!fl.pool.contains_run(20, 1), "released with {h:?}");
-        }
-        fl.release(&base);
-        assert!(fl.pool.contains_run(20, 1));
-    }
-
-    /// A snapshot between the floor and the freeing commit may hold the
-    /// young page: durable, persisted (a steady point may pick it), or
-    /// picked by a steady point in flight. The page then waits as old
-    /// pages do, and counts as pinned.
-    #[test]
-    fn young_pages_that_a_newer_durable_snapshot_reaches_stay_pinned() {
-        let base = Horizon { durable: TxId(4), persisted: TxId(4), ..upto(10) };
-        let cases = [
-            Horizon { durable: TxId(7), persisted: TxId(7), ..base.clone() },
-            Horizon { persisted: TxId(7), ..base.clone() },
-            Horizon { persisted: TxId(7), steady: vec![TxId(7)], ..base.clone() },
-            Horizon { steady: vec![TxId(2), TxId(8)], ..base.clone() },
-        ];
-        for h in cases {
-            let mut fl = young_commit();
-            assert_eq!(fl.releasable(&h), 0, "{h:?}");
-            assert_eq!(fl.release(&h), 1, "{h:?}");
-            assert!(!fl.pool.contains_run(20, 1), "released with {h:?}");
-            fl.release(&Horizon { steady: Vec::new(), ..h.clone() });
-            assert!(!fl.pool.contains_run(20, 1), "pinned pages wait for the durable snapshot: {h:?}");
-            fl.release(&upto(10));
-            assert!(fl.pool.contains_run(20, 1) && fl.pool.contains_run(30, 1));
-        }
-        // A snapshot at or below the floor, or at or past the commit, does not reach them.
-        let mut fl = young_commit();
-        let h = Horizon { steady: vec![TxId(4), TxId(10)], ..base };
-        assert_eq!(fl.release(&h), 0);
-        assert!(fl.pool.contains_run(20, 1));
-    }
-
     #[test]
     fn release_respects_the_horizon() {
         let mut fl = Freelist::default();
@@ -776,9 +535,9 @@ mod tests {
         let p = tx.persist(&mut fl, 4096).unwrap();
         tx.adopt(&mut fl, p);
         assert_eq!((fl.free_pages(), fl.pending_pages()), (0, 2));
-        fl.release(&upto(4));
+        fl.release(&Horizon::upto(4));
         assert_eq!(fl.free_pages(), 0, "a reader at txid 4 still sees pages freed by 5");
-        fl.release(&upto(5));
+        fl.release(&Horizon::upto(5));
         assert_eq!((fl.free_pages(), fl.pending_pages()), (2, 0));
     }
 
@@ -805,7 +564,7 @@ mod tests {
     fn a_looping_log_chain_is_found_at_once() {
         let fref = FreelistRef { snapshot: PageId::NONE, log_head: PageId(7), log_pages: 1_000_000, free_pages: 0 };
         let reads = std::cell::Cell::new(0u32);
-        let r = load(
+        let r = from_stored(
             &fref,
             |_| unreachable!("no snapshot"),
             |p| {
@@ -828,13 +587,13 @@ mod tests {
             }
         };
         let fref = |free_pages| FreelistRef { snapshot: PageId::NONE, log_head: PageId(9), log_pages: 1, free_pages };
-        assert!(load(&fref(2), |_| unreachable!(), log(vec![(10, 2)])).is_ok());
-        assert!(load(&fref(3), |_| unreachable!(), log(vec![(8, 3)])).is_err(), "the log page itself");
+        assert!(from_stored(&fref(2), |_| unreachable!(), log(vec![(10, 2)])).is_ok());
+        assert!(from_stored(&fref(3), |_| unreachable!(), log(vec![(8, 3)])).is_err(), "the log page itself");
         let snap = FreelistRef { snapshot: PageId(20), log_head: PageId::NONE, log_pages: 0, free_pages: 4 };
-        assert!(load(&snap, |_| Ok((2, vec![(10, 4)])), |_| unreachable!()).is_ok());
-        assert!(load(&snap, |_| Ok((2, vec![(18, 3), (30, 1)])), |_| unreachable!()).is_err(), "its own run");
+        assert!(from_stored(&snap, |_| Ok((2, vec![(10, 4)])), |_| unreachable!()).is_ok());
+        assert!(from_stored(&snap, |_| Ok((2, vec![(18, 3), (30, 1)])), |_| unreachable!()).is_err(), "its own run");
         let both = FreelistRef { snapshot: PageId(20), log_head: PageId(21), log_pages: 1, free_pages: 1 };
-        let r = load(&both, |_| Ok((2, vec![(10, 1)])), |_| Ok((PageId::NONE, Vec::new())));
+        let r = from_stored(&both, |_| Ok((2, vec![(10, 1)])), |_| Ok((PageId::NONE, Vec::new())));
         assert!(r.is_err(), "a log page inside the snapshot run");
     }
 
@@ -876,7 +635,7 @@ mod tests {
         let mut seed = 777u64;
         let (mut logs, mut snapshots) = (0, 0);
         for t in 1..600u64 {
-            fl.release(&upto(t - 1));
+            fl.release(&Horizon::upto(t - 1));
             let mut tx = TxAlloc::new(TxId(t), hwm, 1 << 40);
             for _ in 0..(t % 5 + 1) {
                 seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -932,7 +691,7 @@ mod tests {
         let mut hwm = 2;
         let mut seed = 12345u64;
         for t in 1..400u64 {
-            fl.release(&upto(t - 1));
+            fl.release(&Horizon::upto(t - 1));
             let mut tx = TxAlloc::new(TxId(t), hwm, 1 << 40);
             for _ in 0..(t % 7) {
                 seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);

@@ -4,11 +4,13 @@
 
 mod extents;
 mod freelist;
+mod horizon;
 mod load;
 mod meta;
 mod store;
 
-pub(crate) use freelist::{AllocError, Freelist, Horizon, Persisted, TxAlloc};
+pub(crate) use freelist::{AllocError, Freelist, Persisted, TxAlloc};
+pub(crate) use horizon::Horizon;
 pub(crate) use load::{detached_snapshot, load_freelist, read_freelist, unreachable_pages};
 pub(crate) use meta::{select as select_meta, Meta, MetaRead, Selected, PAGE_SIZES};
 #[cfg(test)]
