@@ -54,7 +54,7 @@ pub struct Stats {
 /// transaction of it is alive.
 #[derive(Debug)]
 pub struct Database {
-    env: Arc<Env>,
+    pub(crate) env: Arc<Env>,
 }
 
 /// `Database::close` did not close: why, and the handle back when nothing

@@ -12,3 +12,4 @@ mod torn_meta;
 mod wal_crash;
 mod wal_faults;
 mod workload;
+mod young_pages;
