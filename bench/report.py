@@ -84,7 +84,8 @@ def parse(path):
             rep, group, kind, engine, variant, name = int(f[0]), f[1], f[2], f[3], f[4], f[5]
             col = column(engine, variant)
             if group.startswith("scale-"):
-                scaling.setdefault(int(group[6:]), {})[name] = (f[6], f[7]) if kind == "RESULT" else f[6]
+                runs = scaling.setdefault(engine, {}).setdefault(int(group[6:]), {})
+                runs.setdefault(rep, {})[name] = (f[6], f[7]) if kind == "RESULT" else f[6]
             elif kind == "RESULT":
                 ops, secs = int(f[6]), float(f[7])
                 vals[(name, col)][rep] = ops / secs if secs > 0 else float("inf")
@@ -95,6 +96,35 @@ def parse(path):
                 v = int(f[6])
                 vals[(name, col)][rep] = v / 1024.0 if name.startswith("rss") else v / 1048576.0
     return meta, vals, sums, failed, probes, loads, scaling
+
+
+def scaling_medians(per_n):
+    """N -> median seconds, µs per put and its spread, disk and RSS over the
+    repetitions that finished."""
+    out = {}
+    for n, reps in per_n.items():
+        done = [r for r in reps.values() if "load" in r]
+        if not done:
+            continue
+        secs = sorted(float(r["load"][1]) for r in done)
+        med = statistics.median(secs)
+        out[n] = {"runs": len(done), "secs": med, "us": med / n * 1e6,
+                  "spread": (secs[-1] - secs[0]) / med if med else 0.0,
+                  "disk": statistics.median(int(r.get("disk_load", 0)) for r in done) / 1048576.0,
+                  "rss": statistics.median(int(r.get("rss_load_kb", 0)) for r in done) / 1024.0}
+    return out
+
+
+def scaling_growth(scaling):
+    """engine -> ((smallest N, largest N), median µs per put at the largest
+    over the smallest)."""
+    out = {}
+    for engine, per_n in scaling.items():
+        med = scaling_medians(per_n)
+        if len(med) >= 2:
+            n0, n1 = min(med), max(med)
+            out[engine] = ((n0, n1), med[n1]["us"] / med[n0]["us"])
+    return out
 
 
 def wrong_cells(sums):
@@ -273,29 +303,33 @@ def render(meta, cells, failed, probes, loads, scaling, raw_name):
         w("| %s | %s | %s | %s |" % (labels[key], want, fmt_ratio(r, who if against == "best" else None),
                                     "–" if r is None else ("yes" if r >= 1.0 else "**no**")))
     if scaling:
-        ns = sorted(scaling)
-        per = {k: float(scaling[k]["load"][1]) / k * 1e6 for k in ns if "load" in scaling[k]}
-        if ns[0] in per and ns[-1] in per:
-            growth = per[ns[-1]] / per[ns[0]]
-            w("| bulk load linear in N | µs/put at N = {:,} within 1.25x of N = {:,} | {:.2f}x | {} |".format(
-                ns[-1], ns[0], growth, "yes" if growth <= 1.25 else "**no**"))
+        growth = scaling_growth(scaling)
+        t = growth.get("thunder")
+        if t:
+            (n0, n1), g = t
+            peers = ", ".join("%s %.2fx" % (LABEL.get(e, e), v[1]) for e, v in sorted(growth.items()) if e != "thunder")
+            w("| bulk load linear in N | µs/put at N = {:,} within 1.25x of N = {:,} | {:.2f}x{} | {} |".format(
+                n1, n0, g, " (%s)" % peers if peers else "", "yes" if g <= 1.25 else "**no**"))
         w("")
-        w("## Bulk load of thunder as N grows")
+        w("## Bulk load as N grows")
         w("")
-        w("One process per N (once, whatever RUNS is), a fresh directory, N puts in one transaction, "
-          "durable commit (`bench/run.py --scaling`, `BENCH_SCALING`).")
+        w("A fresh directory and process per engine, N and repetition; N puts in one transaction, durable "
+          "commit (`bench/run.py --scaling`, `BENCH_SCALING`; peers: `BENCH_SCALING_PEERS`). Medians over "
+          "the repetitions, the spread as (max - min) / median.")
         w("")
-        w("| N | seconds | µs per put | puts/s | µs per put / smallest N | MiB on disk | peak RSS MiB |")
-        w("|---:|---:|---:|---:|---:|---:|---:|")
-        for k in ns:
-            s = scaling[k]
-            if "load" not in s:
-                w("| {:,} | failed | | | | | |".format(k))
-                continue
-            secs = float(s["load"][1])
-            w("| {:,} | {:.2f} | {:.2f} | {:,.0f} | {:.2f}x | {:.1f} | {:.1f} |".format(
-                k, secs, secs / k * 1e6, k / secs, per[k] / per[ns[0]],
-                int(s.get("disk_load", 0)) / 1048576.0, int(s.get("rss_load_kb", 0)) / 1024.0))
+        w("| N | engine | runs | seconds | µs per put | spread | µs per put / smallest N | MiB on disk | peak RSS MiB |")
+        w("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+        for engine in sorted(scaling, key=lambda e: (e != "thunder", e)):
+            med = scaling_medians(scaling[engine])
+            first = med[min(med)]["us"] if med else None
+            for k in sorted(scaling[engine]):
+                m = med.get(k)
+                if not m:
+                    w("| {:,} | {} | 0 | failed | | | | | |".format(k, LABEL.get(engine, engine)))
+                    continue
+                w("| {:,} | {} | {} | {:.2f} | {:.2f} | {:.0%} | {:.2f}x | {:.1f} | {:.1f} |".format(
+                    k, LABEL.get(engine, engine), m["runs"], m["secs"], m["us"], m["spread"], m["us"] / first,
+                    m["disk"], m["rss"]))
     w("")
     w(METHOD)
     return "\n".join(out) + "\n", summary, n, m.get("date", "?")

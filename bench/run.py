@@ -2,7 +2,7 @@
 """run.py: runs the drivers of `make bench` and writes the raw results.
 
     bench/run.py [--n N] [--runs R] [--groups G,..] [--engines E,..]
-                 [--scaling N1,N2,..] [--raw FILE] [--dir DIR]
+                 [--scaling N1,N2,..] [--scaling-peers E,..] [--raw FILE] [--dir DIR]
 
 Reads build/bench/engines.txt and skipped.txt (bench/build.sh writes them).
 Every (group, engine, variant) runs in its own process and a fresh directory
@@ -11,7 +11,10 @@ interleaved: repetition 1 of every group, then repetition 2, ...; within a
 group the engine order rotates from one repetition to the next. A run that
 fails or takes longer than --timeout is recorded as FAILED and the others go
 on. Then, when
---scaling is given, thunder's bulk load alone runs at each of those N.
+--scaling is given, the bulk load runs at each of those N, for thunder and
+the --scaling-peers that are built (default lmdb, the load line's best peer:
+how a peer's cost per put grows is the yardstick for thunder's), as many
+repetitions as the groups, interleaved the same way.
 
 The raw file (default build/bench/raw.txt) holds '# key: value' lines about
 the machine and the run, then one line per driver line, prefixed with the
@@ -137,6 +140,7 @@ def main():
     ap.add_argument("--engines", default="")
     ap.add_argument("--scaling", default=os.environ.get("BENCH_SCALING", ""))
     ap.add_argument("--raw", default=os.path.join(OUT, "raw.txt"))
+    ap.add_argument("--scaling-peers", default=os.environ.get("BENCH_SCALING_PEERS", "lmdb"))
     ap.add_argument("--dir", default=os.environ.get("BENCH_DIR", "/tmp"))
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("BENCH_TIMEOUT", 600)),
                     help="seconds one process may take (BENCH_TIMEOUT, default 600)")
@@ -184,16 +188,20 @@ def main():
                 print("rep %d/%d %-5s %-8s %-8s %6.1f s%s" % (rep, a.runs, group, engine, v, time.time() - t0,
                                                             "  FAILED: " + err if err else ""), file=sys.stderr)
     if a.scaling and "thunder" in engines:
-        for n in (int(x) for x in a.scaling.split(",")):
-            t0 = time.time()
-            lines, err = run_one(engines["thunder"], "durable", "load", a.dir, n, a.timeout)
-            for l in lines:
-                emit("0 scale-%d %s" % (n, l))
-            if err:
-                emit("FAILED 0 scale-%d thunder durable %s" % (n, err))
-            emit("LOAD 0 scale-%d thunder %s %.1f" % (n, loadavg()[0], time.time() - t0))
-            print("scaling N=%d %6.1f s%s" % (n, time.time() - t0, "  FAILED: " + err if err else ""),
-                  file=sys.stderr)
+        scalers = ["thunder"] + [e for e in a.scaling_peers.split(",") if e in engines and e != "thunder"]
+        for rep in range(1, a.runs + 1):
+            for n in (int(x) for x in a.scaling.split(",")):
+                k = (rep - 1) % len(scalers)
+                for engine in scalers[k:] + scalers[:k]:
+                    t0 = time.time()
+                    lines, err = run_one(engines[engine], "durable", "load", a.dir, n, a.timeout)
+                    for l in lines:
+                        emit("%d scale-%d %s" % (rep, n, l))
+                    if err:
+                        emit("FAILED %d scale-%d %s durable %s" % (rep, n, engine, err))
+                    emit("LOAD %d scale-%d %s %s %.1f" % (rep, n, engine, loadavg()[0], time.time() - t0))
+                    print("rep %d/%d scaling N=%d %-8s %6.1f s%s" % (rep, a.runs, n, engine, time.time() - t0,
+                                                                   "  FAILED: " + err if err else ""), file=sys.stderr)
     emit("# load after: %s" % " ".join(loadavg()))
     emit("# wall time: %.0f s" % (time.time() - start))
     raw.close()

@@ -36,7 +36,8 @@ grep -q '^redb ' "$out/engines.txt" || echo "skip stream check in Rust: $(grep -
 
 # 2. all engines at a small N
 raw=$out/selftest-raw.txt
-if python3 "$here/run.py" --n 2000 --runs 1 --groups core,ycsb --raw "$raw" --timeout 120 2> "$out/selftest-run.log" &&
+if python3 "$here/run.py" --n 2000 --runs 1 --groups core,ycsb --scaling 1000,2000 --raw "$raw" --timeout 120 \
+        2> "$out/selftest-run.log" &&
     ! grep -q '^FAILED' "$raw"; then
     ok "core and ycsb at N=2000: $(grep -c '^1 .* RESULT ' "$raw") results from $(sed -n 's/^# engines: //p' "$raw")"
 else
@@ -44,11 +45,20 @@ else
     grep '^FAILED' "$raw"
     tail -n 3 "$out/selftest-run.log"
 fi
-if python3 "$here/report.py" "$raw" --md /dev/null 2> "$out/selftest-report.log"; then
+if python3 "$here/report.py" "$raw" --md "$out/selftest.md" 2> "$out/selftest-report.log"; then
     ok "checksums agree across engines on every line"
 else
     bad "checksums differ: $(cat "$out/selftest-report.log")"
 fi
+# the load at each N of --scaling, for thunder and LMDB (the default peer) if built
+scalers="thunder $(grep -o '^lmdb' "$out/engines.txt")"
+for e in $scalers; do
+    if grep -q "^| 2,000 | $e | 1 |" "$out/selftest.md" && grep -q "^| 1,000 | $e | 1 |" "$out/selftest.md"; then
+        ok "scaling table: $e at N=1000 and N=2000"
+    else
+        bad "scaling table lacks $e's rows"
+    fi
+done
 
 # 3. a wrong answer is caught
 awk '$4 == "thunder" && $6 == "read1" { $9 = "0123456789abcdef" } { print }' "$raw" > "$out/selftest-wrong.txt"
