@@ -323,13 +323,13 @@ def render(meta, cells, failed, probes, loads, scaling, raw_name):
             med = scaling_medians(scaling[engine])
             first = med[min(med)]["us"] if med else None
             for k in sorted(scaling[engine]):
-                m = med.get(k)
-                if not m:
+                r = med.get(k)
+                if not r:
                     w("| {:,} | {} | 0 | failed | | | | | |".format(k, LABEL.get(engine, engine)))
                     continue
                 w("| {:,} | {} | {} | {:.2f} | {:.2f} | {:.0%} | {:.2f}x | {:.1f} | {:.1f} |".format(
-                    k, LABEL.get(engine, engine), m["runs"], m["secs"], m["us"], m["spread"], m["us"] / first,
-                    m["disk"], m["rss"]))
+                    k, LABEL.get(engine, engine), r["runs"], r["secs"], r["us"], r["spread"], r["us"] / first,
+                    r["disk"], r["rss"]))
     w("")
     w(METHOD)
     return "\n".join(out) + "\n", summary, n, m.get("date", "?")
