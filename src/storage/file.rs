@@ -80,6 +80,31 @@ pub fn grow(file: &File, new_len: u64) -> io::Result<()> {
     }
 }
 
+/// Starts the writeback of the dirty pages of `range` (sync_file_range
+/// with `SYNC_FILE_RANGE_WRITE`): it neither waits for it nor makes
+/// anything durable, and it is only a hint (a filesystem that does not
+/// support it is not an error).
+pub fn start_writeback(file: &File, range: std::ops::Range<u64>) -> io::Result<()> {
+    let len = range.end.saturating_sub(range.start);
+    // SAFETY: sync_file_range on a valid fd reads no memory of ours.
+    let rc = unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            range.start as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) | Some(libc::ESPIPE) => Ok(()),
+        _ => Err(err),
+    }
+}
+
 /// fsyncs the directory holding `path`, so a newly created file's name is durable.
 pub fn sync_parent_dir(path: &Path) -> Result<()> {
     let dir: PathBuf = match path.parent() {

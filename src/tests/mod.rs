@@ -12,4 +12,5 @@ mod torn_meta;
 mod wal_crash;
 mod wal_faults;
 mod workload;
+mod writeback;
 mod young_pages;

@@ -59,6 +59,21 @@ const GROW_AT_ONCE_MIN: u64 = 1024;
 /// Pages allowed for the freelist's writes in that growth.
 const FREELIST_MARGIN: u64 = 64;
 
+/// What follows a `PageSink::flush`'s writes.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+enum Then {
+    /// Nothing now: a later steady point or checkpoint syncs them.
+    Nothing,
+    /// More pages of this commit, then its data sync: the disk starts on
+    /// these now (`IoBackend::start_writeback`) rather than at the sync.
+    /// Bulk loads, medians of 4 interleaved runs: the commit of 1M keys
+    /// 0.67 s -> 0.57 s; 3 runs at 4M keys each 0.3-1.2 s shorter.
+    Writeback,
+    /// The data file's sync, linked where the backend can
+    /// (`Env::write_synced`).
+    Sync,
+}
+
 /// New pages waiting to be written.
 struct PageSink {
     /// Pages waiting, in `buf[..len]`; the bytes past `len` are earlier
@@ -110,10 +125,9 @@ impl PageSink {
         }
     }
 
-    /// Writes the waiting pages; with `sync`, the data file's sync follows
-    /// them (linked where the backend can, see `Env::write_synced`).
-    fn flush(&mut self, env: &Env, page_count: u64, sync: bool) -> Result<()> {
-        if self.ids.is_empty() && !sync {
+    /// Writes the waiting pages, and what follows them (`Then`).
+    fn flush(&mut self, env: &Env, page_count: u64, then: Then) -> Result<()> {
+        if self.ids.is_empty() && then != Then::Sync {
             return Ok(());
         }
         env.ensure_pages(page_count)?;
@@ -124,13 +138,18 @@ impl PageSink {
             .iter()
             .map(|&i| WriteOp { offset: self.ids[i].0 * ps as u64, data: &self.buf[i * ps..(i + 1) * ps] })
             .collect();
-        if sync {
+        if then == Then::Sync {
             env.write_synced("write pages", &ops)?;
         } else {
             env.pages
                 .io
                 .write_batch(&ops)
                 .map_err(|e| Error::io("write pages", &env.config.path, Some(ops[0].offset), e))?;
+            if then == Then::Writeback {
+                // Only a hint: the commit's sync reports any failure.
+                let (first, last) = (ops[0].offset, ops[ops.len() - 1].offset + ps as u64);
+                let _ = env.pages.io.start_writeback(first..last);
+            }
         }
         self.len = 0;
         self.ids.clear();
@@ -189,7 +208,8 @@ impl WriteTx {
         let mut sink = PageSink::new(self.env.config.page_size, std::mem::take(&mut self.page_buf));
         let root = self.write_records(&mut sink)?;
         let persisted = self.write_freelist(&mut sink)?;
-        sink.flush(&self.env, self.alloc.hwm, self.durable_at_commit())?;
+        let then = if self.durable_at_commit() { Then::Sync } else { Then::Nothing };
+        sink.flush(&self.env, self.alloc.hwm, then)?;
         self.page_buf = sink.into_buffer();
         let logged = self.write_log()?;
         drop(under_way);
@@ -373,7 +393,8 @@ impl WriteTx {
                 None => root = page,
             }
             if sink.len >= FLUSH_BYTES {
-                sink.flush(&self.env, self.alloc.hwm, false)?;
+                let then = if self.durable_at_commit() { Then::Writeback } else { Then::Nothing };
+                sink.flush(&self.env, self.alloc.hwm, then)?;
             }
         }
         self.buckets[s as usize].tree(tree).node = Some(NodeRef::Page(root));

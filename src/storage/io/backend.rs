@@ -37,6 +37,14 @@ pub trait IoBackend: Send + Sync + Debug {
     fn sync(&self) -> io::Result<()>;
     /// Extends the file to `len` bytes, reserving its blocks.
     fn grow(&self, len: u64) -> io::Result<()>;
+    /// Starts writing back what earlier writes left in `range` of the file,
+    /// without waiting and without making anything durable: a large commit
+    /// whose sync follows its writes gets the disk working while it encodes
+    /// the rest. A backend whose writes bypass the page cache has nothing
+    /// to start.
+    fn start_writeback(&self, _range: Range<u64>) -> io::Result<()> {
+        Ok(())
+    }
     /// `write_batch`, then `sync` once every write completed: a backend
     /// that can chain the sync after the writes in one submission does so.
     /// The error says which half failed: a failed write leaves nothing

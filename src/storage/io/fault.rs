@@ -136,6 +136,9 @@ struct State {
     unsynced: Vec<Unsynced>,
     /// Reads covering this byte (every read, with None) fail with this errno.
     failing_reads: Option<(Option<u64>, i32)>,
+    /// Writebacks started (`IoBackend::start_writeback`); not steps: they
+    /// make nothing durable, so a power cut's image does not depend on them.
+    writebacks: u64,
 }
 
 #[derive(Debug)]
@@ -230,6 +233,11 @@ impl FaultIo {
         self.clock.trace()
     }
 
+    /// Writebacks started so far.
+    pub fn writebacks(&self) -> u64 {
+        self.state.lock().unwrap().writebacks
+    }
+
     /// What a disk could hold after the power cut, chosen by `seed`: the durable
     /// image plus a random subset of the unsynced writes, some torn.
     pub fn crash_image(&self, mut seed: u64) -> Vec<u8> {
@@ -294,6 +302,11 @@ impl IoBackend for FaultIo {
         self.inner.sync()?;
         self.synced();
         after.map_or(Ok(()), Err)
+    }
+
+    fn start_writeback(&self, range: std::ops::Range<u64>) -> io::Result<()> {
+        self.state.lock().unwrap().writebacks += 1;
+        self.inner.start_writeback(range)
     }
 
     fn grow(&self, len: u64) -> io::Result<()> {

@@ -104,6 +104,10 @@ impl IoBackend for SyncIo {
     fn grow(&self, len: u64) -> io::Result<()> {
         file::grow(&self.file, len)
     }
+
+    fn start_writeback(&self, range: std::ops::Range<u64>) -> io::Result<()> {
+        file::start_writeback(&self.file, range)
+    }
 }
 
 #[cfg(test)]

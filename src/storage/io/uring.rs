@@ -255,6 +255,10 @@ impl IoBackend for UringIo {
         file::grow(&self.file, len)
     }
 
+    fn start_writeback(&self, range: std::ops::Range<u64>) -> io::Result<()> {
+        file::start_writeback(&self.file, range)
+    }
+
     fn write_and_sync(&self, ops: &[WriteOp<'_>]) -> Result<(), WriteSyncError> {
         self.submit_ops(ops, true)
     }
