@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::error::{Error, ErrorKind};
 use crate::options::{Options, SyncMode};
 use crate::storage::{Fault, Step};
-use crate::tests::support::{open_fault, test_seed, Guard, Rng};
+use crate::tests::support::{copy_as_killed, open_fault, test_seed, Guard, Rng};
 use crate::tests::workload::{run_txn, Fixture};
 use crate::Database;
 
@@ -288,4 +288,85 @@ fn a_checkpoint_while_a_logged_commit_waits_for_its_sync_keeps_that_commit() {
     let r = db.begin_read().unwrap();
     assert_eq!(r.get(b"key0002").unwrap(), Some(&b"landed"[..]), "the landed commit was lost");
     assert_eq!(r.get(b"key0003").unwrap(), Some(&b"after"[..]));
+}
+
+/// A database with a log and 500 keys in a bucket "b" and in the default
+/// keyspace, checkpointed.
+fn logged_base(path: &std::path::Path) -> Database {
+    let db = Database::open_with_options(path, Options::new().wal(true)).unwrap();
+    let mut tx = db.begin_write().unwrap();
+    let b = tx.create_bucket(None, b"b").unwrap();
+    for i in 0..500u32 {
+        tx.put(format!("key{i:04}").as_bytes(), &[1u8; 200]).unwrap();
+        tx.put_in(&b, format!("key{i:04}").as_bytes(), &[1u8; 200]).unwrap();
+    }
+    tx.commit().unwrap();
+    db.checkpoint().unwrap();
+    db
+}
+
+/// Bug: with a log under `SyncMode::Full`, a write transaction that began
+/// on a landed commit (one waiting for its log sync, not yet published)
+/// and then rolled back (abort, no changes, a failure) gave the writer slot
+/// back without that head: the next writer built on the published meta,
+/// one commit older, with a free set that already held the landed commit's
+/// changes. It took the landed commit's txid again and either failed
+/// ("page referenced twice") or, in another bucket, wrote over the landed
+/// commit's new pages.
+#[test]
+fn a_rolled_back_writer_hands_the_landed_commit_to_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = logged_base(&dir.path().join("head.db"));
+    let mut a = db.begin_write().unwrap();
+    a.put(b"key0001", b"A").unwrap();
+    let a_txid = a.txid;
+    let publish_a = a.commit_until_landed().unwrap();
+    // Rolled back three ways: abort, a commit without changes, a drop.
+    db.begin_write().unwrap().abort();
+    db.begin_write().unwrap().commit().unwrap();
+    drop(db.begin_write().unwrap());
+    let mut c = db.begin_write().unwrap();
+    assert_eq!(c.txid.0, a_txid.0 + 1, "the next writer builds on the landed commit");
+    c.put(b"key0001", b"C").unwrap();
+    let b = c.bucket(None, b"b").unwrap().unwrap();
+    c.put_in(&b, b"key0002", b"C").unwrap();
+    let publish_c = c.commit_until_landed().unwrap();
+    publish_a().unwrap();
+    publish_c().unwrap();
+    db.check().unwrap();
+    let r = db.begin_read().unwrap();
+    assert_eq!(r.get(b"key0001").unwrap(), Some(&b"C"[..]));
+    let b = r.bucket(None, b"b").unwrap().unwrap();
+    assert_eq!(r.get_in(&b, b"key0002").unwrap(), Some(&b"C"[..]));
+    assert_eq!(r.get_in(&b, b"key0003").unwrap(), Some(&[1u8; 200][..]));
+}
+
+/// Bug: the same dropped head made a checkpoint in that window write the
+/// free set, which held the landed commit's changes, as the freelist of the
+/// published meta before it, and make that meta durable: recovery found
+/// its live pages listed free ("page referenced twice").
+#[test]
+fn a_checkpoint_after_a_rolled_back_writer_keeps_a_sound_durable_meta() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("head.db");
+    let db = logged_base(&path);
+    let mut p = db.begin_write().unwrap();
+    p.put(b"key0002", b"P").unwrap();
+    p.commit().unwrap();
+    let mut a = db.begin_write().unwrap();
+    for i in 0..500u32 {
+        a.put(format!("key{i:04}").as_bytes(), b"A").unwrap();
+    }
+    let publish_a = a.commit_until_landed().unwrap();
+    db.begin_write().unwrap().abort();
+    db.checkpoint().unwrap();
+    let copy = dir.path().join("killed.db");
+    copy_as_killed(&path, &copy);
+    publish_a().unwrap();
+    drop(db);
+    let db = Database::open_with_options(&copy, Options::new().wal(true))
+        .unwrap_or_else(|e| panic!("recovery from the checkpoint failed: {e}"));
+    db.check().unwrap();
+    let r = db.begin_read().unwrap();
+    assert_eq!(r.get(b"key0002").unwrap(), Some(&b"A"[..]));
 }

@@ -164,3 +164,16 @@ fn fault_io_writes_through_the_backend_under_test() {
     }
     println!("fault-injecting tests run over the {want} backend (THUNDER_TEST_IO)");
 }
+
+/// Copies the data file and its log as a killed process leaves them (every
+/// write done, nothing more synced).
+pub(crate) fn copy_as_killed(from: &Path, to: &Path) {
+    std::fs::copy(from, to).unwrap();
+    let wal = |p: &Path| PathBuf::from(format!("{}.wal", p.display()));
+    let (wal_from, wal_to) = (wal(from), wal(to));
+    std::fs::create_dir(&wal_to).unwrap();
+    for e in std::fs::read_dir(&wal_from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), wal_to.join(e.file_name())).unwrap();
+    }
+}

@@ -9,25 +9,12 @@
 //! the next writer, must then wait for the checkpoint after, or a process
 //! crash recovers from a durable tree whose pages were written over.
 
-use std::path::Path;
-
 use crate::options::Options;
+use crate::tests::support::copy_as_killed;
 use crate::Database;
 
 fn key(i: u32) -> Vec<u8> {
     format!("key{i:04}").into_bytes()
-}
-
-/// Copies the data file and its log as a killed process leaves them (every
-/// write done, nothing more synced).
-fn copy_as_killed(from: &Path, to: &Path) {
-    std::fs::copy(from, to).unwrap();
-    let (wal_from, wal_to) = (from.with_extension("db.wal"), to.with_extension("db.wal"));
-    std::fs::create_dir(&wal_to).unwrap();
-    for e in std::fs::read_dir(&wal_from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), wal_to.join(e.file_name())).unwrap();
-    }
 }
 
 /// T1 lands with its freelist written; T2 builds on it and lands; then

@@ -151,8 +151,10 @@ impl WriteTx {
     pub(crate) fn begin(env: Arc<Env>, wait: bool) -> Result<WriteTx> {
         let mut ws = env.acquire_writer(wait)?;
         let (published, horizon) = env.current_and_horizon();
-        // A logged commit is handed over before readers see it.
-        let meta = ws.head.take().filter(|h| h.txid > published.txid).unwrap_or(published);
+        // A logged commit is handed over before readers see it. The head
+        // stays in `ws` until the transaction takes the slot's state: an
+        // early return below gives it back with the slot.
+        let meta = ws.head.filter(|h| h.txid > published.txid).unwrap_or(published);
         let Some(txid) = meta.txid.0.checked_add(1).map(TxId) else {
             env.release_writer(ws);
             let what = format!("meta txid {} has no successor", meta.txid);
@@ -450,7 +452,12 @@ impl WriteTx {
         let page_buf = std::mem::take(&mut self.page_buf);
         let nodes = std::mem::take(&mut self.nodes);
         let log_buf = std::mem::replace(&mut self.log, TxLog::Off).into_buffer();
-        self.env.release_writer(WriterState { freelist: Some(fl), head: self.landed, page_buf, nodes, log_buf });
+        // Rolled back, the transaction hands on the meta it built on: that
+        // may be a logged commit that landed and waits for its log sync,
+        // whose changes the free set holds (`begin` ignores a head that is
+        // not newer than the published meta).
+        let head = Some(self.landed.unwrap_or(self.base));
+        self.env.release_writer(WriterState { freelist: Some(fl), head, page_buf, nodes, log_buf });
     }
 }
 
