@@ -25,8 +25,6 @@ pub(crate) struct Config {
     pub max_key: usize,
     /// Floor of the steady-point rule (`Options::autosync_bytes`).
     pub autosync_bytes: u64,
-    /// This open created the file.
-    pub created: bool,
 }
 
 #[derive(Debug)]

@@ -50,6 +50,15 @@ impl Env {
             }
             let ps = opts.page_size.unwrap_or(4096);
             opts.check_for_page_size(ps)?;
+            // Segments another database of this name left in the log
+            // directory go first: once the new file has its metas, a later
+            // open would take them for this database's (its checkpoint LSN
+            // is 0) and replay them. A kill before the metas leaves an
+            // empty file, which the next open initialises the same way.
+            let wal_dir = opts.wal_dir_for(path);
+            if wal_dir.exists() {
+                crate::wal::remove_log(&wal_dir)?;
+            }
             (init_file(&f, path, ps)?, 0)
         } else {
             read_meta(&*io, path)?
@@ -76,7 +85,6 @@ impl Env {
                 overflow_threshold: opts.overflow_threshold as usize,
                 max_key: max_key_len(page_size),
                 autosync_bytes: opts.autosync_bytes,
-                created,
             },
             pages: Pages {
                 file: f,

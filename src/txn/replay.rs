@@ -3,9 +3,9 @@
 //! transactions (each takes the txid it had), then checkpointed. Replay is
 //! idempotent: a logged transaction the data file holds already (its txid is
 //! not past the file's) is skipped, so a crash during replay just replays
-//! again. A read-only open cannot replay: it says so. Creating a database
-//! removes segments a former database of the same name left in its WAL
-//! directory.
+//! again. A read-only open cannot replay: it says so. (Segments a former
+//! database of the same name left in its WAL directory are removed when the
+//! new file is initialised, `env::open`.)
 
 use std::path::Path;
 use std::sync::Arc;
@@ -23,10 +23,6 @@ use crate::wal::{self, LoggedTxn, Rec, SegmentIo, WalWriter};
 /// log that was replayed is checkpointed and its segments removed.
 /// `seg_io` builds each segment's backend (None: `SyncIo`).
 pub(crate) fn recover(env: &Arc<Env>, dir: &Path, opts: &Options, seg_io: Option<SegmentIo>) -> Result<()> {
-    if env.config.created && dir.exists() {
-        // Segments left by another database of that name: never this one's.
-        wal::remove_log(dir)?;
-    }
     let from = wal::first_lsn(env.durability.checkpoint_lsn());
     let txns = if dir.exists() { wal::committed(dir, from)?.0 } else { Vec::new() };
     let resume = txns.last().map_or(from, |t| t.end);

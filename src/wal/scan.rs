@@ -70,7 +70,17 @@ fn damaged(lsn: Lsn, what: impl Into<String>) -> Error {
 /// The committed transactions of the log in `dir` from `from` on.
 pub(crate) fn committed(dir: &Path, from: Lsn) -> Result<(Vec<LoggedTxn>, ScanEnd)> {
     let from = first_lsn(from);
-    let segs: Vec<_> = segments(dir)?.into_iter().filter(|(id, _)| *id >= from.segment()).collect();
+    let all = segments(dir)?;
+    let segs: Vec<_> = all.iter().filter(|(id, _)| *id >= from.segment()).cloned().collect();
+    // The checkpoint's segment exists from the rotation that made it until
+    // a later checkpoint; older ones go before it. Older segments without
+    // it: it was removed or moved, and the commits after the checkpoint
+    // with it (a log with no segment at all was removed whole, as an open
+    // with the log off does).
+    if segs.is_empty() && !all.is_empty() {
+        let what = "missing (the log has older segments)".to_string();
+        return Err(Error::Corrupted { page: None, cause: Corruption::WalSegment { segment: from.segment(), what } });
+    }
     let mut txns = Vec::new();
     let mut open: Option<(TxId, Vec<u8>)> = None;
     let mut end = ScanEnd { end: from, torn: false };

@@ -143,6 +143,13 @@ impl WalWriter {
         let start = first_lsn(start);
         let path = dir.join(segment_name(start.segment()));
         let io = |op, e| Error::io(op, &path, None, e);
+        // A segment whose header is torn or damaged (a kill while creating
+        // it, a flipped bit) holds nothing the scan let through from
+        // `start` on: it is made anew, or the records appended after the
+        // bad header would read as damage at the next open.
+        if path.exists() && !header_intact(&path, start.segment()) {
+            std::fs::remove_file(&path).map_err(|e| io("remove WAL segment", e))?;
+        }
         let seg = if path.exists() {
             let file = OpenOptions::new().read(true).write(true).open(&path).map_err(|e| io("open WAL segment", e))?;
             file.set_len(start.offset() as u64).map_err(|e| io("truncate WAL segment", e))?;
@@ -257,6 +264,13 @@ impl WalWriter {
     }
 }
 
+/// Whether the file at `path` starts with segment `id`'s header.
+fn header_intact(path: &Path, id: u32) -> bool {
+    let mut h = [0u8; SEGMENT_HEADER as usize];
+    File::open(path).and_then(|f| std::os::unix::fs::FileExt::read_exact_at(&f, &mut h, 0)).is_ok()
+        && check_header(&h, id).is_ok()
+}
+
 fn create_segment(path: &Path, id: u32, seg_io: &SegmentIo) -> Result<Arc<dyn IoBackend>> {
     let f = OpenOptions::new()
         .read(true)
@@ -301,8 +315,14 @@ fn live_bytes(dir: &Path) -> Result<u64> {
 /// Removes the segment files of `dir`, then `dir` itself if that left it
 /// empty (a directory the user named may hold other files).
 pub(crate) fn remove_log(dir: &Path) -> Result<()> {
-    for (_, path) in segments(dir)? {
-        std::fs::remove_file(&path).map_err(|e| Error::io("remove WAL segment", &path, None, e))?;
+    let segs = segments(dir)?;
+    for (_, path) in &segs {
+        std::fs::remove_file(path).map_err(|e| Error::io("remove WAL segment", path, None, e))?;
+    }
+    // The removals are durable before whatever the caller does next (a new
+    // database's metas): a power cut must not bring the segments back.
+    if !segs.is_empty() {
+        sync_dir(dir)?;
     }
     let _ = std::fs::remove_dir(dir);
     Ok(())

@@ -1,0 +1,132 @@
+//! Log recovery at the edges a review found: a segment header left torn or
+//! damaged where the log resumes, the log a former database of the same
+//! name left, and the checkpoint's segment gone while older ones remain.
+//! A crash is imitated as in tests/wal.rs: the files copied while the
+//! database is open are what a process killed at that instant leaves.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::{copy_image, wal_dir_of as wal_dir, TestDb};
+use thunder::{Database, ErrorKind, Options};
+
+fn wal_opts() -> Options {
+    common::with_test_io(Options::new().wal(true))
+}
+
+fn contents(db: &Database) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let r = db.begin_read().unwrap();
+    r.iter().map(|i| i.unwrap()).map(|(k, v)| (k.to_vec(), v.to_vec())).collect()
+}
+
+/// `n` commits of one key each, from `first`; returns what they wrote.
+fn commit_keys(db: &Database, first: u64, n: u64, model: &mut BTreeMap<Vec<u8>, Vec<u8>>) {
+    for i in first..first + n {
+        let (k, v) = (format!("k{i:05}").into_bytes(), vec![i as u8; 100]);
+        let mut w = db.begin_write().unwrap();
+        w.put(&k, &v).unwrap();
+        w.commit().unwrap();
+        model.insert(k, v);
+    }
+}
+
+/// Opens the image a kill leaves of the open database at `path`.
+fn reopen_killed(dir: &Path, path: &Path) -> thunder::Result<Database> {
+    let image = dir.join("killed.db");
+    copy_image(path, &image);
+    Database::open_with_options(&image, wal_opts())
+}
+
+/// Bug: a kill between creating segment 0 and writing its header (the
+/// first open with the log of a database) left an empty segment. The next
+/// open read it as the log's end, as it should, but kept the file: the
+/// commits it then logged followed a header of zeros, and the open after
+/// the next kill called the segment damaged and refused the database.
+#[test]
+fn a_torn_header_where_the_log_resumes_is_made_anew() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    drop(Database::open_with_options(&path, common::with_test_io(Options::new())).unwrap());
+    std::fs::create_dir_all(wal_dir(&path)).unwrap();
+    std::fs::File::create(wal_dir(&path).join("00000000.wal")).unwrap();
+    let db = Database::open_with_options(&path, wal_opts()).unwrap();
+    let mut model = BTreeMap::new();
+    commit_keys(&db, 0, 5, &mut model);
+    let db2 = reopen_killed(dir.path(), &path).unwrap_or_else(|e| panic!("reopen after a kill: {e}"));
+    assert_eq!(contents(&db2), model);
+    db2.check().unwrap();
+}
+
+/// The same with a bit flipped in the header of the segment a closed
+/// database's log resumes in.
+#[test]
+fn a_damaged_header_where_the_log_resumes_is_made_anew() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let db = Database::open_with_options(&path, wal_opts()).unwrap();
+    let mut model = BTreeMap::new();
+    commit_keys(&db, 0, 3, &mut model);
+    drop(db);
+    let seg = wal_dir(&path).join("00000000.wal");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[1] ^= 0x10;
+    std::fs::write(&seg, &bytes).unwrap();
+    let db = Database::open_with_options(&path, wal_opts()).unwrap();
+    commit_keys(&db, 3, 2, &mut model);
+    let db2 = reopen_killed(dir.path(), &path).unwrap_or_else(|e| panic!("reopen after a kill: {e}"));
+    assert_eq!(contents(&db2), model);
+}
+
+/// Bug: a new database at a path whose log directory held a former
+/// database's segments removed them only after writing its metas (at
+/// replay): a kill in between left a file with checkpoint LSN 0 beside the
+/// old log, and the next open replayed the former database's commits into
+/// it. Now they go first. A segment that cannot be removed (here a
+/// directory named like one) so fails the open before the new file gets
+/// its metas: the file stays empty, as the next open expects it.
+#[test]
+fn a_former_databases_log_goes_before_the_new_file_gets_its_metas() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    std::fs::create_dir_all(wal_dir(&path).join("00000000.wal")).unwrap();
+    let e = Database::open_with_options(&path, wal_opts()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+    assert!(e.to_string().contains("remove WAL segment"), "{e}");
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "the metas were written before the old log went");
+    std::fs::remove_dir(wal_dir(&path).join("00000000.wal")).unwrap();
+    let db = Database::open_with_options(&path, wal_opts()).unwrap();
+    assert!(contents(&db).is_empty());
+}
+
+/// Bug: with the checkpoint's segment gone but older segments still there
+/// (a state no crash leaves: the older ones are removed after it), the log
+/// read as empty and the commits after the checkpoint were dropped
+/// silently. Now that is `Corrupted`, naming the missing segment.
+#[test]
+fn the_checkpoints_segment_missing_beside_older_ones_is_corrupted() {
+    let opts = wal_opts().wal_segment_size(1 << 20).unwrap();
+    let t = TestDb::new(opts.clone());
+    let path = t.path().to_path_buf();
+    let mut model = BTreeMap::new();
+    // Three transactions of 600 KiB: the third goes to segment 1.
+    for round in 0..3u64 {
+        let mut w = t.db().begin_write().unwrap();
+        for i in 0..600u64 {
+            w.put(format!("big{round}-{i:04}").as_bytes(), &[round as u8; 1024]).unwrap();
+        }
+        w.commit().unwrap();
+    }
+    t.db().checkpoint().unwrap();
+    let ckpt_segment = (t.db().stat().unwrap().checkpoint_lsn >> 32) as u32;
+    assert!(ckpt_segment >= 1, "the log rotated before the checkpoint");
+    commit_keys(t.db(), 1500, 5, &mut model);
+    let image = t.dir.path().join("moved.db");
+    copy_image(&path, &image);
+    let (cur, older) = (format!("{ckpt_segment:08x}.wal"), format!("{:08x}.wal", ckpt_segment - 1));
+    std::fs::rename(wal_dir(&image).join(&cur), wal_dir(&image).join(&older)).unwrap();
+    let e = Database::open_with_options(&image, opts).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupted, "{e}");
+    assert!(e.to_string().contains(&format!("segment {ckpt_segment}")), "{e}");
+}
