@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::types::Lsn;
-use crate::wal::{GroupCommit, WalWriter};
+use crate::wal::{self, GroupCommit, WalWriter};
 
 #[derive(Debug)]
 pub(crate) struct WalLog {
@@ -44,9 +44,12 @@ impl WalLog {
 }
 
 impl Env {
-    /// Appends one transaction's framed records; returns the LSN past them.
-    pub fn log_append(&self, frames: &[u8]) -> Result<Lsn> {
+    /// Appends one transaction's framed records (TxBegin first); returns
+    /// the LSN past them. The TxBegin gets where the log is known durable
+    /// now (a sync finishing meanwhile leaves it lower: still true).
+    pub fn log_append(&self, frames: &mut [u8]) -> Result<Lsn> {
         let log = self.log().ok_or_else(no_log)?;
+        wal::set_begin_synced(frames, log.writer.synced());
         log.writer.append(frames)
     }
 

@@ -38,7 +38,8 @@ impl TxLog {
             return TxLog::Off;
         }
         buf.clear();
-        Rec::TxBegin(txid).append_to(&mut buf);
+        // The durable-log watermark is set at the append (`Env::log_append`).
+        Rec::TxBegin(txid, Lsn(0)).append_to(&mut buf);
         TxLog::Recording { frames: buf, path: Vec::new() }
     }
 

@@ -7,7 +7,7 @@ mod scan;
 mod segment;
 
 pub(crate) use group::GroupCommit;
-pub(crate) use record::{BucketPath, Rec};
+pub(crate) use record::{set_begin_synced, BucketPath, Rec};
 pub(crate) use scan::{committed, LoggedTxn};
 #[cfg(test)]
 pub(crate) use segment::SEGMENT_HEADER;

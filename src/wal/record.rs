@@ -4,7 +4,7 @@
 //! bytes) and the payload. Encoding appends to a buffer and allocates
 //! nothing else; decoding borrows from the frame.
 
-use crate::types::{le, TxId};
+use crate::types::{le, Lsn, TxId};
 
 /// Bytes of a frame header.
 pub(crate) const FRAME_HEADER: usize = 13;
@@ -71,7 +71,10 @@ impl<'a> BucketPath<'a> {
 /// One logged record.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Rec<'a> {
-    TxBegin(TxId),
+    /// A transaction's first record: its txid, and where the log was known
+    /// durable when it was appended (`set_begin_synced`; `Lsn(u64::MAX)`
+    /// for a TxBegin without it, as logs before version 2 wrote them).
+    TxBegin(TxId, Lsn),
     Put {
         path: BucketPath<'a>,
         key: &'a [u8],
@@ -116,7 +119,7 @@ fn take_u64(b: &[u8]) -> Option<(u64, &[u8])> {
 impl<'a> Rec<'a> {
     fn kind(&self) -> u8 {
         match self {
-            Rec::TxBegin(_) => T_BEGIN,
+            Rec::TxBegin(..) => T_BEGIN,
             Rec::Put { .. } => T_PUT,
             Rec::Delete { .. } => T_DELETE,
             Rec::CreateBucket { .. } => T_CREATE,
@@ -132,7 +135,11 @@ impl<'a> Rec<'a> {
         out.resize(start + FRAME_HEADER, 0);
         out[start + 4] = self.kind();
         match *self {
-            Rec::TxBegin(t) | Rec::TxCommit(t) => out.extend_from_slice(&t.0.to_le_bytes()),
+            Rec::TxBegin(t, synced) => {
+                out.extend_from_slice(&t.0.to_le_bytes());
+                out.extend_from_slice(&synced.0.to_le_bytes());
+            }
+            Rec::TxCommit(t) => out.extend_from_slice(&t.0.to_le_bytes()),
             Rec::Put { path, key, value } => {
                 out.extend_from_slice(path.enc);
                 put_bytes(out, key);
@@ -150,22 +157,23 @@ impl<'a> Rec<'a> {
         }
         let len = (out.len() - start - FRAME_HEADER) as u32;
         out[start..start + 4].copy_from_slice(&len.to_le_bytes());
-        let mut h = crc32fast::Hasher::new();
-        h.update(&out[start + 4..start + 5]);
-        h.update(&out[start + FRAME_HEADER..]);
-        let payload_crc = h.finalize();
-        out[start + 5..start + 9].copy_from_slice(&payload_crc.to_le_bytes());
-        let header_crc = crc32fast::hash(&out[start..start + 9]);
-        out[start + 9..start + 13].copy_from_slice(&header_crc.to_le_bytes());
+        seal(&mut out[start..]);
     }
 
     /// The record of type `kind` with `payload`; None if it does not parse
     /// exactly.
     pub fn decode(kind: u8, payload: &'a [u8]) -> Option<Rec<'a>> {
         let (rec, rest) = match kind {
-            T_BEGIN | T_COMMIT => {
+            T_BEGIN => {
                 let (t, rest) = take_u64(payload)?;
-                (if kind == T_BEGIN { Rec::TxBegin(TxId(t)) } else { Rec::TxCommit(TxId(t)) }, rest)
+                match take_u64(rest) {
+                    Some((synced, rest)) => (Rec::TxBegin(TxId(t), Lsn(synced)), rest),
+                    None => (Rec::TxBegin(TxId(t), Lsn(u64::MAX)), rest),
+                }
+            }
+            T_COMMIT => {
+                let (t, rest) = take_u64(payload)?;
+                (Rec::TxCommit(TxId(t)), rest)
             }
             T_PUT => {
                 let (path, rest) = BucketPath::parse(payload)?;
@@ -191,6 +199,27 @@ impl<'a> Rec<'a> {
         };
         rest.is_empty().then_some(rec)
     }
+}
+
+/// Sets the two CRCs of the frame at the start of `frame` (its length and
+/// type set, its payload in place).
+fn seal(frame: &mut [u8]) {
+    let len = le::u32_at(frame, 0) as usize;
+    let mut h = crc32fast::Hasher::new();
+    h.update(&frame[4..5]);
+    h.update(&frame[FRAME_HEADER..FRAME_HEADER + len]);
+    let payload_crc = h.finalize();
+    frame[5..9].copy_from_slice(&payload_crc.to_le_bytes());
+    let header_crc = crc32fast::hash(&frame[..9]);
+    frame[9..13].copy_from_slice(&header_crc.to_le_bytes());
+}
+
+/// Sets the durable-log watermark of the TxBegin that starts `frames` (as
+/// `Rec::TxBegin(_, _).append_to` framed it) and reseals its frame.
+pub(crate) fn set_begin_synced(frames: &mut [u8], synced: Lsn) {
+    debug_assert_eq!((frames[4], le::u32_at(frames, 0)), (T_BEGIN, 16));
+    frames[FRAME_HEADER + 8..FRAME_HEADER + 16].copy_from_slice(&synced.0.to_le_bytes());
+    seal(frames);
 }
 
 /// What lies at the start of some bytes of a segment.
@@ -242,7 +271,7 @@ mod tests {
     fn every_record_type_round_trips() {
         let (p0, p2) = (path(&[]), path(&[b"a", b"bee"]));
         let recs = [
-            Rec::TxBegin(TxId(7)),
+            Rec::TxBegin(TxId(7), Lsn(0x1_0000_0040)),
             Rec::Put { path: BucketPath::new(&p2), key: b"k", value: b"" },
             Rec::Put { path: BucketPath::new(&p0), key: b"key", value: &[9; 300] },
             Rec::Delete { path: BucketPath::new(&p2), key: b"gone" },
@@ -266,6 +295,8 @@ mod tests {
             }
         }
         assert_eq!(at, buf.len());
+        // A version-1 TxBegin (the txid alone) reads as synced past anything.
+        assert_eq!(Rec::decode(T_BEGIN, &7u64.to_le_bytes()), Some(Rec::TxBegin(TxId(7), Lsn(u64::MAX))));
         let names: Vec<&[u8]> = BucketPath::new(&p2).iter().collect();
         assert_eq!(names, vec![&b"a"[..], &b"bee"[..]]);
         assert_eq!(BucketPath::new(&p0).iter().count(), 0);

@@ -2,16 +2,20 @@
 //! consecutive segments, grouped into the transactions it committed.
 //!
 //! Where the log ends. Within the last segment, a record cut short by the
-//! end of the file, or one that fails its checks with no whole transaction
-//! (TxBegin to its TxCommit, every frame intact) anywhere after it, is a
-//! torn tail: reading stops there and nothing before it is lost. (The
-//! unsynced tail of a crash may hold intact frames after damaged ones, as a
-//! disk may persist a write's sectors in any order; a whole transaction
-//! after the damage means the damage is not the tail.) A failed record with
-//! a whole transaction after it is damage in the middle: `Corrupted` with
-//! its LSN. In any other segment every failure is
-//! damage, and so is a gap in the segment ids or a header naming another
-//! segment. A transaction with no TxCommit at the end of the log is dropped.
+//! end of the file is a torn tail: reading stops there and nothing before
+//! it is lost. So is a record that fails its checks unless the log proves
+//! it was durable: a whole transaction (TxBegin to its TxCommit, every
+//! frame intact) after it whose TxBegin says the log was synced past the
+//! failed record's start. The unsynced part of a log may reach the disk in
+//! any order (pages written back out of order, a group of commits appended
+//! before one sync), so intact frames after a failed one prove nothing by
+//! themselves; a TxBegin of a version-1 log, which has no watermark, counts
+//! as synced past anything (the rule of that version). A failed record the
+//! log proves durable is damage in the middle: `Corrupted` with its LSN.
+//! In any other segment every failure is damage (a segment is synced before
+//! the next is begun), and so is a gap in the segment ids or a header
+//! naming another segment. A transaction with no TxCommit at the end of
+//! the log is dropped.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -96,7 +100,9 @@ pub(crate) fn committed(dir: &Path, from: Lsn) -> Result<(Vec<LoggedTxn>, ScanEn
         if let Err(e) = check_header(&header, *id) {
             // A crash right after a rotation can leave the new, last segment
             // empty or with a torn header: the log ended before it.
-            if last && !whole_txn_after(tail.as_deref().unwrap_or_default(), 0) {
+            // (A header is synced before any record follows it: any whole
+            // transaction after a bad one proves damage.)
+            if last && !whole_txn_after(tail.as_deref().unwrap_or_default(), 0, |_| true) {
                 return Ok((txns, ScanEnd { end: Lsn::new(*id, SEGMENT_HEADER), torn: true }));
             }
             return Err(e);
@@ -157,7 +163,7 @@ fn read_segment(
             Frame::Short if last => return Ok(ScanEnd { end: lsn, torn: true }),
             // Searched from past the failed record when its length holds, so
             // that frames stored inside a torn value do not count.
-            Frame::Bad { len, .. } if last && !whole_txn_after(bytes, at + len.unwrap_or(1)) => {
+            Frame::Bad { len, .. } if last && !whole_txn_after(bytes, at + len.unwrap_or(1), |synced| synced > lsn) => {
                 return Ok(ScanEnd { end: lsn, torn: true })
             }
             Frame::Short => return Err(damaged(lsn, "record cut short before the end of its segment")),
@@ -180,8 +186,8 @@ fn group(
     txns: &mut Vec<LoggedTxn>,
 ) -> Result<()> {
     match (rec, open.as_mut()) {
-        (Rec::TxBegin(t), None) => *open = Some((t, frame.to_vec())),
-        (Rec::TxBegin(_), Some(_)) => return Err(damaged(lsn, "TxBegin inside an open transaction")),
+        (Rec::TxBegin(t, _), None) => *open = Some((t, frame.to_vec())),
+        (Rec::TxBegin(..), Some(_)) => return Err(damaged(lsn, "TxBegin inside an open transaction")),
         (_, None) => return Err(damaged(lsn, "a record outside any transaction")),
         (Rec::TxCommit(t), Some((begun, _))) if t != *begun => {
             return Err(damaged(lsn, format!("TxCommit of {} closes transaction {}", t.0, begun.0)))
@@ -197,15 +203,19 @@ fn group(
 }
 
 /// Whether a whole transaction (an intact TxBegin, intact frames, and its
-/// TxCommit) starts anywhere at or after `from`.
-fn whole_txn_after(bytes: &[u8], from: usize) -> bool {
+/// TxCommit) whose durable-log watermark satisfies `proves` starts anywhere
+/// at or after `from`.
+fn whole_txn_after(bytes: &[u8], from: usize, proves: impl Fn(Lsn) -> bool) -> bool {
     (from..bytes.len()).any(|at| {
-        let Frame::Rec(Rec::TxBegin(t), n) = read_frame(&bytes[at..]) else { return false };
+        let Frame::Rec(Rec::TxBegin(t, synced), n) = read_frame(&bytes[at..]) else { return false };
+        if !proves(synced) {
+            return false;
+        }
         let mut p = at + n;
         while let Frame::Rec(r, m) = read_frame(&bytes[p..]) {
             match r {
                 Rec::TxCommit(c) => return c == t,
-                Rec::TxBegin(_) => return false,
+                Rec::TxBegin(..) => return false,
                 _ => p += m,
             }
         }
@@ -220,23 +230,40 @@ mod tests {
     use crate::wal::record::BucketPath;
     use crate::wal::segment::{segment_name, WalWriter};
 
-    /// Transaction `txid`'s frames: TxBegin, one Put, TxCommit.
+    /// Transaction `txid`'s frames: TxBegin (its watermark says the log
+    /// was synced past anything, as a version-1 TxBegin reads), one Put,
+    /// TxCommit.
     fn txn(txid: u64, value_len: usize) -> Vec<u8> {
         let mut path = Vec::new();
         BucketPath::encode(&[b"b"], &mut path);
         let value = vec![txid as u8; value_len];
         let mut f = Vec::new();
-        Rec::TxBegin(TxId(txid)).append_to(&mut f);
+        Rec::TxBegin(TxId(txid), Lsn(u64::MAX)).append_to(&mut f);
         Rec::Put { path: BucketPath::new(&path), key: b"key", value: &value }.append_to(&mut f);
         Rec::TxCommit(TxId(txid)).append_to(&mut f);
         f
     }
 
-    /// A log in a fresh directory with `n` transactions, segments of `seg` bytes.
+    /// A log in a fresh directory with `n` transactions, segments of `seg`
+    /// bytes, each synced after its append (as `SyncMode::Full` commits
+    /// one at a time), its TxBegin carrying the watermark as a commit's does.
     fn log(n: u64, value_len: usize, seg: u64) -> (tempfile::TempDir, Vec<Lsn>) {
+        log_synced_every(n, value_len, seg, 1)
+    }
+
+    /// `log`, synced after every `every` transactions (and at the end).
+    fn log_synced_every(n: u64, value_len: usize, seg: u64, every: u64) -> (tempfile::TempDir, Vec<Lsn>) {
         let dir = tempfile::tempdir().unwrap();
         let w = WalWriter::open(dir.path(), Lsn(0), seg, crate::wal::sync_segment_io(1 << 16)).unwrap();
-        let ends = (1..=n).map(|t| w.append(&txn(t, value_len)).unwrap()).collect();
+        let mut ends = Vec::new();
+        for t in 1..=n {
+            let mut f = txn(t, value_len);
+            crate::wal::set_begin_synced(&mut f, w.synced());
+            ends.push(w.append(&f).unwrap());
+            if t % every == 0 {
+                w.sync().unwrap();
+            }
+        }
         w.sync().unwrap();
         (dir, ends)
     }
@@ -306,6 +333,38 @@ mod tests {
         }
     }
 
+    /// The unsynced part of a log may reach the disk in any order: a page
+    /// of it missing (zeros) with whole transactions after it is a torn
+    /// tail when their TxBegins say the log was not synced past it, and
+    /// damage when one says it was.
+    #[test]
+    fn a_hole_in_the_unsynced_tail_is_torn_and_in_the_synced_part_damage() {
+        // 12 transactions of ~1.5 KiB, synced after every fourth.
+        let (dir, ends) = log_synced_every(12, 1500, 1 << 20, 4);
+        let path = dir.path().join(segment_name(0));
+        let full = std::fs::read(&path).unwrap();
+        let hole = |t: usize| {
+            // Transaction t + 1's bytes (t from 0) are zeros.
+            let mut b = full.clone();
+            let from = if t == 0 { SEGMENT_HEADER as usize } else { ends[t - 1].offset() as usize };
+            b[from..ends[t].offset() as usize].fill(0);
+            std::fs::write(&path, &b).unwrap();
+            committed(dir.path(), Lsn(0))
+        };
+        // Transactions 10 to 12 were appended after the last sync but one
+        // (which covered 1 to 8): their TxBegins say synced up to 8's end.
+        // A hole in 9 or 10: a torn tail (9 was not durable when 10 to 12
+        // were appended), everything before it kept.
+        for t in [8, 9] {
+            let (txns, end) = hole(t).unwrap_or_else(|e| panic!("hole in {}: {e}", t + 1));
+            assert_eq!((txns.len(), end.torn), (t, true), "hole in {}", t + 1);
+        }
+        // A hole in 7 (synced before 9 to 12 were appended): damage.
+        let e = hole(6).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Corrupted, "{e}");
+        assert!(e.to_string().contains(&format!("WAL record at {}", ends[5])), "{e}");
+    }
+
     #[test]
     fn a_missing_or_renamed_segment_is_a_clear_error() {
         let (dir, _) = log(40, 60_000, 1 << 20);
@@ -343,14 +402,14 @@ mod tests {
         let mut path = Vec::new();
         BucketPath::encode(&[], &mut path);
         let mut f = Vec::new();
-        Rec::TxBegin(TxId(2)).append_to(&mut f);
+        Rec::TxBegin(TxId(2), Lsn(u64::MAX)).append_to(&mut f);
         Rec::Put { path: BucketPath::new(&path), key: b"k", value: &inner }.append_to(&mut f);
         Rec::TxCommit(TxId(2)).append_to(&mut f);
         w.append(&f).unwrap();
         let seg = dir.path().join(segment_name(0));
         let mut b = std::fs::read(&seg).unwrap();
         // A byte of the value before the inner frames: the payload CRC fails.
-        let value_start = first.offset() as usize + 21 + 13 + 2 + 4 + 1 + 4;
+        let value_start = first.offset() as usize + 29 + 13 + 2 + 4 + 1 + 4;
         b[value_start - 1] ^= 0x10;
         std::fs::write(&seg, &b).unwrap();
         let (txns, end) = committed(dir.path(), Lsn(0)).unwrap();

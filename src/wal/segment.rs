@@ -24,6 +24,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Corruption, Error, Result};
@@ -33,7 +34,9 @@ use crate::types::{le, Lsn};
 /// Bytes of a segment header.
 pub(crate) const SEGMENT_HEADER: u32 = 32;
 const MAGIC: &[u8; 8] = b"thunderW";
-const VERSION: u32 = 1;
+/// Version 2: TxBegin carries the durable-log watermark. Version 1
+/// segments (TxBegin without it) are still read.
+const VERSION: u32 = 2;
 /// Bytes a segment is allocated ahead of its appends.
 const PREALLOCATE: u64 = 1 << 20;
 
@@ -75,7 +78,7 @@ pub(crate) fn check_header(b: &[u8], id: u32) -> Result<()> {
     if &h[..8] != MAGIC || crc32fast::hash(&h[..28]) != le::u32_at(h, 28) {
         return Err(bad("damaged header".into()));
     }
-    if le::u32_at(h, 8) != VERSION {
+    if !(1..=VERSION).contains(&le::u32_at(h, 8)) {
         return Err(bad(format!("format version {}", le::u32_at(h, 8))));
     }
     if le::u32_at(h, 12) != id {
@@ -109,6 +112,8 @@ pub(crate) struct WalWriter {
     segment_size: u64,
     seg_io: SegmentIo,
     cur: Mutex<Current>,
+    /// Everything before this LSN is durable (a sync covered it).
+    synced: AtomicU64,
 }
 
 impl std::fmt::Debug for WalWriter {
@@ -176,7 +181,10 @@ impl WalWriter {
         let bytes = live_bytes(dir)?;
         let offset = start.offset() as u64;
         let cur = Current { io: seg, id: start.segment(), offset, allocated: offset, bytes };
-        Ok(WalWriter { dir: dir.to_path_buf(), segment_size, seg_io, cur: Mutex::new(cur) })
+        // The resume segment was synced above, earlier ones before their
+        // rotation: everything before `start` is durable.
+        let synced = AtomicU64::new(start.0);
+        Ok(WalWriter { dir: dir.to_path_buf(), segment_size, seg_io, cur: Mutex::new(cur), synced })
     }
 
     /// Appends one transaction's frames; returns the LSN past them.
@@ -212,6 +220,7 @@ impl WalWriter {
     fn rotate(&self, cur: &mut Current) -> Result<()> {
         let old = self.dir.join(segment_name(cur.id));
         cur.io.sync().map_err(|e| Error::io("fsync WAL segment", &old, None, e))?;
+        self.synced.fetch_max(Lsn::new(cur.id, cur.offset as u32).0, Ordering::AcqRel);
         let id = cur.id.checked_add(1).ok_or_else(|| Error::Internal("WAL segment ids exhausted".into()))?;
         let path = self.dir.join(segment_name(id));
         cur.io = create_segment(&path, id, &self.seg_io)?;
@@ -230,7 +239,16 @@ impl WalWriter {
             (cur.io.clone(), Lsn::new(cur.id, cur.offset as u32))
         };
         io.sync().map_err(|e| Error::io("fsync WAL", &self.dir.join(segment_name(end.segment())), None, e))?;
+        self.synced.fetch_max(end.0, Ordering::AcqRel);
         Ok(end)
+    }
+
+    /// Everything before this LSN is durable. A commit logs it in its
+    /// TxBegin (`record::set_begin_synced`): the scan at open tells damage
+    /// in what was durable from a tail whose writes reached the disk out
+    /// of order by it.
+    pub fn synced(&self) -> Lsn {
+        Lsn(self.synced.load(Ordering::Acquire))
     }
 
     /// Where the next frames go.
