@@ -301,6 +301,11 @@ impl Env {
         if meta.txid <= self.durability.durable_txid() {
             return Ok(());
         }
+        // Again under the lock: the sync we waited for may have failed.
+        // Its lost writes are clean pages now, so a second fsync would
+        // succeed and this meta would point at pages that never reached
+        // the disk.
+        self.check_poison()?;
         self.fsync()?;
         self.write_meta(&mut st, meta)?;
         self.durability.freed.made_durable(mark);

@@ -27,6 +27,8 @@ struct Gate {
     closed: bool,
     callers: Vec<String>,
     waiting: usize,
+    /// The next sync to pass the gate fails with EIO (its writes lost).
+    fail_next: bool,
 }
 
 impl GatedIo {
@@ -62,6 +64,9 @@ impl IoBackend for GatedIo {
         self.cv.notify_all();
         let mut g = self.cv.wait_while(g, |g| g.closed).unwrap();
         g.waiting -= 1;
+        if std::mem::take(&mut g.fail_next) {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
         drop(g);
         self.inner.sync()
     }
@@ -183,4 +188,50 @@ fn a_due_steady_point_runs_on_the_syncer_while_commits_go_on() {
     assert_eq!(db.stat().unwrap().last_txid, last);
     db.check().unwrap();
     db.close().map_err(|e| e.error).unwrap();
+}
+
+/// Bug: a sync that started before another sync's fsync failed, and waited
+/// for it, then ran its own fsync (which succeeds: the failed writes are
+/// clean pages by then) and wrote its meta: acknowledged, durable, over
+/// pages that never reached the disk. The poison is checked again once the
+/// sync is under way.
+#[test]
+fn a_sync_waiting_behind_a_failed_fsync_is_refused() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("poison.db");
+    let (db, io) = open_gated(&path, Options::new().sync_mode(SyncMode::None).unwrap());
+    let db = Arc::new(db);
+    let mut tx = db.begin_write().unwrap();
+    for k in 0..2000 {
+        tx.put(&key(k), &[1u8; 100]).unwrap();
+    }
+    tx.commit().unwrap();
+    db.sync().unwrap();
+    let mut tx = db.begin_write().unwrap();
+    for k in 0..2000 {
+        tx.put(&key(k), &[2u8; 100]).unwrap();
+    }
+    tx.commit().unwrap();
+    {
+        let mut g = io.gate.lock().unwrap();
+        g.closed = true;
+        g.fail_next = true;
+    }
+    let first = {
+        let db = db.clone();
+        std::thread::spawn(move || db.sync())
+    };
+    io.wait_for_blocked_sync();
+    let second = {
+        let db = db.clone();
+        std::thread::spawn(move || db.sync())
+    };
+    // The second sync gets past its first poison check and waits for the
+    // first one's lock.
+    std::thread::sleep(Duration::from_millis(200));
+    io.set_closed(false);
+    let (a, b) = (first.join().unwrap(), second.join().unwrap());
+    assert!(a.is_err(), "the gated sync failed: {a:?}");
+    assert!(b.is_err(), "a sync after the failed fsync was acknowledged: {b:?}");
 }
