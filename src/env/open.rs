@@ -57,7 +57,7 @@ impl Env {
             // empty file, which the next open initialises the same way.
             let wal_dir = opts.wal_dir_for(path);
             if wal_dir.exists() {
-                crate::wal::remove_log(&wal_dir)?;
+                crate::wal::remove_log(&wal_dir, None)?;
             }
             (init_file(&f, path, ps)?, 0)
         } else {

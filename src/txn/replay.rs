@@ -49,7 +49,10 @@ pub(crate) fn recover(env: &Arc<Env>, dir: &Path, opts: &Options, seg_io: Option
         env.checkpoint()?;
     }
     if !opts.wal && dir.exists() {
-        wal::remove_log(dir)?;
+        // The checkpoint's segment goes last: a crash part-way leaves a log
+        // the next open reads (and finds nothing past the checkpoint in).
+        let checkpoint = wal::first_lsn(env.durability.checkpoint_lsn()).segment();
+        wal::remove_log(dir, Some(checkpoint))?;
     }
     Ok(())
 }

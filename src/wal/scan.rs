@@ -381,6 +381,26 @@ mod tests {
         assert!(e.to_string().contains("WAL segment 1: missing"), "{e}");
     }
 
+    /// A log resumed in a version-1 segment (written by an older build)
+    /// gets its new records, of version 2, in a new segment: that segment's
+    /// header says which TxBegin layout it holds.
+    #[test]
+    fn a_writer_resumed_in_a_version_1_segment_appends_to_a_new_one() {
+        let (dir, ends) = log(2, 40, 1 << 20);
+        let seg0 = dir.path().join(segment_name(0));
+        let mut b = std::fs::read(&seg0).unwrap();
+        b[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let crc = crc32fast::hash(&b[..28]);
+        b[28..32].copy_from_slice(&crc.to_le_bytes());
+        b.truncate(ends[1].offset() as usize);
+        std::fs::write(&seg0, &b).unwrap();
+        let w = WalWriter::open(dir.path(), ends[1], 1 << 20, crate::wal::sync_segment_io(1 << 16)).unwrap();
+        let end = w.append(&txn(3, 10)).unwrap();
+        assert_eq!(end.segment(), 1, "appended at {end}");
+        assert_eq!(std::fs::read(&seg0).unwrap(), b, "the version-1 segment is left as it was");
+        assert_eq!(txids(dir.path()).unwrap(), vec![1, 2, 3]);
+    }
+
     #[test]
     fn a_writer_reopened_mid_log_cuts_the_tail_and_appends_after_it() {
         let (dir, ends) = log(3, 40, 1 << 20);

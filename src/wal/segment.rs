@@ -136,6 +136,8 @@ struct Current {
     allocated: u64,
     /// Bytes of the segment files not yet removed (headers not counted).
     bytes: u64,
+    /// The segment's header is of an older version: appends go to the next.
+    legacy: bool,
 }
 
 impl WalWriter {
@@ -150,10 +152,12 @@ impl WalWriter {
         let io = |op, e| Error::io(op, &path, None, e);
         // A segment whose header is torn or damaged (a kill while creating
         // it, a flipped bit) holds nothing the scan let through from
-        // `start` on: it is made anew, or the records appended after the
-        // bad header would read as damage at the next open.
-        if path.exists() && !header_intact(&path, start.segment()) {
-            std::fs::remove_file(&path).map_err(|e| io("remove WAL segment", e))?;
+        // `start` on: its header is written anew in place (the file never
+        // goes missing), or the records appended after the bad header
+        // would read as damage at the next open.
+        let version = if path.exists() { header_version(&path, start.segment()) } else { None };
+        if path.exists() && version.is_none() {
+            rewrite_header(&path, start.segment())?;
         }
         let seg = if path.exists() {
             let file = OpenOptions::new().read(true).write(true).open(&path).map_err(|e| io("open WAL segment", e))?;
@@ -180,7 +184,10 @@ impl WalWriter {
         sync_dir(dir)?;
         let bytes = live_bytes(dir)?;
         let offset = start.offset() as u64;
-        let cur = Current { io: seg, id: start.segment(), offset, allocated: offset, bytes };
+        // A version-1 segment gets no records of version 2: the first
+        // append moves to a new segment.
+        let legacy = version.is_some_and(|v| v < VERSION);
+        let cur = Current { io: seg, id: start.segment(), offset, allocated: offset, bytes, legacy };
         // The resume segment was synced above, earlier ones before their
         // rotation: everything before `start` is durable.
         let synced = AtomicU64::new(start.0);
@@ -191,7 +198,7 @@ impl WalWriter {
     pub fn append(&self, frames: &[u8]) -> Result<Lsn> {
         let mut cur = self.cur.lock().unwrap_or_else(|p| p.into_inner());
         let len = frames.len() as u64;
-        if cur.offset > SEGMENT_HEADER as u64 && cur.offset + len > self.segment_size {
+        if cur.legacy || (cur.offset > SEGMENT_HEADER as u64 && cur.offset + len > self.segment_size) {
             self.rotate(&mut cur)?;
         }
         let end = cur.offset + len;
@@ -226,6 +233,7 @@ impl WalWriter {
         cur.io = create_segment(&path, id, &self.seg_io)?;
         sync_dir(&self.dir)?;
         cur.id = id;
+        cur.legacy = false;
         cur.offset = SEGMENT_HEADER as u64;
         cur.allocated = cur.offset;
         Ok(())
@@ -282,11 +290,21 @@ impl WalWriter {
     }
 }
 
-/// Whether the file at `path` starts with segment `id`'s header.
-fn header_intact(path: &Path, id: u32) -> bool {
+/// The version of segment `id`'s header at the start of the file at
+/// `path`; None when it is torn, damaged or names another segment.
+fn header_version(path: &Path, id: u32) -> Option<u32> {
     let mut h = [0u8; SEGMENT_HEADER as usize];
-    File::open(path).and_then(|f| std::os::unix::fs::FileExt::read_exact_at(&f, &mut h, 0)).is_ok()
-        && check_header(&h, id).is_ok()
+    File::open(path).and_then(|f| std::os::unix::fs::FileExt::read_exact_at(&f, &mut h, 0)).ok()?;
+    check_header(&h, id).ok().map(|()| le::u32_at(&h, 8))
+}
+
+/// Writes segment `id`'s header over the start of the file at `path`, synced.
+fn rewrite_header(path: &Path, id: u32) -> Result<()> {
+    let io = |op, e| Error::io(op, path, Some(0), e);
+    let f = OpenOptions::new().write(true).open(path).map_err(|e| io("open WAL segment", e))?;
+    std::os::unix::fs::FileExt::write_all_at(&f, &encode_header(id), 0)
+        .map_err(|e| io("write WAL segment header", e))?;
+    f.sync_all().map_err(|e| io("fsync WAL segment", e))
 }
 
 fn create_segment(path: &Path, id: u32, seg_io: &SegmentIo) -> Result<Arc<dyn IoBackend>> {
@@ -330,12 +348,27 @@ fn live_bytes(dir: &Path) -> Result<u64> {
     Ok(n)
 }
 
-/// Removes the segment files of `dir`, then `dir` itself if that left it
-/// empty (a directory the user named may hold other files).
-pub(crate) fn remove_log(dir: &Path) -> Result<()> {
+/// Removes every segment of the log in `dir`, and the directory if it is
+/// empty then. `keep_last`: the segment of the data file's checkpoint,
+/// removed last, after the older ones and then the newer ones from the top
+/// down (each removal of those synced), so that a kill or power cut part-way
+/// leaves a log the scan reads: the checkpoint's segment and the ones after
+/// it, consecutive. (None: nothing reads the log, as when a new database
+/// replaces a former one whose file went.)
+pub(crate) fn remove_log(dir: &Path, keep_last: Option<u32>) -> Result<()> {
     let segs = segments(dir)?;
-    for (_, path) in &segs {
-        std::fs::remove_file(path).map_err(|e| Error::io("remove WAL segment", path, None, e))?;
+    let remove = |path: &Path| std::fs::remove_file(path).map_err(|e| Error::io("remove WAL segment", path, None, e));
+    let last = keep_last.unwrap_or(u32::MAX);
+    for (_, path) in segs.iter().filter(|(id, _)| *id < last) {
+        remove(path)?;
+    }
+    for (_, path) in segs.iter().rev().filter(|(id, _)| *id > last) {
+        sync_dir(dir)?;
+        remove(path)?;
+    }
+    if let Some((_, path)) = segs.iter().find(|(id, _)| *id == last) {
+        sync_dir(dir)?;
+        remove(path)?;
     }
     // The removals are durable before whatever the caller does next (a new
     // database's metas): a power cut must not bring the segments back.
