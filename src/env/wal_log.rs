@@ -50,7 +50,11 @@ impl Env {
     pub fn log_append(&self, frames: &mut [u8]) -> Result<Lsn> {
         let log = self.log().ok_or_else(no_log)?;
         wal::set_begin_synced(frames, log.writer.synced());
-        log.writer.append(frames)
+        // A failed append poisons: its write may have landed in part, or a
+        // rotation's fsync of the segment before failed (records of commits
+        // waiting for their sync may be lost, and a second fsync would not
+        // say so), or the new segment's directory entry is not durable.
+        log.writer.append(frames).inspect_err(|e| self.poisoned(e))
     }
 
     /// Returns once the log is durable up to `lsn` (group commit). A failed
@@ -63,6 +67,9 @@ impl Env {
     /// fsyncs the log; a failure poisons the database.
     fn log_sync_now(&self) -> Result<Lsn> {
         let log = self.log().ok_or_else(no_log)?;
+        // Poisoned by a failed append or sync: a sync now could succeed
+        // over writes the failure lost, and acknowledge commits not durable.
+        self.check_poison()?;
         log.writer.sync().inspect_err(|e| self.poisoned(e))
     }
 

@@ -2,12 +2,17 @@
 //! with THUNDER_IO, the database refuses writes from then on (`Poisoned`),
 //! readers keep the last published state, and a reopen replays the log: the
 //! failed commit is there whole or not at all (its records may have reached
-//! the disk before the sync failed), never in part.
+//! the disk before the sync failed), never in part. A failed append (its
+//! write, or the rotation before it: the old segment's fsync, the new
+//! segment's creation) poisons the same way, and a commit waiting for a
+//! sync that the failure may have undone is not acknowledged.
+
+use std::time::Duration;
 
 use crate::error::ErrorKind;
 use crate::options::Options;
 use crate::storage::{Fault, Step};
-use crate::tests::support::open_fault_wal;
+use crate::tests::support::{open_fault_wal, FaultWal};
 use crate::Database;
 
 fn commit(db: &Database, key: &[u8]) -> crate::error::Result<()> {
@@ -50,4 +55,110 @@ fn a_failed_log_sync_fails_its_commit_poisons_and_reopen_recovers_whole() {
         r.get(b"c-twin").unwrap().is_some(),
         "the failed commit came back in part"
     );
+}
+
+/// 1 MiB segments, no checkpoint by time.
+fn rotating() -> Options {
+    Options::new().wal(true).wal_segment_size(1 << 20).unwrap().checkpoint_interval(Duration::from_secs(3600))
+}
+
+fn put(db: &Database, k: &[u8], v: &[u8]) -> crate::error::Result<()> {
+    let mut w = db.begin_write()?;
+    w.put(k, v)?;
+    w.commit()
+}
+
+/// A log with a 600 KB commit in segment 0, then commit A landed (waiting
+/// for its sync), then commit B of 600 KB, which rotates: B's steps counted
+/// from its start fail at step `arm` with `fault` (None: a dry run). Returns
+/// the log, B's outcome, A's publish and B's steps.
+fn rotation_with(
+    path: &std::path::Path,
+    arm: Option<(u64, Fault)>,
+) -> (FaultWal, crate::error::Result<()>, crate::error::Result<()>, Vec<Step>) {
+    let fw = open_fault_wal(path, rotating()).unwrap();
+    put(&fw.db, b"fill", &vec![7u8; 600_000]).unwrap();
+    let mut a = fw.db.begin_write().unwrap();
+    a.put(b"A", b"landed").unwrap();
+    let publish_a = a.commit_until_landed().unwrap();
+    let before = fw.clock.steps() as usize;
+    if let Some((k, fault)) = arm {
+        fw.clock.arm(k, fault);
+    }
+    let b = put(&fw.db, b"B", &vec![9u8; 600_000]);
+    let steps = fw.clock.trace()[before..].to_vec();
+    let a = publish_a();
+    (fw, b, a, steps)
+}
+
+/// Bug: the fsync of the old segment in a rotation failed; the rotating
+/// commit failed with Io but nothing was poisoned, and commit A, whose
+/// records that fsync covered, was then acknowledged by a later sync of the
+/// same file (which succeeds: the failed writes are clean pages by then).
+#[test]
+fn a_failed_fsync_in_a_rotation_poisons_and_acknowledges_nothing_it_covered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, b, a, steps) = rotation_with(&dir.path().join("dry.db"), None);
+    b.unwrap();
+    a.unwrap();
+    let first_sync = steps.iter().position(|s| *s == Step::Sync).expect("B's rotation syncs") as u64 + 1;
+    let (fw, b, a, _) = rotation_with(&dir.path().join("r.db"), Some((first_sync, Fault::Fail(libc::EIO))));
+    assert_eq!(b.unwrap_err().kind(), ErrorKind::Io);
+    assert!(a.is_err(), "A was acknowledged after the fsync covering its records failed");
+    assert!(put(&fw.db, b"C", b"after").is_err(), "a failed rotation fsync left the database writable");
+}
+
+/// Bug: a failed segment creation (its header write) left the file behind,
+/// and every later rotation failed with 'File exists'. Now the failure
+/// poisons, the file goes, and after a reopen rotations work.
+#[test]
+fn a_failed_segment_creation_leaves_no_file_and_a_reopen_rotates() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, _, _, steps) = rotation_with(&dir.path().join("dry.db"), None);
+    let header =
+        steps.iter().position(|s| *s == Step::Write { offset: 0, len: 32 }).expect("the header write") as u64 + 1;
+    let path = dir.path().join("h.db");
+    let (fw, b, _, _) = rotation_with(&path, Some((header, Fault::Fail(libc::ENOSPC))));
+    assert!(b.is_err());
+    assert!(!std::path::PathBuf::from(format!("{}.wal", path.display())).join("00000001.wal").exists());
+    assert!(put(&fw.db, b"B2", b"refused").is_err(), "poisoned");
+    drop(fw);
+    let db = Database::open_with_options(&path, rotating()).unwrap();
+    put(&db, b"B3", &vec![3u8; 600_000]).unwrap();
+    put(&db, b"B4", &vec![4u8; 600_000]).unwrap();
+    assert!(db.stat().unwrap().wal_end_lsn >> 32 >= 1, "the log rotated");
+    db.check().unwrap();
+}
+
+/// Bug: a log append whose write failed after landing (an `IoBackend` may
+/// fail with some of a batch written) left a whole transaction just past
+/// the log's end; the commit reported an error and rolled back, and a clean
+/// close and reopen replayed it.
+#[test]
+fn a_failed_append_that_landed_does_not_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |path: &std::path::Path, arm: Option<u64>| {
+        let fw = open_fault_wal(path, rotating()).unwrap();
+        put(&fw.db, b"base", b"v").unwrap();
+        let before = fw.clock.steps() as usize;
+        if let Some(k) = arm {
+            fw.clock.arm(k, Fault::FailAfter(libc::EIO));
+        }
+        let res = put(&fw.db, b"ghost", b"rolled back");
+        (fw.clock.trace()[before..].to_vec(), res, fw)
+    };
+    let (steps, res, _) = run(&dir.path().join("dry.db"), None);
+    res.unwrap();
+    let last_write = steps.iter().rposition(|s| matches!(s, Step::Write { .. })).unwrap() as u64 + 1;
+    let path = dir.path().join("g.db");
+    let (_, res, fw) = run(&path, Some(last_write));
+    assert_eq!(res.unwrap_err().kind(), ErrorKind::Io);
+    assert_eq!(fw.db.begin_read().unwrap().get(b"ghost").unwrap(), None);
+    let FaultWal { db, clock, data, segments } = fw;
+    drop((clock, data, segments)); // their descriptors hold the file lock
+    let _ = db.close();
+    let db = Database::open_with_options(&path, rotating()).unwrap();
+    let r = db.begin_read().unwrap();
+    assert_eq!(r.get(b"base").unwrap(), Some(&b"v"[..]));
+    assert_eq!(r.get(b"ghost").unwrap(), None, "a commit that returned an error came back");
 }

@@ -218,7 +218,14 @@ impl WalWriter {
             cur.allocated = to;
         }
         let op = WriteOp { offset: cur.offset, data: frames };
-        cur.io.write_batch(&[op]).map_err(|e| Error::io("write WAL", &path(cur.id), Some(cur.offset), e))?;
+        if let Err(e) = cur.io.write_batch(&[op]) {
+            // A failed write may still have landed, whole: zeros over it,
+            // so that no later scan finds a transaction that failed (the
+            // caller poisons the database, so nothing is appended after).
+            let zeros = vec![0u8; frames.len()];
+            let _ = cur.io.write_batch(&[WriteOp { offset: cur.offset, data: &zeros }]);
+            return Err(Error::io("write WAL", &path(cur.id), Some(cur.offset), e));
+        }
         cur.offset = end;
         Ok(Lsn::new(cur.id, end as u32))
     }
@@ -230,8 +237,11 @@ impl WalWriter {
         self.synced.fetch_max(Lsn::new(cur.id, cur.offset as u32).0, Ordering::AcqRel);
         let id = cur.id.checked_add(1).ok_or_else(|| Error::Internal("WAL segment ids exhausted".into()))?;
         let path = self.dir.join(segment_name(id));
-        cur.io = create_segment(&path, id, &self.seg_io)?;
+        let io = create_segment(&path, id, &self.seg_io)?;
         sync_dir(&self.dir)?;
+        // Only now, all at once: a failure above leaves the writer on the
+        // old segment, whole (id, file and offset agree).
+        cur.io = io;
         cur.id = id;
         cur.legacy = false;
         cur.offset = SEGMENT_HEADER as u64;
@@ -314,14 +324,20 @@ fn create_segment(path: &Path, id: u32, seg_io: &SegmentIo) -> Result<Arc<dyn Io
         .create_new(true)
         .open(path)
         .map_err(|e| Error::io("create WAL segment", path, None, e))?;
-    let io = seg_io(f)?;
-    let header = encode_header(id);
-    io.write_batch(&[WriteOp { offset: 0, data: &header }])
-        .map_err(|e| Error::io("write WAL segment header", path, Some(0), e))?;
-    // The header is durable before the directory entry is (the caller
-    // syncs the directory next).
-    io.sync().map_err(|e| Error::io("fsync WAL segment", path, None, e))?;
-    Ok(io)
+    let made = seg_io(f).and_then(|io| {
+        let header = encode_header(id);
+        io.write_batch(&[WriteOp { offset: 0, data: &header }])
+            .map_err(|e| Error::io("write WAL segment header", path, Some(0), e))?;
+        // The header is durable before the directory entry is (the caller
+        // syncs the directory next).
+        io.sync().map_err(|e| Error::io("fsync WAL segment", path, None, e))?;
+        Ok(io)
+    });
+    if made.is_err() {
+        // Not left behind: a later rotation creates this id anew.
+        let _ = std::fs::remove_file(path);
+    }
+    made
 }
 
 /// The segment files in `dir`, by id.
