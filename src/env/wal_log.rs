@@ -50,11 +50,17 @@ impl Env {
     pub fn log_append(&self, frames: &mut [u8]) -> Result<Lsn> {
         let log = self.log().ok_or_else(no_log)?;
         wal::set_begin_synced(frames, log.writer.synced());
-        // A failed append poisons: its write may have landed in part, or a
-        // rotation's fsync of the segment before failed (records of commits
-        // waiting for their sync may be lost, and a second fsync would not
-        // say so), or the new segment's directory entry is not durable.
-        log.writer.append(frames).inspect_err(|e| self.poisoned(e))
+        // A failed append poisons unless the log is as it was (a full disk
+        // met allocating the segment: the commit rolls back, later ones may
+        // go on): its write may have landed, or a rotation's fsync of the
+        // segment before failed (records of commits waiting for their sync
+        // may be lost, and a second fsync would not say so), or the new
+        // segment's directory entry is not durable.
+        log.writer.append(frames).inspect_err(|e| {
+            if log.writer.broken() {
+                self.poisoned(e)
+            }
+        })
     }
 
     /// Returns once the log is durable up to `lsn` (group commit). A failed

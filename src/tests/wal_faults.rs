@@ -162,3 +162,38 @@ fn a_failed_append_that_landed_does_not_come_back() {
     assert_eq!(r.get(b"base").unwrap(), Some(&b"v"[..]));
     assert_eq!(r.get(b"ghost").unwrap(), None, "a commit that returned an error came back");
 }
+
+/// A full disk met allocating the log ahead of an append leaves the log as
+/// it was: that commit fails with NoSpace and rolls back, the database is
+/// not poisoned, and the next commits go on (and survive a reopen).
+#[test]
+fn a_full_disk_allocating_the_log_fails_only_that_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |path: &std::path::Path, arm: Option<u64>| {
+        let fw = open_fault_wal(path, Options::new().wal(true)).unwrap();
+        put(&fw.db, b"fill", &vec![7u8; 600_000]).unwrap();
+        let before = fw.clock.steps() as usize;
+        if let Some(k) = arm {
+            fw.clock.arm(k, Fault::Fail(libc::ENOSPC));
+        }
+        let res = put(&fw.db, b"B", &vec![9u8; 600_000]);
+        (fw.clock.trace()[before..].to_vec(), res, fw)
+    };
+    let (steps, res, _) = run(&dir.path().join("dry.db"), None);
+    res.unwrap();
+    // The log's allocation comes after the data file's (pages, then the append).
+    let grow = steps.iter().rposition(|s| matches!(s, Step::Grow(_))).expect("the log grows") as u64 + 1;
+    let path = dir.path().join("full.db");
+    let (_, res, fw) = run(&path, Some(grow));
+    assert_eq!(res.unwrap_err().kind(), ErrorKind::NoSpace);
+    put(&fw.db, b"C", b"after").expect("the database goes on after a full disk at the log");
+    put(&fw.db, b"B", &vec![9u8; 600_000]).expect("the same commit, the disk having room again");
+    let FaultWal { db, clock, data, segments } = fw;
+    drop((clock, data, segments));
+    db.close().map_err(|e| e.error).unwrap();
+    let db = Database::open_with_options(&path, Options::new().wal(true)).unwrap();
+    db.check().unwrap();
+    let r = db.begin_read().unwrap();
+    assert_eq!(r.get(b"C").unwrap(), Some(&b"after"[..]));
+    assert_eq!(r.get(b"B").unwrap().map(|v| v.len()), Some(600_000));
+}

@@ -114,6 +114,9 @@ pub(crate) struct WalWriter {
     cur: Mutex<Current>,
     /// Everything before this LSN is durable (a sync covered it).
     synced: AtomicU64,
+    /// An append failed past the point where the log could go on as if it
+    /// had not been made (`broken`).
+    broken: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for WalWriter {
@@ -191,15 +194,26 @@ impl WalWriter {
         // The resume segment was synced above, earlier ones before their
         // rotation: everything before `start` is durable.
         let synced = AtomicU64::new(start.0);
-        Ok(WalWriter { dir: dir.to_path_buf(), segment_size, seg_io, cur: Mutex::new(cur), synced })
+        Ok(WalWriter {
+            dir: dir.to_path_buf(),
+            segment_size,
+            seg_io,
+            cur: Mutex::new(cur),
+            synced,
+            broken: Default::default(),
+        })
     }
 
-    /// Appends one transaction's frames; returns the LSN past them.
+    /// Appends one transaction's frames; returns the LSN past them. A
+    /// failure leaves the log as it was when the segment could not be
+    /// allocated (a full disk) or the transaction is too large for a
+    /// segment; any other (a rotation's fsync, creation or directory sync,
+    /// the write itself) marks the writer `broken`.
     pub fn append(&self, frames: &[u8]) -> Result<Lsn> {
         let mut cur = self.cur.lock().unwrap_or_else(|p| p.into_inner());
         let len = frames.len() as u64;
         if cur.legacy || (cur.offset > SEGMENT_HEADER as u64 && cur.offset + len > self.segment_size) {
-            self.rotate(&mut cur)?;
+            self.rotate(&mut cur).inspect_err(|_| self.broken.store(true, Ordering::Release))?;
         }
         let end = cur.offset + len;
         if end > u32::MAX as u64 {
@@ -224,6 +238,7 @@ impl WalWriter {
             // caller poisons the database, so nothing is appended after).
             let zeros = vec![0u8; frames.len()];
             let _ = cur.io.write_batch(&[WriteOp { offset: cur.offset, data: &zeros }]);
+            self.broken.store(true, Ordering::Release);
             return Err(Error::io("write WAL", &path(cur.id), Some(cur.offset), e));
         }
         cur.offset = end;
@@ -259,6 +274,12 @@ impl WalWriter {
         io.sync().map_err(|e| Error::io("fsync WAL", &self.dir.join(segment_name(end.segment())), None, e))?;
         self.synced.fetch_max(end.0, Ordering::AcqRel);
         Ok(end)
+    }
+
+    /// Whether an append failed in a way that leaves the log unfit to go
+    /// on (see `append`): the database must be poisoned.
+    pub fn broken(&self) -> bool {
+        self.broken.load(Ordering::Acquire)
     }
 
     /// Everything before this LSN is durable. A commit logs it in its
