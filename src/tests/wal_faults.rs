@@ -7,11 +7,12 @@
 //! segment's creation) poisons the same way, and a commit waiting for a
 //! sync that the failure may have undone is not acknowledged.
 
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crate::error::ErrorKind;
 use crate::options::Options;
-use crate::storage::{Fault, Step};
+use crate::storage::{Fault, IoBackend, ReadOp, Step, WriteOp};
 use crate::tests::support::{open_fault_wal, FaultWal};
 use crate::Database;
 
@@ -196,4 +197,91 @@ fn a_full_disk_allocating_the_log_fails_only_that_commit() {
     let r = db.begin_read().unwrap();
     assert_eq!(r.get(b"C").unwrap(), Some(&b"after"[..]));
     assert_eq!(r.get(b"B").unwrap().map(|v| v.len()), Some(600_000));
+}
+
+/// What happened, in order; the gate's condvar; whether it is open.
+type GateState = Arc<(Mutex<Vec<&'static str>>, Condvar, Mutex<bool>)>;
+
+/// A segment backend whose fsync from the thread named "A" waits at a gate
+/// and whose fsyncs from "B" fail with EIO; it records the order.
+#[derive(Debug)]
+struct SegGate {
+    inner: crate::storage::SyncIo,
+    st: GateState,
+}
+
+impl IoBackend for SegGate {
+    fn name(&self) -> &'static str {
+        "seg-gate"
+    }
+    fn write_batch(&self, ops: &[WriteOp<'_>]) -> std::io::Result<()> {
+        self.inner.write_batch(ops)
+    }
+    fn read_batch(&self, ops: &mut [ReadOp<'_>]) -> std::io::Result<()> {
+        self.inner.read_batch(ops)
+    }
+    fn grow(&self, len: u64) -> std::io::Result<()> {
+        self.inner.grow(len)
+    }
+    fn sync(&self) -> std::io::Result<()> {
+        let (events, cv, open) = &*self.st;
+        match std::thread::current().name() {
+            Some("A") => {
+                events.lock().unwrap().push("A syncs");
+                cv.notify_all();
+                drop(cv.wait_while(open.lock().unwrap(), |o| !*o).unwrap());
+                let r = self.inner.sync();
+                events.lock().unwrap().push("A synced");
+                r
+            }
+            Some("B") => {
+                events.lock().unwrap().push("B's fsync failed");
+                Err(std::io::Error::from_raw_os_error(libc::EIO))
+            }
+            _ => self.inner.sync(),
+        }
+    }
+}
+
+/// Bug: a group-commit leader's log sync that began before a rotation's
+/// fsync of the same segment failed, and returned after it, took its own
+/// success for durability (the kernel reports a writeback error once): the
+/// landed commit it covered was acknowledged. Segment fsyncs are now
+/// serialised and a sync after a failed one does not count.
+#[test]
+fn a_log_sync_overlapping_a_failed_rotation_fsync_acknowledges_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let st: GateState = Arc::new((Mutex::new(Vec::new()), Condvar::new(), Mutex::new(false)));
+    let seg_st = st.clone();
+    let segments: crate::wal::SegmentIo =
+        Arc::new(move |f: std::fs::File| -> crate::error::Result<Arc<dyn IoBackend>> {
+            Ok(Arc::new(SegGate { inner: crate::storage::SyncIo::new(f, 1 << 16), st: seg_st.clone() }))
+        });
+    let db = Database::open_with_backends(
+        &dir.path().join("g.db"),
+        rotating(),
+        &crate::env::Env::default_backend,
+        Some(segments),
+    )
+    .unwrap();
+    let db = Arc::new(db);
+    put(&db, b"fill", &vec![7u8; 600_000]).unwrap();
+    let mut a = db.begin_write().unwrap();
+    a.put(b"A", b"landed").unwrap();
+    let publish_a = a.commit_until_landed().unwrap();
+    let a = std::thread::Builder::new().name("A".into()).spawn(publish_a).unwrap();
+    drop(st.1.wait_while(st.0.lock().unwrap(), |e| e.is_empty()).unwrap());
+    let b = {
+        let db = db.clone();
+        std::thread::Builder::new().name("B".into()).spawn(move || put(&db, b"B", &vec![9u8; 600_000])).unwrap()
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    *st.2.lock().unwrap() = true;
+    st.1.notify_all();
+    let (a, b) = (a.join().unwrap(), b.join().unwrap());
+    let events = st.0.lock().unwrap().clone();
+    assert!(b.is_err(), "{events:?}");
+    let failed_first =
+        events.iter().position(|e| *e == "B's fsync failed") < events.iter().position(|e| *e == "A synced");
+    assert!(!(failed_first && a.is_ok()), "A acknowledged though the fsync covering its records failed: {events:?}");
 }

@@ -117,6 +117,11 @@ pub(crate) struct WalWriter {
     /// An append failed past the point where the log could go on as if it
     /// had not been made (`broken`).
     broken: std::sync::atomic::AtomicBool,
+    /// Held around every fsync of a segment (after `cur` where both are):
+    /// a sync that follows a rotation's failed fsync of the same file sees
+    /// `broken` set, and does not take its own success (the kernel reports
+    /// a writeback error once) for durability.
+    fsyncs: Mutex<()>,
 }
 
 impl std::fmt::Debug for WalWriter {
@@ -201,6 +206,7 @@ impl WalWriter {
             cur: Mutex::new(cur),
             synced,
             broken: Default::default(),
+            fsyncs: Mutex::new(()),
         })
     }
 
@@ -248,7 +254,13 @@ impl WalWriter {
     /// Moves to a new segment, the current one synced first.
     fn rotate(&self, cur: &mut Current) -> Result<()> {
         let old = self.dir.join(segment_name(cur.id));
-        cur.io.sync().map_err(|e| Error::io("fsync WAL segment", &old, None, e))?;
+        {
+            let _fsync = self.fsyncs.lock().unwrap_or_else(|p| p.into_inner());
+            cur.io.sync().map_err(|e| {
+                self.broken.store(true, Ordering::Release);
+                Error::io("fsync WAL segment", &old, None, e)
+            })?;
+        }
         self.synced.fetch_max(Lsn::new(cur.id, cur.offset as u32).0, Ordering::AcqRel);
         let id = cur.id.checked_add(1).ok_or_else(|| Error::Internal("WAL segment ids exhausted".into()))?;
         let path = self.dir.join(segment_name(id));
@@ -271,7 +283,13 @@ impl WalWriter {
             let cur = self.cur.lock().unwrap_or_else(|p| p.into_inner());
             (cur.io.clone(), Lsn::new(cur.id, cur.offset as u32))
         };
-        io.sync().map_err(|e| Error::io("fsync WAL", &self.dir.join(segment_name(end.segment())), None, e))?;
+        let _fsync = self.fsyncs.lock().unwrap_or_else(|p| p.into_inner());
+        let name = || self.dir.join(segment_name(end.segment()));
+        io.sync().map_err(|e| Error::io("fsync WAL", &name(), None, e))?;
+        if self.broken() {
+            let e = std::io::Error::other("an earlier append or rotation of the log failed");
+            return Err(Error::io("fsync WAL", &name(), None, e));
+        }
         self.synced.fetch_max(end.0, Ordering::AcqRel);
         Ok(end)
     }
