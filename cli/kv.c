@@ -170,7 +170,7 @@ int cmd_keys(int argc, char **argv) {
   cli_opts o;
   session s;
   buf prefix = {0};
-  int code, at = operands(argc, argv, "bxpw", &o, 1, &code);
+  int code = 0, at = operands(argc, argv, "bxpw", &o, 1, &code);
   if (at < 0) return code;
   if (o.prefix != NULL) code = bytes_operand(argv[0], o.prefix, o.hex, &prefix);
   if (code == 0 && (code = session_begin(argv[0], argv[at], OPEN_READ, false, &o, &s)) == 0)
