@@ -15,7 +15,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use crate::alloc::{detached_snapshot, load_freelist, unreachable_pages, Meta};
+use crate::alloc::{detached_snapshot, read_freelist, unreachable_pages, Meta};
 use crate::error::{Error, Result};
 use crate::tree::PageReader;
 use crate::txn::ReadTx;
@@ -30,18 +30,23 @@ pub(crate) fn write_snapshot(tx: &ReadTx, file: &File, path: &Path) -> Result<u6
     let meta = Meta { checkpoint_lsn: 0, ..*tx.meta() };
     let reader = tx.page_reader();
     let ps = reader.page_size as u64;
-    let (free, meta, freelist) = if meta.freelist_deferred {
-        // The snapshot's freelist is not on disk (the weak sync modes and
-        // a log defer it to the next steady point or checkpoint): the copy
-        // gets one of its own, a snapshot of every page the trees do not
-        // reach, placed past the source's pages.
-        let free = unreachable_pages(&reader, &meta)?;
-        let (bytes, fref) = detached_snapshot(&free, PageId(meta.page_count), ps as usize, meta.txid);
-        let pages = bytes.len() as u64 / ps;
-        let copy = Meta { page_count: meta.page_count + pages, freelist: fref, freelist_deferred: false, ..meta };
-        (free, copy, Some(bytes))
-    } else {
-        (load_freelist(&reader, &meta)?.pool, meta, None)
+    // The stored freelist, when the snapshot has one and it reads whole.
+    let stored = if meta.freelist_deferred { None } else { read_freelist(&reader, &meta).ok() };
+    let (free, meta, freelist) = match stored {
+        Some(fl) => (fl.pool, meta, None),
+        None => {
+            // The snapshot's freelist is not on disk (the weak sync modes
+            // and a log defer it to the next steady point or checkpoint),
+            // or it is damaged (a copy of it would list its own pages free,
+            // holes in the copy): the copy gets one of its own, a snapshot
+            // of every page the trees do not reach, placed past the
+            // source's pages.
+            let free = unreachable_pages(&reader, &meta)?;
+            let (bytes, fref) = detached_snapshot(&free, PageId(meta.page_count), ps as usize, meta.txid);
+            let pages = bytes.len() as u64 / ps;
+            let copy = Meta { page_count: meta.page_count + pages, freelist: fref, freelist_deferred: false, ..meta };
+            (free, copy, Some(bytes))
+        }
     };
     let len = meta.page_count * ps;
     file.set_len(len).map_err(|e| Error::io("size the copy", path, Some(len), e))?;

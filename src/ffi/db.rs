@@ -255,7 +255,8 @@ pub unsafe extern "C" fn thunder_check(db: *mut thunder_db) -> thunder_status {
 /// empty path, `dest_path` exists, is the database itself, or
 /// "<dest_path>.wal" exists); THUNDER_IO (among others: a missing
 /// directory, or a file system without hard links); THUNDER_NO_SPACE;
-/// THUNDER_CORRUPTED (the database's freelist or a page is damaged);
+/// THUNDER_CORRUPTED (a page the copy needs is damaged; a damaged
+/// freelist is not one: the copy gets a freelist of its own);
 /// THUNDER_NO_MEMORY; THUNDER_INTERNAL.
 ///
 /// # Safety
