@@ -10,7 +10,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Rng, SeedGuard, TestDb};
+use common::{contents, Rng, SeedGuard, TestDb};
 use thunder::{Database, ErrorKind, Options, SyncMode};
 
 fn weak(mode: SyncMode) -> Options {
@@ -35,11 +35,6 @@ fn churn(db: &Database, rng: &mut Rng, n: usize, model: &mut BTreeMap<Vec<u8>, V
         }
         tx.commit().unwrap();
     }
-}
-
-fn contents(db: &Database) -> BTreeMap<Vec<u8>, Vec<u8>> {
-    let tx = db.begin_read().unwrap();
-    tx.iter().map(|r| r.unwrap()).map(|(k, v)| (k.to_vec(), v.to_vec())).collect()
 }
 
 /// `check` of a snapshot whose freelist is deferred finds the same free

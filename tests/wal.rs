@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 
 use std::sync::{RwLock, RwLockReadGuard};
 
-use common::{copy_image, wal_dir_of as wal_dir, TestDb};
+use common::{contents, copy_image, wal_dir_of as wal_dir, wal_opts, TestDb};
 use thunder::{Database, ErrorKind, Options, SyncMode};
 
 /// A child holds copies of the parent's descriptors (and so its file
@@ -27,15 +27,6 @@ static FORKS: RwLock<()> = RwLock::new(());
 
 fn forks_shared() -> RwLockReadGuard<'static, ()> {
     FORKS.read().unwrap_or_else(|p| p.into_inner())
-}
-
-fn wal_opts() -> Options {
-    common::with_test_io(Options::new().wal(true))
-}
-
-fn contents(db: &Database) -> BTreeMap<Vec<u8>, Vec<u8>> {
-    let r = db.begin_read().unwrap();
-    r.iter().map(|i| i.unwrap()).map(|(k, v)| (k.to_vec(), v.to_vec())).collect()
 }
 
 /// Commits `n` transactions of two keys each, from `first`; returns the model.

@@ -9,17 +9,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{copy_image, wal_dir_of as wal_dir, TestDb};
+use common::{contents, copy_image, wal_dir_of as wal_dir, wal_opts, TestDb};
 use thunder::{Database, ErrorKind, Options, SyncMode};
-
-fn wal_opts() -> Options {
-    common::with_test_io(Options::new().wal(true))
-}
-
-fn contents(db: &Database) -> BTreeMap<Vec<u8>, Vec<u8>> {
-    let r = db.begin_read().unwrap();
-    r.iter().map(|i| i.unwrap()).map(|(k, v)| (k.to_vec(), v.to_vec())).collect()
-}
 
 /// `n` commits of one key each, from `first`; returns what they wrote.
 fn commit_keys(db: &Database, first: u64, n: u64, model: &mut BTreeMap<Vec<u8>, Vec<u8>>) {

@@ -219,7 +219,7 @@ impl WalWriter {
         let mut cur = self.cur.lock().unwrap_or_else(|p| p.into_inner());
         let len = frames.len() as u64;
         if cur.legacy || (cur.offset > SEGMENT_HEADER as u64 && cur.offset + len > self.segment_size) {
-            self.rotate(&mut cur).inspect_err(|_| self.broken.store(true, Ordering::Release))?;
+            self.rotate(&mut cur)?;
         }
         let end = cur.offset + len;
         if end > u32::MAX as u64 {
@@ -251,16 +251,17 @@ impl WalWriter {
         Ok(Lsn::new(cur.id, end as u32))
     }
 
-    /// Moves to a new segment, the current one synced first.
+    /// Moves to a new segment, the current one synced first. Any failure
+    /// marks the writer broken, before a sync waiting for the fsync lock
+    /// can count its own fsync of the old segment.
     fn rotate(&self, cur: &mut Current) -> Result<()> {
+        let _fsync = self.fsyncs.lock().unwrap_or_else(|p| p.into_inner());
+        self.next_segment(cur).inspect_err(|_| self.broken.store(true, Ordering::Release))
+    }
+
+    fn next_segment(&self, cur: &mut Current) -> Result<()> {
         let old = self.dir.join(segment_name(cur.id));
-        {
-            let _fsync = self.fsyncs.lock().unwrap_or_else(|p| p.into_inner());
-            cur.io.sync().map_err(|e| {
-                self.broken.store(true, Ordering::Release);
-                Error::io("fsync WAL segment", &old, None, e)
-            })?;
-        }
+        cur.io.sync().map_err(|e| Error::io("fsync WAL segment", &old, None, e))?;
         self.synced.fetch_max(Lsn::new(cur.id, cur.offset as u32).0, Ordering::AcqRel);
         let id = cur.id.checked_add(1).ok_or_else(|| Error::Internal("WAL segment ids exhausted".into()))?;
         let path = self.dir.join(segment_name(id));

@@ -167,6 +167,17 @@ pub fn copy_image(from: &Path, to: &Path) {
     std::fs::copy(from, to).expect("copy the data file");
 }
 
+/// Options with the write-ahead log on, over the backend under test.
+pub fn wal_opts() -> Options {
+    with_test_io(Options::new().wal(true))
+}
+
+/// The default keyspace of the latest snapshot, key to value.
+pub fn contents(db: &Database) -> std::collections::BTreeMap<Vec<u8>, Vec<u8>> {
+    let r = db.begin_read().unwrap();
+    r.iter().map(|i| i.unwrap()).map(|(k, v)| (k.to_vec(), v.to_vec())).collect()
+}
+
 /// The default write-ahead log directory of the database at `path`.
 pub fn wal_dir_of(path: &Path) -> PathBuf {
     let mut p = path.as_os_str().to_owned();
