@@ -137,7 +137,9 @@ impl Database {
         WriteTx::begin(self.env.clone(), true)
     }
 
-    /// Starts the write transaction, or `Busy` at once if it is taken.
+    /// Starts the write transaction, or `Busy` at once if another write
+    /// transaction is open (a steady point's brief hold of the writer slot
+    /// is waited out).
     pub fn try_begin_write(&self) -> Result<WriteTx> {
         WriteTx::begin(self.env.clone(), false)
     }

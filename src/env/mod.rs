@@ -41,4 +41,4 @@ mod writer;
 pub(crate) use environment::{next_serial, Config, Env};
 pub(crate) use open::BackendFactory;
 pub(crate) use wal_log::WalLog;
-pub(crate) use writer::WriterState;
+pub(crate) use writer::{Returning, WriterState};

@@ -3,7 +3,7 @@
 //! deadlock, and keeps the writer's state between transactions.
 
 use std::sync::atomic::Ordering;
-use std::sync::Condvar;
+use std::sync::{Arc, Condvar};
 use std::thread::ThreadId;
 
 use crate::alloc::{Freelist, Meta};
@@ -41,12 +41,20 @@ struct Slot {
     /// Threads waiting for the slot: releasing it wakes one only if any
     /// waits (a futex wake is a system call, one a commit otherwise).
     waiting: usize,
+    /// The owner is the engine itself (a steady point writing the free
+    /// set), not a write transaction: a brief hold that even a caller who
+    /// asked not to wait waits out, so `try_begin_write` is `Busy` only
+    /// when a transaction is open.
+    internal: bool,
 }
 
 impl Writer {
     pub fn new() -> Writer {
         Writer {
-            slot: RankedMutex::new(Rank::Writer, Slot { owner: None, state: Some(WriterState::default()), waiting: 0 }),
+            slot: RankedMutex::new(
+                Rank::Writer,
+                Slot { owner: None, state: Some(WriterState::default()), waiting: 0, internal: false },
+            ),
             cv: Condvar::new(),
         }
     }
@@ -79,7 +87,7 @@ impl Env {
             if owner == me {
                 return Err(Error::Busy("this thread already holds the write transaction"));
             }
-            if !wait {
+            if !wait && !slot.internal {
                 return Err(Error::Busy("another write transaction is open"));
             }
             slot.waiting += 1;
@@ -98,6 +106,7 @@ impl Env {
             return Err(e);
         }
         slot.owner = Some(me);
+        slot.internal = !txn;
         if txn {
             self.open_writers.fetch_add(1, Ordering::AcqRel);
         }
@@ -121,5 +130,25 @@ impl Env {
         if waiting {
             self.writer.cv.notify_one();
         }
+    }
+}
+
+/// A commit that gave the writer slot back and has not returned yet (a
+/// logged commit waiting for its group's sync, then the steady point or
+/// checkpoint it may ask for): counted in `open_writers` while it lives, so
+/// a `close` racing with it is `Busy` instead of returning while the
+/// commit still holds the environment, and with it the file lock.
+pub(crate) struct Returning(Arc<Env>);
+
+impl Returning {
+    pub fn new(env: &Arc<Env>) -> Returning {
+        env.open_writers.fetch_add(1, Ordering::AcqRel);
+        Returning(env.clone())
+    }
+}
+
+impl Drop for Returning {
+    fn drop(&mut self) {
+        self.0.open_writers.fetch_sub(1, Ordering::AcqRel);
     }
 }

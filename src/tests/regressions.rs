@@ -410,3 +410,53 @@ fn a_backup_of_a_database_whose_freelist_is_damaged_gets_a_sound_one() {
     assert_eq!(r.get(b"key00001").unwrap(), Some(&[3u8; 150][..]));
     assert_eq!(r.get(b"key00002").unwrap(), None);
 }
+
+/// Bug: `close` on one thread while a logged commit on another waited for
+/// its group's sync returned OK: the commit had given the writer slot back,
+/// so no transaction counted as open, yet it still held the environment and
+/// with it the file lock, so an immediate reopen in the same process was
+/// `Locked`. The commit counts as an open transaction until it returns.
+#[test]
+fn close_while_a_logged_commit_waits_for_its_sync_is_busy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("closing.db");
+    let db = Database::open_with_options(&path, Options::new().wal(true)).unwrap();
+    let mut tx = db.begin_write().unwrap();
+    tx.put(b"k", b"landed").unwrap();
+    let publish = tx.commit_until_landed().unwrap();
+    let err = db.close().expect_err("a commit under way is an open transaction");
+    assert_eq!(err.error.kind(), ErrorKind::Busy, "{}", err.error);
+    let db = err.db.expect("a Busy close gives the handle back");
+    publish().unwrap();
+    db.close().unwrap();
+    let db = Database::open_with_options(&path, Options::new().wal(true)).unwrap();
+    assert_eq!(db.begin_read().unwrap().get(b"k").unwrap(), Some(&b"landed"[..]));
+}
+
+/// Bug: `try_begin_write` (`THUNDER_TXN_WRITE_NOWAIT`) answered `Busy`,
+/// "another write transaction is open", while no transaction was: the
+/// syncer held the writer slot for a moment to write the free set of a
+/// steady point. Such a hold is waited out.
+#[test]
+fn try_begin_write_waits_out_the_engines_own_hold_of_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path().join("nowait.db")).unwrap();
+    let held = db.env.take_writer(false, false).unwrap();
+    let (started, ready) = mpsc::channel();
+    let got = std::thread::scope(|s| {
+        let t = s.spawn(|| {
+            started.send(()).unwrap();
+            db.try_begin_write().map(|tx| tx.abort())
+        });
+        ready.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        db.env.give_back_writer(held, false);
+        t.join().unwrap()
+    });
+    got.expect("no write transaction was open");
+    // A transaction's hold still makes it Busy at once.
+    let tx = db.begin_write().unwrap();
+    let other = std::thread::scope(|s| s.spawn(|| db.try_begin_write().map(|_| ())).join().unwrap());
+    assert_eq!(other.unwrap_err().kind(), ErrorKind::Busy);
+    tx.abort();
+}

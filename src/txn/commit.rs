@@ -31,7 +31,7 @@
 //! when the batched interval passed.
 
 use crate::alloc::{Meta, Persisted, TxAlloc};
-use crate::env::Env;
+use crate::env::{Env, Returning};
 use crate::error::{Error, Result};
 use crate::options::SyncMode;
 use crate::storage::{stored_checksum, WriteOp};
@@ -171,7 +171,8 @@ impl WriteTx {
         }
         let res = self.commit_phases();
         // The writer slot is free from here: a logged commit waits for its
-        // group's sync without holding it.
+        // group's sync without holding it, still an open transaction.
+        let _returning = Returning::new(&self.env);
         self.end();
         let res = match res {
             Ok(Some((meta, lsn))) => self.env.log_wait_durable(lsn).map(|()| self.env.readers.publish_newer(meta)),
@@ -191,11 +192,15 @@ impl WriteTx {
     #[cfg(test)]
     pub(crate) fn commit_until_landed(mut self) -> Result<impl FnOnce() -> Result<()>> {
         let res = self.commit_phases();
+        let returning = Returning::new(&self.env);
         self.end();
         let (meta, lsn) =
             res?.ok_or_else(|| Error::Internal("the commit was published at once (no log, or a weak mode)".into()))?;
         let env = self.env.clone();
-        Ok(move || env.log_wait_durable(lsn).map(|()| env.readers.publish_newer(meta)))
+        Ok(move || {
+            let _returning = returning;
+            env.log_wait_durable(lsn).map(|()| env.readers.publish_newer(meta))
+        })
     }
 
     /// The phases of the module doc, in order. Returns the meta and LSN a
