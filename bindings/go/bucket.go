@@ -17,56 +17,59 @@ const (
 )
 
 // Bucket is a named keyspace opened in a transaction; buckets nest. It is
-// valid until its transaction ends. A Tx's own root Bucket (h nil) stands
-// for the default keyspace and the top level of buckets.
+// valid until its transaction ends. A Bucket with h nil stands for its
+// transaction's default keyspace and the top level of buckets (Tx.root).
 type Bucket struct {
-	tx *Tx
-	h  *C.thunder_bucket // nil for the root, and once the transaction ended
+	tx *Tx               // keeps the Tx, and so the transaction, alive
+	h  *C.thunder_bucket // nil for the root; released when the transaction ends
 }
 
 // root says whether b is its transaction's default keyspace.
-func (b *Bucket) root() bool { return b == &b.tx.root }
+func (b *Bucket) root() bool { return b.h == nil }
 
-// live returns ErrTxClosed once the transaction ended: the C handles are
-// released then, and must not reach the library.
-func (b *Bucket) live() error {
-	if b.tx.h == nil || (!b.root() && b.h == nil) {
-		return closedError("bucket")
-	}
-	return nil
+// use runs f with the transaction's C handle under its lock: ErrTxClosed
+// once the transaction ended (the C handles are released then, and must not
+// reach the library), also when another goroutine ends it meanwhile.
+func (b *Bucket) use(f func(t *C.thunder_txn) error) error {
+	return b.tx.t.use("bucket", f)
 }
 
 // GetView returns the value of key without copying it: a slice of the
 // database's memory (usually its read-only mapping). It is valid only until
 // the transaction ends or, in a write transaction, until its next
 // modifying call (Put, Delete, bucket and cursor changes); reading it later,
-// or writing to it ever, is undefined behaviour. Copy what must outlive
-// that. ErrNotFound if the key is absent.
-func (b *Bucket) GetView(key []byte) ([]byte, error) {
-	if err := b.live(); err != nil {
-		return nil, err
-	}
-	var v C.thunder_bytes
+// or writing to it ever, is undefined behaviour. Keep the Tx reachable while
+// using it (an unreachable Tx may be rolled back by its finalizer), and copy
+// what must outlive that. ErrNotFound if the key is absent.
+func (b *Bucket) GetView(key []byte) ([]byte, error) { return b.get(key, false) }
+
+// Get returns a copy of the value of key; ErrNotFound if it is absent.
+func (b *Bucket) Get(key []byte) ([]byte, error) { return b.get(key, true) }
+
+// get is GetView, or Get when copy is set: the copy is made before the
+// transaction can end.
+func (b *Bucket) get(key []byte, copy bool) (out []byte, err error) {
 	k, kn := cBytes(key)
-	err := call(func() C.enum_thunder_status {
-		if b.root() {
-			return C.thunder_get(b.tx.h, k, kn, &v)
+	err = b.use(func(t *C.thunder_txn) error {
+		var v C.thunder_bytes
+		err := call(func() C.enum_thunder_status {
+			if b.root() {
+				return C.thunder_get(t, k, kn, &v)
+			}
+			return C.thunder_bucket_get(b.h, k, kn, &v)
+		})
+		if err == nil {
+			out = view(v)
+			if copy {
+				out = clone(out)
+			}
 		}
-		return C.thunder_bucket_get(b.h, k, kn, &v)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return view(v), nil
-}
-
-// Get returns a copy of the value of key; ErrNotFound if it is absent.
-func (b *Bucket) Get(key []byte) ([]byte, error) {
-	v, err := b.GetView(key)
-	if err != nil {
-		return nil, err
-	}
-	return clone(v), nil
+	return out, nil
 }
 
 // Put stores value under key (ErrReadOnly in a read transaction).
@@ -74,42 +77,39 @@ func (b *Bucket) Put(key, value []byte) error { return b.PutFlags(key, value, 0)
 
 // PutFlags is Put with NoOverwrite and/or Append.
 func (b *Bucket) PutFlags(key, value []byte, flags PutFlag) error {
-	if err := b.live(); err != nil {
-		return err
-	}
 	k, kn := cBytes(key)
 	v, vn := cBytes(value)
-	return call(func() C.enum_thunder_status {
-		if b.root() {
-			return C.thunder_put(b.tx.h, k, kn, v, vn, C.uint32_t(flags))
-		}
-		return C.thunder_bucket_put(b.h, k, kn, v, vn, C.uint32_t(flags))
+	return b.use(func(t *C.thunder_txn) error {
+		return call(func() C.enum_thunder_status {
+			if b.root() {
+				return C.thunder_put(t, k, kn, v, vn, C.uint32_t(flags))
+			}
+			return C.thunder_bucket_put(b.h, k, kn, v, vn, C.uint32_t(flags))
+		})
 	})
 }
 
 // Delete removes key; ErrNotFound if it is absent.
 func (b *Bucket) Delete(key []byte) error {
-	if err := b.live(); err != nil {
-		return err
-	}
 	k, kn := cBytes(key)
-	return call(func() C.enum_thunder_status {
-		if b.root() {
-			return C.thunder_delete(b.tx.h, k, kn)
-		}
-		return C.thunder_bucket_delete_key(b.h, k, kn)
+	return b.use(func(t *C.thunder_txn) error {
+		return call(func() C.enum_thunder_status {
+			if b.root() {
+				return C.thunder_delete(t, k, kn)
+			}
+			return C.thunder_bucket_delete_key(b.h, k, kn)
+		})
 	})
 }
 
 // NextSequence increments and returns the bucket's persisted sequence (1
 // first); write transactions only, and not on a Tx's default keyspace.
 func (b *Bucket) NextSequence() (uint64, error) {
-	if err := b.live(); err != nil {
-		return 0, err
-	}
 	var n C.uint64_t
 	// For the root b.h is NULL: the library answers ErrInvalidArgument.
-	err := call(func() C.enum_thunder_status { return C.thunder_bucket_next_sequence(b.h, &n) })
+	err := b.use(func(*C.thunder_txn) error {
+		return call(func() C.enum_thunder_status { return C.thunder_bucket_next_sequence(b.h, &n) })
+	})
 	return uint64(n), err
 }
 
@@ -139,55 +139,58 @@ type openFunc func(*C.thunder_txn, *C.thunder_bucket, *C.uint8_t, C.size_t, **C.
 // openChild runs one of the bucket-opening calls with b as the parent and
 // registers the new handle with the transaction, which releases it.
 func (b *Bucket) openChild(name []byte, open openFunc) (*Bucket, error) {
-	if err := b.live(); err != nil {
-		return nil, err
-	}
 	n, nl := cBytes(name)
 	// The out-pointer points at a variable of its own: cgo refuses a pointer
 	// into a Go struct that holds Go pointers.
 	var h *C.thunder_bucket
-	if err := call(func() C.enum_thunder_status { return open(b.tx.h, b.h, n, nl, &h) }); err != nil {
+	err := b.use(func(t *C.thunder_txn) error {
+		if err := call(func() C.enum_thunder_status { return open(t, b.h, n, nl, &h) }); err != nil {
+			return err
+		}
+		b.tx.t.buckets = append(b.tx.t.buckets, h)
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	child := &Bucket{tx: b.tx, h: h}
-	b.tx.buckets = append(b.tx.buckets, child)
-	return child, nil
+	return &Bucket{tx: b.tx, h: h}, nil
 }
 
 // DeleteBucket deletes child bucket name with all its keys and buckets.
 func (b *Bucket) DeleteBucket(name []byte) error {
-	if err := b.live(); err != nil {
-		return err
-	}
 	n, nl := cBytes(name)
-	return call(func() C.enum_thunder_status { return C.thunder_bucket_delete(b.tx.h, b.h, n, nl) })
+	return b.use(func(t *C.thunder_txn) error {
+		return call(func() C.enum_thunder_status { return C.thunder_bucket_delete(t, b.h, n, nl) })
+	})
 }
 
 // Cursor opens a cursor over the bucket's keys, released with the transaction.
 func (b *Bucket) Cursor() (*Cursor, error) {
-	return b.openCursor(func(out **C.thunder_cursor) C.enum_thunder_status {
-		return C.thunder_cursor_open(b.tx.h, b.h, out)
+	return b.openCursor(func(t *C.thunder_txn, out **C.thunder_cursor) C.enum_thunder_status {
+		return C.thunder_cursor_open(t, b.h, out)
 	})
 }
 
 // bucketCursor opens a cursor over the names of the child buckets.
 func (b *Bucket) bucketCursor() (*Cursor, error) {
-	return b.openCursor(func(out **C.thunder_cursor) C.enum_thunder_status {
-		return C.thunder_bucket_cursor_open(b.tx.h, b.h, out)
+	return b.openCursor(func(t *C.thunder_txn, out **C.thunder_cursor) C.enum_thunder_status {
+		return C.thunder_bucket_cursor_open(t, b.h, out)
 	})
 }
 
-func (b *Bucket) openCursor(open func(out **C.thunder_cursor) C.enum_thunder_status) (*Cursor, error) {
-	if err := b.live(); err != nil {
-		return nil, err
-	}
+func (b *Bucket) openCursor(open func(t *C.thunder_txn, out **C.thunder_cursor) C.enum_thunder_status) (*Cursor, error) {
 	var h *C.thunder_cursor // see openChild
-	if err := call(func() C.enum_thunder_status { return open(&h) }); err != nil {
+	err := b.use(func(t *C.thunder_txn) error {
+		if err := call(func() C.enum_thunder_status { return open(t, &h) }); err != nil {
+			return err
+		}
+		b.tx.t.cursors[h] = struct{}{}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	c := &Cursor{tx: b.tx, h: h}
-	b.tx.cursors = append(b.tx.cursors, c)
-	return c, nil
+	return &Cursor{tx: b.tx, h: h}, nil
 }
 
 // ForEach calls fn for each key and value (copies) in key order; an error

@@ -88,7 +88,7 @@ func TestNextSequence(t *testing.T) {
 				t.Fatalf("sequence %d, want %d", n, want)
 			}
 		}
-		_, err = tx.root.NextSequence()
+		_, err = tx.root().NextSequence()
 		wantErr(t, err, ErrInvalidArgument)
 		return nil
 	}))

@@ -28,28 +28,43 @@ import "C"
 //	for k, v := c.First(); k != nil; k, v = c.Next() { ... }
 //	if err := c.Err(); err != nil { ... }
 type Cursor struct {
-	tx  *Tx
-	h   *C.thunder_cursor // nil once closed or the transaction ended
+	tx  *Tx               // keeps the Tx, and so the transaction, alive
+	h   *C.thunder_cursor // nil once closed; released when the transaction ends
 	err error
 }
 
 type moveFunc func(c *C.thunder_cursor, k, v *C.thunder_bytes) C.enum_thunder_status
 
-// move runs one cursor move; ErrNotFound (past an end) is not an error.
+// use runs f with the cursor's C handle under the transaction's lock:
+// ErrTxClosed once the cursor is closed or the transaction ended.
+func (c *Cursor) use(f func(h *C.thunder_cursor) error) error {
+	return c.tx.t.use("cursor", func(*C.thunder_txn) error {
+		if c.h == nil {
+			return closedError("cursor")
+		}
+		return f(c.h)
+	})
+}
+
+// move runs one cursor move; ErrNotFound (past an end) is not an error. The
+// key and value are copied before the transaction can end.
 func (c *Cursor) move(f moveFunc) (key, value []byte) {
-	if c.h == nil {
-		c.err = closedError("cursor")
-		return nil, nil
-	}
-	var k, v C.thunder_bytes
-	if err := call(func() C.enum_thunder_status { return f(c.h, &k, &v) }); err != nil {
+	err := c.use(func(h *C.thunder_cursor) error {
+		var k, v C.thunder_bytes
+		if err := call(func() C.enum_thunder_status { return f(h, &k, &v) }); err != nil {
+			return err
+		}
+		key, value = clone(view(k)), clone(view(v))
+		return nil
+	})
+	if err != nil {
 		if !isStatus(err, ErrNotFound) {
 			c.err = err
 		}
 		return nil, nil
 	}
 	c.err = nil
-	return clone(view(k)), clone(view(v))
+	return key, value
 }
 
 func (c *Cursor) step(move C.int) (key, value []byte) {
@@ -84,10 +99,9 @@ func (c *Cursor) Seek(seek []byte) (key, value []byte) {
 // item: Next returns the item after it, Prev the one before it.
 // ErrNotFound if there is no current item.
 func (c *Cursor) Delete() error {
-	if c.h == nil {
-		return closedError("cursor")
-	}
-	return call(func() C.enum_thunder_status { return C.thunder_cursor_delete(c.h) })
+	return c.use(func(h *C.thunder_cursor) error {
+		return call(func() C.enum_thunder_status { return C.thunder_cursor_delete(h) })
+	})
 }
 
 // Err is the failure that ended the last move, nil if it succeeded or only
@@ -97,7 +111,13 @@ func (c *Cursor) Err() error { return c.err }
 // Close releases the cursor before its transaction ends (which releases it
 // anyway). Moves after Close fail with ErrTxClosed.
 func (c *Cursor) Close() {
-	C.thunder_cursor_close(c.h)
+	t := c.tx.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, open := t.cursors[c.h]; open { // not yet released by the transaction's end
+		C.thunder_cursor_close(c.h)
+		delete(t.cursors, c.h)
+	}
 	c.h = nil
 }
 

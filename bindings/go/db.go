@@ -7,6 +7,8 @@ package thunder
 import "C"
 
 import (
+	"math"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -61,8 +63,18 @@ func (o *Options) apply() (*C.thunder_options, error) {
 	setIf(o.SyncMode != SyncFull, func() C.enum_thunder_status {
 		return C.thunder_options_set_sync_mode(opts, C.thunder_sync_mode(o.SyncMode))
 	})
+	var syncMs, lockMs uint32
+	if err == nil {
+		syncMs, err = durationMs("SyncInterval", o.SyncInterval)
+	}
+	if err == nil {
+		lockMs, err = durationMs("LockTimeout", o.LockTimeout)
+	}
+	if err == nil && strings.IndexByte(o.WALDir, 0) >= 0 {
+		err = &Error{Status: ErrInvalidArgument, Message: "Options.WALDir contains a NUL byte"}
+	}
 	setIf(o.SyncInterval != 0, func() C.enum_thunder_status {
-		return C.thunder_options_set_sync_interval_ms(opts, C.uint32_t(o.SyncInterval.Milliseconds()))
+		return C.thunder_options_set_sync_interval_ms(opts, C.uint32_t(syncMs))
 	})
 	setIf(o.WAL, func() C.enum_thunder_status { return C.thunder_options_set_wal(opts, true) })
 	setIf(o.WALDir != "", func() C.enum_thunder_status {
@@ -72,13 +84,27 @@ func (o *Options) apply() (*C.thunder_options, error) {
 	})
 	setIf(o.MaxSize != 0, func() C.enum_thunder_status { return C.thunder_options_set_max_size(opts, C.uint64_t(o.MaxSize)) })
 	setIf(o.LockTimeout != 0, func() C.enum_thunder_status {
-		return C.thunder_options_set_lock_timeout_ms(opts, C.uint32_t(o.LockTimeout.Milliseconds()))
+		return C.thunder_options_set_lock_timeout_ms(opts, C.uint32_t(lockMs))
 	})
 	if err != nil {
 		C.thunder_options_free(opts)
 		return nil, err
 	}
 	return opts, nil
+}
+
+// durationMs is d in whole milliseconds for a uint32 option: a positive d
+// under 1ms rounds up to 1ms; a negative d, or one past ~49.7 days, is
+// ErrInvalidArgument (a plain conversion would wrap it).
+func durationMs(name string, d time.Duration) (uint32, error) {
+	ms := d.Milliseconds()
+	if d > 0 && ms == 0 {
+		ms = 1
+	}
+	if d < 0 || ms > math.MaxUint32 {
+		return 0, &Error{Status: ErrInvalidArgument, Message: "Options." + name + " " + d.String() + " is out of range"}
+	}
+	return uint32(ms), nil
 }
 
 // DB is an open database. It may be shared by any number of goroutines.
@@ -93,6 +119,9 @@ type DB struct {
 // Open opens the database file at path, creating it unless opts says
 // otherwise. opts may be nil. Close it with Close.
 func Open(path string, opts *Options) (*DB, error) {
+	if strings.IndexByte(path, 0) >= 0 {
+		return nil, &Error{Status: ErrInvalidArgument, Message: "thunder: path contains a NUL byte"}
+	}
 	var copts *C.thunder_options
 	if opts != nil {
 		var err error
@@ -134,7 +163,9 @@ func (db *DB) use(f func(h *C.thunder_db) error) error {
 
 // Close checkpoints and closes the database. It fails with ErrBusy, and the
 // database stays open, while transactions are open or other calls on it are
-// in progress (a Begin waiting for the writer, for one).
+// in progress (a Begin waiting for the writer, for one). A Tx dropped
+// without Commit or Rollback counts as open until the garbage collector
+// finalizes it (which rolls it back): end every Tx explicitly.
 func (db *DB) Close() error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
@@ -145,6 +176,9 @@ func (db *DB) Close() error {
 		return &Error{Status: ErrBusy, Message: "thunder: Close while other calls on the database are in progress"}
 	}
 	err := call(func() C.enum_thunder_status { return C.thunder_close(db.h) })
+	if e, ok := err.(*Error); ok && e.Status == ErrBusy {
+		e.Message += " (a Tx dropped without Commit or Rollback stays open until the garbage collector finalizes it)"
+	}
 	// The handle is released on every failure but BUSY and INVALID_ARGUMENT.
 	if err == nil || !(isStatus(err, ErrBusy) || isStatus(err, ErrInvalidArgument)) {
 		db.h = nil

@@ -25,11 +25,13 @@
 // library's message (thunder_last_error); errors.Is matches them against the
 // exported sentinels (ErrNotFound, ErrBusy, ...).
 //
-// Threads: a Tx, and the buckets and cursors opened in it, must be used by
-// one goroutine at a time. A write transaction is tied by the library to the
-// OS thread that began it, so Begin(true) locks the calling goroutine to its
-// OS thread until Commit or Rollback, which must be called by that same
-// goroutine (Update does all of this).
+// Threads: a Tx, and the buckets and cursors opened in it, are meant for one
+// goroutine at a time; a use racing with Commit or Rollback on another
+// goroutine gets ErrTxClosed. A write transaction is tied by the library to
+// the OS thread that began it, so Begin(true) locks the calling goroutine to
+// its OS thread until Commit or Rollback, which must be called by that same
+// goroutine (Update does all of this). A Tx dropped without Commit or
+// Rollback is rolled back by a finalizer once the garbage collector finds it.
 package thunder
 
 /*

@@ -35,15 +35,16 @@ class Cursor:
         return self._h
 
     def _move(self, fn, *args):
-        h = self._live()
-        k, v = Bytes(), Bytes()
-        try:
-            check(fn(h, *args, ctypes.byref(k), ctypes.byref(v)))
-        except NotFoundError:
-            self._current = None
-            return None
-        self._current = _item(k, v)
-        return self._current
+        with self._txn._lock:
+            h = self._live()
+            k, v = Bytes(), Bytes()
+            try:
+                check(fn(h, *args, ctypes.byref(k), ctypes.byref(v)))
+            except NotFoundError:
+                self._current = None
+                return None
+            self._current = _item(k, v)
+            return self._current
 
     def first(self):
         return self._move(lib.thunder_cursor_first)
@@ -67,12 +68,20 @@ class Cursor:
     def delete(self):
         """Deletes the current item; afterwards there is none, and next()
         returns the item after it. NotFoundError without a current item."""
-        check(lib.thunder_cursor_delete(self._live()))
-        self._current = None
+        with self._txn._lock:
+            check(lib.thunder_cursor_delete(self._live()))
+            self._current = None
 
     def _walk(self, step):
         if self._current is not None:
-            yield self._current
+            # The cached item may be stale (changed or deleted through other
+            # calls since the move): read it again from the library.
+            key = self._current[0]
+            item = self.seek(key)
+            if step == self.prev and (item is None or item[0] != key):
+                item = self.prev()  # key deleted: seek passed it; go back before it
+            if item is not None:
+                yield item
         while (item := step()) is not None:
             yield item
 
@@ -84,8 +93,9 @@ class Cursor:
 
     def close(self):
         """Releases the cursor now instead of at the end of its transaction."""
-        lib.thunder_cursor_close(self._h)
-        self._h = None
+        with self._txn._lock:
+            lib.thunder_cursor_close(self._h)
+            self._h = None
 
     def __enter__(self):
         return self

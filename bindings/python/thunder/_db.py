@@ -47,6 +47,20 @@ _OPTIONS = {
 Stats = namedtuple("Stats", [name for name, _ in CStats._fields_])
 
 
+_UNSIGNED_BITS = {ctypes.c_uint32: 32, ctypes.c_uint64: 64, ctypes.c_size_t: 8 * ctypes.sizeof(ctypes.c_size_t)}
+
+
+def _check_range(key, value, ctype):
+    """ctypes wraps out-of-range ints silently (-1 -> 2**32 - 1): refuse them."""
+    if ctype is ctypes.c_char_p:
+        if b"\0" in value:
+            raise ValueError(f"thunder.open: {key} contains a NUL byte")
+        return
+    bits = _UNSIGNED_BITS.get(ctype)
+    if bits is not None and not 0 <= value < 2**bits:
+        raise ValueError(f"thunder.open: {key}={value} is out of range (0 to {2**bits - 1})")
+
+
 def _options(options):
     """Builds thunder_options from open()'s keywords; the caller frees them."""
     unknown = set(options) - set(_OPTIONS) - {"preset_nvme"}
@@ -60,7 +74,10 @@ def _options(options):
         for key, value in options.items():
             if key in _OPTIONS:
                 setter, convert = _OPTIONS[key]
-                check(getattr(lib, "thunder_options_set_" + setter)(opts, convert(value)))
+                fn = getattr(lib, "thunder_options_set_" + setter)
+                value = convert(value)
+                _check_range(key, value, fn.argtypes[1])
+                check(fn(opts, value))
     except BaseException:
         lib.thunder_options_free(opts)
         raise
@@ -77,10 +94,13 @@ def open(path, **options):  # noqa: A001 - the module's entry point, like io.ope
     wal_dir, wal_segment_size, checkpoint_interval_secs,
     checkpoint_wal_threshold, lock_timeout_ms, and preset_nvme=True.
     """
+    cpath = os.fsencode(path)
+    if b"\0" in cpath:
+        raise ValueError("thunder.open: path contains a NUL byte")
     opts = _options(options) if options else None
     try:
         out = ctypes.c_void_p()
-        check(lib.thunder_open(os.fsencode(path), opts, ctypes.byref(out)))
+        check(lib.thunder_open(cpath, opts, ctypes.byref(out)))
     finally:
         lib.thunder_options_free(opts)
     return Database(os.fspath(path), out.value)

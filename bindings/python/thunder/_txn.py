@@ -1,10 +1,11 @@
 """Transactions and buckets: the keyspaces."""
 
 import ctypes
+import threading
 
 from ._cursor import Cursor, _arg
 from ._lib import PUT_APPEND, PUT_NO_OVERWRITE, Bytes, lib
-from .errors import TxnClosedError, check
+from .errors import NotFoundError, TxnClosedError, check
 
 
 class _Keyspace:
@@ -22,14 +23,15 @@ class _Keyspace:
         """The value of key (bytes), or default if it is absent."""
         try:
             return self[key]
-        except KeyError:
+        except NotFoundError:  # not BucketNotFoundError (a deleted bucket), also a KeyError
             return default
 
     def __getitem__(self, key):
         key = _arg(key, "key")
         v = Bytes()
-        check(self._c_get(key, ctypes.byref(v)))
-        return ctypes.string_at(v.data, v.len)
+        with self._txn._lock:  # the handle stays live, and v valid, meanwhile
+            check(self._c_get(key, ctypes.byref(v)))
+            return ctypes.string_at(v.data, v.len)
 
     def __contains__(self, key):
         return self.get(key) is not None
@@ -40,7 +42,8 @@ class _Keyspace:
         if not)."""
         key, value = _arg(key, "key"), _arg(value, "value")
         flags = (PUT_NO_OVERWRITE if no_overwrite else 0) | (PUT_APPEND if append else 0)
-        check(self._c_put(key, value, flags))
+        with self._txn._lock:
+            check(self._c_put(key, value, flags))
 
     def __setitem__(self, key, value):
         self.put(key, value)
@@ -48,7 +51,8 @@ class _Keyspace:
     def delete(self, key):
         """Deletes key; NotFoundError (a KeyError) if it is absent."""
         key = _arg(key, "key")
-        check(self._c_delete(key))
+        with self._txn._lock:
+            check(self._c_delete(key))
 
     def __delitem__(self, key):
         self.delete(key)
@@ -56,8 +60,9 @@ class _Keyspace:
     def _open_bucket(self, fn, name):
         name = _arg(name, "name")
         out = ctypes.c_void_p()
-        check(fn(self._txn_handle(), self._parent(), name, len(name), ctypes.byref(out)))
-        return self._txn._adopt(Bucket(self._txn, out.value))
+        with self._txn._lock:
+            check(fn(self._txn_handle(), self._parent(), name, len(name), ctypes.byref(out)))
+            return self._txn._adopt(Bucket(self._txn, out.value))
 
     def bucket(self, name):
         """Opens child bucket name; BucketNotFoundError if it is missing."""
@@ -72,20 +77,25 @@ class _Keyspace:
     def delete_bucket(self, name):
         """Deletes child bucket name with all it holds."""
         name = _arg(name, "name")
-        check(lib.thunder_bucket_delete(self._txn_handle(), self._parent(), name, len(name)))
+        with self._txn._lock:
+            check(lib.thunder_bucket_delete(self._txn_handle(), self._parent(), name, len(name)))
 
     def _open_cursor(self, fn, arg):
         out = ctypes.c_void_p()
-        check(fn(self._txn_handle(), arg, ctypes.byref(out)))
-        return self._txn._adopt(Cursor(self._txn, out.value))
+        with self._txn._lock:
+            check(fn(self._txn_handle(), arg, ctypes.byref(out)))
+            return self._txn._adopt(Cursor(self._txn, out.value))
 
     def cursor(self):
         """A cursor over the keys, released with the transaction."""
-        return self._open_cursor(lib.thunder_cursor_open, self._parent())
+        with self._txn._lock:
+            return self._open_cursor(lib.thunder_cursor_open, self._parent())
 
     def buckets(self):
         """The names of the child buckets, in order."""
-        with self._open_cursor(lib.thunder_bucket_cursor_open, self._parent()) as c:
+        with self._txn._lock:
+            c = self._open_cursor(lib.thunder_bucket_cursor_open, self._parent())
+        with c:
             return [k for k, _ in c]
 
     def items(self):
@@ -108,6 +118,9 @@ class Transaction(_Keyspace):
         self._txn = self
         self.writable = write
         self._children = []
+        # Serialises each C call on this transaction's handles with its end:
+        # another thread's commit must not release a handle in use.
+        self._lock = threading.RLock()
 
     def _adopt(self, child):
         self._children.append(child)
@@ -135,19 +148,21 @@ class Transaction(_Keyspace):
     def id(self):
         """The txid a write transaction's commit will get, or the txid of a
         read transaction's snapshot; 0 once ended."""
-        return lib.thunder_txn_id(self._h) if self._h is not None else 0
+        with self._lock:
+            return lib.thunder_txn_id(self._h) if self._h is not None else 0
 
     @property
     def closed(self):
         return self._h is None
 
     def _end(self, release):
-        h = self._txn_handle()
-        self._h = None
-        for child in self._children:
-            child.close()
-        self._children = []
-        release(h)
+        with self._lock:
+            h = self._txn_handle()
+            self._h = None
+            for child in self._children:
+                child.close()
+            self._children = []
+            release(h)
 
     def commit(self):
         """Commits (durably under the default sync mode); the transaction
@@ -207,9 +222,11 @@ class Bucket(_Keyspace):
     def next_sequence(self):
         """Increments and returns the bucket's persisted sequence (1 first)."""
         out = ctypes.c_uint64()
-        check(lib.thunder_bucket_next_sequence(self._handle(), ctypes.byref(out)))
+        with self._txn._lock:
+            check(lib.thunder_bucket_next_sequence(self._handle(), ctypes.byref(out)))
         return out.value
 
     def close(self):
-        lib.thunder_bucket_close(self._h)
-        self._h = None
+        with self._txn._lock:
+            lib.thunder_bucket_close(self._h)
+            self._h = None

@@ -8,6 +8,14 @@
 //! database: valid until the transaction ends or, in a write transaction,
 //! until its next modifying call. Buckets and cursors are closed by their
 //! owner (`defer b.close()`), also after their transaction ended.
+//!
+//! `Db`, `Txn`, `Bucket` and `Cursor` are handles: `Db.close`, `Txn.commit`,
+//! `Txn.abort`, `Bucket.close` and `Cursor.close` take a pointer and clear
+//! the handle, so that later calls through that variable fail (error.Closed,
+//! error.TxnClosed) instead of handing the library a released handle. A copy
+//! made before is not cleared: do not use copies after the original ended.
+//! A Bucket reaches its Txn through a pointer, to see whether it ended: keep
+//! the Txn at its address (not moved, in scope) while its buckets are used.
 
 const std = @import("std");
 
@@ -35,6 +43,9 @@ pub const Error = error{
     Internal,
     /// A status this binding does not know (a newer library).
     Unknown,
+    /// A Db, Bucket or Cursor used after its own close (the binding's own
+    /// error: the library is not called, lastError() is not updated).
+    Closed,
 };
 
 /// Maps a thunder_status to the error union: `try ok(c.thunder_sync(db))`.
@@ -112,9 +123,14 @@ fn slice(b: c.thunder_bytes) []const u8 {
     return b.data[0..b.len];
 }
 
-/// An open database; shared by any number of threads.
+/// An open database; shared by any number of threads. close clears
+/// `handle`; every call through a closed Db is error.Closed.
 pub const Db = struct {
-    handle: *c.thunder_db,
+    handle: ?*c.thunder_db,
+
+    fn live(self: Db) Error!*c.thunder_db {
+        return self.handle orelse error.Closed;
+    }
 
     pub fn open(path: [:0]const u8, options: Options) Error!Db {
         const o = try options.build();
@@ -125,9 +141,18 @@ pub const Db = struct {
     }
 
     /// Checkpoints and closes; error.Busy (and the database stays open)
-    /// while transactions are open.
-    pub fn close(self: Db) Error!void {
-        try ok(c.thunder_close(self.handle));
+    /// while transactions are open. Clears `handle` unless the database
+    /// stays open (error.Busy); error.Closed if already closed. Close a Db
+    /// shared between threads once, after every other user is done: the
+    /// other threads' copies are not cleared.
+    pub fn close(self: *Db) Error!void {
+        const h = try self.live();
+        ok(c.thunder_close(h)) catch |err| {
+            // The library releases the handle on every failure but these.
+            if (err != error.Busy and err != error.InvalidArgument) self.handle = null;
+            return err;
+        };
+        self.handle = null;
     }
 
     pub const Mode = enum(u32) {
@@ -139,22 +164,22 @@ pub const Db = struct {
     /// Begins a transaction; end it with commit or abort.
     pub fn begin(self: Db, mode: Mode) Error!Txn {
         var h: ?*c.thunder_txn = null;
-        try ok(c.thunder_txn_begin(self.handle, @intFromEnum(mode), &h));
+        try ok(c.thunder_txn_begin(try self.live(), @intFromEnum(mode), &h));
         return .{ .handle = h.? };
     }
 
     pub fn sync(self: Db) Error!void {
-        try ok(c.thunder_sync(self.handle));
+        try ok(c.thunder_sync(try self.live()));
     }
 
     /// The full integrity check.
     pub fn check(self: Db) Error!void {
-        try ok(c.thunder_check(self.handle));
+        try ok(c.thunder_check(try self.live()));
     }
 
     pub fn stats(self: Db) Error!c.thunder_stats {
         var s: c.thunder_stats = undefined;
-        try ok(c.thunder_stat(self.handle, &s));
+        try ok(c.thunder_stat(try self.live(), &s));
         return s;
     }
 };
@@ -162,7 +187,9 @@ pub const Db = struct {
 /// A read or write transaction; its own keyspace is the default one.
 /// commit and abort end it and clear `handle`, so that
 /// `var tx = try db.begin(.write); errdefer tx.abort();` is safe also when
-/// commit fails (a failed commit has rolled back and released it).
+/// commit fails (a failed commit has rolled back and released it). Buckets
+/// opened through it keep a pointer to it: keep it in place while they are
+/// in use.
 pub const Txn = struct {
     handle: ?*c.thunder_txn,
 
@@ -217,16 +244,16 @@ pub const Txn = struct {
     }
 
     /// Opens top-level bucket name; close it with Bucket.close.
-    pub fn bucket(self: Txn, name: []const u8) Error!Bucket {
-        return Bucket.openIn(try self.live(), null, name, c.thunder_bucket_open);
+    pub fn bucket(self: *const Txn, name: []const u8) Error!Bucket {
+        return Bucket.openIn(self, null, name, c.thunder_bucket_open);
     }
 
-    pub fn createBucket(self: Txn, name: []const u8) Error!Bucket {
-        return Bucket.openIn(try self.live(), null, name, c.thunder_bucket_create);
+    pub fn createBucket(self: *const Txn, name: []const u8) Error!Bucket {
+        return Bucket.openIn(self, null, name, c.thunder_bucket_create);
     }
 
-    pub fn createBucketIfMissing(self: Txn, name: []const u8) Error!Bucket {
-        return Bucket.openIn(try self.live(), null, name, c.thunder_bucket_create_if_missing);
+    pub fn createBucketIfMissing(self: *const Txn, name: []const u8) Error!Bucket {
+        return Bucket.openIn(self, null, name, c.thunder_bucket_create_if_missing);
     }
 
     pub fn deleteBucket(self: Txn, name: []const u8) Error!void {
@@ -239,62 +266,73 @@ pub const Txn = struct {
     }
 };
 
-/// A named keyspace of a transaction; buckets nest.
+/// A named keyspace of a transaction; buckets nest. Once the transaction
+/// ended, every call but close is error.TxnClosed; after close, error.Closed.
 pub const Bucket = struct {
-    txn: *c.thunder_txn,
-    handle: *c.thunder_bucket,
+    /// The transaction it was opened in, for its liveness: the raw
+    /// thunder_txn would be released (and could be reused) once it ends.
+    txn: *const Txn,
+    handle: ?*c.thunder_bucket,
 
     const OpenFn = fn (?*c.thunder_txn, ?*c.thunder_bucket, [*c]const u8, usize, [*c]?*c.thunder_bucket) callconv(.c) c.thunder_status;
 
-    fn openIn(txn: *c.thunder_txn, parent: ?*c.thunder_bucket, name: []const u8, comptime f: OpenFn) Error!Bucket {
+    fn openIn(txn: *const Txn, parent: ?*c.thunder_bucket, name: []const u8, comptime f: OpenFn) Error!Bucket {
         var h: ?*c.thunder_bucket = null;
-        try ok(f(txn, parent, name.ptr, name.len, &h));
+        try ok(f(try txn.live(), parent, name.ptr, name.len, &h));
         return .{ .txn = txn, .handle = h.? };
     }
 
-    /// Releases the handle (also valid after the transaction ended).
-    pub fn close(self: Bucket) void {
+    fn live(self: Bucket) Error!*c.thunder_bucket {
+        return self.handle orelse error.Closed;
+    }
+
+    /// Releases the handle (also valid after the transaction ended) and
+    /// clears it; a no-op on a closed one.
+    pub fn close(self: *Bucket) void {
         c.thunder_bucket_close(self.handle);
+        self.handle = null;
     }
 
     pub fn get(self: Bucket, key: []const u8) Error![]const u8 {
         var v: c.thunder_bytes = undefined;
-        try ok(c.thunder_bucket_get(self.handle, key.ptr, key.len, &v));
+        try ok(c.thunder_bucket_get(try self.live(), key.ptr, key.len, &v));
         return slice(v);
     }
 
     pub fn put(self: Bucket, key: []const u8, value: []const u8) Error!void {
-        try ok(c.thunder_bucket_put(self.handle, key.ptr, key.len, value.ptr, value.len, 0));
+        try ok(c.thunder_bucket_put(try self.live(), key.ptr, key.len, value.ptr, value.len, 0));
     }
 
     pub fn delete(self: Bucket, key: []const u8) Error!void {
-        try ok(c.thunder_bucket_delete_key(self.handle, key.ptr, key.len));
+        try ok(c.thunder_bucket_delete_key(try self.live(), key.ptr, key.len));
     }
 
     /// Increments and returns the bucket's persisted sequence (1 first).
     pub fn nextSequence(self: Bucket) Error!u64 {
         var n: u64 = 0;
-        try ok(c.thunder_bucket_next_sequence(self.handle, &n));
+        try ok(c.thunder_bucket_next_sequence(try self.live(), &n));
         return n;
     }
 
     pub fn bucket(self: Bucket, name: []const u8) Error!Bucket {
-        return openIn(self.txn, self.handle, name, c.thunder_bucket_open);
+        return openIn(self.txn, try self.live(), name, c.thunder_bucket_open);
     }
 
     pub fn createBucket(self: Bucket, name: []const u8) Error!Bucket {
-        return openIn(self.txn, self.handle, name, c.thunder_bucket_create);
+        return openIn(self.txn, try self.live(), name, c.thunder_bucket_create);
     }
 
     pub fn cursor(self: Bucket) Error!Cursor {
-        return Cursor.open(self.txn, self.handle);
+        const b = try self.live();
+        return Cursor.open(try self.txn.live(), b);
     }
 };
 
 /// A position in a keyspace, in key order. Moves return the entry landed
-/// on, or null past either end.
+/// on, or null past either end. Once the transaction ended, every call but
+/// close is error.TxnClosed; after close, error.Closed.
 pub const Cursor = struct {
-    handle: *c.thunder_cursor,
+    handle: ?*c.thunder_cursor,
 
     fn open(txn: *c.thunder_txn, b: ?*c.thunder_bucket) Error!Cursor {
         var h: ?*c.thunder_cursor = null;
@@ -302,8 +340,15 @@ pub const Cursor = struct {
         return .{ .handle = h.? };
     }
 
-    pub fn close(self: Cursor) void {
+    fn live(self: Cursor) Error!*c.thunder_cursor {
+        return self.handle orelse error.Closed;
+    }
+
+    /// Releases the handle (also valid after the transaction ended) and
+    /// clears it; a no-op on a closed one.
+    pub fn close(self: *Cursor) void {
         c.thunder_cursor_close(self.handle);
+        self.handle = null;
     }
 
     const MoveFn = fn (?*c.thunder_cursor, [*c]c.thunder_bytes, [*c]c.thunder_bytes) callconv(.c) c.thunder_status;
@@ -311,7 +356,7 @@ pub const Cursor = struct {
     fn move(self: Cursor, comptime f: MoveFn) Error!?Entry {
         var k: c.thunder_bytes = undefined;
         var v: c.thunder_bytes = undefined;
-        return entry(f(self.handle, &k, &v), k, v);
+        return entry(f(try self.live(), &k, &v), k, v);
     }
 
     fn entry(status: c.thunder_status, k: c.thunder_bytes, v: c.thunder_bytes) Error!?Entry {
@@ -340,15 +385,16 @@ pub const Cursor = struct {
     pub fn seek(self: Cursor, key: []const u8) Error!?Entry {
         var k: c.thunder_bytes = undefined;
         var v: c.thunder_bytes = undefined;
-        return entry(c.thunder_cursor_seek(self.handle, key.ptr, key.len, &k, &v), k, v);
+        return entry(c.thunder_cursor_seek(try self.live(), key.ptr, key.len, &k, &v), k, v);
     }
 
     /// Deletes the entry under the cursor; next() then returns the one after it.
     pub fn delete(self: Cursor) Error!void {
-        try ok(c.thunder_cursor_delete(self.handle));
+        try ok(c.thunder_cursor_delete(try self.live()));
     }
 };
 
 test {
     _ = @import("thunder_test.zig");
+    _ = @import("misuse_test.zig");
 }

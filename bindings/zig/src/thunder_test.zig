@@ -94,10 +94,10 @@ test "buckets nest and keep their sequence" {
     defer t.close();
     {
         var w = try t.db.begin(.write);
-        const users = try w.createBucket("users");
+        var users = try w.createBucket("users");
         defer users.close();
         try testing.expectError(error.BucketExists, w.createBucket("users"));
-        const admins = try users.createBucket("admins");
+        var admins = try users.createBucket("admins");
         defer admins.close();
         try admins.put("alice", "root");
         try testing.expectEqual(@as(u64, 1), try users.nextSequence());
@@ -108,9 +108,9 @@ test "buckets nest and keep their sequence" {
     }
     var r = try t.db.begin(.read);
     defer r.abort();
-    const users = try r.bucket("users");
+    var users = try r.bucket("users");
     defer users.close();
-    const admins = try users.bucket("admins");
+    var admins = try users.bucket("admins");
     defer admins.close();
     try testing.expectEqualStrings("root", try admins.get("alice"));
     try testing.expectError(error.NotFound, r.get("alice"));
@@ -120,12 +120,12 @@ test "cursor walks, seeks and deletes" {
     var t = try TestDb.open(.{});
     defer t.close();
     var w = try t.db.begin(.write);
-    const b = try w.createBucket("b");
+    var b = try w.createBucket("b");
     defer b.close();
     var buf: [8]u8 = undefined;
     for (0..10) |i| try b.put(try std.fmt.bufPrint(&buf, "k{d:0>2}", .{i}), "v");
 
-    const cur = try b.cursor();
+    var cur = try b.cursor();
     defer cur.close();
     var n: usize = 0;
     while (try cur.next()) |e| : (n += 1) {
@@ -160,7 +160,7 @@ test "readme example" {
     defer out.deinit();
     const stdout = out.writer();
 
-    const db = try thunder.Db.open(path, .{});
+    var db = try thunder.Db.open(path, .{});
     defer db.close() catch {};
     var w = try db.begin(.write);
     errdefer w.abort();
