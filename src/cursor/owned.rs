@@ -50,6 +50,14 @@ impl OwnedCursor {
         Ok(OwnedCursor::new(tx, parent.copied(), Tree::Children))
     }
 
+    /// Fails as a move would on a failed transaction or a deleted bucket.
+    pub(crate) fn check_tree<T: TxCore>(&self, tx: &T) -> Result<()> {
+        if tx.serial() != self.txn {
+            return Err(Error::invalid("cursor used with another transaction than its own"));
+        }
+        tx.tree_root(self.bucket.as_ref(), self.tree).map(drop)
+    }
+
     /// Whether it walks child-bucket names rather than keys.
     pub fn over_bucket_names(&self) -> bool {
         self.tree == Tree::Children
@@ -142,7 +150,12 @@ impl OwnedCursor {
             return Err(Error::invalid("cursor used with another transaction than its own"));
         }
         if self.over_bucket_names() {
-            return Err(Error::invalid("delete on a cursor over bucket names (delete the bucket instead)"));
+            // A failed transaction or a deleted bucket says so first, as on
+            // every other call.
+            self.check_tree(&*tx)?;
+            return Err(Error::invalid(
+                "delete on a bucket cursor (use thunder_bucket_delete or Transaction::delete_bucket)",
+            ));
         }
         tx.cursor_delete(self.bucket.as_ref(), &mut self.raw)
     }

@@ -341,10 +341,18 @@ pub unsafe extern "C" fn thunder_cursor_delete(c: *mut thunder_cursor) -> thunde
         // SAFETY: forwarded contract.
         let c = unsafe { handles::get("c", c)? };
         c.with(|slot, pos| {
-            if pos.over_bucket_names() {
-                return Err(Error::invalid("delete on a bucket cursor (use thunder_bucket_delete)"));
-            }
-            match pos.delete(slot.write()?)? {
+            // An ended transaction answers TXN_CLOSED, whatever the cursor
+            // (API.md: every use after the end but close); a write
+            // transaction's failure or a deleted bucket is reported before
+            // a bucket cursor is refused, as by its moves.
+            let tx = match slot {
+                TxnSlot::Closed => return Err(closed()),
+                TxnSlot::Read(_) if pos.over_bucket_names() => {
+                    return Err(Error::invalid("delete on a bucket cursor (use thunder_bucket_delete)"))
+                }
+                slot => slot.write()?,
+            };
+            match pos.delete(tx)? {
                 true => Ok(()),
                 false => Err(Error::NoCurrentItem),
             }
@@ -365,4 +373,104 @@ pub unsafe extern "C" fn thunder_cursor_close(c: *mut thunder_cursor) {
         drop(unsafe { handles::release("c", c)? });
         Ok(())
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CString;
+    use std::ptr::null_mut;
+
+    use crate::ffi::*;
+
+    use thunder_status::*;
+
+    const EMPTY: thunder_bytes = thunder_bytes { data: std::ptr::null(), len: 0 };
+
+    fn open(dir: &std::path::Path, opts: *const thunder_options) -> *mut thunder_db {
+        let path = CString::new(dir.join("rev.db").to_str().unwrap()).unwrap();
+        let mut db = null_mut();
+        // SAFETY: a valid path, options NULL or live, and an out pointer.
+        assert_eq!(unsafe { thunder_open(path.as_ptr(), opts, &mut db) }, THUNDER_OK);
+        db
+    }
+
+    /// Bug: thunder_cursor_delete() on a bucket cursor answered
+    /// THUNDER_INVALID_ARGUMENT before looking at its transaction, so a
+    /// bucket cursor used after its transaction ended, after its bucket was
+    /// deleted, or in a write transaction that had failed did not report
+    /// THUNDER_TXN_CLOSED / THUNDER_BUCKET_NOT_FOUND / the failure (API.md:
+    /// "every other use of them after the transaction ended returns
+    /// THUNDER_TXN_CLOSED"; a failed transaction repeats its status on every
+    /// later call), unlike every other call on the same cursor.
+    #[test]
+    fn bucket_cursor_delete_reports_the_transaction_state_first() {
+        let dir = tempfile::tempdir().unwrap();
+        // SAFETY: every call gets live handles or handles it is meant to refuse.
+        unsafe {
+            let mut o = null_mut();
+            assert_eq!(thunder_options_new(&mut o), THUNDER_OK);
+            assert_eq!(thunder_options_set_max_size(o, 1 << 20), THUNDER_OK);
+            let db = open(dir.path(), o);
+            thunder_options_free(o);
+            let (mut w, mut p, mut bc, mut kc) = (null_mut(), null_mut(), null_mut(), null_mut());
+            let (mut k, mut v) = (EMPTY, EMPTY);
+
+            // 1. After the transaction ended.
+            assert_eq!(thunder_txn_begin(db, THUNDER_TXN_WRITE, &mut w), THUNDER_OK);
+            assert_eq!(thunder_bucket_create(w, null_mut(), b"P".as_ptr(), 1, &mut p), THUNDER_OK);
+            assert_eq!(thunder_bucket_cursor_open(w, null_mut(), &mut bc), THUNDER_OK);
+            assert_eq!(thunder_cursor_open(w, null_mut(), &mut kc), THUNDER_OK);
+            assert_eq!(thunder_txn_commit(w), THUNDER_OK);
+            assert_eq!(thunder_cursor_next(bc, &mut k, &mut v), THUNDER_TXN_CLOSED);
+            assert_eq!(thunder_cursor_delete(kc), THUNDER_TXN_CLOSED, "a key cursor");
+            assert_eq!(thunder_cursor_delete(bc), THUNDER_TXN_CLOSED, "a bucket cursor");
+            thunder_cursor_close(bc);
+            thunder_cursor_close(kc);
+            thunder_bucket_close(p);
+
+            // 2. Its bucket deleted in the same transaction.
+            assert_eq!(thunder_txn_begin(db, THUNDER_TXN_WRITE, &mut w), THUNDER_OK);
+            assert_eq!(thunder_bucket_open(w, null_mut(), b"P".as_ptr(), 1, &mut p), THUNDER_OK);
+            assert_eq!(thunder_bucket_cursor_open(w, p, &mut bc), THUNDER_OK);
+            assert_eq!(thunder_bucket_delete(w, null_mut(), b"P".as_ptr(), 1), THUNDER_OK);
+            assert_eq!(thunder_cursor_next(bc, &mut k, &mut v), THUNDER_BUCKET_NOT_FOUND);
+            assert_eq!(thunder_cursor_delete(bc), THUNDER_BUCKET_NOT_FOUND);
+            thunder_cursor_close(bc);
+            thunder_bucket_close(p);
+
+            // 3. A write transaction failed by THUNDER_NO_SPACE.
+            assert_eq!(thunder_bucket_cursor_open(w, null_mut(), &mut bc), THUNDER_OK);
+            let big = vec![7u8; 100_000];
+            let mut status = THUNDER_OK;
+            for i in 0..100u32 {
+                let key = format!("k{i}");
+                status = thunder_put(w, key.as_ptr(), key.len(), big.as_ptr(), big.len(), 0);
+                if status != THUNDER_OK {
+                    break;
+                }
+            }
+            assert_eq!(status, THUNDER_NO_SPACE);
+            assert_eq!(thunder_cursor_next(bc, &mut k, &mut v), THUNDER_NO_SPACE);
+            assert_eq!(thunder_cursor_delete(bc), THUNDER_NO_SPACE);
+            assert_eq!(thunder_txn_commit(w), THUNDER_NO_SPACE);
+            thunder_cursor_close(bc);
+
+            // Still refused on a live transaction (API.md), read or write.
+            for mode in [THUNDER_TXN_READ, THUNDER_TXN_WRITE] {
+                assert_eq!(thunder_txn_begin(db, mode, &mut w), THUNDER_OK);
+                assert_eq!(thunder_bucket_cursor_open(w, null_mut(), &mut bc), THUNDER_OK);
+                assert_eq!(thunder_cursor_delete(bc), THUNDER_INVALID_ARGUMENT);
+                assert_eq!(
+                    thunder_cursor_first(bc, &mut k, &mut v),
+                    THUNDER_OK,
+                    "P: the failed transaction rolled back"
+                );
+                assert_eq!(thunder_cursor_delete(bc), THUNDER_INVALID_ARGUMENT);
+                thunder_cursor_close(bc);
+                thunder_txn_abort(w);
+            }
+            assert_eq!(thunder_check(db), THUNDER_OK);
+            assert_eq!(thunder_close(db), THUNDER_OK);
+        }
+    }
 }
