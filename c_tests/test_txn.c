@@ -437,6 +437,32 @@ static void failed_txn(void) {
   CHECK_OK(thunder_close(db));
 }
 
+/* A transaction handle used again after its commit or abort (the caller's
+ * bug) is refused, even when a new transaction got its address, as the
+ * allocator gives at once without a sanitizer: a second commit used to
+ * commit that new transaction. The new one is left as it was. */
+static void stale_handle(thunder_db *db) {
+  for (int commit = 0; commit < 2; commit++) {
+    thunder_txn *t1 = NULL, *t2 = NULL, *r = NULL;
+    thunder_bytes v;
+    CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &t1));
+    CHECK_OK(thunder_put(t1, K("stale-1"), K("first"), 0));
+    if (commit) CHECK_OK(thunder_txn_commit(t1));
+    else thunder_txn_abort(t1);
+    CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &t2));
+    CHECK_OK(thunder_put(t2, K("stale-2"), K("second"), 0));
+    CHECK_STATUS(thunder_txn_commit(t1), THUNDER_INVALID_ARGUMENT);
+    CHECK(strstr(thunder_last_error(), "not a live thunder_txn") != NULL);
+    thunder_txn_abort(t1); /* refused as well: t2 stays open */
+    CHECK_OK(thunder_put(t2, K("stale-3"), K("third"), 0));
+    thunder_txn_abort(t2); /* the program throws its changes away */
+    CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_READ, &r));
+    CHECK_STATUS(thunder_get(r, K("stale-2"), &v), THUNDER_NOT_FOUND);
+    CHECK_STATUS(thunder_get(r, K("stale-3"), &v), THUNDER_NOT_FOUND);
+    thunder_txn_abort(r);
+  }
+}
+
 int main(void) {
   thunder_db *db = NULL;
   char path[4096];
@@ -450,6 +476,7 @@ int main(void) {
     handles_after_end(db, THUNDER_TXN_READ, end);
     handles_after_end(db, THUNDER_TXN_WRITE_NOWAIT, end);
   }
+  stale_handle(db);
   CHECK_OK(thunder_check(db));
   CHECK_OK(thunder_close(db));
   handles_outlive_db(path);

@@ -1,10 +1,15 @@
 //! The opaque handle types and the casts between them and C pointers.
 //!
-//! Every handle is a `Tagged<T>`: a magic number at offset 0, then the
-//! handle; a `Box` for all but transactions, whose `Arc` C shares with the
-//! transaction's buckets and cursors. The magic is checked on entry, so a NULL, a handle of the wrong
-//! type, or (usually) one already released is reported as
-//! `THUNDER_INVALID_ARGUMENT` instead of corrupting memory. The handle types
+//! Every handle is a `Tagged<T>`: a magic number at offset 0, a tag, then
+//! the handle; a `Box` for all but transactions, whose `Arc` C shares with
+//! the transaction's buckets and cursors. The pointer C holds carries the
+//! tag in its top 16 bits (user-space addresses on the 64-bit targets stay
+//! below 2^48; C never dereferences a handle). The magic and the tag are
+//! checked on entry, so a NULL, a handle of the wrong type, or one already
+//! released is reported as `THUNDER_INVALID_ARGUMENT` instead of
+//! corrupting memory; the tag catches a released handle whose address a
+//! new handle of the same type reuses (a second commit of a transaction
+//! would otherwise commit the next one, begun at the same address). The handle types
 //! themselves stay plain Rust structs, which cbindgen declares opaque. Buckets and
 //! cursors hold an `Arc` of their transaction's shared slot, never a pointer
 //! to the transaction: when it ends the slot becomes `Closed` and they report
@@ -12,7 +17,7 @@
 //! which fails that transaction (`THUNDER_INTERNAL` from then on).
 #![allow(unsafe_code, non_camel_case_types)]
 
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -23,6 +28,51 @@ use crate::options::Options;
 use crate::{Bucket, Database, OwnedCursor, ReadTx, WriteTx};
 
 const DEAD: u64 = 0xdead_dead_dead_dead;
+
+/// Where a handle's tag sits in the pointer C holds.
+const TAG_SHIFT: u32 = 48;
+const ADDR_MASK: usize = (1 << TAG_SHIFT) - 1;
+/// Tags a thread takes from `TAGS` at a time.
+const TAG_BLOCK: u64 = 64;
+/// The source of tags: consecutive handles get distinct tags across
+/// threads, so a stale handle is mistaken for a new one at its address only
+/// after 65,535 handles were made between the two.
+static TAGS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// The thread's block of tags: the next one and the block's end.
+    static TAG_RANGE: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
+
+/// The next tag, never 0 (bits 48..63 of a handle are never all clear).
+fn next_tag() -> u64 {
+    TAG_RANGE.with(|r| {
+        let (mut next, mut end) = r.get();
+        loop {
+            if next == end {
+                next = TAGS.fetch_add(TAG_BLOCK, Ordering::Relaxed);
+                end = next + TAG_BLOCK;
+            }
+            let tag = next & 0xffff;
+            next += 1;
+            if tag != 0 {
+                r.set((next, end));
+                return tag;
+            }
+        }
+    })
+}
+
+/// The pointer C holds for the handle at `p` with tag `tag`.
+fn to_c<T, U>(p: *mut Tagged<T>, tag: u64) -> *mut U {
+    debug_assert_eq!(p.addr() & !ADDR_MASK, 0, "a user-space address below 2^48");
+    p.map_addr(|a| (a & ADDR_MASK) | (tag as usize) << TAG_SHIFT).cast()
+}
+
+/// The allocation behind a pointer from `to_c`, and the tag it carries.
+fn from_c<T, U>(p: *const U) -> (*const Tagged<T>, u64) {
+    ((p.map_addr(|a| a & ADDR_MASK)).cast(), (p.addr() >> TAG_SHIFT) as u64)
+}
 
 /// An open database. Shared by any number of threads.
 #[derive(Debug)]
@@ -157,12 +207,14 @@ struct Tagged<T> {
     /// Atomic because a transaction's handle is shared: its release clears
     /// the magic while buckets and cursors still hold the `Arc`.
     magic: AtomicU64,
+    /// The tag the pointer C holds carries (`to_c`).
+    tag: u64,
     handle: T,
 }
 
 impl<T: Handle> Tagged<T> {
     fn new(handle: T) -> Tagged<T> {
-        Tagged { magic: AtomicU64::new(T::MAGIC), handle }
+        Tagged { magic: AtomicU64::new(T::MAGIC), tag: next_tag(), handle }
     }
 }
 
@@ -233,18 +285,34 @@ fn bad_handle<T: Handle>(arg: &str) -> Error {
 /// `p` must be NULL or a pointer obtained from this library for a handle of
 /// some type that has not been released.
 pub(crate) unsafe fn get<'a, T: Handle>(arg: &str, p: *const T) -> Result<&'a T> {
+    // SAFETY: forwarded contract.
+    Ok(unsafe { &(*live::<T>(arg, p)?).handle })
+}
+
+/// The `Tagged<T>` behind `p`, checked: not NULL, its magic `T`'s, its
+/// tag the pointer's.
+///
+/// # Safety
+/// As for `get`.
+unsafe fn live<T: Handle>(arg: &str, p: *const T) -> Result<*const Tagged<T>> {
     if p.is_null() {
         return Err(args::null(arg));
     }
+    let (t, tag) = from_c::<T, T>(p);
     // SAFETY: every handle, of whatever type, is a live `Tagged<_>` per the
     // caller's contract, so its first 8 bytes are its magic, an `AtomicU64`
     // (`repr(C)`, offset 0) that is only ever accessed atomically.
-    let magic = unsafe { &*p.cast::<AtomicU64>() }.load(Ordering::Relaxed);
+    let magic = unsafe { &*t.cast::<AtomicU64>() }.load(Ordering::Relaxed);
     if magic != T::MAGIC {
         return Err(bad_handle::<T>(arg));
     }
-    // SAFETY: the magic says `p` came from `into_raw::<T>`: a live `Tagged<T>`.
-    Ok(unsafe { &(*p.cast::<Tagged<T>>()).handle })
+    // SAFETY: the magic says `t` came from `into_raw::<T>` or
+    // `txn_into_raw`: a live `Tagged<T>`, whose tag is never written after
+    // it is made.
+    if unsafe { (*t).tag } != tag {
+        return Err(bad_handle::<T>(arg));
+    }
+    Ok(t)
 }
 
 /// Borrows the handle behind `p` mutably (options, never shared, and a
@@ -253,20 +321,24 @@ pub(crate) unsafe fn get<'a, T: Handle>(arg: &str, p: *const T) -> Result<&'a T>
 /// # Safety
 /// As for `get`, and no other reference to the handle may be in use.
 pub(crate) unsafe fn get_mut<'a, T: Handle>(arg: &str, p: *mut T) -> Result<&'a mut T> {
-    // SAFETY: forwarded contract; checks NULL and magic.
-    unsafe { get(arg, p)? };
+    // SAFETY: forwarded contract; checks NULL, magic and tag.
+    let t = unsafe { live(arg, p)? }.cast_mut();
     // SAFETY: checked above (a live `Tagged<T>`); exclusive per the caller's contract.
-    Ok(unsafe { &mut (*p.cast::<Tagged<T>>()).handle })
+    Ok(unsafe { &mut (*t).handle })
 }
 
 /// Hands a new handle to C.
 pub(crate) fn into_raw<T: Handle>(h: T) -> *mut T {
-    Box::into_raw(Box::new(Tagged::new(h))).cast()
+    let t = Tagged::new(h);
+    let tag = t.tag;
+    to_c(Box::into_raw(Box::new(t)), tag)
 }
 
 /// Hands a new transaction to C: the `Arc`'s first strong count.
 pub(crate) fn txn_into_raw(slot: TxnSlot) -> *mut thunder_txn {
-    Arc::into_raw(Arc::new(Tagged::new(thunder_txn { slot: Mutex::new(slot) }))).cast_mut().cast()
+    let t = Tagged::new(thunder_txn { slot: Mutex::new(slot) });
+    let tag = t.tag;
+    to_c(Arc::into_raw(Arc::new(t)).cast_mut(), tag)
 }
 
 /// A counted reference to the transaction behind `p`, for a bucket or
@@ -275,9 +347,8 @@ pub(crate) fn txn_into_raw(slot: TxnSlot) -> *mut thunder_txn {
 /// # Safety
 /// As for `get`.
 pub(crate) unsafe fn share_txn(arg: &str, p: *const thunder_txn) -> Result<TxnRc> {
-    // SAFETY: forwarded contract; checks NULL and magic.
-    unsafe { get(arg, p)? };
-    let p = p.cast::<Tagged<thunder_txn>>();
+    // SAFETY: forwarded contract; checks NULL, magic and tag.
+    let p = unsafe { live(arg, p)? };
     // SAFETY: a live transaction handle is a pointer from `Arc::into_raw`
     // (`txn_into_raw`) whose count C still holds, so the count is at least
     // one while it is incremented.
@@ -294,12 +365,12 @@ pub(crate) unsafe fn release_txn(arg: &str, p: *mut thunder_txn) -> Result<Optio
     if p.is_null() {
         return Ok(None);
     }
-    // SAFETY: checks the magic of a live handle per the caller's contract.
-    unsafe { get::<thunder_txn>(arg, p)? };
-    let p = p.cast::<Tagged<thunder_txn>>();
+    // SAFETY: checks magic and tag of a live handle per the caller's contract.
+    let p = unsafe { live::<thunder_txn>(arg, p)? };
     // SAFETY: a live `Tagged<thunder_txn>` from `txn_into_raw`. The magic is
     // cleared first so a second release is caught while buckets or cursors
-    // keep the allocation alive (usually, once it is freed).
+    // keep the allocation alive (and by the tag once a new transaction
+    // reuses the address).
     unsafe { (*p).magic.store(DEAD, Ordering::Relaxed) };
     // SAFETY: the pointer came from `Arc::into_raw` and C's count is taken
     // back once: the magic check above refuses a second release.
@@ -314,11 +385,11 @@ pub(crate) unsafe fn release<T: Handle>(arg: &str, p: *mut T) -> Result<Option<T
     if p.is_null() {
         return Ok(None);
     }
-    // SAFETY: checks the magic of a live handle per the caller's contract.
-    unsafe { get::<T>(arg, p)? };
-    let p = p.cast::<Tagged<T>>();
+    // SAFETY: checks magic and tag of a live handle per the caller's contract.
+    let p = unsafe { live::<T>(arg, p)? }.cast_mut();
     // SAFETY: a live `Tagged<T>` from `into_raw`. The magic is cleared first
-    // so a second release is caught (usually: the memory may be reused).
+    // so a second release is caught (by the tag once the memory is reused
+    // by a handle of the same type).
     unsafe { (*p).magic.store(DEAD, Ordering::Relaxed) };
     // SAFETY: the pointer came from `Box::into_raw` and is released only once.
     Ok(Some(unsafe { Box::from_raw(p) }.handle))
@@ -334,10 +405,50 @@ mod tests {
     #[test]
     fn the_magic_is_at_offset_zero_of_every_handle() {
         assert_eq!(std::mem::offset_of!(Tagged<thunder_db>, magic), 0);
+        assert_eq!(std::mem::offset_of!(Tagged<thunder_db>, tag), 8);
         assert_eq!(std::mem::offset_of!(Tagged<thunder_options>, magic), 0);
         assert_eq!(std::mem::offset_of!(Tagged<thunder_txn>, magic), 0);
         assert_eq!(std::mem::offset_of!(Tagged<thunder_bucket>, magic), 0);
         assert_eq!(std::mem::offset_of!(Tagged<thunder_cursor>, magic), 0);
+    }
+
+    /// Bug: a released transaction's handle, used again once a new
+    /// transaction had the same address, passed the magic check and acted
+    /// on the new transaction (a second commit of t1 committed t2). The tag
+    /// in the pointer tells them apart.
+    #[test]
+    fn a_released_handle_is_refused_when_a_new_one_reuses_its_address() {
+        let stale = txn_into_raw(TxnSlot::Closed);
+        // SAFETY: `stale` is live until released here; afterwards it is only
+        // checked, and its address is taken by a live handle of the same
+        // type before each check (the test's premise).
+        unsafe {
+            drop(release_txn("txn", stale).unwrap());
+            let mut made = Vec::new();
+            let same = loop {
+                let t = txn_into_raw(TxnSlot::Closed);
+                if from_c::<thunder_txn, _>(t).0 == from_c::<thunder_txn, _>(stale).0 {
+                    break t;
+                }
+                assert!(made.len() < 64, "the allocator never reused the address");
+                made.push(t);
+            };
+            let err = get::<thunder_txn>("txn", stale).unwrap_err();
+            assert!(err.to_string().contains("not a live thunder_txn"), "{err}");
+            assert!(release_txn("txn", stale).is_err(), "a stale handle does not release the new one");
+            assert!(get::<thunder_txn>("txn", same).is_ok());
+            for t in made.into_iter().chain([same]) {
+                drop(release_txn("txn", t).unwrap());
+            }
+            // The same for a boxed handle.
+            let o = into_raw(thunder_options::new());
+            release::<thunder_options>("o", o).unwrap();
+            let o2 = into_raw(thunder_options::new());
+            if from_c::<thunder_options, _>(o2).0 == from_c::<thunder_options, _>(o).0 {
+                assert!(get::<thunder_options>("o", o).is_err());
+            }
+            release::<thunder_options>("o", o2).unwrap();
+        }
     }
 
     #[test]
