@@ -29,6 +29,9 @@ use crate::storage::file;
 /// Submission queue entries per ring; a bigger batch goes in several.
 const ENTRIES: u32 = 64;
 const MAX_IOV: usize = 1024;
+/// The most one write moves on Linux (`MAX_RW_COUNT`, `INT_MAX` rounded
+/// down to a page): a longer writev completes short.
+const MAX_RW: usize = 0x7fff_f000;
 /// Rings kept for reuse.
 const KEEP_RINGS: usize = 4;
 
@@ -94,29 +97,16 @@ impl UringIo {
     /// Writes `ops` (and then syncs, linked, with `sync`).
     fn submit_ops(&self, ops: &[WriteOp<'_>], sync: bool) -> Result<(), WriteSyncError> {
         let fd = types::Fd(self.ring_file.as_raw_fd());
-        // Each run's iovecs live here until its completion is reaped.
-        let mut iovs: Vec<Vec<libc::iovec>> = Vec::new();
+        // Each request's iovecs live here until its completion is reaped.
+        let mut requests = Vec::new();
         for run in runs(ops, self.write_buffer) {
-            for chunk in ops[run].chunks(MAX_IOV) {
-                iovs.push(
-                    chunk
-                        .iter()
-                        .map(|op| libc::iovec {
-                            iov_base: op.data.as_ptr() as *mut libc::c_void,
-                            iov_len: op.data.len(),
-                        })
-                        .collect(),
-                );
-            }
+            requests.extend(split(&ops[run], MAX_IOV, MAX_RW));
         }
-        let mut pending = Vec::with_capacity(iovs.len() + 1);
-        let mut at = 0;
-        for iov in &iovs {
+        let mut pending = Vec::with_capacity(requests.len() + 1);
+        for (offset, iov) in &requests {
             let len: usize = iov.iter().map(|v| v.iov_len).sum();
-            let offset = ops[at].offset;
-            at += iov.len();
-            let entry = opcode::Writev::new(fd, iov.as_ptr(), iov.len() as u32).offset(offset).build();
-            pending.push(Pending { entry, offset, len: Some(len) });
+            let entry = opcode::Writev::new(fd, iov.as_ptr(), iov.len() as u32).offset(*offset).build();
+            pending.push(Pending { entry, offset: *offset, len: Some(len) });
         }
         if sync {
             let entry = opcode::Fsync::new(fd).flags(types::FsyncFlags::DATASYNC).build();
@@ -264,6 +254,39 @@ impl IoBackend for UringIo {
     }
 }
 
+/// The writev requests for `run`, ops that follow each other in the file:
+/// each at most `max_iov` buffers and `max_bytes` bytes, an op longer than
+/// that split across requests (a value of 2 GiB or more is one op, and one
+/// writev moves less), with the file offset each starts at.
+fn split(run: &[WriteOp<'_>], max_iov: usize, max_bytes: usize) -> Vec<(u64, Vec<libc::iovec>)> {
+    let mut out = Vec::new();
+    let (mut iov, mut start, mut bytes) = (Vec::new(), 0, 0);
+    for op in run {
+        let (mut rest, mut offset) = (op.data, op.offset);
+        loop {
+            if iov.is_empty() {
+                start = offset;
+            }
+            let (piece, after) = rest.split_at(rest.len().min(max_bytes - bytes));
+            iov.push(libc::iovec { iov_base: piece.as_ptr() as *mut libc::c_void, iov_len: piece.len() });
+            bytes += piece.len();
+            offset += piece.len() as u64;
+            rest = after;
+            if iov.len() == max_iov || bytes == max_bytes {
+                out.push((start, std::mem::take(&mut iov)));
+                bytes = 0;
+            }
+            if rest.is_empty() {
+                break;
+            }
+        }
+    }
+    if !iov.is_empty() {
+        out.push((start, iov));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::FileExt;
@@ -278,6 +301,66 @@ mod tests {
                 None
             }
         }
+    }
+
+    /// What `split` asks of each request, and that the requests together
+    /// write every byte of `run` at its offset, in order.
+    fn assert_split(run: &[WriteOp<'_>], max_iov: usize, max_bytes: usize) -> usize {
+        let requests = split(run, max_iov, max_bytes);
+        let mut at = run[0].offset;
+        let mut written: Vec<(*const u8, usize)> = Vec::new();
+        for (offset, iov) in &requests {
+            let len: usize = iov.iter().map(|v| v.iov_len).sum();
+            assert!(iov.len() <= max_iov && len <= max_bytes, "a request of {} buffers, {len} bytes", iov.len());
+            assert_eq!(*offset, at, "requests follow each other");
+            at += len as u64;
+            written.extend(iov.iter().map(|v| (v.iov_base as *const u8, v.iov_len)));
+        }
+        let end = run.last().map(|op| op.offset + op.data.len() as u64).unwrap();
+        assert_eq!(at, end, "every byte written");
+        // The buffers, glued back where they touch, are the ops' data.
+        let mut glued: Vec<(*const u8, usize)> = Vec::new();
+        for (p, n) in written.into_iter().filter(|w| w.1 > 0) {
+            match glued.last_mut() {
+                Some(last) if last.0.wrapping_add(last.1) == p => last.1 += n,
+                _ => glued.push((p, n)),
+            }
+        }
+        let ops: Vec<_> = run.iter().map(|op| (op.data.as_ptr(), op.data.len())).collect();
+        assert_eq!(glued, ops);
+        requests.len()
+    }
+
+    /// Bug: one op of 2 GiB or more (an overflow value that large) went
+    /// as one writev, which Linux cuts at `MAX_RW`: the commit failed with
+    /// a short write. The buffer is zeroed lazily: nothing is written.
+    #[test]
+    fn an_op_longer_than_one_write_moves_is_split() {
+        let big = vec![0u8; MAX_RW + 5000];
+        let page = [7u8; 4096];
+        let run = [
+            WriteOp { offset: 8192, data: &page },
+            WriteOp { offset: 12288, data: &big },
+            WriteOp { offset: 12288 + big.len() as u64, data: &page },
+        ];
+        assert_eq!(assert_split(&run, MAX_IOV, MAX_RW), 2);
+    }
+
+    #[test]
+    fn requests_keep_to_both_limits() {
+        let data: Vec<Vec<u8>> = [10, 3, 25, 1, 8, 8].iter().map(|&n| vec![1u8; n]).collect();
+        let mut offset = 100;
+        let run: Vec<WriteOp<'_>> = data
+            .iter()
+            .map(|d| {
+                offset += d.len() as u64;
+                WriteOp { offset: offset - d.len() as u64, data: d }
+            })
+            .collect();
+        for (max_iov, max_bytes) in [(1, 4), (2, 8), (3, 1000), (1024, 7), (1024, MAX_RW)] {
+            assert_split(&run, max_iov, max_bytes);
+        }
+        assert_eq!(split(&run, MAX_IOV, MAX_RW).len(), 1);
     }
 
     #[test]
