@@ -124,6 +124,11 @@ pub fn sync_parent_dir(path: &Path) -> Result<()> {
 pub fn reopen(file: &File, flags: i32) -> (PathBuf, io::Result<File>) {
     let fd_path = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
     let name = std::fs::read_link(&fd_path).unwrap_or_else(|_| fd_path.clone());
-    let f = OpenOptions::new().read(true).write(true).custom_flags(flags | libc::O_CLOEXEC).open(&fd_path);
+    // The same access as `file`: a database opened read-only (a file the
+    // process may not write, a read-only filesystem) gets a read-only reopen.
+    // SAFETY: F_GETFL on a valid, open fd reads no memory of ours.
+    let access = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
+    let writable = access < 0 || access & libc::O_ACCMODE != libc::O_RDONLY;
+    let f = OpenOptions::new().read(true).write(writable).custom_flags(flags | libc::O_CLOEXEC).open(&fd_path);
     (name, f)
 }
