@@ -96,6 +96,14 @@ expect "stat page size" out "^page_size: 8192$"
 check "put" 0 "$T" put db hello world
 check "put binary key" 0 "$T" put -x db 00ff2f5c 0a0d00
 check "put empty value" 0 "$T" put db empty ''
+# An empty key is the library's `key` is empty, not a NULL pointer.
+check "put empty key" 10 "$T" put db '' v
+expect "put empty key says why" err 'is empty'
+check "get empty hex key" 10 "$T" get -x db ''
+expect "get empty hex key says why" err 'is empty'
+printf 'VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n \n 76\nDATA=END\n' > emptykey.txt
+IN=emptykey.txt check "load an empty key" 10 "$T" load emptykey.db
+expect "load an empty key says why" err 'is empty'
 IN=big check "put large value from stdin" 0 "$T" put -i db big
 check "put into nested buckets (created)" 0 "$T" put -b 'a/b\2fc/\00\ff' db deep 'in four buckets'
 check "put bucket key" 0 "$T" put -b a db b 'a key named like its sibling bucket'

@@ -5,7 +5,10 @@
 #include "cli.h"
 
 void buf_reserve(buf *b, size_t n) {
-  if (b->cap - b->len >= n) return;
+  /* Even for n == 0 a buffer gets memory: an empty key or value is passed
+   * to the library as a non-NULL pointer of length 0 (NULL is refused as
+   * a missing argument, which is not what an empty key is). */
+  if (b->data != NULL && b->cap - b->len >= n) return;
   size_t cap = b->cap ? b->cap : 64;
   while (cap - b->len < n) cap *= 2;
   uint8_t *p = realloc(b->data, cap);
@@ -18,8 +21,8 @@ void buf_reserve(buf *b, size_t n) {
 }
 
 void buf_push(buf *b, const void *p, size_t n) {
-  if (n == 0) return;
   buf_reserve(b, n);
+  if (n == 0) return;
   memcpy(b->data + b->len, p, n);
   b->len += n;
 }
