@@ -26,6 +26,11 @@ pub(crate) fn copy_trees(src: &ReadTx, begin: impl FnMut() -> Result<WriteTx>, b
         out.tx()?.set_sequence(None, root_seq)?;
     }
     copy_keys(src.cursor(), &mut out)?;
+    // The catalog roots visited: in a sound file each is reached once, so
+    // one reached again is a cycle in the bucket hierarchy (a damaged
+    // record), which the depth-first walk would follow forever.
+    let mut catalogs = std::collections::HashSet::new();
+    catalogs.insert(src.meta().root.children.root.0);
     // One cursor over child names per level of the path being visited.
     let mut levels: Vec<(Option<Bucket>, Cursor<'_, ReadTx>)> = vec![(None, src.bucket_cursor(None))];
     while let Some((parent, names)) = levels.last_mut() {
@@ -35,6 +40,13 @@ pub(crate) fn copy_trees(src: &ReadTx, begin: impl FnMut() -> Result<WriteTx>, b
             continue;
         };
         let bucket = src.bucket(parent.as_ref(), name)?.ok_or_else(|| missing(name))?;
+        if let BucketAt::Record(r) = bucket.at {
+            let root = r.children.root;
+            if !root.is_none() && !catalogs.insert(root.0) {
+                let what = format!("bucket {}: its child-bucket tree (page {root}) is reached twice", show_bytes(name));
+                return Err(Error::Corrupted { page: Some(root), cause: Corruption::Structure { what } });
+            }
+        }
         out.path.push(name.to_vec());
         out.create(sequence(&bucket))?;
         copy_keys(src.cursor_in(&bucket), &mut out)?;

@@ -3,6 +3,7 @@
 mod background_sync;
 mod crafted;
 mod crash;
+mod damage_fuzz;
 mod faults;
 mod freelist_io;
 mod node_cache;

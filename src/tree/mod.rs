@@ -22,6 +22,6 @@ pub(crate) use ops::{Arena, PageStore, Put, Root, TreeMut};
 pub use overflow::MAX_VALUE_LEN;
 pub(crate) use overflow::{header as overflow_header, run_pages as overflow_run_pages};
 pub(crate) use page::{max_key_len, OverflowRef, Value};
-pub(crate) use record::{BucketRecord, TreeRef, RECORD_LEN};
+pub(crate) use record::{BucketRecord, TreeRef, MAX_BUCKET_NAME, RECORD_LEN};
 pub(crate) use view::{depth, get, NodeSource, NodeView, PageNode, PageReader};
 pub(crate) use walk::{walk, Seen};

@@ -18,6 +18,10 @@ use crate::types::{le, PageId};
 
 pub const RECORD_LEN: usize = 40;
 
+/// Bucket names are 1 to 255 bytes (a log record gives a name's length one
+/// byte); `txn::MAX_BUCKET_NAME` is this.
+pub const MAX_BUCKET_NAME: usize = 255;
+
 /// A committed tree: its root page (`PageId::NONE` when empty) and entry count.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct TreeRef {

@@ -7,7 +7,7 @@ use crate::error::{show_bytes, Corruption, Error, Result};
 use crate::storage::PageType;
 use crate::tree::overflow;
 use crate::tree::page::{self, BranchPage, LeafPage, Value};
-use crate::tree::record::{BucketRecord, TreeRef};
+use crate::tree::record::{BucketRecord, TreeRef, MAX_BUCKET_NAME};
 use crate::tree::view::{PageReader, MAX_DEPTH};
 use crate::types::PageId;
 
@@ -157,6 +157,13 @@ fn walk_leaf(
         }
         match (&mut children, l.value(i)) {
             (Some(out), v) => {
+                // The API opens, deletes and logs only names of 1 to 255
+                // bytes: a longer one is unreachable, and compaction of
+                // the file would fail on it.
+                if deep && l.key(i).len() > MAX_BUCKET_NAME {
+                    let what = format!("bucket name of {} bytes (at most {})", l.key(i).len(), MAX_BUCKET_NAME);
+                    return Err(Error::corrupted(at.page, Corruption::Structure { what }.within(name)));
+                }
                 let rec = BucketRecord::from_value(l.key(i), v)?;
                 out.push((format!("bucket {}", show_bytes(l.key(i))), rec));
             }

@@ -7,7 +7,7 @@ use crate::options::MAX_OVERFLOW_THRESHOLD;
 use crate::tree::{self, BucketRecord, NodeRef, NodeSource};
 
 /// Bucket names are 1 to 255 bytes.
-pub const MAX_BUCKET_NAME: usize = 255;
+pub const MAX_BUCKET_NAME: usize = crate::tree::MAX_BUCKET_NAME;
 
 /// The longest slice a view into a write transaction's own memory (its
 /// dirty nodes) can be: no key, bucket name or inline value is longer. A
