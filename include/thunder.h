@@ -220,7 +220,8 @@ typedef struct thunder_stats {
    */
   uint32_t reader_count;
   /**
-   * Bytes of write-ahead log not yet truncated (0 without a WAL).
+   * Bytes of write-ahead log records written and not yet truncated (0
+   * without a WAL; space the log allocated ahead is not counted).
    */
   uint64_t wal_size;
   /**
@@ -662,7 +663,10 @@ enum thunder_status thunder_options_preset_nvme(struct thunder_options *o);
  * process or open handle holds the file); THUNDER_INCOMPATIBLE (not a thunder
  * file, other format version, other page size than set, empty file opened
  * read-only); THUNDER_CORRUPTED (both meta pages damaged, file truncated);
- * THUNDER_UNSUPPORTED (I/O backend not available); THUNDER_IO (among others:
+ * THUNDER_READ_ONLY (opened read-only while the write-ahead log holds
+ * commits the data file lacks: replaying them needs a read-write open
+ * once; nothing is changed); THUNDER_UNSUPPORTED (I/O backend not
+ * available); THUNDER_IO (among others:
  * the file cannot be created, for example in a missing directory);
  * THUNDER_NO_SPACE; THUNDER_NO_MEMORY; THUNDER_INTERNAL.
  *
@@ -723,10 +727,12 @@ enum thunder_status thunder_sync(struct thunder_db *db);
  *
  * @param db borrowed for the call: the database.
  *
- * @return as thunder_sync(); with a write-ahead log THUNDER_BUSY too
- * (called on the thread that holds a write transaction while the free-set
- * change logged commits leave to the checkpoint waits to be written: end
- * the transaction, then call again; nothing changed).
+ * Called with a write-ahead log on the thread that holds a write
+ * transaction, it checkpoints the newest commit whose free-set change is
+ * written (the write transaction would have to write the rest): the log
+ * keeps every later commit, so everything committed stays durable.
+ *
+ * @return as thunder_sync().
  *
  * # Safety
  * `db` must be NULL or a live database handle.

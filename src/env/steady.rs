@@ -24,15 +24,16 @@ impl Env {
     /// slot gives the newest meta whose freelist is written (its holder's
     /// commits write the freelist when a steady point is due), as does a
     /// logged commit that landed but waits for its log sync (see below). A
-    /// thread holding the write transaction itself gets `Busy` when the
-    /// latest meta needs the freelist written.
+    /// thread holding the write transaction itself gets the same with a
+    /// log (which holds every commit after that meta); without one it gets
+    /// `Busy` when the latest meta needs the freelist written.
     pub fn pin_steady_meta(&self, wait: bool) -> Result<Meta> {
         if !self.readers.current().freelist_deferred {
             return Ok(self.readers.pin_steady_persisted());
         }
         let mut ws = match self.take_writer(wait, false) {
             Ok(ws) => ws,
-            Err(Error::Busy(_)) if !wait => return Ok(self.readers.pin_steady_persisted()),
+            Err(Error::Busy(_)) if !wait || self.log().is_some() => return Ok(self.readers.pin_steady_persisted()),
             Err(e) => return Err(e),
         };
         // A logged commit that landed and waits for its group's log sync is

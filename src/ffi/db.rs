@@ -35,7 +35,8 @@ pub struct thunder_stats {
     pub tree_depth: u32,
     /// Open read transactions.
     pub reader_count: u32,
-    /// Bytes of write-ahead log not yet truncated (0 without a WAL).
+    /// Bytes of write-ahead log records written and not yet truncated (0
+    /// without a WAL; space the log allocated ahead is not counted).
     pub wal_size: u64,
     /// LSN of the last checkpoint (0 without a WAL).
     pub checkpoint_lsn: u64,
@@ -56,7 +57,10 @@ pub struct thunder_stats {
 /// process or open handle holds the file); THUNDER_INCOMPATIBLE (not a thunder
 /// file, other format version, other page size than set, empty file opened
 /// read-only); THUNDER_CORRUPTED (both meta pages damaged, file truncated);
-/// THUNDER_UNSUPPORTED (I/O backend not available); THUNDER_IO (among others:
+/// THUNDER_READ_ONLY (opened read-only while the write-ahead log holds
+/// commits the data file lacks: replaying them needs a read-write open
+/// once; nothing is changed); THUNDER_UNSUPPORTED (I/O backend not
+/// available); THUNDER_IO (among others:
 /// the file cannot be created, for example in a missing directory);
 /// THUNDER_NO_SPACE; THUNDER_NO_MEMORY; THUNDER_INTERNAL.
 ///
@@ -158,10 +162,12 @@ pub unsafe extern "C" fn thunder_sync(db: *mut thunder_db) -> thunder_status {
 ///
 /// @param db borrowed for the call: the database.
 ///
-/// @return as thunder_sync(); with a write-ahead log THUNDER_BUSY too
-/// (called on the thread that holds a write transaction while the free-set
-/// change logged commits leave to the checkpoint waits to be written: end
-/// the transaction, then call again; nothing changed).
+/// Called with a write-ahead log on the thread that holds a write
+/// transaction, it checkpoints the newest commit whose free-set change is
+/// written (the write transaction would have to write the rest): the log
+/// keeps every later commit, so everything committed stays durable.
+///
+/// @return as thunder_sync().
 ///
 /// # Safety
 /// `db` must be NULL or a live database handle.
