@@ -36,8 +36,9 @@ pub struct Stats {
     pub tree_depth: u32,
     /// Open read transactions.
     pub reader_count: u32,
-    /// Bytes of write-ahead log segments not yet removed by a checkpoint,
-    /// the space allocated ahead of the appends included (0 without a log).
+    /// Bytes of write-ahead log records written and not yet removed by a
+    /// checkpoint (0 without a log); the space allocated ahead of the
+    /// appends is not counted.
     pub wal_size: u64,
     /// The log position the durable meta records (0 without a log).
     pub checkpoint_lsn: u64,
@@ -275,7 +276,7 @@ impl Database {
             bucket_count: meta.bucket_count,
             tree_depth: depth,
             reader_count: readers as u32,
-            wal_size: log.map_or(0, |l| l.writer.bytes()),
+            wal_size: log.map_or(0, |l| l.writer.record_bytes()),
             checkpoint_lsn: log.map_or(0, |_| env.durability.checkpoint_lsn().0),
             wal_end_lsn: log.map_or(0, |l| l.writer.end().0),
             group_commit_batches: batches,

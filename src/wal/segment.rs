@@ -321,6 +321,15 @@ impl WalWriter {
         self.cur.lock().unwrap_or_else(|p| p.into_inner()).bytes
     }
 
+    /// Bytes of records in the segment files not yet removed: `bytes`
+    /// without the space allocated ahead in the current segment (an older
+    /// segment's unused tail, shorter than the transaction that moved to
+    /// the next one, still counts).
+    pub fn record_bytes(&self) -> u64 {
+        let cur = self.cur.lock().unwrap_or_else(|p| p.into_inner());
+        cur.bytes.saturating_sub(cur.allocated - cur.offset)
+    }
+
     /// Removes the segments before the one holding `lsn`.
     pub fn remove_before(&self, lsn: Lsn) -> Result<()> {
         let mut cur = self.cur.lock().unwrap_or_else(|p| p.into_inner());
