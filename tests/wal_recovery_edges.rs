@@ -159,3 +159,35 @@ fn a_hole_in_the_unsynced_log_is_a_torn_tail() {
     assert!(kept > 0 && kept < 20, "{kept} commits kept");
     assert_eq!(got, commits[..kept].iter().cloned().collect::<BTreeMap<_, _>>());
 }
+
+/// Bug: nothing locked the log directory, so a second database configured
+/// with the same `wal_dir` as an open one removed that one's segments (a
+/// new file clears a former log) or replayed them as its own (an existing
+/// file), losing acknowledged commits or taking in another database's
+/// data. The directory is locked while a database uses it.
+#[test]
+fn a_log_directory_in_use_by_another_database_is_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared.wal");
+    let opts = wal_opts().wal_dir(&shared);
+    let a = Database::open_with_options(dir.path().join("a.db"), opts.clone()).unwrap();
+    let mut w = a.begin_write().unwrap();
+    w.put(b"acked", b"yes").unwrap();
+    w.commit().unwrap();
+    let segments = || std::fs::read_dir(&shared).unwrap().count();
+    let before = segments();
+    // A new file (which would clear the log) and an existing one (which
+    // would replay it).
+    let existing = dir.path().join("b-existing.db");
+    Database::open(&existing).unwrap().close().unwrap();
+    for b in [dir.path().join("b-new.db"), existing] {
+        let err = Database::open_with_options(&b, opts.clone()).expect_err("the directory is a.db's");
+        assert_eq!(err.kind(), ErrorKind::Locked, "{err}");
+        assert!(err.to_string().contains("shared.wal"), "{err}");
+    }
+    assert!(!dir.path().join("b-new.db").exists(), "a refused open leaves no new file");
+    assert_eq!(segments(), before, "a.db's log is untouched");
+    drop(a);
+    let a = Database::open_with_options(dir.path().join("a.db"), opts).unwrap();
+    assert_eq!(a.begin_read().unwrap().get(b"acked").unwrap(), Some(&b"yes"[..]));
+}

@@ -47,6 +47,11 @@ pub(crate) struct Env {
     pub pending_pages: AtomicU64,
     /// Live `Database` handles (clones); transactions are not counted.
     pub handles: AtomicUsize,
+    /// The write-ahead log directory, open and flock'ed (exclusive, shared
+    /// when read-only) while it exists at open or the log is on, so that a
+    /// second database configured with the same directory is `Locked`
+    /// instead of removing this one's segments or replaying them as its own.
+    pub _wal_lock: Option<std::fs::File>,
 }
 
 /// Source of transaction serial numbers (to reject handles of another txn).

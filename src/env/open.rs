@@ -15,7 +15,9 @@ use crate::env::writer::Writer;
 use crate::env::{Config, Env};
 use crate::error::{Corruption, Error, Result};
 use crate::options::{IoBackendKind, Options};
-use crate::storage::{lock_file, open_auto, open_file, sync_parent_dir, Backend, IoBackend, Mmap, VerifiedBits};
+use crate::storage::{
+    lock_dir, lock_file, open_auto, open_file, sync_parent_dir, Backend, IoBackend, Mmap, VerifiedBits,
+};
 use crate::tree::max_key_len;
 
 /// Builds the I/O backend for an opened file (tests substitute their own).
@@ -37,11 +39,28 @@ impl Env {
     pub fn open(path: &Path, opts: Options, backend: BackendFactory<'_>) -> Result<Env> {
         // A new file: validate against the page size it would get before
         // creating it, so a refused open leaves no file behind.
-        if !path.exists() {
+        let existed = path.exists();
+        if !existed {
             opts.check_for_page_size(opts.page_size.unwrap_or(4096))?;
         }
         let f = open_file(path, opts.read_only, opts.create && !opts.read_only)?;
         lock_file(&f, path, !opts.read_only, opts.lock_timeout)?;
+        // The log directory next: before anything reads or removes a
+        // segment, another database configured with the same directory
+        // must be told (`Locked`).
+        let wal_dir = opts.wal_dir_for(path);
+        if opts.wal && !opts.read_only {
+            std::fs::create_dir_all(&wal_dir).map_err(|e| Error::io("create WAL directory", &wal_dir, None, e))?;
+        }
+        let wal_lock = match wal_dir.is_dir() {
+            true => Some(lock_dir(&wal_dir, !opts.read_only, opts.lock_timeout).inspect_err(|_| {
+                if !existed {
+                    // Refused: no file left behind (it is empty, and ours).
+                    let _ = std::fs::remove_file(path);
+                }
+            })?),
+            false => None,
+        };
         let len = file_len(&f, path)?;
         let io = backend(f.try_clone().map_err(|e| Error::io("dup", path, None, e))?, &opts)?;
         let (meta, slot) = if len == 0 {
@@ -55,9 +74,8 @@ impl Env {
             // open would take them for this database's (its checkpoint LSN
             // is 0) and replay them. A kill before the metas leaves an
             // empty file, which the next open initialises the same way.
-            let wal_dir = opts.wal_dir_for(path);
             if wal_dir.exists() {
-                crate::wal::remove_log(&wal_dir, None)?;
+                crate::wal::remove_log(&wal_dir, None, opts.wal)?;
             }
             (init_file(&f, path, ps)?, 0)
         } else {
@@ -102,6 +120,7 @@ impl Env {
             free_pages: AtomicU64::new(meta.freelist.free_pages),
             pending_pages: AtomicU64::new(0),
             handles: AtomicUsize::new(1),
+            _wal_lock: wal_lock,
         })
     }
 }

@@ -54,7 +54,8 @@ pub struct thunder_stats {
 /// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`path` or `out` NULL, empty
 /// path, overflow threshold above half the page size); THUNDER_NOT_FOUND
 /// (missing file with `create` false or read-only); THUNDER_LOCKED (another
-/// process or open handle holds the file); THUNDER_INCOMPATIBLE (not a thunder
+/// process or open handle holds the file, or another open database uses the
+/// write-ahead log directory); THUNDER_INCOMPATIBLE (not a thunder
 /// file, other format version, other page size than set, empty file opened
 /// read-only); THUNDER_CORRUPTED (both meta pages damaged, file truncated);
 /// THUNDER_READ_ONLY (opened read-only while the write-ahead log holds

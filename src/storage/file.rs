@@ -56,6 +56,14 @@ pub fn lock(file: &File, path: &Path, exclusive: bool, timeout: Duration) -> Res
     }
 }
 
+/// Opens the directory `dir` and locks it as `lock` does a file; the lock
+/// lasts as long as the returned handle.
+pub fn lock_dir(dir: &Path, exclusive: bool, timeout: Duration) -> Result<File> {
+    let f = File::open(dir).map_err(|e| Error::io("open WAL directory", dir, None, e))?;
+    lock(&f, dir, exclusive, timeout)?;
+    Ok(f)
+}
+
 /// Grows `file` to `new_len` bytes with blocks reserved (fallocate), so that
 /// a full disk shows up here as ENOSPC and not later as a failed page write.
 /// Falls back to ftruncate where the filesystem cannot preallocate.

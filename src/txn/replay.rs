@@ -52,7 +52,7 @@ pub(crate) fn recover(env: &Arc<Env>, dir: &Path, opts: &Options, seg_io: Option
         // The checkpoint's segment goes last: a crash part-way leaves a log
         // the next open reads (and finds nothing past the checkpoint in).
         let checkpoint = wal::first_lsn(env.durability.checkpoint_lsn()).segment();
-        wal::remove_log(dir, Some(checkpoint))?;
+        wal::remove_log(dir, Some(checkpoint), false)?;
     }
     Ok(())
 }

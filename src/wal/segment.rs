@@ -414,13 +414,14 @@ fn live_bytes(dir: &Path) -> Result<u64> {
 }
 
 /// Removes every segment of the log in `dir`, and the directory if it is
-/// empty then. `keep_last`: the segment of the data file's checkpoint,
+/// empty then and not `keep_dir` (a database whose log is on keeps the
+/// directory it holds locked, `Env::wal_lock`). `keep_last`: the segment of the data file's checkpoint,
 /// removed last, after the older ones and then the newer ones from the top
 /// down (each removal of those synced), so that a kill or power cut part-way
 /// leaves a log the scan reads: the checkpoint's segment and the ones after
 /// it, consecutive. (None: nothing reads the log, as when a new database
 /// replaces a former one whose file went.)
-pub(crate) fn remove_log(dir: &Path, keep_last: Option<u32>) -> Result<()> {
+pub(crate) fn remove_log(dir: &Path, keep_last: Option<u32>, keep_dir: bool) -> Result<()> {
     let segs = segments(dir)?;
     let remove = |path: &Path| std::fs::remove_file(path).map_err(|e| Error::io("remove WAL segment", path, None, e));
     let last = keep_last.unwrap_or(u32::MAX);
@@ -440,6 +441,8 @@ pub(crate) fn remove_log(dir: &Path, keep_last: Option<u32>) -> Result<()> {
     if !segs.is_empty() {
         sync_dir(dir)?;
     }
-    let _ = std::fs::remove_dir(dir);
+    if !keep_dir {
+        let _ = std::fs::remove_dir(dir);
+    }
     Ok(())
 }
