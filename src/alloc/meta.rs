@@ -105,6 +105,14 @@ impl Meta {
         page
     }
 
+    /// The first byte of `page`, a meta, that must be zero and is not: the
+    /// flags (offset 44), the reserved word (124) and the tail (144 on).
+    /// Open does not look at them (a newer writer may use them one day);
+    /// `check` reports them.
+    pub fn nonzero_reserved(page: &[u8]) -> Option<usize> {
+        [44..48, 124..128, 144..page.len()].into_iter().flatten().find(|&i| page.get(i).is_some_and(|&b| b != 0))
+    }
+
     /// Reads `page` (exactly `page_size` bytes read from slot `slot`'s offset).
     pub fn decode(page: &[u8], slot: u64) -> MetaRead {
         if page.len() < 144 || &page[32..36] != MAGIC {

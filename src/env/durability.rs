@@ -188,7 +188,13 @@ impl Env {
             let off = slot * ps as u64;
             let page =
                 self.pages.read_at(off, ps).map_err(|e| Error::io("read meta", &self.config.path, Some(off), e))?;
-            Ok(Meta::decode(&page, slot))
+            Ok(match Meta::decode(&page, slot) {
+                MetaRead::Valid(m) => match Meta::nonzero_reserved(&page) {
+                    Some(at) => MetaRead::Damaged(format!("a byte that must be zero is not, at offset {at}")),
+                    None => MetaRead::Valid(m),
+                },
+                other => other,
+            })
         };
         let slot = st.durable_slot;
         let what = match read(slot)? {

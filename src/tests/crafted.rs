@@ -229,3 +229,27 @@ fn a_meta_at_the_last_txid_takes_no_write() {
     assert_eq!(tx.id(), u64::MAX);
     assert_eq!(tx.get(b"k2-0001").unwrap(), Some(&[2u8; 100][..]));
 }
+
+/// Bug (found by review): the meta's flags, reserved word and tail, which
+/// the format says are zero, were never looked at: a meta with them set
+/// (damage resealed, or another writer's) passed `check()`. Open still
+/// ignores them; `check` reports them.
+#[test]
+fn a_meta_with_reserved_bytes_set_fails_check() {
+    for at in [44usize, 124, 200] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reserved.db");
+        build(&path);
+        let mut img = std::fs::read(&path).unwrap();
+        let (m, slot) = newest_meta(&img);
+        let ps = m.page_size as usize;
+        let page = &mut img[slot as usize * ps..][..ps];
+        page[at] = 1;
+        crate::storage::seal(page);
+        std::fs::write(&path, &img).unwrap();
+        let db = Database::open(&path).unwrap();
+        let e = db.check().expect_err("a reserved byte set");
+        assert_eq!(e.kind(), ErrorKind::Corrupted, "offset {at}: {e}");
+        assert!(e.to_string().contains(&format!("offset {at}")), "{e}");
+    }
+}
