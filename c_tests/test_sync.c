@@ -76,6 +76,21 @@ static void rewrite_key(thunder_db *db) {
   }
 }
 
+/* Checks and closes *db, opens `path` again with `o` into *db, and returns
+ * a read transaction that found "key" holding "value" (what rewrite_key
+ * left). */
+static thunder_txn *reopened_reader(thunder_db **db, const char *path, const thunder_options *o) {
+  thunder_txn *t = NULL;
+  thunder_bytes v;
+  CHECK_OK(thunder_check(*db));
+  CHECK_OK(thunder_close(*db));
+  CHECK_OK(thunder_open(path, o, db));
+  CHECK_OK(thunder_txn_begin(*db, THUNDER_TXN_READ, &t));
+  CHECK_OK(thunder_get(t, K("key"), &v));
+  CHECK(v.len == 5 && memcmp(v.data, "value", 5) == 0);
+  return t;
+}
+
 /* SYNC_NONE defers a commit's free-set change to the next steady point;
  * thunder_sync() and thunder_checkpoint() from the thread holding a write
  * transaction cannot write it and say so (THUNDER_BUSY), changing nothing;
@@ -100,12 +115,7 @@ static void sync_inside_write_txn(void) {
   CHECK_OK(thunder_txn_commit(t));
   CHECK_OK(thunder_sync(db));
   CHECK_OK(thunder_checkpoint(db));
-  CHECK_OK(thunder_check(db));
-  CHECK_OK(thunder_close(db));
-  CHECK_OK(thunder_open(path, o, &db));
-  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_READ, &t));
-  CHECK_OK(thunder_get(t, K("key"), &v));
-  CHECK(v.len == 5 && memcmp(v.data, "value", 5) == 0);
+  t = reopened_reader(&db, path, o);
   CHECK_OK(thunder_get(t, K("other"), &v));
   thunder_txn_abort(t);
   CHECK_OK(thunder_close(db));
@@ -122,7 +132,6 @@ static void checkpoint_inside_write_txn_with_wal(void) {
   thunder_options *o = NULL;
   thunder_db *db = NULL;
   thunder_txn *t = NULL;
-  thunder_bytes v;
   const char *path = test_path("checkpoint_in_txn.db");
   CHECK_OK(thunder_options_new(&o));
   CHECK_OK(thunder_options_set_page_size(o, test_page_size()));
@@ -134,12 +143,7 @@ static void checkpoint_inside_write_txn_with_wal(void) {
   CHECK_OK(thunder_checkpoint(db));
   CHECK_OK(thunder_sync(db));
   thunder_txn_abort(t);
-  CHECK_OK(thunder_check(db));
-  CHECK_OK(thunder_close(db));
-  CHECK_OK(thunder_open(path, o, &db));
-  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_READ, &t));
-  CHECK_OK(thunder_get(t, K("key"), &v));
-  CHECK(v.len == 5 && memcmp(v.data, "value", 5) == 0);
+  t = reopened_reader(&db, path, o);
   thunder_txn_abort(t);
   CHECK_OK(thunder_check(db));
   CHECK_OK(thunder_close(db));

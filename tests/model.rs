@@ -8,8 +8,8 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::ops::Bound;
 
+use common::model_cursor::{Item, ModelCursor};
 use common::{seed, Rng, SeedGuard, TestDb, PAGE_SIZES};
 use thunder::{Bucket, Cursor, ErrorKind, Options, PutFlags, ReadTx, WriteTx};
 
@@ -27,70 +27,6 @@ impl BucketModel {
 
     fn count(&self) -> usize {
         1 + self.kids.values().map(BucketModel::count).sum::<usize>()
-    }
-}
-
-/// The cursor rules of API.md, on the model.
-#[derive(Clone, Debug, PartialEq)]
-enum ModelCursor {
-    Unpositioned,
-    At(Vec<u8>),
-    Deleted(Vec<u8>),
-    PastEnd,
-    BeforeStart,
-}
-
-type Item = Option<(Vec<u8>, Vec<u8>)>;
-
-impl ModelCursor {
-    fn land(&mut self, m: &BTreeMap<Vec<u8>, Vec<u8>>, k: Option<&Vec<u8>>, off: ModelCursor) -> Item {
-        match k {
-            Some(k) => {
-                *self = ModelCursor::At(k.clone());
-                Some((k.clone(), m[k].clone()))
-            }
-            None => {
-                *self = off;
-                None
-            }
-        }
-    }
-
-    fn first(&mut self, m: &BTreeMap<Vec<u8>, Vec<u8>>) -> Item {
-        self.land(m, m.keys().next(), ModelCursor::PastEnd)
-    }
-
-    fn last(&mut self, m: &BTreeMap<Vec<u8>, Vec<u8>>) -> Item {
-        self.land(m, m.keys().next_back(), ModelCursor::BeforeStart)
-    }
-
-    fn seek(&mut self, m: &BTreeMap<Vec<u8>, Vec<u8>>, k: &[u8]) -> Item {
-        let found = m.range::<[u8], _>((Bound::Included(k), Bound::Unbounded)).next().map(|(k, _)| k);
-        self.land(m, found, ModelCursor::PastEnd)
-    }
-
-    fn next(&mut self, m: &BTreeMap<Vec<u8>, Vec<u8>>) -> Item {
-        match self.clone() {
-            ModelCursor::Unpositioned | ModelCursor::BeforeStart => self.first(m),
-            ModelCursor::PastEnd => None,
-            ModelCursor::At(k) | ModelCursor::Deleted(k) => {
-                let found =
-                    m.range::<[u8], _>((Bound::Excluded(k.as_slice()), Bound::Unbounded)).next().map(|(k, _)| k);
-                self.land(m, found, ModelCursor::PastEnd)
-            }
-        }
-    }
-
-    fn prev(&mut self, m: &BTreeMap<Vec<u8>, Vec<u8>>) -> Item {
-        match self.clone() {
-            ModelCursor::Unpositioned | ModelCursor::PastEnd => self.last(m),
-            ModelCursor::BeforeStart => None,
-            ModelCursor::At(k) | ModelCursor::Deleted(k) => {
-                let found =
-                    m.range::<[u8], _>((Bound::Unbounded, Bound::Excluded(k.as_slice()))).next_back().map(|(k, _)| k);
-                self.land(m, found, ModelCursor::BeforeStart)
-            }
-        }
     }
 }
 

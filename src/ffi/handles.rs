@@ -37,9 +37,9 @@ const ADDR_MASK: usize = (1 << TAG_SHIFT) - 1;
 /// handles were made between the two.
 static TAGS: AtomicU64 = AtomicU64::new(1);
 
-/// A tag from `n`: its low 16 bits, never 0.
-fn tag_of(n: u64) -> u64 {
-    (n & 0xffff).max(1)
+/// The next tag: the low 16 bits of the next count, never 0.
+fn next_tag() -> u64 {
+    (TAGS.fetch_add(1, Ordering::Relaxed) & 0xffff).max(1)
 }
 
 /// The pointer C holds for the handle at `p` with tag `tag`.
@@ -308,7 +308,7 @@ pub(crate) unsafe fn get_mut<'a, T: Handle>(arg: &str, p: *mut T) -> Result<&'a 
 
 /// Hands a new handle to C.
 pub(crate) fn into_raw<T: Handle>(h: T) -> *mut T {
-    let tag = tag_of(TAGS.fetch_add(1, Ordering::Relaxed));
+    let tag = next_tag();
     to_c(Box::into_raw(Box::new(Tagged::new(h, tag))), tag)
 }
 
@@ -317,7 +317,7 @@ pub(crate) fn into_raw<T: Handle>(h: T) -> *mut T {
 /// a memcpy (a tenth of a read transaction's begin, callgrind).
 #[inline(always)]
 pub(crate) fn txn_into_raw(slot: TxnSlot) -> *mut thunder_txn {
-    let tag = tag_of(TAGS.fetch_add(1, Ordering::Relaxed));
+    let tag = next_tag();
     to_c(Arc::into_raw(Arc::new(Tagged::new(thunder_txn { slot: Mutex::new(slot) }, tag))).cast_mut(), tag)
 }
 

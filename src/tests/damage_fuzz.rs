@@ -403,15 +403,11 @@ fn fragmented_freelist_reopen() {
     }
 }
 
-/// A nested bucket record whose catalog root is its parent's catalog page:
-/// a cycle in the bucket hierarchy (each page is still reached from one
-/// place per lap). check() reports it (page used twice); compaction walks
-/// the buckets depth first with no memory of where it has been, so it must
-/// not descend forever.
-#[test]
-fn bucket_cycle_compaction_terminates() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cycle.db");
+/// Builds the fixture's database in `dir` and makes the record of
+/// `bk/nested` name `bk`'s own catalog page as its catalog root (resealed):
+/// a cycle in the bucket hierarchy. Returns the file's path.
+fn bucket_cycle(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("cycle.db");
     build(&path, 4096);
     let (ps, p) = {
         let db = Database::open(&path).unwrap();
@@ -431,8 +427,18 @@ fn bucket_cycle_compaction_terminates() {
     page[at + 24..at + 32].copy_from_slice(&1u64.to_le_bytes());
     seal(page);
     std::fs::write(&path, &img).unwrap();
+    path
+}
 
-    let db = Database::open(&path).unwrap();
+/// A nested bucket record whose catalog root is its parent's catalog page:
+/// a cycle in the bucket hierarchy (each page is still reached from one
+/// place per lap). check() reports it (page used twice); compaction walks
+/// the buckets depth first with no memory of where it has been, so it must
+/// not descend forever.
+#[test]
+fn bucket_cycle_compaction_terminates() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(bucket_cycle(dir.path())).unwrap();
     let e = db.check().expect_err("check() of a bucket cycle");
     eprintln!("check: {e}");
     let dest = dir.path().join("copy.db");
@@ -465,26 +471,7 @@ fn bucket_cycle_compaction_terminates() {
 #[test]
 fn bucket_cycle_delete_terminates() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cycle.db");
-    build(&path, 4096);
-    let (ps, p) = {
-        let db = Database::open(&path).unwrap();
-        let tx = db.begin_read().unwrap();
-        let bk = tx.bucket(None, b"bk").unwrap().unwrap();
-        let rec = match bk.at {
-            crate::txn::BucketAt::Record(r) => r,
-            _ => unreachable!(),
-        };
-        (db.page_size(), rec.children.root.0 as usize)
-    };
-    let mut img = std::fs::read(&path).unwrap();
-    let page = &mut img[p * ps..][..ps];
-    let at = page.windows(6).position(|w| w == b"nested").unwrap() + 6;
-    page[at + 16..at + 24].copy_from_slice(&(p as u64).to_le_bytes());
-    page[at + 24..at + 32].copy_from_slice(&1u64.to_le_bytes());
-    seal(page);
-    std::fs::write(&path, &img).unwrap();
-    let db = Database::open(&path).unwrap();
+    let db = Database::open(bucket_cycle(dir.path())).unwrap();
     let mut tx = db.begin_write().unwrap();
     let r = tx.delete_bucket(None, b"bk");
     eprintln!("delete_bucket: {r:?}");

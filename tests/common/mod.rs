@@ -11,6 +11,7 @@ use thunder::{Database, IoBackendKind, Options};
 
 pub mod adversarial;
 pub mod damaged;
+pub mod model_cursor;
 pub mod pages;
 mod rng;
 pub use rng::Rng;

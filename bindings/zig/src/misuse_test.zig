@@ -4,11 +4,7 @@ const std = @import("std");
 const testing = std.testing;
 const thunder = @import("thunder.zig");
 
-fn tmpPath(tmp: testing.TmpDir, name: []const u8) ![:0]u8 {
-    const dir = try tmp.dir.realpathAlloc(testing.allocator, ".");
-    defer testing.allocator.free(dir);
-    return std.fs.path.joinZ(testing.allocator, &.{ dir, name });
-}
+const tmpPath = @import("thunder_test.zig").tmpPath;
 
 // Bug: Bucket keeps the raw thunder_txn pointer; after the transaction ended
 // it is passed to the library as if live. The contract (and the Go/Python

@@ -6,7 +6,7 @@ const testing = std.testing;
 const thunder = @import("thunder.zig");
 
 /// An absolute path to `name` in `tmp`; the caller frees it.
-fn tmpPath(tmp: testing.TmpDir, name: []const u8) ![:0]u8 {
+pub fn tmpPath(tmp: testing.TmpDir, name: []const u8) ![:0]u8 {
     const dir = try tmp.dir.realpathAlloc(testing.allocator, ".");
     defer testing.allocator.free(dir);
     return std.fs.path.joinZ(testing.allocator, &.{ dir, name });
