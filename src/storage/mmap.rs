@@ -97,12 +97,15 @@ impl Mmap {
 /// while it reads the current one.
 #[inline]
 pub fn prefetch(bytes: &[u8]) {
+    // A plain stride over the addresses: `chunks(64)` computed each
+    // line's length, ten instructions a line, most of a scan's step from
+    // one leaf to the next (callgrind).
     #[cfg(target_arch = "x86_64")]
-    for line in bytes.chunks(64) {
+    for at in (0..bytes.len()).step_by(64) {
         // SAFETY: _mm_prefetch is a hint that never faults and reads
-        // nothing (SSE, part of every x86_64 target); the address lies in
-        // `bytes`.
-        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast()) };
+        // nothing (SSE, part of every x86_64 target); `at` < `bytes.len()`,
+        // so the address lies in `bytes`.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(bytes.as_ptr().add(at).cast()) };
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = bytes;
