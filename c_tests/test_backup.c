@@ -4,7 +4,8 @@
  * write-ahead log held); compaction of a fragmented database is smaller;
  * an existing destination, the source itself and NULL arguments are
  * THUNDER_INVALID_ARGUMENT; copies taken while another thread commits, and
- * from the thread holding the write transaction, are consistent. */
+ * from the thread holding the write transaction, are consistent; a backup
+ * put in place of its source refuses the source's log. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <pthread.h>
@@ -325,6 +326,50 @@ static void copies_of_a_logged_database(void) {
   CHECK_OK(thunder_close(db));
 }
 
+/* A backup put in place of its source keeps the source's log out: the open
+ * is THUNDER_INCOMPATIBLE (before, the source's later logged commits were
+ * replayed into the restored copy), and with the log moved away the file
+ * opens as it was backed up. */
+static void a_restored_backup_refuses_the_old_log(void) {
+  thunder_options *o = NULL;
+  thunder_db *db = NULL;
+  thunder_txn *w = NULL;
+  thunder_bytes v;
+  char name[64], wal[4096], aside[4096];
+  const char *src, *copy = fresh("restored-backup.db");
+  /* A name of this process's own: the log set aside stays behind. */
+  snprintf(name, sizeof name, "restored-%ld.db", (long)getpid());
+  src = fresh(name);
+  snprintf(wal, sizeof wal, "%s.wal", src);
+  snprintf(aside, sizeof aside, "%s.wal.aside", src);
+  CHECK_OK(thunder_options_new(&o));
+  CHECK_OK(thunder_options_set_page_size(o, test_page_size()));
+  CHECK_OK(thunder_options_set_wal(o, true));
+  CHECK_OK(thunder_open(src, o, &db));
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &w));
+  CHECK_OK(thunder_put(w, K("before"), K("backed up"), 0));
+  CHECK_OK(thunder_txn_commit(w));
+  CHECK_OK(thunder_backup(db, copy));
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &w));
+  CHECK_OK(thunder_put(w, K("after"), K("not in the backup"), 0));
+  CHECK_OK(thunder_txn_commit(w));
+  CHECK_OK(thunder_close(db));
+  CHECK(access(wal, F_OK) == 0);
+  CHECK(rename(copy, src) == 0);
+  db = NULL;
+  CHECK_STATUS(thunder_open(src, o, &db), THUNDER_INCOMPATIBLE);
+  CHECK(db == NULL);
+  CHECK(strstr(thunder_last_error(), "another database") != NULL);
+  CHECK(rename(wal, aside) == 0);
+  CHECK_OK(thunder_open(src, o, &db));
+  thunder_options_free(o);
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_READ, &w));
+  CHECK_OK(thunder_get(w, K("before"), &v));
+  CHECK_STATUS(thunder_get(w, K("after"), &v), THUNDER_NOT_FOUND);
+  thunder_txn_abort(w);
+  CHECK_OK(thunder_close(db));
+}
+
 int main(void) {
   thunder_db *db = NULL;
   char src[4096];
@@ -341,6 +386,7 @@ int main(void) {
   CHECK_OK(thunder_check(db));
   CHECK_OK(thunder_close(db));
   copies_of_a_logged_database();
+  a_restored_backup_refuses_the_old_log();
   expect_no_temporary_files();
   return 0;
 }

@@ -663,7 +663,9 @@ enum thunder_status thunder_options_preset_nvme(struct thunder_options *o);
  * process or open handle holds the file, or another open database uses the
  * write-ahead log directory); THUNDER_INCOMPATIBLE (not a thunder
  * file, other format version, other page size than set, empty file opened
- * read-only); THUNDER_CORRUPTED (both meta pages damaged, file truncated);
+ * read-only, a write-ahead log that belongs to another database, as when a
+ * backup or compacted copy replaced the file: nothing is replayed, and
+ * moving the log directory away opens the file as it is); THUNDER_CORRUPTED (both meta pages damaged, file truncated);
  * THUNDER_READ_ONLY (opened read-only while the write-ahead log holds
  * commits the data file lacks: replaying them needs a read-write open
  * once; nothing is changed); THUNDER_UNSUPPORTED (I/O backend not

@@ -9,19 +9,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{contents, copy_image, wal_dir_of as wal_dir, wal_opts, TestDb};
+use common::{commit_keys, contents, copy_image, wal_dir_of as wal_dir, wal_opts, TestDb};
 use thunder::{Database, ErrorKind, Options, SyncMode};
-
-/// `n` commits of one key each, from `first`; returns what they wrote.
-fn commit_keys(db: &Database, first: u64, n: u64, model: &mut BTreeMap<Vec<u8>, Vec<u8>>) {
-    for i in first..first + n {
-        let (k, v) = (format!("k{i:05}").into_bytes(), vec![i as u8; 100]);
-        let mut w = db.begin_write().unwrap();
-        w.put(&k, &v).unwrap();
-        w.commit().unwrap();
-        model.insert(k, v);
-    }
-}
 
 /// Opens the image a kill leaves of the open database at `path`.
 fn reopen_killed(dir: &Path, path: &Path) -> thunder::Result<Database> {

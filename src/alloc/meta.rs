@@ -20,7 +20,9 @@
 //! 124    4 reserved (0)
 //! 128    8 free page count (pages in the persisted freelist)
 //! 136    8 checkpoint LSN (0 without a WAL)
-//! 144    - zero up to the end of the page
+//! 144    8 database id: random, chosen when the file is made (0 in files
+//!          made before ids); the log's segments carry it
+//! 152    - zero up to the end of the page
 //! ```
 //! The checksum covers the whole page.
 
@@ -50,6 +52,9 @@ pub struct Meta {
     pub bucket_count: u64,
     pub freelist: FreelistRef,
     pub checkpoint_lsn: u64,
+    /// The database's id (`new_db_id`); 0: a file made before ids, whose
+    /// log is not checked against it.
+    pub db_id: u64,
     /// In memory only: this commit left the change to the free set
     /// unwritten (the weak sync modes and a log, see `TxAlloc::defer`), so
     /// `freelist` names the last written one, which does not describe this
@@ -81,6 +86,7 @@ impl Meta {
             bucket_count: 0,
             freelist: FreelistRef::default(),
             checkpoint_lsn: 0,
+            db_id: 0,
             freelist_deferred: false,
         }
     }
@@ -101,21 +107,22 @@ impl Meta {
         le::put_u32(&mut page, 120, self.freelist.log_pages);
         le::put_u64(&mut page, 128, self.freelist.free_pages);
         le::put_u64(&mut page, 136, self.checkpoint_lsn);
+        le::put_u64(&mut page, 144, self.db_id);
         seal(&mut page);
         page
     }
 
     /// The first byte of `page`, a meta, that must be zero and is not: the
-    /// flags (offset 44), the reserved word (124) and the tail (144 on).
+    /// flags (offset 44), the reserved word (124) and the tail (152 on).
     /// Open does not look at them (a newer writer may use them one day);
     /// `check` reports them.
     pub fn nonzero_reserved(page: &[u8]) -> Option<usize> {
-        [44..48, 124..128, 144..page.len()].into_iter().flatten().find(|&i| page.get(i).is_some_and(|&b| b != 0))
+        [44..48, 124..128, 152..page.len()].into_iter().flatten().find(|&i| page.get(i).is_some_and(|&b| b != 0))
     }
 
     /// Reads `page` (exactly `page_size` bytes read from slot `slot`'s offset).
     pub fn decode(page: &[u8], slot: u64) -> MetaRead {
-        if page.len() < 144 || &page[32..36] != MAGIC {
+        if page.len() < 152 || &page[32..36] != MAGIC {
             return MetaRead::NotThunder;
         }
         let (stored, computed) = checksums(page);
@@ -162,8 +169,27 @@ impl Meta {
                 free_pages: le::u64_at(page, 128),
             },
             checkpoint_lsn: le::u64_at(page, 136),
+            db_id: le::u64_at(page, 144),
             freelist_deferred: false,
         })
+    }
+}
+
+/// A new database's id: 64 bits from the standard library's random hash
+/// keys (seeded from the OS once per thread, then stepped, so two calls
+/// never repeat), mixed with the time and the process id; never 0, which
+/// stands for "no id" in files and logs made before ids.
+pub fn new_db_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    loop {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        h.write_u128(now.map_or(0, |d| d.as_nanos()));
+        h.write_u32(std::process::id());
+        let id = h.finish();
+        if id != 0 {
+            return id;
+        }
     }
 }
 
@@ -288,6 +314,18 @@ mod tests {
     fn select_in(f: &[u8]) -> Selected {
         let read = |off: u64, len| Ok(f.get(off as usize..off as usize + len).map(<[u8]>::to_vec));
         select(read).unwrap_or_else(|e: std::convert::Infallible| match e {})
+    }
+
+    #[test]
+    fn the_database_id_round_trips_and_ids_differ() {
+        let ids: std::collections::HashSet<u64> = (0..1000).map(|_| new_db_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(!ids.contains(&0));
+        let m = Meta { db_id: 0x0123_4567_89ab_cdef, ..Meta::empty(4096) };
+        let page = m.encode(0);
+        assert_eq!(&page[144..152], &0x0123_4567_89ab_cdefu64.to_le_bytes());
+        assert_eq!(Meta::nonzero_reserved(&page), None, "the id is no reserved byte");
+        assert_eq!(Meta::decode(&page, 0), MetaRead::Valid(m));
     }
 
     #[test]

@@ -7,15 +7,15 @@
 //! snapshot's page count. The pages its freelist lists as free are the
 //! only ones the writer may be writing meanwhile; they are not read and
 //! stay zero (a hole) in the copy, where they are free too. Both meta slots
-//! get the snapshot's meta with checkpoint LSN 0: the copy is a database
-//! without a write-ahead log, holding everything the snapshot holds,
+//! get the snapshot's meta with checkpoint LSN 0 and a new database id: the
+//! copy is a database without a write-ahead log, holding everything the snapshot holds,
 //! commits that were only in the source's log included.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use crate::alloc::{detached_snapshot, read_freelist, unreachable_pages, Meta};
+use crate::alloc::{detached_snapshot, new_db_id, read_freelist, unreachable_pages, Meta};
 use crate::error::{Error, Result};
 use crate::tree::PageReader;
 use crate::txn::ReadTx;
@@ -27,7 +27,9 @@ const CHUNK_BYTES: u64 = 1 << 20;
 /// Writes the snapshot `tx` reads to `file` (empty, at `path`): a complete
 /// database file, not yet synced. Returns its length in bytes.
 pub(crate) fn write_snapshot(tx: &ReadTx, file: &File, path: &Path) -> Result<u64> {
-    let meta = Meta { checkpoint_lsn: 0, ..*tx.meta() };
+    // A new id: the copy is a database of its own, and the source's log
+    // (which a copy put in the source's place would find) is not its log.
+    let meta = Meta { checkpoint_lsn: 0, db_id: new_db_id(), ..*tx.meta() };
     let reader = tx.page_reader();
     let ps = reader.page_size as u64;
     // The stored freelist, when the snapshot has one and it reads whole.

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::Arc;
 
-use crate::alloc::{select_meta, Meta, Selected};
+use crate::alloc::{new_db_id, select_meta, Meta, Selected};
 use crate::env::durability::Durability;
 use crate::env::pages::{read_at, Pages};
 use crate::env::readers::Readers;
@@ -152,7 +152,7 @@ fn check_meta_against(meta: &Meta, opts: &Options, len: u64, path: &Path) -> Res
 
 /// Writes the two metas of a new database into an empty file.
 fn init_file(f: &File, path: &Path, page_size: u32) -> Result<Meta> {
-    let meta = Meta::empty(page_size);
+    let meta = Meta { db_id: new_db_id(), ..Meta::empty(page_size) };
     for slot in 0..2 {
         let off = slot * page_size as u64;
         f.write_all_at(&meta.encode(slot), off).map_err(|e| Error::io("write meta", path, Some(off), e))?;

@@ -226,6 +226,7 @@ impl WriteTx {
             bucket_count: self.bucket_count,
             freelist: persisted.meta_ref,
             checkpoint_lsn: logged.map_or(self.base.checkpoint_lsn, |l| l.0),
+            db_id: self.base.db_id,
             freelist_deferred: persisted.deferred(),
         };
         if let (Some(lsn), SyncMode::Full, false) = (logged, self.env.config.sync_mode, self.replaying()) {

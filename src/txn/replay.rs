@@ -24,9 +24,10 @@ use crate::wal::{self, LoggedTxn, Rec, SegmentIo, WalWriter};
 /// `seg_io` builds each segment's backend (None: `SyncIo`).
 pub(crate) fn recover(env: &Arc<Env>, dir: &Path, opts: &Options, seg_io: Option<SegmentIo>) -> Result<()> {
     let from = wal::first_lsn(env.durability.checkpoint_lsn());
-    let txns = if dir.exists() { wal::committed(dir, from)?.0 } else { Vec::new() };
+    let meta = env.readers.current();
+    let txns = if dir.exists() { wal::committed(dir, from, meta.db_id)?.0 } else { Vec::new() };
     let resume = txns.last().map_or(from, |t| t.end);
-    let current = env.readers.current().txid;
+    let current = meta.txid;
     let pending: Vec<&LoggedTxn> = txns.iter().filter(|t| t.txid > current).collect();
     if opts.read_only {
         if !pending.is_empty() {
@@ -38,7 +39,7 @@ pub(crate) fn recover(env: &Arc<Env>, dir: &Path, opts: &Options, seg_io: Option
     }
     if opts.wal {
         let seg_io = seg_io.unwrap_or_else(|| wal::sync_segment_io(opts.write_buffer_size));
-        let writer = WalWriter::open(dir, resume, opts.wal_segment_size, seg_io)?;
+        let writer = WalWriter::open(dir, resume, opts.wal_segment_size, seg_io, meta.db_id)?;
         let log = WalLog::new(writer, opts.checkpoint_interval, opts.checkpoint_wal_bytes);
         env.wal.set(log).map_err(|_| Error::Internal("the log was attached twice".into()))?;
     }

@@ -19,12 +19,12 @@
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Corruption, Error, Result};
 use crate::types::{Lsn, TxId};
 use crate::wal::record::{read_frame, Frame, Rec};
-use crate::wal::segment::{check_header, first_lsn, segments, SEGMENT_HEADER};
+use crate::wal::segment::{check_header, first_lsn, header_db, segments, SEGMENT_HEADER};
 
 /// One committed transaction as the log holds it.
 #[derive(Debug)]
@@ -71,10 +71,13 @@ fn damaged(lsn: Lsn, what: impl Into<String>) -> Error {
     Error::Corrupted { page: None, cause: Corruption::WalRecord { lsn, what: what.into() } }
 }
 
-/// The committed transactions of the log in `dir` from `from` on.
-pub(crate) fn committed(dir: &Path, from: Lsn) -> Result<(Vec<LoggedTxn>, ScanEnd)> {
+/// The committed transactions of the log in `dir` from `from` on, the log
+/// of the database whose id is `db` (0: a file made before ids, whose log
+/// is not checked).
+pub(crate) fn committed(dir: &Path, from: Lsn, db: u64) -> Result<(Vec<LoggedTxn>, ScanEnd)> {
     let from = first_lsn(from);
     let all = segments(dir)?;
+    check_owner(dir, &all, db)?;
     let segs: Vec<_> = all.iter().filter(|(id, _)| *id >= from.segment()).cloned().collect();
     // The checkpoint's segment exists from the rotation that made it until
     // a later checkpoint; older ones go before it. Older segments without
@@ -113,6 +116,35 @@ pub(crate) fn committed(dir: &Path, from: Lsn) -> Result<(Vec<LoggedTxn>, ScanEn
         }
     }
     Ok((txns, end))
+}
+
+/// Refuses a log whose segments name another database than `db`: a copy
+/// (a backup, a compacted file, another database) put in place of the file
+/// whose log this is. Replayed, its transactions would land in a database
+/// they were never made in, past that one's txid. A segment from before ids
+/// (0), or one whose header is damaged (the scan judges those), passes.
+fn check_owner(dir: &Path, segs: &[(u32, PathBuf)], db: u64) -> Result<()> {
+    if db == 0 {
+        return Ok(());
+    }
+    for (id, path) in segs {
+        let (header, _) = read_from(path, u32::MAX)?;
+        let owner = match check_header(&header, *id) {
+            Ok(()) => header_db(&header),
+            Err(_) => continue,
+        };
+        if owner != 0 && owner != db {
+            return Err(Error::Incompatible {
+                path: dir.into(),
+                what: format!(
+                    "the write-ahead log belongs to another database (segment {id} names database {owner:016x}, \
+                     the file is database {db:016x}): was the file replaced by a copy? Move the log directory \
+                     away to open the file as it is"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The header of the segment file at `path`, and its bytes from offset
@@ -254,7 +286,7 @@ mod tests {
     /// `log`, synced after every `every` transactions (and at the end).
     fn log_synced_every(n: u64, value_len: usize, seg: u64, every: u64) -> (tempfile::TempDir, Vec<Lsn>) {
         let dir = tempfile::tempdir().unwrap();
-        let w = WalWriter::open(dir.path(), Lsn(0), seg, crate::wal::sync_segment_io(1 << 16)).unwrap();
+        let w = WalWriter::open(dir.path(), Lsn(0), seg, crate::wal::sync_segment_io(1 << 16), 0).unwrap();
         let mut ends = Vec::new();
         for t in 1..=n {
             let mut f = txn(t, value_len);
@@ -269,7 +301,7 @@ mod tests {
     }
 
     fn txids(dir: &Path) -> Result<Vec<u64>> {
-        Ok(committed(dir, Lsn(0))?.0.iter().map(|t| t.txid.0).collect())
+        Ok(committed(dir, Lsn(0), 0)?.0.iter().map(|t| t.txid.0).collect())
     }
 
     #[test]
@@ -278,7 +310,7 @@ mod tests {
         assert!(ends.last().unwrap().segment() >= 2, "{:?}", ends.last());
         assert_eq!(txids(dir.path()).unwrap(), (1..=40).collect::<Vec<_>>());
         // From a later LSN on: only what follows it.
-        let (txns, end) = committed(dir.path(), ends[19]).unwrap();
+        let (txns, end) = committed(dir.path(), ends[19], 0).unwrap();
         assert_eq!(txns.first().map(|t| t.txid.0), Some(21));
         assert_eq!(end, ScanEnd { end: *ends.last().unwrap(), torn: false });
         let recs: Vec<_> = txns[0].records().collect::<Result<_>>().unwrap();
@@ -300,7 +332,7 @@ mod tests {
             // (Zeroing bytes that were zeros leaves the records intact.)
             for (how, bytes) in cases.into_iter().filter(|(how, _)| *how == "cut" || changed) {
                 std::fs::write(&path, bytes).unwrap();
-                let (txns, end) = committed(dir.path(), Lsn(0)).unwrap();
+                let (txns, end) = committed(dir.path(), Lsn(0), 0).unwrap();
                 assert_eq!(txns.len(), 2, "{how} at {cut}");
                 assert_eq!(txns[1].end, ends[1], "{how} at {cut}: replay resumes after the second");
                 // Zeroed, intact records before the first changed byte count.
@@ -319,7 +351,7 @@ mod tests {
             let mut b = full.clone();
             b[at] ^= 0x21;
             std::fs::write(&path, &b).unwrap();
-            let e = committed(dir.path(), Lsn(0)).unwrap_err();
+            let e = committed(dir.path(), Lsn(0), 0).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Corrupted, "flip at {at}");
             assert!(e.to_string().contains("WAL record at 0:"), "{e}");
         }
@@ -328,7 +360,7 @@ mod tests {
             let mut b = full.clone();
             b[at] ^= 0x21;
             std::fs::write(&path, &b).unwrap();
-            let (txns, end) = committed(dir.path(), Lsn(0)).unwrap();
+            let (txns, end) = committed(dir.path(), Lsn(0), 0).unwrap();
             assert_eq!((txns.len(), end.torn), (3, true), "flip at {at}");
         }
     }
@@ -349,7 +381,7 @@ mod tests {
             let from = if t == 0 { SEGMENT_HEADER as usize } else { ends[t - 1].offset() as usize };
             b[from..ends[t].offset() as usize].fill(0);
             std::fs::write(&path, &b).unwrap();
-            committed(dir.path(), Lsn(0))
+            committed(dir.path(), Lsn(0), 0)
         };
         // Transactions 10 to 12 were appended after the last sync but one
         // (which covered 1 to 8): their TxBegins say synced up to 8's end.
@@ -394,7 +426,7 @@ mod tests {
         b[28..32].copy_from_slice(&crc.to_le_bytes());
         b.truncate(ends[1].offset() as usize);
         std::fs::write(&seg0, &b).unwrap();
-        let w = WalWriter::open(dir.path(), ends[1], 1 << 20, crate::wal::sync_segment_io(1 << 16)).unwrap();
+        let w = WalWriter::open(dir.path(), ends[1], 1 << 20, crate::wal::sync_segment_io(1 << 16), 0).unwrap();
         let end = w.append(&txn(3, 10)).unwrap();
         assert_eq!(end.segment(), 1, "appended at {end}");
         assert_eq!(std::fs::read(&seg0).unwrap(), b, "the version-1 segment is left as it was");
@@ -404,7 +436,7 @@ mod tests {
     #[test]
     fn a_writer_reopened_mid_log_cuts_the_tail_and_appends_after_it() {
         let (dir, ends) = log(3, 40, 1 << 20);
-        let w = WalWriter::open(dir.path(), ends[1], 1 << 20, crate::wal::sync_segment_io(1 << 16)).unwrap();
+        let w = WalWriter::open(dir.path(), ends[1], 1 << 20, crate::wal::sync_segment_io(1 << 16), 0).unwrap();
         w.append(&txn(9, 10)).unwrap();
         assert_eq!(txids(dir.path()).unwrap(), vec![1, 2, 9]);
         assert!(w.bytes() > 0);
@@ -415,7 +447,7 @@ mod tests {
     #[test]
     fn frames_inside_a_torn_value_do_not_make_it_damage() {
         let dir = tempfile::tempdir().unwrap();
-        let w = WalWriter::open(dir.path(), Lsn(0), 1 << 20, crate::wal::sync_segment_io(1 << 16)).unwrap();
+        let w = WalWriter::open(dir.path(), Lsn(0), 1 << 20, crate::wal::sync_segment_io(1 << 16), 0).unwrap();
         let first = w.append(&txn(1, 40)).unwrap();
         // Transaction 2 stores a whole logged transaction as its value.
         let inner = txn(99, 10);
@@ -432,7 +464,7 @@ mod tests {
         let value_start = first.offset() as usize + 29 + 13 + 2 + 4 + 1 + 4;
         b[value_start - 1] ^= 0x10;
         std::fs::write(&seg, &b).unwrap();
-        let (txns, end) = committed(dir.path(), Lsn(0)).unwrap();
+        let (txns, end) = committed(dir.path(), Lsn(0), 0).unwrap();
         assert_eq!(txns.iter().map(|t| t.txid.0).collect::<Vec<_>>(), vec![1]);
         assert!(end.torn);
     }
@@ -441,7 +473,7 @@ mod tests {
     fn a_position_past_the_last_segment_is_an_empty_log() {
         let (dir, ends) = log(2, 40, 1 << 20);
         let past = Lsn::new(0, ends[1].offset() + 100);
-        let (txns, end) = committed(dir.path(), past).unwrap();
+        let (txns, end) = committed(dir.path(), past, 0).unwrap();
         assert!(txns.is_empty());
         assert_eq!(end.end, past);
     }
@@ -450,7 +482,7 @@ mod tests {
     fn a_writer_reopened_before_later_segments_removes_them() {
         let (dir, ends) = log(40, 60_000, 1 << 20);
         assert!(ends.last().unwrap().segment() >= 2);
-        let w = WalWriter::open(dir.path(), ends[0], 1 << 20, crate::wal::sync_segment_io(1 << 16)).unwrap();
+        let w = WalWriter::open(dir.path(), ends[0], 1 << 20, crate::wal::sync_segment_io(1 << 16), 0).unwrap();
         assert_eq!(crate::wal::segment::segments(dir.path()).unwrap().len(), 1);
         for t in 2..=40 {
             w.append(&txn(t, 60_000)).unwrap();
@@ -467,7 +499,7 @@ mod tests {
         for len in [0u64, 10, SEGMENT_HEADER as u64 - 1] {
             let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
             f.set_len(len).unwrap();
-            let (txns, end) = committed(dir.path(), Lsn(0)).unwrap();
+            let (txns, end) = committed(dir.path(), Lsn(0), 0).unwrap();
             assert_eq!(txns.len() as u64, kept, "last segment cut to {len} bytes");
             assert!(end.torn);
         }
@@ -477,7 +509,7 @@ mod tests {
         let mut b = std::fs::read(&path).unwrap();
         b[3] ^= 1;
         std::fs::write(&path, &b).unwrap();
-        assert_eq!(committed(dir.path(), Lsn(0)).unwrap_err().kind(), ErrorKind::Corrupted);
+        assert_eq!(committed(dir.path(), Lsn(0), 0).unwrap_err().kind(), ErrorKind::Corrupted);
     }
 
     /// A transaction whose frames would end past 4 GiB into a segment (LSN
@@ -488,16 +520,33 @@ mod tests {
         // A sparse segment whose end is just short of the limit (made here,
         // so the writer only truncates it: growing would allocate 4 GiB).
         let f = std::fs::File::create(dir.path().join(segment_name(0))).unwrap();
-        std::os::unix::fs::FileExt::write_all_at(&f, &crate::wal::segment::encode_header(0), 0).unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&f, &crate::wal::segment::encode_header(0, 0), 0).unwrap();
         f.set_len((u32::MAX - 100) as u64).unwrap();
         drop(f);
         let w =
-            WalWriter::open(dir.path(), Lsn::new(0, u32::MAX - 100), u64::MAX, crate::wal::sync_segment_io(1 << 16))
+            WalWriter::open(dir.path(), Lsn::new(0, u32::MAX - 100), u64::MAX, crate::wal::sync_segment_io(1 << 16), 0)
                 .unwrap();
         let e = w.append(&txn(1, 200)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NoSpace, "{e}");
         assert_eq!(w.end(), Lsn::new(0, u32::MAX - 100));
         let len = std::fs::metadata(dir.path().join(segment_name(0))).unwrap().len();
         assert_eq!(len, (u32::MAX - 100) as u64, "nothing written");
+    }
+
+    /// A log whose segments name database 7 is refused for database 5
+    /// (`Incompatible`, nothing read); database 7, and a file made before
+    /// ids (0), read it.
+    #[test]
+    fn a_log_of_another_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = WalWriter::open(dir.path(), Lsn(0), 1 << 20, crate::wal::sync_segment_io(1 << 16), 7).unwrap();
+        w.append(&txn(1, 10)).unwrap();
+        w.sync().unwrap();
+        let e = committed(dir.path(), Lsn(0), 5).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Incompatible, "{e}");
+        assert!(e.to_string().contains("another database"), "{e}");
+        for db in [7, 0] {
+            assert_eq!(committed(dir.path(), Lsn(0), db).unwrap().0.len(), 1, "database {db}");
+        }
     }
 }

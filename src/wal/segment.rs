@@ -61,11 +61,13 @@ pub(crate) fn first_lsn(lsn: Lsn) -> Lsn {
     }
 }
 
-pub(crate) fn encode_header(id: u32) -> [u8; SEGMENT_HEADER as usize] {
+/// The header of segment `id` of the log of database `db` (its meta's id).
+pub(crate) fn encode_header(id: u32, db: u64) -> [u8; SEGMENT_HEADER as usize] {
     let mut h = [0u8; SEGMENT_HEADER as usize];
     h[..8].copy_from_slice(MAGIC);
     h[8..12].copy_from_slice(&VERSION.to_le_bytes());
     h[12..16].copy_from_slice(&id.to_le_bytes());
+    h[16..24].copy_from_slice(&db.to_le_bytes());
     let crc = crc32fast::hash(&h[..28]);
     h[28..32].copy_from_slice(&crc.to_le_bytes());
     h
@@ -85,6 +87,12 @@ pub(crate) fn check_header(b: &[u8], id: u32) -> Result<()> {
         return Err(bad(format!("the header names segment {} (renamed or moved?)", le::u32_at(h, 12))));
     }
     Ok(())
+}
+
+/// The database id a header that `check_header` passed names (0: a segment
+/// made before ids).
+pub(crate) fn header_db(h: &[u8]) -> u64 {
+    le::u64_at(h, 16)
 }
 
 /// fsyncs a directory, so that files created or removed in it stay so.
@@ -109,6 +117,8 @@ pub(crate) fn sync_segment_io(write_buffer: usize) -> SegmentIo {
 /// Appends to the log; see the module doc.
 pub(crate) struct WalWriter {
     dir: PathBuf,
+    /// The database id new segment headers carry.
+    db: u64,
     segment_size: u64,
     seg_io: SegmentIo,
     cur: Mutex<Current>,
@@ -152,8 +162,9 @@ impl WalWriter {
     /// Writes from `start` on in `dir` (created if missing): the segment
     /// holding it is cut there (a torn or unfinished tail goes), or created,
     /// and later segments are removed. `start` must be where the committed
-    /// log ends. `seg_io` builds the backend of each segment file.
-    pub fn open(dir: &Path, start: Lsn, segment_size: u64, seg_io: SegmentIo) -> Result<WalWriter> {
+    /// log ends. `seg_io` builds the backend of each segment file; `db` is
+    /// the database's id, for the headers.
+    pub fn open(dir: &Path, start: Lsn, segment_size: u64, seg_io: SegmentIo, db: u64) -> Result<WalWriter> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create WAL directory", dir, None, e))?;
         let start = first_lsn(start);
         let path = dir.join(segment_name(start.segment()));
@@ -165,7 +176,7 @@ impl WalWriter {
         // would read as damage at the next open.
         let version = if path.exists() { header_version(&path, start.segment()) } else { None };
         if path.exists() && version.is_none() {
-            rewrite_header(&path, start.segment())?;
+            rewrite_header(&path, start.segment(), db)?;
         }
         let seg = if path.exists() {
             let file = OpenOptions::new().read(true).write(true).open(&path).map_err(|e| io("open WAL segment", e))?;
@@ -173,7 +184,7 @@ impl WalWriter {
             file.sync_all().map_err(|e| io("fsync WAL segment", e))?;
             seg_io(file)?
         } else {
-            let seg = create_segment(&path, start.segment(), &seg_io)?;
+            let seg = create_segment(&path, start.segment(), db, &seg_io)?;
             if start.offset() > SEGMENT_HEADER {
                 // The log resumes past the header (its segment went
                 // missing): the gap reads as zeros, as after `set_len`.
@@ -201,6 +212,7 @@ impl WalWriter {
         let synced = AtomicU64::new(start.0);
         Ok(WalWriter {
             dir: dir.to_path_buf(),
+            db,
             segment_size,
             seg_io,
             cur: Mutex::new(cur),
@@ -265,7 +277,7 @@ impl WalWriter {
         self.synced.fetch_max(Lsn::new(cur.id, cur.offset as u32).0, Ordering::AcqRel);
         let id = cur.id.checked_add(1).ok_or_else(|| Error::Internal("WAL segment ids exhausted".into()))?;
         let path = self.dir.join(segment_name(id));
-        let io = create_segment(&path, id, &self.seg_io)?;
+        let io = create_segment(&path, id, self.db, &self.seg_io)?;
         sync_dir(&self.dir)?;
         // Only now, all at once: a failure above leaves the writer on the
         // old segment, whole (id, file and offset agree).
@@ -358,15 +370,15 @@ fn header_version(path: &Path, id: u32) -> Option<u32> {
 }
 
 /// Writes segment `id`'s header over the start of the file at `path`, synced.
-fn rewrite_header(path: &Path, id: u32) -> Result<()> {
+fn rewrite_header(path: &Path, id: u32, db: u64) -> Result<()> {
     let io = |op, e| Error::io(op, path, Some(0), e);
     let f = OpenOptions::new().write(true).open(path).map_err(|e| io("open WAL segment", e))?;
-    std::os::unix::fs::FileExt::write_all_at(&f, &encode_header(id), 0)
+    std::os::unix::fs::FileExt::write_all_at(&f, &encode_header(id, db), 0)
         .map_err(|e| io("write WAL segment header", e))?;
     f.sync_all().map_err(|e| io("fsync WAL segment", e))
 }
 
-fn create_segment(path: &Path, id: u32, seg_io: &SegmentIo) -> Result<Arc<dyn IoBackend>> {
+fn create_segment(path: &Path, id: u32, db: u64, seg_io: &SegmentIo) -> Result<Arc<dyn IoBackend>> {
     let f = OpenOptions::new()
         .read(true)
         .write(true)
@@ -374,7 +386,7 @@ fn create_segment(path: &Path, id: u32, seg_io: &SegmentIo) -> Result<Arc<dyn Io
         .open(path)
         .map_err(|e| Error::io("create WAL segment", path, None, e))?;
     let made = seg_io(f).and_then(|io| {
-        let header = encode_header(id);
+        let header = encode_header(id, db);
         io.write_batch(&[WriteOp { offset: 0, data: &header }])
             .map_err(|e| Error::io("write WAL segment header", path, Some(0), e))?;
         // The header is durable before the directory entry is (the caller

@@ -179,6 +179,18 @@ pub fn contents(db: &Database) -> std::collections::BTreeMap<Vec<u8>, Vec<u8>> {
     r.iter().map(|i| i.unwrap()).map(|(k, v)| (k.to_vec(), v.to_vec())).collect()
 }
 
+/// `n` commits of one key each (`k00000`... with 100 bytes of `i`), from
+/// `first`, one transaction each; adds what they wrote to `model`.
+pub fn commit_keys(db: &Database, first: u64, n: u64, model: &mut std::collections::BTreeMap<Vec<u8>, Vec<u8>>) {
+    for i in first..first + n {
+        let (k, v) = (format!("k{i:05}").into_bytes(), vec![i as u8; 100]);
+        let mut w = db.begin_write().unwrap();
+        w.put(&k, &v).unwrap();
+        w.commit().unwrap();
+        model.insert(k, v);
+    }
+}
+
 /// The default write-ahead log directory of the database at `path`.
 pub fn wal_dir_of(path: &Path) -> PathBuf {
     let mut p = path.as_os_str().to_owned();

@@ -1,0 +1,105 @@
+//! A write-ahead log belongs to one database: the file's metas and every
+//! segment header carry the database's id, and an open refuses a log whose
+//! segments name another database instead of replaying it. Files and logs
+//! written before the id (zero there) are read as before.
+//!
+//! A crash is imitated as in tests/wal.rs: the files copied while the
+//! database is open are what a process killed at that instant leaves.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::pages::{put_u32, reseal};
+use common::{commit_keys, contents, copy_image, wal_dir_of as wal_dir, wal_opts};
+use thunder::{Database, ErrorKind};
+
+/// Bug: the log named no database. A backup or a compacted copy put in
+/// place of a database file whose log still held commits (the database was
+/// killed, or the copy replaced it while the log stayed) took that log as
+/// its own at the next open: the backup's checkpoint LSN is 0, so every
+/// logged transaction past the copy's txid was replayed into it. A restored
+/// backup silently came back with the later commits it was restored to
+/// undo; a compacted copy (new txids) got some other database's changes,
+/// or was refused as damaged. Now such a log is refused as another
+/// database's, and the copy opens as it was made once the log is moved away.
+#[test]
+fn a_copy_in_place_of_its_source_refuses_the_source_log() {
+    for how in ["backup", "compact"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let db = Database::open_with_options(&path, wal_opts()).unwrap();
+        let mut copied = BTreeMap::new();
+        commit_keys(&db, 0, 3, &mut copied);
+        let copy = dir.path().join("copy.db");
+        match how {
+            "backup" => db.backup(&copy).unwrap(),
+            _ => db.compact(&copy).unwrap(),
+        };
+        let mut later = copied.clone();
+        commit_keys(&db, 3, 3, &mut later);
+        // The killed database's file and log, then the copy in place of
+        // the file.
+        let image = dir.path().join("killed.db");
+        copy_image(&path, &image);
+        std::fs::copy(&copy, &image).unwrap();
+        let err = match Database::open_with_options(&image, wal_opts()) {
+            Ok(db) => panic!("{how}: opened with {} keys: the source's log was taken", contents(&db).len()),
+            Err(e) => e,
+        };
+        assert_eq!(err.kind(), ErrorKind::Incompatible, "{how}: {err}");
+        assert!(err.to_string().contains("another database"), "{how}: {err}");
+        assert!(err.to_string().contains("killed.db.wal"), "{how}: {err}");
+        // Refused, the log is left as it was.
+        assert!(wal_dir(&image).join("00000000.wal").exists(), "{how}");
+        std::fs::rename(wal_dir(&image), dir.path().join("set-aside.wal")).unwrap();
+        let restored = Database::open_with_options(&image, wal_opts()).unwrap();
+        assert_eq!(contents(&restored), copied, "{how}");
+        restored.check().unwrap();
+        // The source itself still takes its own log back after a kill.
+        let again = dir.path().join("again.db");
+        copy_image(&path, &again);
+        assert_eq!(contents(&Database::open_with_options(&again, wal_opts()).unwrap()), later, "{how}");
+    }
+}
+
+/// Zeroes the database id of the header of segment `seg` and reseals it.
+fn clear_segment_id(seg: &Path) {
+    let mut b = std::fs::read(seg).unwrap();
+    b[16..24].fill(0);
+    let crc = crc32fast::hash(&b[..28]);
+    put_u32(&mut b, 28, crc);
+    std::fs::write(seg, &b).unwrap();
+}
+
+/// A log from before the id (zero in its header) is still replayed, into a
+/// file with an id and into one from before it (zero in its metas).
+#[test]
+fn a_log_without_an_id_is_still_replayed() {
+    for file_too in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let db = Database::open_with_options(&path, wal_opts()).unwrap();
+        let mut model = BTreeMap::new();
+        commit_keys(&db, 0, 4, &mut model);
+        let image = dir.path().join("killed.db");
+        copy_image(&path, &image);
+        drop(db);
+        clear_segment_id(&wal_dir(&image).join("00000000.wal"));
+        if file_too {
+            let mut img = std::fs::read(&image).unwrap();
+            let ps = 4096;
+            for slot in 0..2u64 {
+                let at = slot as usize * ps;
+                img[at + 144..at + 152].fill(0);
+                reseal(&mut img, ps, slot);
+            }
+            std::fs::write(&image, &img).unwrap();
+        }
+        let db2 = Database::open_with_options(&image, wal_opts())
+            .unwrap_or_else(|e| panic!("file id cleared too: {file_too}: {e}"));
+        assert_eq!(contents(&db2), model, "file id cleared too: {file_too}");
+        db2.check().unwrap();
+    }
+}
