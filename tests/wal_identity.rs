@@ -73,6 +73,66 @@ fn clear_segment_id(seg: &Path) {
     std::fs::write(seg, &b).unwrap();
 }
 
+/// Zeroes the database id of both metas of the file at `path` and reseals
+/// them: a file made before ids.
+fn clear_file_id(path: &Path) {
+    let mut img = std::fs::read(path).unwrap();
+    let ps = 4096;
+    for slot in 0..2u64 {
+        let at = slot as usize * ps;
+        img[at + 144..at + 152].fill(0);
+        reseal(&mut img, ps, slot);
+    }
+    std::fs::write(path, &img).unwrap();
+}
+
+/// Found by review of the change above: a database made before ids kept
+/// id 0 and went on logging under it, so a backup or compacted copy of it
+/// (with an id), put back in its place, still took its log (6 keys where
+/// the copy held 3); and a backup made before ids, put in place of a
+/// database with one, took that one's log. A file with id 0 now gets an id
+/// at its first read-write open, before its log is read.
+#[test]
+fn a_database_made_before_ids_gets_one_and_its_copies_refuse_its_log() {
+    for (how, old_source) in [("backup", true), ("compact", true), ("backup", false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        drop(Database::open_with_options(&path, wal_opts()).unwrap());
+        if old_source {
+            clear_file_id(&path);
+            for e in std::fs::read_dir(wal_dir(&path)).unwrap() {
+                clear_segment_id(&e.unwrap().path());
+            }
+        }
+        let db = Database::open_with_options(&path, wal_opts()).unwrap();
+        let mut copied = BTreeMap::new();
+        commit_keys(&db, 0, 3, &mut copied);
+        let copy = dir.path().join("copy.db");
+        match how {
+            "backup" => db.backup(&copy).unwrap(),
+            _ => db.compact(&copy).unwrap(),
+        };
+        if !old_source {
+            // A backup as a build before ids made it.
+            clear_file_id(&copy);
+        }
+        commit_keys(&db, 3, 3, &mut BTreeMap::new());
+        let image = dir.path().join("killed.db");
+        copy_image(&path, &image);
+        std::fs::copy(&copy, &image).unwrap();
+        let what = format!("{how} of a source made {}", if old_source { "before ids" } else { "with an id" });
+        match Database::open_with_options(&image, wal_opts()) {
+            Ok(db) => panic!("{what}: opened with {} keys: the source's log was taken", contents(&db).len()),
+            Err(e) => assert_eq!(e.kind(), ErrorKind::Incompatible, "{what}: {e}"),
+        }
+        // The source itself, given an id, takes its own log back.
+        let again = dir.path().join("again.db");
+        copy_image(&path, &again);
+        let reopened = Database::open_with_options(&again, wal_opts()).unwrap();
+        assert_eq!(contents(&reopened).len(), 6, "{what}");
+    }
+}
+
 /// A log from before the id (zero in its header) is still replayed, into a
 /// file with an id and into one from before it (zero in its metas).
 #[test]
@@ -88,14 +148,7 @@ fn a_log_without_an_id_is_still_replayed() {
         drop(db);
         clear_segment_id(&wal_dir(&image).join("00000000.wal"));
         if file_too {
-            let mut img = std::fs::read(&image).unwrap();
-            let ps = 4096;
-            for slot in 0..2u64 {
-                let at = slot as usize * ps;
-                img[at + 144..at + 152].fill(0);
-                reseal(&mut img, ps, slot);
-            }
-            std::fs::write(&image, &img).unwrap();
+            clear_file_id(&image);
         }
         let db2 = Database::open_with_options(&image, wal_opts())
             .unwrap_or_else(|e| panic!("file id cleared too: {file_too}: {e}"));

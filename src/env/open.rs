@@ -16,7 +16,7 @@ use crate::env::{Config, Env};
 use crate::error::{Corruption, Error, Result};
 use crate::options::{IoBackendKind, Options};
 use crate::storage::{
-    lock_dir, lock_file, open_auto, open_file, sync_parent_dir, Backend, IoBackend, Mmap, VerifiedBits,
+    lock_dir, lock_file, open_auto, open_file, sync_parent_dir, Backend, IoBackend, Mmap, VerifiedBits, WriteOp,
 };
 use crate::tree::max_key_len;
 
@@ -93,6 +93,10 @@ impl Env {
             // meta write and its fsync): make it the durable snapshot.
             io.sync().map_err(|e| Error::io("fsync", path, None, e))?;
         }
+        let meta = match meta.db_id {
+            0 if !opts.read_only => give_id(&*io, path, meta, slot)?,
+            _ => meta,
+        };
         let page_size = meta.page_size as usize;
         Ok(Env {
             config: Config {
@@ -159,6 +163,28 @@ fn init_file(f: &File, path: &Path, page_size: u32) -> Result<Meta> {
     }
     f.sync_all().map_err(|e| Error::io("fsync", path, None, e))?;
     sync_parent_dir(path)?;
+    Ok(meta)
+}
+
+/// A file made before database ids (0 in its metas) gets one at its first
+/// read-write open, before its log is read: otherwise it would log under 0,
+/// and a backup or compacted copy of it (which gets an id) put back in its
+/// place would take that log as its own; and a copy made before ids put in
+/// place of a database with an id would take that one's log. The meta with
+/// the id is written to the spare slot, then over the chosen one, each
+/// synced, the txid unchanged. A crash in between leaves two metas of the
+/// same txid, one with the id: either opens the same snapshot, and one with
+/// 0 is given an id again (no segment names the lost one yet: the log is
+/// written only after this).
+fn give_id(io: &dyn IoBackend, path: &Path, meta: Meta, slot: u64) -> Result<Meta> {
+    let meta = Meta { db_id: new_db_id(), ..meta };
+    for s in [1 - slot, slot] {
+        let off = s * meta.page_size as u64;
+        let page = meta.encode(s);
+        io.write_batch(&[WriteOp { offset: off, data: &page }])
+            .map_err(|e| Error::io("write meta (database id)", path, Some(off), e))?;
+        io.sync().map_err(|e| Error::io("fsync", path, None, e))?;
+    }
     Ok(meta)
 }
 

@@ -128,7 +128,10 @@ fn check_owner(dir: &Path, segs: &[(u32, PathBuf)], db: u64) -> Result<()> {
         return Ok(());
     }
     for (id, path) in segs {
-        let (header, _) = read_from(path, u32::MAX)?;
+        // One intact header naming another database is enough; a segment
+        // that cannot be read (one before the checkpoint is never read
+        // otherwise) or is damaged says nothing here.
+        let Ok((header, _)) = read_from(path, u32::MAX) else { continue };
         let owner = match check_header(&header, *id) {
             Ok(()) => header_db(&header),
             Err(_) => continue,

@@ -154,7 +154,8 @@ struct Current {
     allocated: u64,
     /// Bytes of the segment files not yet removed (headers not counted).
     bytes: u64,
-    /// The segment's header is of an older version: appends go to the next.
+    /// The segment's header is of an older version, or names no database
+    /// (made before ids): appends go to the next.
     legacy: bool,
 }
 
@@ -174,8 +175,8 @@ impl WalWriter {
         // `start` on: its header is written anew in place (the file never
         // goes missing), or the records appended after the bad header
         // would read as damage at the next open.
-        let version = if path.exists() { header_version(&path, start.segment()) } else { None };
-        if path.exists() && version.is_none() {
+        let header = if path.exists() { intact_header(&path, start.segment()) } else { None };
+        if path.exists() && header.is_none() {
             rewrite_header(&path, start.segment(), db)?;
         }
         let seg = if path.exists() {
@@ -203,9 +204,11 @@ impl WalWriter {
         sync_dir(dir)?;
         let bytes = live_bytes(dir)?;
         let offset = start.offset() as u64;
-        // A version-1 segment gets no records of version 2: the first
-        // append moves to a new segment.
-        let legacy = version.is_some_and(|v| v < VERSION);
+        // A version-1 segment gets no records of version 2, and one made
+        // before ids (0) none of a database with an id (a copy of that
+        // database put in its place would take them for its own): the
+        // first append moves to a new segment.
+        let legacy = header.is_some_and(|(version, owner)| version < VERSION || owner != db);
         let cur = Current { io: seg, id: start.segment(), offset, allocated: offset, bytes, legacy };
         // The resume segment was synced above, earlier ones before their
         // rotation: everything before `start` is durable.
@@ -361,12 +364,13 @@ impl WalWriter {
     }
 }
 
-/// The version of segment `id`'s header at the start of the file at
-/// `path`; None when it is torn, damaged or names another segment.
-fn header_version(path: &Path, id: u32) -> Option<u32> {
+/// The version and database id of segment `id`'s header at the start of
+/// the file at `path`; None when it is torn, damaged or names another
+/// segment.
+fn intact_header(path: &Path, id: u32) -> Option<(u32, u64)> {
     let mut h = [0u8; SEGMENT_HEADER as usize];
     File::open(path).and_then(|f| std::os::unix::fs::FileExt::read_exact_at(&f, &mut h, 0)).ok()?;
-    check_header(&h, id).ok().map(|()| le::u32_at(&h, 8))
+    check_header(&h, id).ok().map(|()| (le::u32_at(&h, 8), header_db(&h)))
 }
 
 /// Writes segment `id`'s header over the start of the file at `path`, synced.
