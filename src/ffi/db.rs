@@ -255,6 +255,10 @@ pub unsafe extern "C" fn thunder_check(db: *mut thunder_db) -> thunder_status {
 /// ("<dest_path>.tmp-<pid>-<n>"), synced, and only then linked to
 /// `dest_path`, so a crash never leaves a partial copy under that name; on
 /// failure the temporary file is removed. Nothing is ever overwritten.
+/// The copy is a database of its own, with a new id: put in place of the
+/// database (a restore) while the old "<path>.wal" directory is still
+/// there, it refuses that log (THUNDER_INCOMPATIBLE from thunder_open())
+/// rather than replay commits it does not hold; move the log away first.
 ///
 /// @param db borrowed for the call: the database.
 /// @param dest_path borrowed for the call: NUL-terminated path of the copy;
