@@ -432,3 +432,37 @@ fn wal_size_counts_records_not_the_space_allocated_ahead() {
     let two = db.stat().unwrap().wal_size;
     assert!(two >= one + 5000 && two < one + 6000, "then a 5000-byte value: {two} log bytes");
 }
+
+/// Bug (found by review): with the log and `SyncMode::Batched`, the
+/// interval was timed from the last meta written (a checkpoint), while a
+/// batched sync with a log syncs only the log and writes no meta. Once one
+/// interval had passed, every commit synced the log itself (and wrote its
+/// freelist) until the next checkpoint, minutes later by default: 200
+/// commits within one interval made 200 log syncs. Now the interval runs
+/// from the last log sync.
+#[test]
+fn batched_commits_with_the_log_share_one_sync_per_interval() {
+    let _forks = forks_shared();
+    let dir = tempfile::tempdir().unwrap();
+    let interval = std::time::Duration::from_millis(500);
+    let opts = wal_opts().sync_mode(SyncMode::Batched(interval)).unwrap();
+    let db = Database::open_with_options(dir.path().join("b.db"), opts).unwrap();
+    let put = |i: u32| {
+        let mut w = db.begin_write().unwrap();
+        w.put(&i.to_be_bytes(), b"value").unwrap();
+        w.commit().unwrap();
+    };
+    put(0);
+    std::thread::sleep(interval + std::time::Duration::from_millis(100));
+    let before = db.stat().unwrap().group_commit_batches;
+    let start = std::time::Instant::now();
+    for i in 1..=200 {
+        put(i);
+    }
+    let took = start.elapsed();
+    let syncs = db.stat().unwrap().group_commit_batches - before;
+    // One sync due at the first commit, one more for each interval the
+    // commits took.
+    let allowed = 1 + (took.as_millis() / interval.as_millis()) as u64 + 1;
+    assert!(syncs <= allowed, "{syncs} log syncs for 200 batched commits in {took:?} (interval {interval:?})");
+}

@@ -215,8 +215,7 @@ impl Env {
         let off = slot * self.config.page_size as u64;
         self.write_synced("write meta", &[WriteOp { offset: off, data: &page }])?;
         st.durable_slot = slot;
-        let since = self.durability.opened.elapsed().as_nanos().min(u64::MAX as u128) as u64;
-        self.durability.last_sync.store(since, Ordering::Release);
+        self.mark_synced();
         self.durability.durable_txid.fetch_max(meta.txid.0, Ordering::AcqRel);
         self.durability.checkpoint_lsn.store(meta.checkpoint_lsn, Ordering::Release);
         Ok(())
@@ -249,9 +248,19 @@ impl Env {
         }
         self.check_poison()?;
         if self.log().is_some() {
-            return self.log_sync();
+            // With a log, the batched interval runs from the last log sync:
+            // timed from the last meta (a checkpoint), as it was, every
+            // commit after the first interval synced the log itself, until
+            // the next checkpoint (minutes later by default).
+            return self.log_sync().map(|()| self.mark_synced());
         }
         self.write_durable_meta(by)
+    }
+
+    /// Starts the batched interval anew (`sync_due`).
+    fn mark_synced(&self) {
+        let since = self.durability.opened.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+        self.durability.last_sync.store(since, Ordering::Release);
     }
 
     /// A checkpoint: the latest published commit becomes the data file's

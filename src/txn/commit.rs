@@ -324,7 +324,9 @@ impl WriteTx {
         (env.config.sync_mode != SyncMode::Full || log.is_some())
             && !self.fl.force_compact
             && !env.steady_point_due_after(self.alloc.freed_pages())
-            && !env.sync_due()
+            // A batched sync with a log syncs the log only: it needs no
+            // freelist on disk.
+            && (log.is_some() || !env.sync_due())
             && !log.is_some_and(|l| l.checkpoint_due().0)
     }
 
