@@ -159,3 +159,42 @@ fn a_log_without_an_id_is_still_replayed() {
         db2.check().unwrap();
     }
 }
+
+/// Found by review: a build from before ids writes zeros over the id with
+/// its next meta (a checkpoint) and goes on logging in the segments that
+/// name it; the next open by this build gave the file a new id and then
+/// refused its own log as another database's (after a crash of the older
+/// build, moving that log away as the message said would have lost its
+/// acknowledged commits). The id is now taken back from the segment holding
+/// the checkpoint LSN.
+#[test]
+fn a_file_whose_id_an_older_build_cleared_keeps_its_own_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let mut model = BTreeMap::new();
+    let db = Database::open_with_options(&path, wal_opts()).unwrap();
+    commit_keys(&db, 0, 3, &mut model);
+    db.checkpoint().unwrap();
+    commit_keys(&db, 3, 3, &mut model);
+    // A kill now, then the older build's checkpoint meta: id 0, same
+    // checkpoint LSN (not 0), the log as it was.
+    let image = dir.path().join("downgraded.db");
+    copy_image(&path, &image);
+    clear_file_id(&image);
+    let reopened = Database::open_with_options(&image, wal_opts())
+        .unwrap_or_else(|e| panic!("the database's own log refused after its id was cleared: {e}"));
+    assert_eq!(contents(&reopened), model);
+    reopened.check().unwrap();
+    drop(reopened);
+    // And the id it took back is the log's: a backup in its place still
+    // refuses that log.
+    let db = Database::open_with_options(&image, wal_opts()).unwrap();
+    let copy = dir.path().join("copy.db");
+    commits_around_a_copy(&db, "backup", &copy);
+    let again = killed_with(&image, &copy);
+    let err = match Database::open_with_options(&again, wal_opts()) {
+        Ok(_) => panic!("the backup took the source's log"),
+        Err(e) => e,
+    };
+    assert_eq!(err.kind(), ErrorKind::Incompatible, "{err}");
+}

@@ -19,6 +19,8 @@ use crate::storage::{
     lock_dir, lock_file, open_auto, open_file, sync_parent_dir, Backend, IoBackend, Mmap, VerifiedBits, WriteOp,
 };
 use crate::tree::max_key_len;
+use crate::types::Lsn;
+use crate::wal::segment_owner;
 
 /// Builds the I/O backend for an opened file (tests substitute their own).
 pub(crate) type BackendFactory<'a> = &'a dyn Fn(File, &Options) -> Result<Arc<dyn IoBackend>>;
@@ -94,7 +96,7 @@ impl Env {
             io.sync().map_err(|e| Error::io("fsync", path, None, e))?;
         }
         let meta = match meta.db_id {
-            0 if !opts.read_only => give_id(&*io, path, meta, slot)?,
+            0 if !opts.read_only => give_id(&*io, path, meta, slot, &wal_dir)?,
             _ => meta,
         };
         let page_size = meta.page_size as usize;
@@ -170,14 +172,27 @@ fn init_file(f: &File, path: &Path, page_size: u32) -> Result<Meta> {
 /// read-write open, before its log is read: otherwise it would log under 0,
 /// and a backup or compacted copy of it (which gets an id) put back in its
 /// place would take that log as its own; and a copy made before ids put in
-/// place of a database with an id would take that one's log. The meta with
-/// the id is written to the spare slot, then over the chosen one, each
-/// synced, the txid unchanged. A crash in between leaves two metas of the
-/// same txid, one with the id: either opens the same snapshot, and one with
-/// 0 is given an id again (no segment names the lost one yet: the log is
-/// written only after this).
-fn give_id(io: &dyn IoBackend, path: &Path, meta: Meta, slot: u64) -> Result<Meta> {
-    let meta = Meta { db_id: new_db_id(), ..meta };
+/// place of a database with an id would take that one's log.
+///
+/// One file with id 0 has an id already: one whose id a build from before
+/// ids wrote zeros over (its metas do not know the field) while it went on
+/// logging in the segments that name the id. Its checkpoint LSN is not 0
+/// (a build writes metas with the log on only at checkpoints), and the
+/// segment holding it names the id: that id is taken back, or its own log
+/// would be refused. A copy (backup, compaction) has checkpoint LSN 0 and
+/// gets a new id.
+///
+/// The meta with the id is written to the spare slot, then over the chosen
+/// one, each synced, the txid unchanged. A crash in between leaves two
+/// metas of the same txid, one with the id: either opens the same
+/// snapshot, and one with 0 is given an id again (a new one names no
+/// segment yet: the log is written only after this).
+fn give_id(io: &dyn IoBackend, path: &Path, meta: Meta, slot: u64, wal_dir: &Path) -> Result<Meta> {
+    let own = match meta.checkpoint_lsn {
+        0 => None,
+        lsn => segment_owner(wal_dir, Lsn(lsn).segment()).filter(|&id| id != 0),
+    };
+    let meta = Meta { db_id: own.unwrap_or_else(new_db_id), ..meta };
     for s in [1 - slot, slot] {
         let off = s * meta.page_size as u64;
         let page = meta.encode(s);

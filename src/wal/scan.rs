@@ -516,24 +516,31 @@ mod tests {
     }
 
     /// A transaction whose frames would end past 4 GiB into a segment (LSN
-    /// offsets are 32 bits) is refused with NoSpace, and nothing is written.
+    /// offsets are 32 bits) goes to the next segment, also where the
+    /// segment size is 4 GiB (the largest the option takes), and nothing is
+    /// written to the full one. Found by review: at exactly 4 GiB the
+    /// writer did not rotate for a transaction ending at 2^32 and refused
+    /// it as too large for any segment (NoSpace).
     #[test]
-    fn a_transaction_past_the_32_bit_offset_is_no_space() {
-        let dir = tempfile::tempdir().unwrap();
-        // A sparse segment whose end is just short of the limit (made here,
-        // so the writer only truncates it: growing would allocate 4 GiB).
-        let f = std::fs::File::create(dir.path().join(segment_name(0))).unwrap();
-        std::os::unix::fs::FileExt::write_all_at(&f, &crate::wal::segment::encode_header(0, 0), 0).unwrap();
-        f.set_len((u32::MAX - 100) as u64).unwrap();
-        drop(f);
-        let w =
-            WalWriter::open(dir.path(), Lsn::new(0, u32::MAX - 100), u64::MAX, crate::wal::sync_segment_io(1 << 16), 0)
-                .unwrap();
-        let e = w.append(&txn(1, 200)).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::NoSpace, "{e}");
-        assert_eq!(w.end(), Lsn::new(0, u32::MAX - 100));
-        let len = std::fs::metadata(dir.path().join(segment_name(0))).unwrap().len();
-        assert_eq!(len, (u32::MAX - 100) as u64, "nothing written");
+    fn a_transaction_past_the_32_bit_offset_goes_to_the_next_segment() {
+        for size in [4u64 << 30, u64::MAX] {
+            let dir = tempfile::tempdir().unwrap();
+            // A sparse segment whose end is just short of the limit (made
+            // here, so the writer only truncates it: growing would
+            // allocate 4 GiB).
+            let f = std::fs::File::create(dir.path().join(segment_name(0))).unwrap();
+            std::os::unix::fs::FileExt::write_all_at(&f, &crate::wal::segment::encode_header(0, 0), 0).unwrap();
+            f.set_len((u32::MAX - 100) as u64).unwrap();
+            drop(f);
+            let w =
+                WalWriter::open(dir.path(), Lsn::new(0, u32::MAX - 100), size, crate::wal::sync_segment_io(1 << 16), 0)
+                    .unwrap();
+            let frames = txn(1, 200);
+            let end = w.append(&frames).unwrap_or_else(|e| panic!("segment size {size}: {e}"));
+            assert_eq!(end, Lsn::new(1, SEGMENT_HEADER + frames.len() as u32), "segment size {size}");
+            let len = std::fs::metadata(dir.path().join(segment_name(0))).unwrap().len();
+            assert_eq!(len, (u32::MAX - 100) as u64, "nothing written to the full segment");
+        }
     }
 
     /// A log whose segments name database 7 is refused for database 5

@@ -233,7 +233,9 @@ impl WalWriter {
     pub fn append(&self, frames: &[u8]) -> Result<Lsn> {
         let mut cur = self.cur.lock().unwrap_or_else(|p| p.into_inner());
         let len = frames.len() as u64;
-        if cur.legacy || (cur.offset > SEGMENT_HEADER as u64 && cur.offset + len > self.segment_size) {
+        // An LSN's offset is 32 bits: a 4 GiB segment holds one byte less.
+        let size = self.segment_size.min(u32::MAX as u64);
+        if cur.legacy || (cur.offset > SEGMENT_HEADER as u64 && cur.offset + len > size) {
             self.rotate(&mut cur)?;
         }
         let end = cur.offset + len;
@@ -362,6 +364,13 @@ impl WalWriter {
         }
         Ok(())
     }
+}
+
+/// The database id the header of segment `id` in `dir` names (0: a segment
+/// made before ids); None when the segment is missing or its header torn or
+/// damaged.
+pub(crate) fn segment_owner(dir: &Path, id: u32) -> Option<u64> {
+    intact_header(&dir.join(segment_name(id)), id).map(|(_, owner)| owner)
 }
 
 /// The version and database id of segment `id`'s header at the start of
