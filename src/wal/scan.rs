@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Corruption, Error, Result};
 use crate::types::{Lsn, TxId};
 use crate::wal::record::{read_frame, Frame, Rec};
-use crate::wal::segment::{check_header, first_lsn, header_db, segments, SEGMENT_HEADER};
+use crate::wal::segment::{check_header, first_lsn, header_owner, segments, SEGMENT_HEADER};
 
 /// One committed transaction as the log holds it.
 #[derive(Debug)]
@@ -131,11 +131,7 @@ fn check_owner(dir: &Path, segs: &[(u32, PathBuf)], db: u64) -> Result<()> {
         // One intact header naming another database is enough; a segment
         // that cannot be read (one before the checkpoint is never read
         // otherwise) or is damaged says nothing here.
-        let Ok((header, _)) = read_from(path, u32::MAX) else { continue };
-        let owner = match check_header(&header, *id) {
-            Ok(()) => header_db(&header),
-            Err(_) => continue,
-        };
+        let Some(owner) = header_owner(path, *id) else { continue };
         if owner != 0 && owner != db {
             return Err(Error::Incompatible {
                 path: dir.into(),

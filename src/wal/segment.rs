@@ -89,12 +89,6 @@ pub(crate) fn check_header(b: &[u8], id: u32) -> Result<()> {
     Ok(())
 }
 
-/// The database id a header that `check_header` passed names (0: a segment
-/// made before ids).
-pub(crate) fn header_db(h: &[u8]) -> u64 {
-    le::u64_at(h, 16)
-}
-
 /// fsyncs a directory, so that files created or removed in it stay so.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io("fsync directory", dir, None, e))
@@ -370,7 +364,12 @@ impl WalWriter {
 /// made before ids); None when the segment is missing or its header torn or
 /// damaged.
 pub(crate) fn segment_owner(dir: &Path, id: u32) -> Option<u64> {
-    intact_header(&dir.join(segment_name(id)), id).map(|(_, owner)| owner)
+    header_owner(&dir.join(segment_name(id)), id)
+}
+
+/// `segment_owner` of segment `id`, the file at `path`.
+pub(crate) fn header_owner(path: &Path, id: u32) -> Option<u64> {
+    intact_header(path, id).map(|(_, owner)| owner)
 }
 
 /// The version and database id of segment `id`'s header at the start of
@@ -379,7 +378,7 @@ pub(crate) fn segment_owner(dir: &Path, id: u32) -> Option<u64> {
 fn intact_header(path: &Path, id: u32) -> Option<(u32, u64)> {
     let mut h = [0u8; SEGMENT_HEADER as usize];
     File::open(path).and_then(|f| std::os::unix::fs::FileExt::read_exact_at(&f, &mut h, 0)).ok()?;
-    check_header(&h, id).ok().map(|()| (le::u32_at(&h, 8), header_db(&h)))
+    check_header(&h, id).ok().map(|()| (le::u32_at(&h, 8), le::u64_at(&h, 16)))
 }
 
 /// Writes segment `id`'s header over the start of the file at `path`, synced.
