@@ -158,6 +158,7 @@ impl RawCursor {
             if self.stack.len() >= MAX_DEPTH {
                 return Err(view::depth_error(r));
             }
+            src.prefetch(r);
             let v = src.view(r)?;
             if v.is_leaf() {
                 let i = match v.search(key) {

@@ -245,6 +245,8 @@ impl NodeSource for PageReader<'_> {
 pub fn get<'s, S: NodeSource + ?Sized>(src: &'s S, root: Option<NodeRef>, key: &[u8]) -> Result<Option<Value<'s>>> {
     let Some(mut at) = root else { return Ok(None) };
     for _ in 0..MAX_DEPTH {
+        // The whole page at once: a search's probes are scattered over it.
+        src.prefetch(at);
         let v = src.view(at)?;
         if v.is_leaf() {
             return Ok(v.search(key).ok().map(|i| v.value(i)));
