@@ -100,6 +100,8 @@ pub trait PageStore {
     fn take_node(&mut self, _id: PageId) -> Option<Node> {
         None
     }
+    /// Hints that page `id` will be read soon (see `storage::prefetch`).
+    fn prefetch(&self, _id: PageId) {}
 }
 
 /// Dirty nodes over committed pages: what a write transaction reads.
@@ -119,6 +121,12 @@ impl<S: PageStore> NodeSource for Overlay<'_, S> {
 
     fn overflow(&self, r: &OverflowRef) -> Result<&[u8]> {
         self.store.overflow(r)
+    }
+
+    fn prefetch(&self, r: NodeRef) {
+        if let NodeRef::Page(p) = r {
+            self.store.prefetch(p);
+        }
     }
 }
 
@@ -169,6 +177,7 @@ impl<S: PageStore> TreeMut<'_, S> {
             NodeRef::Dirty(id) => return Ok(id),
             NodeRef::Page(p) => p,
         };
+        self.store.prefetch(p);
         let node = match self.store.take_node(p) {
             Some(node) => node,
             None => match self.store.page(p)? {
@@ -218,6 +227,7 @@ impl<S: PageStore> TreeMut<'_, S> {
             if route.len() >= MAX_DEPTH {
                 return Err(view::depth_error(top));
             }
+            src.prefetch(at);
             let v = src.view(at)?;
             if v.is_leaf() {
                 return Ok(v.search(key).ok().map(|i| (route, i)));

@@ -128,6 +128,10 @@ impl PageStore for Store<'_> {
         self.reader.overflow(r)
     }
 
+    fn prefetch(&self, id: PageId) {
+        self.reader.prefetch(NodeRef::Page(id));
+    }
+
     fn take_node(&mut self, id: PageId) -> Option<Node> {
         let header = self.reader.raw(id, 1).ok()?;
         self.nodes.take(id, &header[..HEADER_LEN])
