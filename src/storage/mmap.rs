@@ -94,9 +94,9 @@ impl Mmap {
 /// nothing, faults nothing in, and costs one instruction per cache line).
 /// A forward scan crossing into a leaf that sits elsewhere in the file
 /// waited on that leaf's first lines; the cursor now hints the next one
-/// while it reads the current one. A lookup's descent hints each page as
-/// it arrives, so that the binary search's probes load together rather
-/// than one dependent miss after another.
+/// while it reads the current one. A lookup hints the leaf it reaches,
+/// so that the binary search's probes load together rather than one
+/// dependent miss after another.
 #[inline]
 pub fn prefetch(bytes: &[u8]) {
     // A plain stride over the addresses: `chunks(64)` computed each

@@ -158,9 +158,9 @@ impl RawCursor {
             if self.stack.len() >= MAX_DEPTH {
                 return Err(view::depth_error(r));
             }
-            src.prefetch(r);
             let v = src.view(r)?;
             if v.is_leaf() {
+                src.prefetch(r);
                 let i = match v.search(key) {
                     Ok(i) | Err(i) => i,
                 };

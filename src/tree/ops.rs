@@ -227,9 +227,9 @@ impl<S: PageStore> TreeMut<'_, S> {
             if route.len() >= MAX_DEPTH {
                 return Err(view::depth_error(top));
             }
-            src.prefetch(at);
             let v = src.view(at)?;
             if v.is_leaf() {
+                src.prefetch(at);
                 return Ok(v.search(key).ok().map(|i| (route, i)));
             }
             let i = v.child_index(key);

@@ -245,10 +245,14 @@ impl NodeSource for PageReader<'_> {
 pub fn get<'s, S: NodeSource + ?Sized>(src: &'s S, root: Option<NodeRef>, key: &[u8]) -> Result<Option<Value<'s>>> {
     let Some(mut at) = root else { return Ok(None) };
     for _ in 0..MAX_DEPTH {
-        // The whole page at once: a search's probes are scattered over it.
-        src.prefetch(at);
         let v = src.view(at)?;
         if v.is_leaf() {
+            // The whole leaf at once, its header just read: a search's
+            // probes are scattered over the page. Branches are left alone:
+            // the upper levels stay cached, and hinting every level cost a
+            // lookup of cached pages 19% more instructions (callgrind)
+            // for no gain on uncached ones.
+            src.prefetch(at);
             return Ok(v.search(key).ok().map(|i| v.value(i)));
         }
         at = v.child(v.child_index(key));
