@@ -98,19 +98,20 @@ impl Mmap {
 /// so that the binary search's probes load together rather than one
 /// dependent miss after another.
 #[inline]
-pub fn prefetch(bytes: &[u8]) {
+pub fn prefetch<T>(items: &[T]) {
+    let (p, len) = (items.as_ptr().cast::<u8>(), std::mem::size_of_val(items));
     // A plain stride over the addresses: `chunks(64)` computed each
     // line's length, ten instructions a line, most of a scan's step from
     // one leaf to the next (callgrind).
     #[cfg(target_arch = "x86_64")]
-    for at in (0..bytes.len()).step_by(64) {
+    for at in (0..len).step_by(64) {
         // SAFETY: _mm_prefetch is a hint that never faults and reads
-        // nothing (SSE, part of every x86_64 target); `at` < `bytes.len()`,
-        // so the address lies in `bytes`.
-        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(bytes.as_ptr().add(at).cast()) };
+        // nothing (SSE, part of every x86_64 target); `at` < `len`, so the
+        // address lies in `items`.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.add(at).cast()) };
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
+    let _ = (p, len);
 }
 
 impl Drop for Mmap {

@@ -255,6 +255,9 @@ impl Node {
     pub fn search(&self, key: &[u8]) -> std::result::Result<usize, usize> {
         let head = order::head(key);
         let heads = self.heads();
+        // All the heads' lines at once, not one probe's miss after another:
+        // a 4M-key load's puts wait on the heads of leaves they reach.
+        crate::storage::prefetch(heads);
         let (mut lo, mut hi) = (0, heads.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
