@@ -4,7 +4,9 @@
 //! links the fdatasync after the writes (IOSQE_IO_LINK), so a commit's pages
 //! and their sync cost one system call. Completions are checked one by one:
 //! an error or a short write is the batch's error, naming its offset (a
-//! short write breaks the link, so the sync is then not done).
+//! short write breaks the link, so the sync is then not done). A short
+//! write's rest is tried with plain pwritev, whose errno says why (ENOSPC:
+//! a full disk), which a completion's byte count cannot.
 //!
 //! The invariant that makes this sound: every call waits until the kernel
 //! has completed every entry it consumed, so the buffers and iovecs it
@@ -23,7 +25,7 @@ use std::sync::Mutex;
 use io_uring::{opcode, squeue, types, IoUring, Probe};
 
 use super::backend::{op_error, read_each, runs, WriteSyncError};
-use super::{IoBackend, ReadOp, WriteOp};
+use super::{IoBackend, ReadOp, SyncIo, WriteOp};
 use crate::storage::file;
 
 /// Submission queue entries per ring; a bigger batch goes in several.
@@ -82,6 +84,30 @@ impl UringIo {
         Ok(UringIo { file, ring_file, write_buffer: write_buffer.max(4096), rings: Mutex::new(vec![ring]) })
     }
 
+    /// Why a write of `ops` came back short: the rest of its range
+    /// written with plain pwritev, whose error names the cause (a full
+    /// disk's ENOSPC, the largest file's EFBIG) where the completion only
+    /// counted bytes. None if the rest could be written: the batch still
+    /// fails, with the short write.
+    fn short_write_cause(&self, ops: &[WriteOp<'_>], rest: std::ops::Range<u64>) -> Option<WriteSyncError> {
+        let within: Vec<WriteOp<'_>> = ops
+            .iter()
+            .filter_map(|op| {
+                let from = op.offset.max(rest.start);
+                let to = (op.offset + op.data.len() as u64).min(rest.end);
+                (from < to).then(|| WriteOp {
+                    offset: from,
+                    data: &op.data[(from - op.offset) as usize..(to - op.offset) as usize],
+                })
+            })
+            .collect();
+        let plain = self.ring_file.try_clone().map(|f| SyncIo::new(f, self.write_buffer));
+        match plain.and_then(|io| io.write_batch(&within)) {
+            Ok(()) => None,
+            Err(e) => Some(WriteSyncError::Write(op_error("write after a short io_uring write", rest.start, e))),
+        }
+    }
+
     fn take_ring(&self) -> io::Result<IoUring> {
         let pooled = self.rings.lock().unwrap_or_else(|p| p.into_inner()).pop();
         pooled.map_or_else(new_ring, Ok)
@@ -127,7 +153,11 @@ impl UringIo {
             }
         }
         match result {
-            Err(RingError { err, ring_lost: true }) => Err(err),
+            Err(RingError { err, ring_lost: true, .. }) => Err(err),
+            Err(RingError { err, short: Some(short), .. }) => {
+                self.give_ring(ring);
+                Err(self.short_write_cause(ops, short).unwrap_or(err))
+            }
             Err(RingError { err, .. }) => {
                 self.give_ring(ring);
                 Err(err)
@@ -145,6 +175,9 @@ impl UringIo {
 struct RingError {
     err: WriteSyncError,
     ring_lost: bool,
+    /// The file range a short write left unwritten, when that was the
+    /// failure.
+    short: Option<std::ops::Range<u64>>,
 }
 
 /// Submits `group` on `ring` (linked into one chain when `linked`) and
@@ -192,28 +225,30 @@ fn run_group(ring: &mut IoUring, group: &[Pending], linked: bool) -> Result<(), 
     }
     if let Some(e) = failure {
         let err = WriteSyncError::Write(op_error("io_uring submit", group[0].offset, e));
-        return Err(RingError { err, ring_lost: reaped < group.len() });
+        return Err(RingError { err, ring_lost: reaped < group.len(), short: None });
     }
-    check_results(group, &results).map_err(|err| RingError { err, ring_lost: false })
+    check_results(group, &results).map_err(|(err, short)| RingError { err, ring_lost: false, short })
 }
 
-/// The first failure among the completions, in submission order.
-fn check_results(group: &[Pending], results: &[Option<i32>]) -> Result<(), WriteSyncError> {
+/// The first failure among the completions, in submission order, with the
+/// range a short write left unwritten.
+fn check_results(
+    group: &[Pending],
+    results: &[Option<i32>],
+) -> Result<(), (WriteSyncError, Option<std::ops::Range<u64>>)> {
     for (p, res) in group.iter().zip(results) {
         let res = res.expect("every entry completed");
         match (p.len, res) {
             (Some(_), r) if r < 0 => {
-                return Err(WriteSyncError::Write(op_error(
-                    "io_uring write",
-                    p.offset,
-                    io::Error::from_raw_os_error(-r),
-                )))
+                let e = op_error("io_uring write", p.offset, io::Error::from_raw_os_error(-r));
+                return Err((WriteSyncError::Write(e), None));
             }
             (Some(len), r) if (r as usize) < len => {
                 let short = io::Error::new(io::ErrorKind::WriteZero, format!("short write: {r} of {len} bytes"));
-                return Err(WriteSyncError::Write(op_error("io_uring write", p.offset, short)));
+                let rest = p.offset + r as u64..p.offset + len as u64;
+                return Err((WriteSyncError::Write(op_error("io_uring write", p.offset, short)), Some(rest)));
             }
-            (None, r) if r < 0 => return Err(WriteSyncError::Sync(io::Error::from_raw_os_error(-r))),
+            (None, r) if r < 0 => return Err((WriteSyncError::Sync(io::Error::from_raw_os_error(-r)), None)),
             _ => {}
         }
     }
@@ -407,5 +442,42 @@ mod tests {
         f.read_exact_at(&mut back, 0).unwrap();
         assert_eq!(back, [1u8; 4096]);
         io.write_and_sync(&[WriteOp { offset: 4096, data: &page }]).map_err(|e| format!("{e:?}")).unwrap();
+    }
+
+    /// The largest size `f`'s filesystem allows a file (ftruncate past it
+    /// fails with EFBIG), found by bisection.
+    fn largest_file(f: &File) -> u64 {
+        let (mut ok, mut too_big) = (0u64, i64::MAX as u64);
+        while too_big - ok > 1 {
+            let mid = ok + (too_big - ok) / 2;
+            match f.set_len(mid) {
+                Ok(()) => ok = mid,
+                Err(_) => too_big = mid,
+            }
+        }
+        f.set_len(0).unwrap();
+        ok
+    }
+
+    #[test]
+    fn a_short_write_reports_its_cause() {
+        // A write across the largest file size completes short (the part
+        // below the limit); the rest fails with EFBIG, as a full disk's
+        // rest fails with ENOSPC. The error carries that errno, so that
+        // a full disk is told apart, not "short write".
+        let f = tempfile::tempfile().unwrap();
+        let Some(io) = uring(f.try_clone().unwrap()) else { return };
+        let max = largest_file(&f);
+        let page = vec![1u8; 8192];
+        let at = max - 4096;
+        match io.write_and_sync(&[WriteOp { offset: at, data: &page }]) {
+            Err(WriteSyncError::Write(e)) => {
+                let inner = e.get_ref().and_then(|s| s.downcast_ref::<super::super::backend::OpError>());
+                let errno = inner.and_then(|o| o.source.raw_os_error());
+                assert_eq!(errno, Some(libc::EFBIG), "{e}");
+                assert!(e.to_string().contains(&format!("offset {max}")), "{e}");
+            }
+            other => panic!("expected a failed write, got {other:?}"),
+        }
     }
 }
