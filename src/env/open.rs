@@ -17,6 +17,7 @@ use crate::error::{Corruption, Error, Result};
 use crate::options::{IoBackendKind, Options};
 use crate::storage::{
     lock_dir, lock_file, open_auto, open_file, sync_parent_dir, Backend, IoBackend, Mmap, VerifiedBits, WriteOp,
+    WriteSyncError,
 };
 use crate::tree::max_key_len;
 use crate::types::Lsn;
@@ -196,9 +197,10 @@ fn give_id(io: &dyn IoBackend, path: &Path, meta: Meta, slot: u64, wal_dir: &Pat
     for s in [1 - slot, slot] {
         let off = s * meta.page_size as u64;
         let page = meta.encode(s);
-        io.write_batch(&[WriteOp { offset: off, data: &page }])
-            .map_err(|e| Error::io("write meta (database id)", path, Some(off), e))?;
-        io.sync().map_err(|e| Error::io("fsync", path, None, e))?;
+        io.write_and_sync(&[WriteOp { offset: off, data: &page }]).map_err(|e| match e {
+            WriteSyncError::Write(e) => Error::io("write meta (database id)", path, Some(off), e),
+            WriteSyncError::Sync(e) => Error::io("fsync", path, None, e),
+        })?;
     }
     Ok(meta)
 }

@@ -177,13 +177,17 @@ impl<S: PageStore> TreeMut<'_, S> {
             NodeRef::Dirty(id) => return Ok(id),
             NodeRef::Page(p) => p,
         };
-        self.store.prefetch(p);
         let node = match self.store.take_node(p) {
             Some(node) => node,
-            None => match self.store.page(p)? {
-                PageNode::Leaf(l) => Node::from_leaf(&l),
-                PageNode::Branch(b) => Node::from_branch(&b),
-            },
+            // The copy reads the whole page: hint it all first (a branch
+            // kept decoded needs no more than its header).
+            None => {
+                self.store.prefetch(p);
+                match self.store.page(p)? {
+                    PageNode::Leaf(l) => Node::from_leaf(&l),
+                    PageNode::Branch(b) => Node::from_branch(&b),
+                }
+            }
         };
         self.store.free_copied(p)?;
         Ok(self.arena.alloc(node))
