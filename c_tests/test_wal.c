@@ -4,7 +4,9 @@
  * database was open, as a crash would leave it). */
 #include "check.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void setters(void) {
   thunder_options *o = NULL;
@@ -48,6 +50,21 @@ static void copy_file(const char *from, const char *to) {
   fclose(out);
 }
 
+/* Removes the files in `dir` (an earlier page size's log) and `dir`. */
+static void remove_dir(const char *dir) {
+  char p[2048];
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  if (d == NULL) return;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    snprintf(p, sizeof p, "%.1000s/%.1000s", dir, e->d_name);
+    CHECK(remove(p) == 0);
+  }
+  closedir(d);
+  CHECK(rmdir(dir) == 0);
+}
+
 static void commits_checkpoint_and_reopen(void) {
   char path[1024], dir[1024], copy[1100], copy_dir[1100], seg[1200], copy_seg[1200];
   thunder_options *o = NULL;
@@ -60,6 +77,8 @@ static void commits_checkpoint_and_reopen(void) {
   snprintf(path, sizeof path, "%.900s/wal.db", base);
   remove(path);
   snprintf(dir, sizeof dir, "%.900s/wal-dir", base);
+  /* A log directory set by option is not cleared for a new file (below). */
+  remove_dir(dir);
   CHECK_OK(thunder_options_new(&o));
   CHECK_OK(thunder_options_set_page_size(o, test_page_size()));
   CHECK_OK(thunder_options_set_wal(o, true));
@@ -92,6 +111,18 @@ static void commits_checkpoint_and_reopen(void) {
   CHECK_OK(thunder_check(db));
   CHECK_OK(thunder_close(db));
 
+  CHECK_OK(thunder_open(path, o, &db));
+  CHECK(stat_of(db).key_count == 100);
+  CHECK_OK(thunder_close(db));
+
+  /* A new database set to the same directory does not clear wal.db's log:
+   * refused, and no file left behind. */
+  char other[1100];
+  snprintf(other, sizeof other, "%.1000s.other", path);
+  remove(other);
+  CHECK_STATUS(thunder_open(other, o, &db), THUNDER_INCOMPATIBLE);
+  CHECK_ERROR_MENTIONS("wal-dir");
+  CHECK(access(other, F_OK) != 0);
   CHECK_OK(thunder_open(path, o, &db));
   CHECK(stat_of(db).key_count == 100);
   CHECK_OK(thunder_close(db));

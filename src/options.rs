@@ -198,11 +198,13 @@ impl Options {
 
     /// The WAL directory for the database at `path`.
     pub(crate) fn wal_dir_for(&self, path: &Path) -> PathBuf {
-        self.wal_dir.clone().unwrap_or_else(|| {
-            let mut p = path.as_os_str().to_owned();
-            p.push(".wal");
-            PathBuf::from(p)
-        })
+        self.wal_dir.clone().unwrap_or_else(|| default_wal_dir(path))
+    }
+
+    /// Whether the WAL directory for `path` is one other databases may be
+    /// configured with too: one set by `wal_dir`, other than the default.
+    pub(crate) fn wal_dir_may_be_shared(&self, path: &Path) -> bool {
+        self.wal_dir.as_ref().is_some_and(|d| *d != default_wal_dir(path))
     }
 
     /// Upper bound of the file size; 0 means the default (256 GiB), else at
@@ -259,6 +261,14 @@ impl Options {
             self.max_size
         }
     }
+}
+
+/// The database path with `.wal` added: the default WAL directory, its file's
+/// alone.
+fn default_wal_dir(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".wal");
+    PathBuf::from(p)
 }
 
 #[cfg(test)]

@@ -27,8 +27,8 @@ use crate::wal::segment_owner;
 pub(crate) type BackendFactory<'a> = &'a dyn Fn(File, &Options) -> Result<Arc<dyn IoBackend>>;
 
 impl Env {
-    /// The backend `opts` asks for; AUTO takes io_uring where available,
-    /// else sync. `Unsupported` where the kind asked for is refused here.
+    /// The backend `opts` asks for; AUTO is `AUTO_FIRST` (sync on this
+    /// project's measurements) where it opens, else sync. `Unsupported` where the kind asked for is refused here.
     pub fn default_backend(f: File, opts: &Options) -> Result<Arc<dyn IoBackend>> {
         let wb = opts.write_buffer_size;
         match opts.io_backend {
@@ -78,6 +78,13 @@ impl Env {
             // is 0) and replay them. A kill before the metas leaves an
             // empty file, which the next open initialises the same way.
             if wal_dir.exists() {
+                if opts.wal_dir_may_be_shared(path) {
+                    refuse_foreign_log(&wal_dir).inspect_err(|_| {
+                        if !existed {
+                            let _ = std::fs::remove_file(path);
+                        }
+                    })?;
+                }
                 crate::wal::remove_log(&wal_dir, None, opts.wal)?;
             }
             (init_file(&f, path, ps)?, 0)
@@ -203,6 +210,23 @@ fn give_id(io: &dyn IoBackend, path: &Path, meta: Meta, slot: u64, wal_dir: &Pat
         })?;
     }
     Ok(meta)
+}
+
+/// A new file does not clear a log directory set by option whose segments
+/// name a database: that may be another database's log, left after a crash
+/// with acknowledged commits only it holds (the default directory,
+/// `<path>.wal`, is this path's alone: its segments are a former file's).
+fn refuse_foreign_log(wal_dir: &Path) -> Result<()> {
+    match crate::wal::named_owner(wal_dir)? {
+        None => Ok(()),
+        Some((id, owner)) => Err(Error::Incompatible {
+            path: wal_dir.into(),
+            what: format!(
+                "a new database would clear this write-ahead log, which belongs to database {owner:016x} \
+                 (segment {id}): remove its segments if that database is gone, or set another wal_dir"
+            ),
+        }),
+    }
 }
 
 /// Reads and picks the meta of an existing file. A read past the end of the

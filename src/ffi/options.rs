@@ -364,7 +364,11 @@ pub unsafe extern "C" fn thunder_options_set_wal(o: *mut thunder_options, enable
 }
 
 /// Sets the directory of the write-ahead log's segment files (default: the
-/// database path with ".wal" added). It is created if missing.
+/// database path with ".wal" added). It is created if missing. One
+/// directory serves one database: `thunder_open` of another database set to
+/// it returns THUNDER_LOCKED while the first is open and
+/// THUNDER_INCOMPATIBLE after (its segments name their database), so that
+/// neither replays nor clears the other's log.
 ///
 /// @param o borrowed for the call: the options.
 /// @param dir borrowed for the call: a NUL-terminated path.

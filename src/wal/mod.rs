@@ -11,4 +11,6 @@ pub(crate) use record::{set_begin_synced, BucketPath, Rec};
 pub(crate) use scan::{committed, LoggedTxn};
 #[cfg(test)]
 pub(crate) use segment::SEGMENT_HEADER;
-pub(crate) use segment::{first_lsn, remove_log, segment_io, segment_owner, sync_segment_io, SegmentIo, WalWriter};
+pub(crate) use segment::{
+    first_lsn, named_owner, remove_log, segment_io, segment_owner, sync_segment_io, SegmentIo, WalWriter,
+};

@@ -367,6 +367,14 @@ pub(crate) fn segment_owner(dir: &Path, id: u32) -> Option<u64> {
     header_owner(&dir.join(segment_name(id)), id)
 }
 
+/// The first segment in `dir` whose intact header names a database (its
+/// id and that database's id); segments from before ids (0) and torn or
+/// damaged headers name none.
+pub(crate) fn named_owner(dir: &Path) -> Result<Option<(u32, u64)>> {
+    let segs = segments(dir)?;
+    Ok(segs.iter().find_map(|(id, path)| header_owner(path, *id).filter(|&db| db != 0).map(|db| (*id, db))))
+}
+
 /// `segment_owner` of segment `id`, the file at `path`.
 pub(crate) fn header_owner(path: &Path, id: u32) -> Option<u64> {
     intact_header(path, id).map(|(_, owner)| owner)
