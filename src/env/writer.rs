@@ -2,7 +2,7 @@
 //! owning thread, so a second `begin` on that thread is `Busy`, not a
 //! deadlock, and keeps the writer's state between transactions.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar};
 use std::thread::ThreadId;
 
@@ -11,6 +11,7 @@ use crate::env::lock_order::{Rank, RankedMutex};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::tree::NodeCache;
+use crate::wal::yield_until;
 
 /// Writer-only state that lives across write transactions.
 #[derive(Debug, Default)]
@@ -32,6 +33,8 @@ pub(crate) struct WriterState {
 pub(crate) struct Writer {
     slot: RankedMutex<Slot>,
     cv: Condvar,
+    /// Whether the slot has an owner, readable without the lock.
+    busy: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -56,6 +59,7 @@ impl Writer {
                 Slot { owner: None, state: Some(WriterState::default()), waiting: 0, internal: false },
             ),
             cv: Condvar::new(),
+            busy: AtomicBool::new(false),
         }
     }
 
@@ -83,12 +87,22 @@ impl Env {
         self.check_poison()?;
         let me = std::thread::current().id();
         let mut slot = self.writer.slot.lock();
+        let mut yielded = false;
         while let Some(owner) = slot.owner {
             if owner == me {
                 return Err(Error::Busy("this thread already holds the write transaction"));
             }
             if !wait && !slot.internal {
                 return Err(Error::Busy("another write transaction is open"));
+            }
+            if !yielded {
+                // A commit holds the slot for tens of microseconds: yield
+                // first, and sleep only if it stays taken (`yield_until`).
+                yielded = true;
+                drop(slot);
+                yield_until(|| !self.writer.busy.load(Ordering::Acquire));
+                slot = self.writer.slot.lock();
+                continue;
             }
             slot.waiting += 1;
             slot.wait(&self.writer.cv);
@@ -106,6 +120,7 @@ impl Env {
             return Err(e);
         }
         slot.owner = Some(me);
+        self.writer.busy.store(true, Ordering::Release);
         slot.internal = !txn;
         if txn {
             self.open_writers.fetch_add(1, Ordering::AcqRel);
@@ -121,6 +136,7 @@ impl Env {
     pub fn give_back_writer(&self, state: WriterState, txn: bool) {
         let mut slot = self.writer.slot.lock();
         slot.owner = None;
+        self.writer.busy.store(false, Ordering::Release);
         slot.state = Some(state);
         if txn {
             self.open_writers.fetch_sub(1, Ordering::AcqRel);

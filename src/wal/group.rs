@@ -10,6 +10,10 @@
 //! append, at most `GATHER`, so that its sync covers that commit too. The
 //! writer slot admits one such commit at a time; a lone committer never
 //! waits.
+//!
+//! A follower first yields its CPU while it watches the durable LSN
+//! (`yield_until`), and sleeps on the condvar only if the sync outlasts
+//! `YIELD_FOR`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -17,6 +21,13 @@ use std::time::{Duration, Instant};
 
 /// The longest a leader waits for a commit under way to append.
 const GATHER: Duration = Duration::from_micros(200);
+/// How long a waiter yields its CPU in a loop, watching for what it waits
+/// for, before it sleeps on a condition variable (as RocksDB's write thread
+/// does). A wake-up from a condvar on this VM costs a context switch and an
+/// IPI on the critical path. 4 threads committing single puts with the log
+/// (4,000 commits, interleaved runs): 13.7k-15.3k commits/s sleeping at
+/// once, 19-23k yielding up to 150-1,000 us; 50 us did not cover an fsync.
+pub(crate) const YIELD_FOR: Duration = Duration::from_micros(300);
 
 use crate::error::{Error, Result};
 use crate::types::Lsn;
@@ -31,6 +42,8 @@ pub(crate) struct GroupCommit {
     commits: AtomicU64,
     /// The longest a leader gathers.
     gather: Duration,
+    /// `State::durable`, readable without the lock (spinning followers).
+    durable_now: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -59,6 +72,7 @@ impl GroupCommit {
             cv: Condvar::new(),
             batches: AtomicU64::new(0),
             commits: AtomicU64::new(0),
+            durable_now: AtomicU64::new(durable.0),
         }
     }
 
@@ -76,7 +90,12 @@ impl GroupCommit {
                 return Err(Error::Poisoned { op: "commit", cause: cause.clone() });
             }
             if st.syncing {
-                st = self.cv.wait(st).unwrap_or_else(|p| p.into_inner());
+                drop(st);
+                yield_until(|| self.durable_now.load(Ordering::Acquire) >= lsn.0);
+                st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                if st.syncing && st.durable < lsn {
+                    st = self.cv.wait(st).unwrap_or_else(|p| p.into_inner());
+                }
                 continue;
             }
             st.syncing = true;
@@ -92,6 +111,7 @@ impl GroupCommit {
             match res {
                 Ok(covered) => {
                     st.durable = st.durable.max(covered);
+                    self.durable_now.store(st.durable.0, Ordering::Release);
                     self.batches.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(e) => st.failed = Some(e.to_string()),
@@ -110,6 +130,20 @@ impl GroupCommit {
     /// (syncs led, commits made durable by them).
     pub fn counts(&self) -> (u64, u64) {
         (self.batches.load(Ordering::Relaxed), self.commits.load(Ordering::Relaxed))
+    }
+}
+
+/// Yields the CPU until `done` or `YIELD_FOR` passed; whether `done`.
+pub(crate) fn yield_until(done: impl Fn() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if done() {
+            return true;
+        }
+        if start.elapsed() >= YIELD_FOR {
+            return false;
+        }
+        std::thread::yield_now();
     }
 }
 
@@ -206,6 +240,17 @@ mod tests {
         g.wait(Lsn(20), sync).unwrap();
         assert_eq!(syncs.load(Ordering::SeqCst), 1, "the leader's sync did not cover the commit under way");
         assert_eq!(g.counts(), (1, 2));
+    }
+
+    #[test]
+    fn yield_until_stops_at_done_or_after_its_time() {
+        let t = Instant::now();
+        assert!(yield_until(|| true));
+        let calls = AtomicU32::new(0);
+        assert!(yield_until(|| calls.fetch_add(1, Ordering::Relaxed) == 3));
+        assert_eq!(calls.load(Ordering::Relaxed), 4);
+        assert!(!yield_until(|| false));
+        assert!(t.elapsed() >= YIELD_FOR);
     }
 
     #[test]

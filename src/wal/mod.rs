@@ -6,7 +6,7 @@ mod record;
 mod scan;
 mod segment;
 
-pub(crate) use group::GroupCommit;
+pub(crate) use group::{yield_until, GroupCommit};
 pub(crate) use record::{set_begin_synced, BucketPath, Rec};
 pub(crate) use scan::{committed, LoggedTxn};
 #[cfg(test)]
