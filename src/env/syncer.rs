@@ -49,19 +49,26 @@ impl Syncer {
                 let checkpoint = std::mem::take(&mut guard.checkpoint);
                 drop(guard);
                 let Some(env) = env.upgrade() else { return };
-                // A failure poisons the database; writers then report it.
-                let _ = if checkpoint { env.checkpoint_by(By::Background) } else { env.sync_by(By::Background) };
                 if checkpoint {
-                    env.checkpoint_done();
+                    // Done even if the checkpoint panics (ending this
+                    // thread): a checkpoint left marked as queued would never
+                    // be asked for again, and the file would grow to twice
+                    // the threshold before a writer made one itself.
+                    let _done = CheckpointDone(&env);
+                    // A failure poisons the database; writers then report it.
+                    let _ = env.checkpoint_by(By::Background);
+                } else {
+                    let _ = env.sync_by(By::Background);
                 }
             })
             .ok();
         Syncer { shared, thread }
     }
 
-    /// Asks for a checkpoint; false if the thread is not running.
+    /// Asks for a checkpoint; false if the thread is not running (it could
+    /// not start, or it ended).
     pub fn kick(&self) -> bool {
-        if self.thread.is_none() {
+        if self.thread.as_ref().is_none_or(|t| t.is_finished()) {
             return false;
         }
         let (lock, cv) = &*self.shared;
@@ -80,5 +87,35 @@ impl Syncer {
                 let _ = t.join();
             }
         }
+    }
+}
+
+/// Tells the environment its queued checkpoint is over when dropped.
+struct CheckpointDone<'a>(&'a Env);
+
+impl Drop for CheckpointDone<'_> {
+    fn drop(&mut self) {
+        self.0.checkpoint_done();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bug: `kick` said a checkpoint was handed over whenever the thread had
+    /// started, also after it ended, so the checkpoint stayed queued with
+    /// nobody to make it. Here the thread ends at its first wake-up (its
+    /// environment is gone).
+    #[test]
+    fn a_syncer_that_ended_takes_no_checkpoint() {
+        let syncer = Syncer::start(Weak::new(), Some(Duration::from_millis(1)));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while syncer.thread.as_ref().is_some_and(|t| !t.is_finished()) {
+            assert!(std::time::Instant::now() < deadline, "the syncer did not end");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(!syncer.kick(), "a kick to an ended syncer is refused");
+        syncer.stop();
     }
 }
