@@ -28,7 +28,8 @@ pub(crate) type BackendFactory<'a> = &'a dyn Fn(File, &Options) -> Result<Arc<dy
 
 impl Env {
     /// The backend `opts` asks for; AUTO is `AUTO_FIRST` (sync on this
-    /// project's measurements) where it opens, else sync. `Unsupported` where the kind asked for is refused here.
+    /// project's measurements) where it opens, else sync. `Unsupported`
+    /// where the kind asked for is refused here.
     pub fn default_backend(f: File, opts: &Options) -> Result<Arc<dyn IoBackend>> {
         let wb = opts.write_buffer_size;
         match opts.io_backend {
@@ -55,13 +56,14 @@ impl Env {
         if opts.wal && !opts.read_only {
             std::fs::create_dir_all(&wal_dir).map_err(|e| Error::io("create WAL directory", &wal_dir, None, e))?;
         }
+        // Refused: no new file left behind (it is empty, and ours).
+        let discard_new = |_: &Error| {
+            if !existed {
+                let _ = std::fs::remove_file(path);
+            }
+        };
         let wal_lock = match wal_dir.is_dir() {
-            true => Some(lock_dir(&wal_dir, !opts.read_only, opts.lock_timeout).inspect_err(|_| {
-                if !existed {
-                    // Refused: no file left behind (it is empty, and ours).
-                    let _ = std::fs::remove_file(path);
-                }
-            })?),
+            true => Some(lock_dir(&wal_dir, !opts.read_only, opts.lock_timeout).inspect_err(discard_new)?),
             false => None,
         };
         let len = file_len(&f, path)?;
@@ -79,11 +81,7 @@ impl Env {
             // empty file, which the next open initialises the same way.
             if wal_dir.exists() {
                 if opts.wal_dir_may_be_shared(path) {
-                    refuse_foreign_log(&wal_dir).inspect_err(|_| {
-                        if !existed {
-                            let _ = std::fs::remove_file(path);
-                        }
-                    })?;
+                    refuse_foreign_log(&wal_dir).inspect_err(discard_new)?;
                 }
                 crate::wal::remove_log(&wal_dir, None, opts.wal)?;
             }

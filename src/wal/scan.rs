@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Corruption, Error, Result};
 use crate::types::{Lsn, TxId};
 use crate::wal::record::{read_frame, Frame, Rec};
-use crate::wal::segment::{check_header, first_lsn, header_owner, segments, SEGMENT_HEADER};
+use crate::wal::segment::{check_header, first_lsn, foreign_segment, segments, SEGMENT_HEADER};
 
 /// One committed transaction as the log holds it.
 #[derive(Debug)]
@@ -127,23 +127,20 @@ fn check_owner(dir: &Path, segs: &[(u32, PathBuf)], db: u64) -> Result<()> {
     if db == 0 {
         return Ok(());
     }
-    for (id, path) in segs {
-        // One intact header naming another database is enough; a segment
-        // that cannot be read (one before the checkpoint is never read
-        // otherwise) or is damaged says nothing here.
-        let Some(owner) = header_owner(path, *id) else { continue };
-        if owner != 0 && owner != db {
-            return Err(Error::Incompatible {
-                path: dir.into(),
-                what: format!(
-                    "the write-ahead log belongs to another database (segment {id} names database {owner:016x}, \
-                     the file is database {db:016x}): was the file replaced by a copy? Move the log directory \
-                     away to open the file as it is"
-                ),
-            });
-        }
+    // One intact header naming another database is enough; a segment that
+    // cannot be read (one before the checkpoint is never read otherwise) or
+    // is damaged says nothing here.
+    match foreign_segment(segs, db) {
+        None => Ok(()),
+        Some((id, owner)) => Err(Error::Incompatible {
+            path: dir.into(),
+            what: format!(
+                "the write-ahead log belongs to another database (segment {id} names database {owner:016x}, \
+                 the file is database {db:016x}): was the file replaced by a copy? Move the log directory \
+                 away to open the file as it is"
+            ),
+        }),
     }
-    Ok(())
 }
 
 /// The header of the segment file at `path`, and its bytes from offset

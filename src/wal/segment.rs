@@ -367,16 +367,20 @@ pub(crate) fn segment_owner(dir: &Path, id: u32) -> Option<u64> {
     header_owner(&dir.join(segment_name(id)), id)
 }
 
-/// The first segment in `dir` whose intact header names a database (its
-/// id and that database's id); segments from before ids (0) and torn or
-/// damaged headers name none.
+/// The first of `segs` whose intact header names a database other than
+/// `db` (the segment's id and that database's); segments from before ids
+/// (0) and torn or damaged headers name none. `db` 0: any named database.
+pub(crate) fn foreign_segment(segs: &[(u32, PathBuf)], db: u64) -> Option<(u32, u64)> {
+    segs.iter().find_map(|(id, path)| header_owner(path, *id).filter(|&o| o != 0 && o != db).map(|o| (*id, o)))
+}
+
+/// `foreign_segment` of every segment in `dir`, against no database.
 pub(crate) fn named_owner(dir: &Path) -> Result<Option<(u32, u64)>> {
-    let segs = segments(dir)?;
-    Ok(segs.iter().find_map(|(id, path)| header_owner(path, *id).filter(|&db| db != 0).map(|db| (*id, db))))
+    Ok(foreign_segment(&segments(dir)?, 0))
 }
 
 /// `segment_owner` of segment `id`, the file at `path`.
-pub(crate) fn header_owner(path: &Path, id: u32) -> Option<u64> {
+fn header_owner(path: &Path, id: u32) -> Option<u64> {
     intact_header(path, id).map(|(_, owner)| owner)
 }
 
