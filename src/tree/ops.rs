@@ -156,6 +156,18 @@ pub enum Put {
     Replaced(Option<OverflowRef>),
 }
 
+/// What a put or delete did to its leaf (see `TreeMut::fix`).
+#[derive(Copy, Clone, Debug)]
+enum Change {
+    /// A new key, at the leaf's end or not.
+    Inserted {
+        at_end: bool,
+    },
+    /// A value replaced: the leaf may have grown or shrunk.
+    Replaced,
+    Removed,
+}
+
 /// Tree surgery for one call: the arena, the page store, and the page body
 /// capacity (page size minus header).
 #[derive(Debug)]
@@ -268,15 +280,16 @@ impl<S: PageStore> TreeMut<'_, S> {
         }
         let path = self.descend(root, key)?;
         let leaf = self.arena.get_mut(path[path.len() - 1].0);
-        let (outcome, at_end) = match leaf.search(key) {
-            Ok(i) => (Put::Replaced(leaf.set_value(i, value)), false),
+        let (outcome, change) = match leaf.search(key) {
+            Ok(i) => (Put::Replaced(leaf.set_value(i, value)), Change::Replaced),
             Err(i) => {
                 leaf.insert_value(i, key, value);
                 root.count = root.count.checked_add(1).ok_or_else(|| count_error(root))?;
-                (Put::Inserted, i + 1 == leaf.len())
+                let at_end = i + 1 == leaf.len() && self.rightmost(&path);
+                (Put::Inserted, Change::Inserted { at_end })
             }
         };
-        self.fix(root, &path, at_end)?;
+        self.fix(root, &path, change)?;
         Ok(outcome)
     }
 
@@ -292,8 +305,17 @@ impl<S: PageStore> TreeMut<'_, S> {
         let leaf = self.arena.get_mut(path[path.len() - 1].0);
         let old = leaf.remove(i);
         root.count = root.count.checked_sub(1).ok_or_else(|| count_error(root))?;
-        self.fix(root, &path, false)?;
+        self.fix(root, &path, Change::Removed)?;
         Ok(Some(old))
+    }
+
+    /// Whether every node of `path` is its parent's last child: the path
+    /// to the tree's last leaf. Only there does an insert at a leaf's end
+    /// split it at the end: a random key that lands at the end of some
+    /// other leaf is no sign of an ascending load, and splitting there
+    /// left the file of a random-order load a percent larger.
+    fn rightmost(&self, path: &[(NodeId, usize)]) -> bool {
+        path.windows(2).all(|w| w[1].1 + 1 == self.arena.get(w[0].0).len())
     }
 
     fn underflows(&self, n: &Node) -> bool {
@@ -301,18 +323,32 @@ impl<S: PageStore> TreeMut<'_, S> {
     }
 
     /// Restores the page-size bounds along `path` after its leaf changed.
-    fn fix(&mut self, root: &mut Root, path: &[(NodeId, usize)], at_end: bool) -> Result<()> {
+    /// A node is split when it outgrows its page; one the change may have
+    /// shrunk is merged with a neighbour when it underflows. An insert
+    /// shrinks nothing: the small right part that a split at the end
+    /// leaves (see `Node::split_points`) waits for the next ascending keys.
+    /// Merging it back into its full left neighbour at the next insert, and
+    /// splitting that in halves, left an ascending load (an `APPEND` load,
+    /// a compaction) with pages half full.
+    fn fix(&mut self, root: &mut Root, path: &[(NodeId, usize)], change: Change) -> Result<()> {
+        // A key appended at the tree's right edge: every node on the path
+        // is its parent's last, so their split parts land at the end of
+        // theirs, and ascending keys fill branches as well as leaves.
+        let (at_end, may_shrink) = match change {
+            Change::Inserted { at_end } => (at_end, false),
+            Change::Replaced | Change::Removed => (false, true),
+        };
         for level in (0..path.len()).rev() {
             let (id, idx) = path[level];
             let node = self.arena.get(id);
             if node.size() > self.cap {
-                let parts = self.split(id, at_end && level + 1 == path.len());
+                let parts = self.split(id, at_end);
                 if level == 0 {
                     self.grow_root(root, id, parts);
                     break;
                 }
                 self.adopt(path[level - 1].0, idx, parts);
-            } else if level > 0 && self.underflows(node) {
+            } else if may_shrink && level > 0 && self.underflows(node) {
                 self.rebalance(path[level - 1].0, idx)?;
             } else {
                 break;
@@ -477,26 +513,81 @@ mod tests {
         let mut t = TreeMut::new(&mut arena, &mut store, PS);
         let mut root = Root::default();
         let entry = 127; // 32 entries fill a page exactly
-        put_n(&mut t, &mut root, 48, entry);
+        put_n(&mut t, &mut root, 48, entry); // ascending: a full leaf of 32, then 16
         assert_eq!(shape(t.arena, &root), (false, 2));
         let Some(NodeRef::Dirty(top)) = root.node else { unreachable!() };
-        let right = match t.arena.get(top).child(1) {
+        let left = match t.arena.get(top).child(0) {
             NodeRef::Dirty(id) => id,
             _ => unreachable!(),
         };
-        // delete from the right leaf down to exactly a quarter of the page
+        // delete from the left leaf down to exactly a quarter of the page
         let quarter = CAP / 4; // 1016 = 8 entries of 127
-        let mut i = 47;
-        while t.arena.get(right).size() > quarter {
+        let mut i = 0;
+        while t.arena.get(left).size() > quarter {
             assert!(t.delete(&mut root, format!("k{i:03}").as_bytes()).unwrap().is_some());
-            i -= 1;
+            i += 1;
         }
-        assert_eq!(t.arena.get(right).size(), quarter);
+        assert_eq!(t.arena.get(left).size(), quarter);
         assert_eq!(shape(t.arena, &root), (false, 2), "exactly a quarter full: no merge");
         t.delete(&mut root, format!("k{i:03}").as_bytes()).unwrap();
         let (leaf, _) = shape(t.arena, &root);
         assert!(leaf, "below a quarter: the leaves merge and the root collapses to one leaf");
-        assert_eq!(root.count, 48 - (48 - i as u64));
+        assert_eq!(root.count, 48 - (i as u64 + 1));
+    }
+
+    /// Every node of the tree under `r`, level by level from the root,
+    /// each level in key order.
+    fn levels(arena: &Arena, r: NodeRef) -> Vec<Vec<NodeId>> {
+        let NodeRef::Dirty(top) = r else { panic!("a committed root") };
+        let mut levels = vec![vec![top]];
+        while !arena.get(levels.last().unwrap()[0]).is_leaf() {
+            let below = levels
+                .last()
+                .unwrap()
+                .iter()
+                .flat_map(|&id| {
+                    let n = arena.get(id);
+                    (0..n.len()).map(move |c| match n.child(c) {
+                        NodeRef::Dirty(id) => id,
+                        NodeRef::Page(p) => panic!("a committed child {p:?}"),
+                    })
+                })
+                .collect();
+            levels.push(below);
+        }
+        levels
+    }
+
+    /// Ascending keys (an `APPEND` load, a compaction) leave every node
+    /// but the last of its level full. The small node a split at the end
+    /// leaves used to be merged back into its full neighbour by the next
+    /// insert, and the two split in halves: pages half full.
+    #[test]
+    fn ascending_inserts_fill_every_node_but_the_last_of_its_level() {
+        let (mut arena, mut store) = (Arena::default(), MemStore::default());
+        let mut t = TreeMut::new(&mut arena, &mut store, PS);
+        let mut root = Root::default();
+        let value = [7u8; 150];
+        for i in 0..20_000u32 {
+            t.put(&mut root, format!("{i:024}").as_bytes(), Value::Inline(&value)).unwrap();
+        }
+        let levels = levels(t.arena, root.node.unwrap());
+        assert_eq!(levels.len(), 3, "20,000 entries of 182 bytes: leaves and two branch levels");
+        for (depth, level) in levels.iter().enumerate() {
+            for (at, &id) in level.iter().enumerate().take(level.len() - 1) {
+                let n = t.arena.get(id);
+                let entry = n.size() / n.len();
+                // A branch split keeps two entries on its right (see
+                // `Node::split_points`): one more entry's room on its left.
+                let room = if n.is_leaf() { entry } else { 2 * entry };
+                assert!(
+                    n.size() + room > CAP,
+                    "level {depth}, node {at} of {}: {} bytes of {CAP}, room for another entry of {entry}",
+                    level.len(),
+                    n.size()
+                );
+            }
+        }
     }
 
     #[test]
