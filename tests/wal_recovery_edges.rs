@@ -208,3 +208,45 @@ fn a_log_directory_of_another_database_is_left_alone() {
     assert_eq!(contents(&c).len(), 0);
     c.check().unwrap();
 }
+
+/// Bug: a file under a segment's name that is no segment was taken for a
+/// segment whose header a kill had torn, and its header written anew in
+/// place, the file cut to it. With the log directory set to the database's
+/// own directory and the database named `00000000.wal`, that file was the
+/// database itself: its committed keys were gone and the next read died of
+/// SIGBUS on the cut mapping. A user's file there went the same way, and a
+/// new database cleared it from a directory set by option. Such a file is
+/// refused now (the open: `Corrupted`; a new database: `Incompatible`),
+/// never written over or removed.
+#[test]
+fn a_file_under_a_segment_name_that_is_no_segment_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("00000000.wal");
+    let db = Database::open(&path).unwrap();
+    let mut model = BTreeMap::new();
+    commit_keys(&db, 0, 100, &mut model);
+    db.close().unwrap();
+    let image = std::fs::read(&path).unwrap();
+    let err = Database::open_with_options(&path, wal_opts().wal_dir(dir.path())).expect_err("not a segment");
+    assert_eq!(err.kind(), ErrorKind::Corrupted, "{err}");
+    assert!(err.to_string().contains("no segment header"), "{err}");
+    assert!(std::fs::read(&path).unwrap() == image, "the database file is untouched");
+    assert_eq!(contents(&Database::open(&path).unwrap()), model);
+
+    // A user's file in a directory set by option: an existing database
+    // refuses to read it as its log, a new one to clear it.
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let theirs = logs.join("00000000.wal");
+    std::fs::write(&theirs, b"a user's notes, not a log segment\n".repeat(40)).unwrap();
+    let existing = dir.path().join("existing.db");
+    Database::open(&existing).unwrap().close().unwrap();
+    let err = Database::open_with_options(&existing, wal_opts().wal_dir(&logs)).expect_err("not a segment");
+    assert_eq!(err.kind(), ErrorKind::Corrupted, "{err}");
+    let new = dir.path().join("new.db");
+    let err = Database::open_with_options(&new, wal_opts().wal_dir(&logs)).expect_err("not a segment");
+    assert_eq!(err.kind(), ErrorKind::Incompatible, "{err}");
+    assert!(err.to_string().contains("00000000.wal is no log segment"), "{err}");
+    assert!(!new.exists(), "a refused open leaves no new file");
+    assert_eq!(std::fs::read(&theirs).unwrap(), b"a user's notes, not a log segment\n".repeat(40));
+}

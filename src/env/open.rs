@@ -214,17 +214,22 @@ fn give_id(io: &dyn IoBackend, path: &Path, meta: Meta, slot: u64, wal_dir: &Pat
 /// name a database: that may be another database's log, left after a crash
 /// with acknowledged commits only it holds (the default directory,
 /// `<path>.wal`, is this path's alone: its segments are a former file's).
+/// Nor one holding a file under a segment's name that is no segment.
 fn refuse_foreign_log(wal_dir: &Path) -> Result<()> {
-    match crate::wal::named_owner(wal_dir)? {
-        None => Ok(()),
-        Some((id, owner)) => Err(Error::Incompatible {
-            path: wal_dir.into(),
-            what: format!(
-                "a new database would clear this write-ahead log, which belongs to database {owner:016x} \
-                 (segment {id}): remove its segments if that database is gone, or set another wal_dir"
-            ),
-        }),
-    }
+    use crate::wal::Kept;
+    let what = match crate::wal::kept_segment(wal_dir)? {
+        None => return Ok(()),
+        Some((id, Kept::Named(owner))) => format!(
+            "a new database would clear this write-ahead log, which belongs to database {owner:016x} \
+             (segment {id}): remove its segments if that database is gone, or set another wal_dir"
+        ),
+        Some((id, Kept::NotASegment)) => format!(
+            "a new database would clear this write-ahead log directory, and its file {} is no log \
+             segment: move it away, or set another wal_dir",
+            crate::wal::segment_name(id)
+        ),
+    };
+    Err(Error::Incompatible { path: wal_dir.into(), what })
 }
 
 /// Reads and picks the meta of an existing file. A read past the end of the

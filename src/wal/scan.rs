@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Corruption, Error, Result};
 use crate::types::{Lsn, TxId};
 use crate::wal::record::{read_frame, Frame, Rec};
-use crate::wal::segment::{check_header, first_lsn, foreign_segment, segments, SEGMENT_HEADER};
+use crate::wal::segment::{check_header, first_lsn, foreign_segment, may_be_torn, segments, SEGMENT_HEADER};
 
 /// One committed transaction as the log holds it.
 #[derive(Debug)]
@@ -104,8 +104,10 @@ pub(crate) fn committed(dir: &Path, from: Lsn, db: u64) -> Result<(Vec<LoggedTxn
             // A crash right after a rotation can leave the new, last segment
             // empty or with a torn header: the log ended before it.
             // (A header is synced before any record follows it: any whole
-            // transaction after a bad one proves damage.)
-            if last && !whole_txn_after(tail.as_deref().unwrap_or_default(), 0, |_| true) {
+            // transaction after a bad one proves damage. The writer writes
+            // this segment's header anew: only over what may be torn.)
+            let rest = tail.as_deref().unwrap_or_default();
+            if last && may_be_torn(&header, rest, *id) && !whole_txn_after(rest, 0, |_| true) {
                 return Ok((txns, ScanEnd { end: Lsn::new(*id, SEGMENT_HEADER), torn: true }));
             }
             return Err(e);
@@ -484,6 +486,27 @@ mod tests {
             w.append(&txn(t, 60_000)).unwrap();
         }
         assert_eq!(txids(dir.path()).unwrap(), (1..=40).collect::<Vec<_>>());
+    }
+
+    /// What `may_be_torn` lets the writer write a header over, and what
+    /// it refuses.
+    #[test]
+    fn only_a_segment_a_kill_or_a_flipped_bit_left_may_be_torn() {
+        use crate::wal::segment::{encode_header, may_be_torn};
+        let h = encode_header(3, 7);
+        let zeros = [0u8; 64];
+        assert!(may_be_torn(&[], &[], 3), "empty");
+        assert!(may_be_torn(&h[..5], &[], 3), "a header cut short");
+        assert!(may_be_torn(&zeros[..32], &zeros, 3), "zeros throughout");
+        assert!(!may_be_torn(&zeros[..32], b"data", 3), "a zero header with data after it");
+        for bit in [0usize, 9 * 8 + 1, 12 * 8 + 3, 20 * 8, 29 * 8] {
+            let mut b = h;
+            b[bit / 8] ^= 1 << (bit % 8);
+            assert!(may_be_torn(&b, &[], 3), "bit {bit} flipped");
+        }
+        assert!(!may_be_torn(&h, &[], 4), "a whole header of segment 3 named 4");
+        assert!(!may_be_torn(b"0123456789abcdef0123456789abcdef", &[], 3), "another file");
+        assert!(!may_be_torn(&b"thunderWxxxxxxxxxxxxxxxxxxxxxxxx"[..], &[], 3), "magic alone");
     }
 
     #[test]

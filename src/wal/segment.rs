@@ -77,7 +77,10 @@ pub(crate) fn encode_header(id: u32, db: u64) -> [u8; SEGMENT_HEADER as usize] {
 pub(crate) fn check_header(b: &[u8], id: u32) -> Result<()> {
     let bad = |what: String| Error::Corrupted { page: None, cause: Corruption::WalSegment { segment: id, what } };
     let h = b.get(..SEGMENT_HEADER as usize).ok_or_else(|| bad("shorter than its header".into()))?;
-    if &h[..8] != MAGIC || crc32fast::hash(&h[..28]) != le::u32_at(h, 28) {
+    if &h[..8] != MAGIC {
+        return Err(bad("no segment header (another file under a segment's name?)".into()));
+    }
+    if crc32fast::hash(&h[..28]) != le::u32_at(h, 28) {
         return Err(bad("damaged header".into()));
     }
     if !(1..=VERSION).contains(&le::u32_at(h, 8)) {
@@ -87,6 +90,30 @@ pub(crate) fn check_header(b: &[u8], id: u32) -> Result<()> {
         return Err(bad(format!("the header names segment {} (renamed or moved?)", le::u32_at(h, 12))));
     }
     Ok(())
+}
+
+/// Whether segment `id`'s file, whose header fails `check_header`, may be
+/// one that a kill while creating it left (the file is made empty, then
+/// its header written and synced before any record), or whose header took
+/// a flipped bit: zeros throughout (`header` and `rest`, the bytes after
+/// it that were read); shorter than a header, with what it has of the
+/// magic; or a whole header failing its checksum with two of its magic,
+/// version and segment id right (a flipped bit spoils one). Not a header
+/// whose checksum holds (it names another segment or version), nor bytes
+/// that are no header at all: another file under a segment's name, such
+/// as a user's or the database file itself (a log directory that is the
+/// database's directory). Those are refused, never written over.
+pub(crate) fn may_be_torn(header: &[u8], rest: &[u8], id: u32) -> bool {
+    let zeros = |b: &[u8]| b.iter().all(|&x| x == 0);
+    if zeros(header) {
+        return zeros(rest);
+    }
+    if header.len() < SEGMENT_HEADER as usize {
+        let n = header.len().min(MAGIC.len());
+        return header[..n] == MAGIC[..n];
+    }
+    let right = [&header[..8] == MAGIC, (1..=VERSION).contains(&le::u32_at(header, 8)), le::u32_at(header, 12) == id];
+    crc32fast::hash(&header[..28]) != le::u32_at(header, 28) && right.iter().filter(|&&r| r).count() >= 2
 }
 
 /// fsyncs a directory, so that files created or removed in it stay so.
@@ -346,7 +373,7 @@ impl WalWriter {
         let mut cur = self.cur.lock().unwrap_or_else(|p| p.into_inner());
         let mut removed = false;
         for (id, path) in segments(&self.dir)? {
-            if id < lsn.segment() && id < cur.id {
+            if id < lsn.segment() && id < cur.id && is_segment(&path, id)? {
                 let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
                 std::fs::remove_file(&path).map_err(|e| Error::io("remove WAL segment", &path, None, e))?;
                 cur.bytes = cur.bytes.saturating_sub(len.saturating_sub(SEGMENT_HEADER as u64));
@@ -374,9 +401,69 @@ pub(crate) fn foreign_segment(segs: &[(u32, PathBuf)], db: u64) -> Option<(u32, 
     segs.iter().find_map(|(id, path)| header_owner(path, *id).filter(|&o| o != 0 && o != db).map(|o| (*id, o)))
 }
 
-/// `foreign_segment` of every segment in `dir`, against no database.
-pub(crate) fn named_owner(dir: &Path) -> Result<Option<(u32, u64)>> {
-    Ok(foreign_segment(&segments(dir)?, 0))
+/// Why a new database may not clear a segment file from a log directory
+/// set by option (which another database may use).
+#[derive(Debug)]
+pub(crate) enum Kept {
+    /// Its intact header names this database (its log, which may hold
+    /// commits only it has).
+    Named(u64),
+    /// It is no segment (`may_be_torn` says no): another file under a
+    /// segment's name.
+    NotASegment,
+}
+
+/// The first segment file in `dir` a new database must leave alone, with
+/// its id and why. Segments made before ids, and those a kill left torn,
+/// may be cleared.
+pub(crate) fn kept_segment(dir: &Path) -> Result<Option<(u32, Kept)>> {
+    for (id, path) in segments(dir)? {
+        if let Some(owner) = header_owner(&path, id) {
+            if owner != 0 {
+                return Ok(Some((id, Kept::Named(owner))));
+            }
+            continue;
+        }
+        if !is_segment(&path, id)? {
+            return Ok(Some((id, Kept::NotASegment)));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether the file at `path`, named as segment `id`, is a segment: its
+/// header intact, or one that `may_be_torn` (judged on the header and the
+/// bytes after it up to 4 KiB, enough to tell a torn segment's zeros from
+/// another file). Files under a segment's name that are not are never
+/// removed with the log.
+fn is_segment(path: &Path, id: u32) -> Result<bool> {
+    if intact_header(path, id).is_some() {
+        return Ok(true);
+    }
+    // Not a file (a directory under a segment's name): no one's data, and
+    // its removal fails, which says so.
+    if !std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
+        return Ok(true);
+    }
+    let mut head = vec![0u8; 4096];
+    let n = File::open(path)
+        .and_then(|f| read_up_to(&f, &mut head))
+        .map_err(|e| Error::io("read WAL segment", path, Some(0), e))?;
+    let (header, rest) = head[..n].split_at(n.min(SEGMENT_HEADER as usize));
+    Ok(may_be_torn(header, rest, id))
+}
+
+/// Reads from the start of `f` into `buf` until it is full or the file
+/// ends; the bytes read.
+fn read_up_to(f: &File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match std::os::unix::fs::FileExt::read_at(f, &mut buf[n..], n as u64)? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
 }
 
 /// `segment_owner` of segment `id`, the file at `path`.
@@ -449,7 +536,8 @@ fn live_bytes(dir: &Path) -> Result<u64> {
     Ok(n)
 }
 
-/// Removes every segment of the log in `dir`, and the directory if it is
+/// Removes every segment of the log in `dir` (files under a segment's name
+/// that are no segment stay, see `is_segment`), and the directory if it is
 /// empty then and not `keep_dir` (a database whose log is on keeps the
 /// directory it holds locked, `Env::wal_lock`). `keep_last`: the segment of the data file's checkpoint,
 /// removed last, after the older ones and then the newer ones from the top
@@ -458,7 +546,12 @@ fn live_bytes(dir: &Path) -> Result<u64> {
 /// it, consecutive. (None: nothing reads the log, as when a new database
 /// replaces a former one whose file went.)
 pub(crate) fn remove_log(dir: &Path, keep_last: Option<u32>, keep_dir: bool) -> Result<()> {
-    let segs = segments(dir)?;
+    let mut segs = Vec::new();
+    for (id, path) in segments(dir)? {
+        if is_segment(&path, id)? {
+            segs.push((id, path));
+        }
+    }
     let remove = |path: &Path| std::fs::remove_file(path).map_err(|e| Error::io("remove WAL segment", path, None, e));
     let last = keep_last.unwrap_or(u32::MAX);
     for (_, path) in segs.iter().filter(|(id, _)| *id < last) {
