@@ -289,22 +289,38 @@ impl WalWriter {
         Ok(Lsn::new(cur.id, end as u32))
     }
 
-    /// Moves to a new segment, the current one synced first. Any failure
-    /// marks the writer broken, before a sync waiting for the fsync lock
-    /// can count its own fsync of the old segment.
+    /// Moves to a new segment, the current one synced first. A failed
+    /// fsync of the old segment marks the writer broken (poisoning the
+    /// database), before a sync waiting for the fsync lock can count its
+    /// own fsync of that segment: the commits whose records it held may be
+    /// lost. Once it is synced, a failure to start the new segment (too
+    /// many open files, a full disk, a failed fsync of the new file or of
+    /// the directory) loses nothing: the new file goes, the writer stays on
+    /// the old segment, whole and durable, and only the commit that asked
+    /// for the rotation fails; the next one tries again. (That poisoned
+    /// too, until a review met it with too many files open: every later
+    /// commit, checkpoint and close then failed until a reopen.)
     fn rotate(&self, cur: &mut Current) -> Result<()> {
         let _fsync = self.fsyncs.lock().unwrap_or_else(|p| p.into_inner());
-        self.next_segment(cur).inspect_err(|_| self.broken.store(true, Ordering::Release))
+        let old = self.dir.join(segment_name(cur.id));
+        cur.io.sync().map_err(|e| {
+            self.broken.store(true, Ordering::Release);
+            Error::io("fsync WAL segment", &old, None, e)
+        })?;
+        self.synced.fetch_max(Lsn::new(cur.id, cur.offset as u32).0, Ordering::AcqRel);
+        self.next_segment(cur)
     }
 
     fn next_segment(&self, cur: &mut Current) -> Result<()> {
-        let old = self.dir.join(segment_name(cur.id));
-        cur.io.sync().map_err(|e| Error::io("fsync WAL segment", &old, None, e))?;
-        self.synced.fetch_max(Lsn::new(cur.id, cur.offset as u32).0, Ordering::AcqRel);
         let id = cur.id.checked_add(1).ok_or_else(|| Error::Internal("WAL segment ids exhausted".into()))?;
         let path = self.dir.join(segment_name(id));
         let io = create_segment(&path, id, self.db, &self.seg_io)?;
-        sync_dir(&self.dir)?;
+        if let Err(e) = sync_dir(&self.dir) {
+            // Its name may not last: not used, not left for the next try
+            // (which creates it anew).
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
         // Only now, all at once: a failure above leaves the writer on the
         // old segment, whole (id, file and offset agree).
         cur.io = io;
