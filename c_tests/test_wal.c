@@ -16,7 +16,11 @@ static void setters(void) {
   CHECK_STATUS(thunder_options_set_wal_segment_size(NULL, 1u << 20), THUNDER_INVALID_ARGUMENT);
   CHECK_STATUS(thunder_options_set_checkpoint_interval_secs(NULL, 1), THUNDER_INVALID_ARGUMENT);
   CHECK_STATUS(thunder_options_set_checkpoint_wal_threshold(NULL, 1u << 20), THUNDER_INVALID_ARGUMENT);
+  CHECK_STATUS(thunder_options_set_discard_missing_wal(NULL, true), THUNDER_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("thunder_options_set_discard_missing_wal");
   CHECK_OK(thunder_options_new(&o));
+  CHECK_OK(thunder_options_set_discard_missing_wal(o, true));
+  CHECK_OK(thunder_options_set_discard_missing_wal(o, false));
   CHECK_OK(thunder_options_set_wal(o, true));
   CHECK_OK(thunder_options_set_wal(o, false));
   CHECK_STATUS(thunder_options_set_wal_dir(o, NULL), THUNDER_INVALID_ARGUMENT);
@@ -66,7 +70,7 @@ static void remove_dir(const char *dir) {
 }
 
 static void commits_checkpoint_and_reopen(void) {
-  char path[1024], dir[1024], copy[1100], copy_dir[1100], seg[1200], copy_seg[1200];
+  char path[1024], dir[1024], copy[1100], copy_dir[1100], seg[1200], copy_seg[1200], lost[1100], none[1100];
   thunder_options *o = NULL;
   thunder_db *db = NULL;
   thunder_txn *t = NULL;
@@ -104,6 +108,9 @@ static void commits_checkpoint_and_reopen(void) {
   copy_file(path, copy);
   mkdir(copy_dir, 0700);
   copy_file(seg, copy_seg);
+  /* The data file alone, as if the log were lost. */
+  snprintf(lost, sizeof lost, "%.1000s.lost", path);
+  copy_file(path, lost);
 
   CHECK_OK(thunder_checkpoint(db));
   st = stat_of(db);
@@ -133,6 +140,25 @@ static void commits_checkpoint_and_reopen(void) {
   CHECK(st.key_count == 100 && st.last_txid == 100);
   CHECK_OK(thunder_check(db));
   CHECK_OK(thunder_close(db));
+
+  /* Opened where no log is (the log lost, or another wal_dir): the
+   * commits only the log held would be dropped without a word, so the
+   * open is refused, unless told the log is lost for good. */
+  snprintf(none, sizeof none, "%.1000s.none", dir);
+  remove_dir(none);
+  CHECK_OK(thunder_options_set_wal_dir(o, none));
+  CHECK_STATUS(thunder_open(lost, o, &db), THUNDER_CORRUPTED);
+  CHECK_ERROR_MENTIONS("holds no write-ahead log");
+  CHECK_OK(thunder_options_set_discard_missing_wal(o, true));
+  CHECK_OK(thunder_open(lost, o, &db));
+  CHECK(stat_of(db).key_count <= 100);
+  CHECK_OK(thunder_check(db));
+  CHECK_OK(thunder_close(db));
+  CHECK_OK(thunder_options_set_discard_missing_wal(o, false));
+  CHECK_OK(thunder_open(lost, o, &db)); /* closed cleanly since */
+  CHECK_OK(thunder_close(db));
+  remove_dir(none);
+  remove(lost);
   thunder_options_free(o);
 }
 

@@ -249,7 +249,12 @@ impl Database {
         }
         let env = self.env.clone();
         drop(self); // the last handle stops the syncer
-        let res = if env.config.read_only { Ok(()) } else { env.checkpoint() };
+        let res = match (env.config.read_only, env.handles.load(Ordering::Acquire)) {
+            (true, _) => Ok(()),
+            // The last handle: nothing appends to the log any more.
+            (false, 0) => env.close_log(),
+            (false, _) => env.checkpoint(),
+        };
         drop(env);
         res.map_err(|error| CloseError { error, db: None })
     }

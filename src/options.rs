@@ -65,6 +65,7 @@ pub struct Options {
     pub(crate) wal_segment_size: u64,
     pub(crate) checkpoint_interval: Duration,
     pub(crate) checkpoint_wal_bytes: u64,
+    pub(crate) discard_missing_wal: bool,
 }
 
 impl Default for Options {
@@ -85,6 +86,7 @@ impl Default for Options {
             wal_segment_size: DEFAULT_WAL_SEGMENT,
             checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
             checkpoint_wal_bytes: DEFAULT_CHECKPOINT_WAL_BYTES,
+            discard_missing_wal: false,
         }
     }
 }
@@ -153,6 +155,19 @@ impl Options {
     /// quarter-of-the-file rule.
     pub fn autosync_bytes(mut self, bytes: u64) -> Options {
         self.autosync_bytes = bytes;
+        self
+    }
+
+    /// Opens a database whose write-ahead log is missing as of its last
+    /// checkpoint (default off). A database last used with a log, and not
+    /// closed cleanly since, may have commits only that log holds: an open
+    /// that finds no segment in the log directory (moved, removed, or
+    /// another `wal_dir` than the database was used with) is refused with
+    /// `Corrupted` rather than drop them without a word. With this set, it
+    /// opens the file as it is, those commits gone; use it only for a log
+    /// lost for good.
+    pub fn discard_missing_wal(mut self, discard: bool) -> Options {
+        self.discard_missing_wal = discard;
         self
     }
 

@@ -250,3 +250,62 @@ fn a_file_under_a_segment_name_that_is_no_segment_is_left_alone() {
     assert!(!new.exists(), "a refused open leaves no new file");
     assert_eq!(std::fs::read(&theirs).unwrap(), b"a user's notes, not a log segment\n".repeat(40));
 }
+
+/// Bug: an open that found no log in its log directory took the log for
+/// removed whole, as an open with the log off removes it, and opened the
+/// file as of its checkpoint. After a crash, reopened with another
+/// `wal_dir` than the one in use (a review did just that), the
+/// acknowledged commits only the log held were gone without a word, and
+/// the next checkpoint made the loss final. The durable meta now says
+/// whether a log may hold commits past its checkpoint (set when an open
+/// attaches a log, cleared by a clean close and by an open with the log
+/// off that replayed it); an open finding no log then is `Corrupted`
+/// unless told the log is lost (`discard_missing_wal`).
+#[test]
+fn a_log_that_is_not_where_the_open_looks_is_not_taken_for_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let (wal1, wal2) = (dir.path().join("wal1"), dir.path().join("wal2"));
+    let db = Database::open_with_options(&path, wal_opts().wal_dir(&wal1)).unwrap();
+    let mut model = BTreeMap::new();
+    commit_keys(&db, 0, 10, &mut model);
+    db.close().unwrap();
+    let db = Database::open_with_options(&path, wal_opts().wal_dir(&wal1)).unwrap();
+    commit_keys(&db, 10, 10, &mut model);
+    // The files a kill leaves now: the data file and wal1 as they are.
+    let image = dir.path().join("killed.db");
+    std::fs::copy(&path, &image).unwrap();
+    let lost = dir.path().join("lost.db");
+    std::fs::copy(&path, &lost).unwrap();
+    let wal1_image = dir.path().join("wal1-killed");
+    std::fs::create_dir(&wal1_image).unwrap();
+    for e in std::fs::read_dir(&wal1).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), wal1_image.join(e.file_name())).unwrap();
+    }
+    drop(db);
+    for opts in [wal_opts().wal_dir(&wal2), Options::new(), Options::new().read_only(true)] {
+        let e = Database::open_with_options(&image, opts.clone()).expect_err("the log is elsewhere");
+        assert_eq!(e.kind(), ErrorKind::Corrupted, "{opts:?}: {e}");
+        assert!(e.to_string().contains("holds no write-ahead log"), "{e}");
+    }
+    assert!(!wal2.exists() || std::fs::read_dir(&wal2).unwrap().next().is_none());
+    let db = Database::open_with_options(&image, wal_opts().wal_dir(&wal1_image)).unwrap();
+    assert_eq!(contents(&db), model, "the commits only the log held");
+    drop(db);
+
+    // Lost for good: opened as of the checkpoint, on request.
+    let db = Database::open_with_options(&lost, Options::new().discard_missing_wal(true)).unwrap();
+    assert_eq!(contents(&db).len(), 10, "the file as of its checkpoint");
+    drop(db);
+    Database::open(&lost).expect("the flag went with the open that discarded the log");
+
+    // Closed cleanly, the log holds nothing past the checkpoint: an open
+    // that finds none (another wal_dir, the log off) loses nothing.
+    let db = Database::open_with_options(&path, wal_opts().wal_dir(&wal1)).unwrap();
+    commit_keys(&db, 20, 10, &mut model);
+    db.close().unwrap();
+    let db = Database::open_with_options(&path, wal_opts().wal_dir(&wal2)).unwrap();
+    assert_eq!(contents(&db), model);
+    db.check().unwrap();
+}

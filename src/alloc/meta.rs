@@ -10,7 +10,7 @@
 //!  32    4 magic "THND"
 //!  36    4 format version (1)
 //!  40    4 page size
-//!  44    4 flags (0)
+//!  44    4 flags: bit 0 `FLAG_LOG_LIVE` (see `Meta::log_live`), others 0
 //!  48    8 page count: the high-water mark, pages 0..count are in use or free
 //!  56   40 root bucket record (see tree::record)
 //!  96    8 bucket count, nested buckets included
@@ -33,6 +33,8 @@ use crate::types::{le, PageId, TxId};
 pub const MAGIC: &[u8; 4] = b"THND";
 pub const FORMAT_VERSION: u32 = 1;
 pub const PAGE_SIZES: [u32; 4] = [4096, 8192, 16384, 65536];
+/// Meta flag: the write-ahead log may hold commits past the checkpoint LSN.
+pub const FLAG_LOG_LIVE: u32 = 1;
 
 /// Where the persisted freelist lives (see alloc::store).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -55,6 +57,13 @@ pub struct Meta {
     /// The database's id (`new_db_id`); 0: a file made before ids, whose
     /// log is not checked against it.
     pub db_id: u64,
+    /// On disk (`FLAG_LOG_LIVE`): a write-ahead log was attached when this
+    /// meta was written and may hold commits past `checkpoint_lsn`, so an
+    /// open must find it. Clear once the log is closed for good (a clean
+    /// close, an open with the log off that replayed and removed it), and
+    /// in files made before the flag. `Env::write_meta` sets it as the log
+    /// stands; in memory it means nothing else.
+    pub log_live: bool,
     /// In memory only: this commit left the change to the free set
     /// unwritten (the weak sync modes and a log, see `TxAlloc::defer`), so
     /// `freelist` names the last written one, which does not describe this
@@ -87,6 +96,7 @@ impl Meta {
             freelist: FreelistRef::default(),
             checkpoint_lsn: 0,
             db_id: 0,
+            log_live: false,
             freelist_deferred: false,
         }
     }
@@ -99,6 +109,7 @@ impl Meta {
         page[32..36].copy_from_slice(MAGIC);
         le::put_u32(&mut page, 36, FORMAT_VERSION);
         le::put_u32(&mut page, 40, self.page_size);
+        le::put_u32(&mut page, 44, if self.log_live { FLAG_LOG_LIVE } else { 0 });
         le::put_u64(&mut page, 48, self.page_count);
         page[56..56 + RECORD_LEN].copy_from_slice(&self.root.encode());
         le::put_u64(&mut page, 96, self.bucket_count);
@@ -113,11 +124,17 @@ impl Meta {
     }
 
     /// The first byte of `page`, a meta, that must be zero and is not: the
-    /// flags (offset 44), the reserved word (124) and the tail (152 on).
-    /// Open does not look at them (a newer writer may use them one day);
-    /// `check` reports them.
+    /// flags other than `FLAG_LOG_LIVE` (offset 44), the reserved word (124)
+    /// and the tail (152 on). Open does not look at them (a newer writer
+    /// may use them one day); `check` reports them.
     pub fn nonzero_reserved(page: &[u8]) -> Option<usize> {
-        [44..48, 124..128, 152..page.len()].into_iter().flatten().find(|&i| page.get(i).is_some_and(|&b| b != 0))
+        let mut flags = [0u8; 4];
+        flags.copy_from_slice(page.get(44..48)?);
+        let unknown = (u32::from_le_bytes(flags) & !FLAG_LOG_LIVE).to_le_bytes();
+        if let Some(i) = unknown.iter().position(|&b| b != 0) {
+            return Some(44 + i);
+        }
+        [124..128, 152..page.len()].into_iter().flatten().find(|&i| page.get(i).is_some_and(|&b| b != 0))
     }
 
     /// Reads `page` (exactly `page_size` bytes read from slot `slot`'s offset).
@@ -170,6 +187,7 @@ impl Meta {
             },
             checkpoint_lsn: le::u64_at(page, 136),
             db_id: le::u64_at(page, 144),
+            log_live: le::u32_at(page, 44) & FLAG_LOG_LIVE != 0,
             freelist_deferred: false,
         })
     }

@@ -46,6 +46,11 @@ pub(crate) struct Durability {
     last_sync: AtomicU64,
     /// A checkpoint is handed to the syncer and not finished yet.
     checkpoint_queued: AtomicBool,
+    /// The durable meta's `log_live` flag.
+    log_live: AtomicBool,
+    /// The last handle is closing: the log takes no more appends, and the
+    /// metas written from now on say so (`Meta::log_live` clear).
+    log_closed: AtomicBool,
     poison: RankedMutex<Option<String>>,
     syncer: RankedMutex<Option<Syncer>>,
 }
@@ -102,6 +107,8 @@ impl Durability {
             checkpoint_lsn: AtomicU64::new(meta.checkpoint_lsn),
             freed: FreedPages::default(),
             checkpoint_queued: AtomicBool::new(false),
+            log_live: AtomicBool::new(meta.log_live),
+            log_closed: AtomicBool::new(false),
             poison: RankedMutex::new(Rank::Poison, None),
             syncer: RankedMutex::new(Rank::Syncer, None),
         }
@@ -208,17 +215,73 @@ impl Env {
     }
 
     /// Makes `meta` the durable snapshot: its pages must be on disk already
-    /// (written and synced). Writes the slot not holding the durable meta.
+    /// (written and synced). Writes the slot not holding the durable meta,
+    /// with `log_live` as the log stands.
     fn write_meta(&self, st: &mut SyncState, meta: &Meta) -> Result<()> {
         let slot = 1 - st.durable_slot;
+        let meta = &Meta { log_live: self.log_live_now(), ..*meta };
         let page = meta.encode(slot);
         let off = slot * self.config.page_size as u64;
         self.write_synced("write meta", &[WriteOp { offset: off, data: &page }])?;
         st.durable_slot = slot;
         self.mark_synced();
+        self.durability.log_live.store(meta.log_live, Ordering::Release);
         self.durability.durable_txid.fetch_max(meta.txid.0, Ordering::AcqRel);
         self.durability.checkpoint_lsn.store(meta.checkpoint_lsn, Ordering::Release);
         Ok(())
+    }
+
+    /// Whether a meta written now says the log is live: a log is attached
+    /// and the last handle is not closing.
+    fn log_live_now(&self) -> bool {
+        self.log().is_some() && !self.durability.log_closed.load(Ordering::Acquire)
+    }
+
+    /// Whether the durable meta says the write-ahead log may hold commits
+    /// past its checkpoint (`Meta::log_live`).
+    pub fn durable_log_live(&self) -> bool {
+        self.durability.log_live.load(Ordering::Acquire)
+    }
+
+    /// Makes the durable meta's `log_live` flag say how the log stands,
+    /// when it does not: after an open attached the log (an open must then
+    /// find it, whatever happens next), after an open with the log off
+    /// replayed it (before its segments go), at a clean close. The durable
+    /// meta is read back and written with the flag to both slots, the spare
+    /// one first, each synced, its txid unchanged (the two are then equal,
+    /// and a torn write leaves the other): no commit is needed for it.
+    pub fn settle_log_flag(&self) -> Result<()> {
+        let live = self.log_live_now();
+        if self.config.read_only || self.durable_log_live() == live {
+            return Ok(());
+        }
+        let st = self.durability.sync.lock();
+        self.check_poison()?;
+        let ps = self.config.page_size;
+        let path = &self.config.path;
+        let slot = st.durable_slot;
+        let off = slot * ps as u64;
+        let page = self.pages.read_at(off, ps).map_err(|e| Error::io("read meta", path, Some(off), e))?;
+        let MetaRead::Valid(durable) = Meta::decode(&page, slot) else {
+            let what = format!("meta page {slot}, the durable meta, no longer reads as one");
+            return Err(Error::corrupted(PageId(slot), Corruption::Meta { what }));
+        };
+        let meta = Meta { log_live: live, ..durable };
+        for s in [1 - slot, slot] {
+            let op = WriteOp { offset: s * ps as u64, data: &meta.encode(s) };
+            self.write_synced("write meta (log flag)", &[op]).inspect_err(|e| self.poisoned(e))?;
+        }
+        self.durability.log_live.store(live, Ordering::Release);
+        Ok(())
+    }
+
+    /// The last handle's close: everything checkpointed, and the durable
+    /// meta then says the log holds nothing past it, so that an open that
+    /// finds no log (moved or removed after a clean close) loses nothing.
+    pub fn close_log(&self) -> Result<()> {
+        self.durability.log_closed.store(true, Ordering::Release);
+        self.checkpoint()?;
+        self.settle_log_flag()
     }
 
     /// The durable part of a commit under `SyncMode::Full`, once its data

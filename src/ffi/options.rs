@@ -363,6 +363,33 @@ pub unsafe extern "C" fn thunder_options_set_wal(o: *mut thunder_options, enable
     unsafe { set("thunder_options_set_wal", o, |o| apply(o, |x| Ok(x.wal(enabled)))) }
 }
 
+/// Opens a database whose write-ahead log is missing (default off). A
+/// database last used with a log and not closed cleanly since (a crash,
+/// or a copy of the file taken while it was open) may have commits that
+/// only its log holds. When `thunder_open` finds no segment in the log
+/// directory it would use (the log was moved or removed, or the database
+/// is opened with another wal_dir than it was used with, or with the log
+/// off and the default directory), it returns THUNDER_CORRUPTED naming that
+/// directory, rather than open the file without them. With this set, the
+/// open goes on with the file as of its last checkpoint, those commits
+/// gone: for a log lost for good.
+///
+/// @param o borrowed for the call: the options.
+/// @param discard whether to open without the missing log.
+///
+/// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`o` NULL); THUNDER_INTERNAL.
+///
+/// # Safety
+/// `o` must be NULL or a live options handle not used by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn thunder_options_set_discard_missing_wal(
+    o: *mut thunder_options,
+    discard: bool,
+) -> thunder_status {
+    // SAFETY: forwarded contract.
+    unsafe { set("thunder_options_set_discard_missing_wal", o, |o| apply(o, |x| Ok(x.discard_missing_wal(discard)))) }
+}
+
 /// Sets the directory of the write-ahead log's segment files (default: the
 /// database path with ".wal" added). It is created if missing. One
 /// directory serves one database: `thunder_open` of another database set to

@@ -25,6 +25,9 @@ use crate::wal::{self, LoggedTxn, Rec, SegmentIo, WalWriter};
 pub(crate) fn recover(env: &Arc<Env>, dir: &Path, opts: &Options, seg_io: Option<SegmentIo>) -> Result<()> {
     let from = wal::first_lsn(env.durability.checkpoint_lsn());
     let meta = env.readers.current();
+    if env.durable_log_live() && !opts.discard_missing_wal && !has_segments(dir)? {
+        return Err(missing_log(dir, from));
+    }
     let txns = if dir.exists() { wal::committed(dir, from, meta.db_id)?.0 } else { Vec::new() };
     let resume = txns.last().map_or(from, |t| t.end);
     let current = meta.txid;
@@ -42,12 +45,19 @@ pub(crate) fn recover(env: &Arc<Env>, dir: &Path, opts: &Options, seg_io: Option
         let writer = WalWriter::open(dir, resume, opts.wal_segment_size, seg_io, meta.db_id)?;
         let log = WalLog::new(writer, opts.checkpoint_interval, opts.checkpoint_wal_bytes);
         env.wal.set(log).map_err(|_| Error::Internal("the log was attached twice".into()))?;
+        // Before the first commit it logs: an open must find this log.
+        env.settle_log_flag()?;
     }
     for t in &pending {
         apply(env, t)?;
     }
     if !pending.is_empty() {
         env.checkpoint()?;
+    }
+    if !opts.wal {
+        // The file holds all the log did: its meta says so before the
+        // segments go (an open that then finds none loses nothing).
+        env.settle_log_flag()?;
     }
     if !opts.wal && dir.exists() {
         // The checkpoint's segment goes last: a crash part-way leaves a log
@@ -56,6 +66,26 @@ pub(crate) fn recover(env: &Arc<Env>, dir: &Path, opts: &Options, seg_io: Option
         wal::remove_log(dir, Some(checkpoint), false)?;
     }
     Ok(())
+}
+
+/// Whether `dir` holds any file named as a log segment.
+fn has_segments(dir: &Path) -> Result<bool> {
+    Ok(dir.exists() && !wal::segments(dir)?.is_empty())
+}
+
+/// The durable meta says the log may hold commits past its checkpoint
+/// (`Meta::log_live`), and `dir` holds no segment of it: the log was moved
+/// or removed, or the database is opened with another `wal_dir` than it
+/// was used with. Opening as if the log were empty would drop those
+/// commits without a word.
+fn missing_log(dir: &Path, from: Lsn) -> Error {
+    let what = format!(
+        "missing: {} holds no write-ahead log, and the database was last used with one that may hold commits \
+         past its checkpoint, which starts in this segment. Open with the wal_dir that log is in; if it is lost \
+         for good, set discard_missing_wal to open the file as of its checkpoint",
+        dir.display()
+    );
+    Error::Corrupted { page: None, cause: Corruption::WalSegment { segment: from.segment(), what } }
 }
 
 /// Applies one logged transaction as a write transaction with its txid.
