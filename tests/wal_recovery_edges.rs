@@ -309,3 +309,20 @@ fn a_log_that_is_not_where_the_open_looks_is_not_taken_for_empty() {
     assert_eq!(contents(&db), model);
     db.check().unwrap();
 }
+
+/// A log directory that is a file: the open said "create WAL directory
+/// failed ...: File exists" (a review), and a new database's file was left
+/// behind, empty. Now it says the path is not a directory, before any file
+/// is made.
+#[test]
+fn a_log_directory_that_is_a_file_is_named_as_such_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_dir = dir.path().join("log");
+    std::fs::write(&not_a_dir, b"a file").unwrap();
+    let path = dir.path().join("new.db");
+    let e = Database::open_with_options(&path, wal_opts().wal_dir(&not_a_dir)).expect_err("a file");
+    assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+    assert!(e.to_string().contains("not a directory") && e.to_string().contains("log"), "{e}");
+    assert!(!path.exists(), "no file left behind");
+    assert_eq!(std::fs::read(&not_a_dir).unwrap(), b"a file");
+}

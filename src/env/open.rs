@@ -47,12 +47,18 @@ impl Env {
         if !existed {
             opts.check_for_page_size(opts.page_size.unwrap_or(4096))?;
         }
+        // Likewise a log directory that is something else (a file): said
+        // plainly, not as "File exists" from creating it.
+        let wal_dir = opts.wal_dir_for(path);
+        if std::fs::metadata(&wal_dir).is_ok_and(|m| !m.is_dir()) {
+            let e = std::io::Error::from(std::io::ErrorKind::NotADirectory);
+            return Err(Error::io("use as the write-ahead log directory", &wal_dir, None, e));
+        }
         let f = open_file(path, opts.read_only, opts.create && !opts.read_only)?;
         lock_file(&f, path, !opts.read_only, opts.lock_timeout)?;
         // The log directory next: before anything reads or removes a
         // segment, another database configured with the same directory
         // must be told (`Locked`).
-        let wal_dir = opts.wal_dir_for(path);
         if opts.wal && !opts.read_only {
             std::fs::create_dir_all(&wal_dir).map_err(|e| Error::io("create WAL directory", &wal_dir, None, e))?;
         }
