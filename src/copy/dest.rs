@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 use crate::storage::sync_parent_dir;
+use crate::wal::segment_id;
 
 /// Distinguishes the temporary files of concurrent copies in one process.
 static NEXT_TEMP: AtomicU64 = AtomicU64::new(0);
@@ -82,12 +83,21 @@ fn exists(dest: &Path) -> Error {
     Error::invalid(format!("destination {} exists (choose a new path; nothing is overwritten)", dest.display()))
 }
 
-/// Refuses a destination that exists (the source itself included), and one
+/// Refuses a destination that exists (the source itself included), one
 /// whose default write-ahead log directory (`<dest>.wal`) exists: opening
-/// the copy would replay another database's log into it.
+/// the copy would replay another database's log into it, and one named as
+/// a log segment (`NNNNNNNN.wal`): in a log directory (a review put a
+/// backup in the source's own) the log would take it for a segment, and
+/// the source's next open failed.
 fn check_dest(source: &Path, dest: &Path) -> Result<()> {
     if dest.as_os_str().is_empty() {
         return Err(Error::invalid("destination is an empty path"));
+    }
+    if let Some(name) = dest.file_name().and_then(|n| n.to_str()).filter(|n| segment_id(n).is_some()) {
+        return Err(Error::invalid(format!(
+            "destination {}: {name} is how write-ahead log segments are named (choose another name)",
+            dest.display()
+        )));
     }
     if std::fs::symlink_metadata(dest).is_ok() {
         let same = match (std::fs::metadata(dest), std::fs::metadata(source)) {
@@ -154,6 +164,14 @@ mod tests {
         std::fs::create_dir(dir.path().join("new.db.wal")).unwrap();
         let err = Staged::new(&src, &dir.path().join("new.db")).unwrap_err();
         assert!(err.to_string().contains("new.db.wal exists"), "{err}");
+        // A segment's name: in the source's log directory, its log would
+        // take the copy for a segment.
+        let log = dir.path().join("src.db.wal");
+        std::fs::create_dir(&log).unwrap();
+        let err = Staged::new(&src, &log.join("00000009.wal")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert!(err.to_string().contains("00000009.wal is how write-ahead log segments are named"), "{err}");
+        assert_eq!(std::fs::read_dir(&log).unwrap().count(), 0, "nothing written there");
     }
 
     /// A destination created after the check is not overwritten: the
