@@ -106,6 +106,7 @@ static void commits_checkpoint_and_reopen(void) {
   snprintf(seg, sizeof seg, "%.1100s/00000000.wal", dir);
   snprintf(copy_seg, sizeof copy_seg, "%.1100s/00000000.wal", copy_dir);
   copy_file(path, copy);
+  remove_dir(copy_dir); /* an earlier page size's copy and what its open logged */
   mkdir(copy_dir, 0700);
   copy_file(seg, copy_seg);
   /* The data file alone, as if the log were lost. */

@@ -326,3 +326,46 @@ fn a_log_directory_that_is_a_file_is_named_as_such_and_leaves_nothing() {
     assert!(!path.exists(), "no file left behind");
     assert_eq!(std::fs::read(&not_a_dir).unwrap(), b"a file");
 }
+
+/// Bug (a second review): the open asked only whether the log directory
+/// held a segment, not whether it held the log in use. Used with the
+/// default directory and closed cleanly, which leaves the log's segment
+/// there, then used with another wal_dir and killed, the database reopened
+/// with the default directory found the old segment, replayed nothing past
+/// its checkpoint and lost the commits the other log held; once it
+/// committed again, their txids were taken. Each log writer now has an id,
+/// in the header of every segment it makes (it starts a segment of its
+/// own) and in the durable meta with the log flag: the open must find a
+/// segment of that writer.
+#[test]
+fn an_older_log_left_in_the_directory_is_not_taken_for_the_one_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let wal2 = dir.path().join("wal2");
+    let db = Database::open_with_options(&path, wal_opts()).unwrap();
+    let mut model = BTreeMap::new();
+    commit_keys(&db, 0, 10, &mut model);
+    db.close().unwrap();
+    assert!(std::fs::read_dir(wal_dir(&path)).unwrap().next().is_some(), "the older log stays");
+    let db = Database::open_with_options(&path, wal_opts().wal_dir(&wal2)).unwrap();
+    commit_keys(&db, 10, 10, &mut model);
+    // What a kill leaves: the file, wal2, and the older log in the default
+    // directory, under the image's name.
+    let image = dir.path().join("killed.db");
+    copy_image(&path, &image);
+    let wal2_image = dir.path().join("wal2-killed");
+    std::fs::create_dir(&wal2_image).unwrap();
+    for e in std::fs::read_dir(&wal2).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), wal2_image.join(e.file_name())).unwrap();
+    }
+    drop(db);
+    for opts in [wal_opts(), Options::new(), Options::new().read_only(true)] {
+        let e = Database::open_with_options(&image, opts.clone()).expect_err("the older log is not the one in use");
+        assert_eq!(e.kind(), ErrorKind::Corrupted, "{opts:?}: {e}");
+        assert!(e.to_string().contains("holds no write-ahead log of the database's last use"), "{e}");
+    }
+    let db = Database::open_with_options(&image, wal_opts().wal_dir(&wal2_image)).unwrap();
+    assert_eq!(contents(&db), model);
+    db.check().unwrap();
+}

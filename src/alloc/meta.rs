@@ -22,7 +22,9 @@
 //! 136    8 checkpoint LSN (0 without a WAL)
 //! 144    8 database id: random, chosen when the file is made (0 in files
 //!          made before ids); the log's segments carry it
-//! 152    - zero up to the end of the page
+//! 152    4 log id: with `FLAG_LOG_LIVE`, the log writer whose segments an
+//!          open must find (see `Meta::log_id`); else 0
+//! 156    - zero up to the end of the page
 //! ```
 //! The checksum covers the whole page.
 
@@ -64,6 +66,11 @@ pub struct Meta {
     /// in files made before the flag. `Env::write_meta` sets it as the log
     /// stands; in memory it means nothing else.
     pub log_live: bool,
+    /// With `log_live`, the writer attached then (`WalWriter::log_id`):
+    /// the log directory an open uses must hold a segment that writer made,
+    /// or the log there is an older one (left in a directory the database
+    /// has moved away from) and not the one holding the commits. 0 without.
+    pub log_id: u32,
     /// In memory only: this commit left the change to the free set
     /// unwritten (the weak sync modes and a log, see `TxAlloc::defer`), so
     /// `freelist` names the last written one, which does not describe this
@@ -97,6 +104,7 @@ impl Meta {
             checkpoint_lsn: 0,
             db_id: 0,
             log_live: false,
+            log_id: 0,
             freelist_deferred: false,
         }
     }
@@ -119,13 +127,14 @@ impl Meta {
         le::put_u64(&mut page, 128, self.freelist.free_pages);
         le::put_u64(&mut page, 136, self.checkpoint_lsn);
         le::put_u64(&mut page, 144, self.db_id);
+        le::put_u32(&mut page, 152, self.log_id);
         seal(&mut page);
         page
     }
 
     /// The first byte of `page`, a meta, that must be zero and is not: the
     /// flags other than `FLAG_LOG_LIVE` (offset 44), the reserved word (124)
-    /// and the tail (152 on). Open does not look at them (a newer writer
+    /// and the tail (156 on). Open does not look at them (a newer writer
     /// may use them one day); `check` reports them.
     pub fn nonzero_reserved(page: &[u8]) -> Option<usize> {
         let mut flags = [0u8; 4];
@@ -134,7 +143,7 @@ impl Meta {
         if let Some(i) = unknown.iter().position(|&b| b != 0) {
             return Some(44 + i);
         }
-        [124..128, 152..page.len()].into_iter().flatten().find(|&i| page.get(i).is_some_and(|&b| b != 0))
+        [124..128, 156..page.len()].into_iter().flatten().find(|&i| page.get(i).is_some_and(|&b| b != 0))
     }
 
     /// Reads `page` (exactly `page_size` bytes read from slot `slot`'s offset).
@@ -188,6 +197,7 @@ impl Meta {
             checkpoint_lsn: le::u64_at(page, 136),
             db_id: le::u64_at(page, 144),
             log_live: le::u32_at(page, 44) & FLAG_LOG_LIVE != 0,
+            log_id: le::u32_at(page, 152),
             freelist_deferred: false,
         })
     }

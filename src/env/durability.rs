@@ -46,8 +46,9 @@ pub(crate) struct Durability {
     last_sync: AtomicU64,
     /// A checkpoint is handed to the syncer and not finished yet.
     checkpoint_queued: AtomicBool,
-    /// The durable meta's `log_live` flag.
+    /// The durable meta's `log_live` flag and `log_id`.
     log_live: AtomicBool,
+    log_id: std::sync::atomic::AtomicU32,
     /// The last handle is closing: the log takes no more appends, and the
     /// metas written from now on say so (`Meta::log_live` clear).
     log_closed: AtomicBool,
@@ -108,6 +109,7 @@ impl Durability {
             freed: FreedPages::default(),
             checkpoint_queued: AtomicBool::new(false),
             log_live: AtomicBool::new(meta.log_live),
+            log_id: std::sync::atomic::AtomicU32::new(meta.log_id),
             log_closed: AtomicBool::new(false),
             poison: RankedMutex::new(Rank::Poison, None),
             syncer: RankedMutex::new(Rank::Syncer, None),
@@ -219,28 +221,35 @@ impl Env {
     /// with `log_live` as the log stands.
     fn write_meta(&self, st: &mut SyncState, meta: &Meta) -> Result<()> {
         let slot = 1 - st.durable_slot;
-        let meta = &Meta { log_live: self.log_live_now(), ..*meta };
+        let (log_live, log_id) = self.log_now();
+        let meta = &Meta { log_live, log_id, ..*meta };
         let page = meta.encode(slot);
         let off = slot * self.config.page_size as u64;
         self.write_synced("write meta", &[WriteOp { offset: off, data: &page }])?;
         st.durable_slot = slot;
         self.mark_synced();
         self.durability.log_live.store(meta.log_live, Ordering::Release);
+        self.durability.log_id.store(meta.log_id, Ordering::Release);
         self.durability.durable_txid.fetch_max(meta.txid.0, Ordering::AcqRel);
         self.durability.checkpoint_lsn.store(meta.checkpoint_lsn, Ordering::Release);
         Ok(())
     }
 
-    /// Whether a meta written now says the log is live: a log is attached
-    /// and the last handle is not closing.
-    fn log_live_now(&self) -> bool {
-        self.log().is_some() && !self.durability.log_closed.load(Ordering::Acquire)
+    /// What a meta written now says of the log (`Meta::log_live`,
+    /// `Meta::log_id`): live when a log is attached and the last handle is
+    /// not closing, naming that log's writer.
+    fn log_now(&self) -> (bool, u32) {
+        match self.log() {
+            Some(log) if !self.durability.log_closed.load(Ordering::Acquire) => (true, log.writer.log_id()),
+            _ => (false, 0),
+        }
     }
 
-    /// Whether the durable meta says the write-ahead log may hold commits
-    /// past its checkpoint (`Meta::log_live`).
-    pub fn durable_log_live(&self) -> bool {
-        self.durability.log_live.load(Ordering::Acquire)
+    /// The durable meta's log flag: whether the write-ahead log may hold
+    /// commits past its checkpoint, and then the writer whose segments
+    /// hold them (`Meta::log_live`, `Meta::log_id`).
+    pub fn durable_log(&self) -> Option<u32> {
+        self.durability.log_live.load(Ordering::Acquire).then(|| self.durability.log_id.load(Ordering::Acquire))
     }
 
     /// Makes the durable meta's `log_live` flag say how the log stands,
@@ -251,8 +260,8 @@ impl Env {
     /// one first, each synced, its txid unchanged (the two are then equal,
     /// and a torn write leaves the other): no commit is needed for it.
     pub fn settle_log_flag(&self) -> Result<()> {
-        let live = self.log_live_now();
-        if self.config.read_only || self.durable_log_live() == live {
+        let (live, log_id) = self.log_now();
+        if self.config.read_only || self.durable_log() == live.then_some(log_id) {
             return Ok(());
         }
         let st = self.durability.sync.lock();
@@ -266,12 +275,13 @@ impl Env {
             let what = format!("meta page {slot}, the durable meta, no longer reads as one");
             return Err(Error::corrupted(PageId(slot), Corruption::Meta { what }));
         };
-        let meta = Meta { log_live: live, ..durable };
+        let meta = Meta { log_live: live, log_id, ..durable };
         for s in [1 - slot, slot] {
             let op = WriteOp { offset: s * ps as u64, data: &meta.encode(s) };
             self.write_synced("write meta (log flag)", &[op]).inspect_err(|e| self.poisoned(e))?;
         }
         self.durability.log_live.store(live, Ordering::Release);
+        self.durability.log_id.store(log_id, Ordering::Release);
         Ok(())
     }
 

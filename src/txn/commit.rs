@@ -229,6 +229,7 @@ impl WriteTx {
             db_id: self.base.db_id,
             // Set as the log stands when a meta is written (`write_meta`).
             log_live: false,
+            log_id: 0,
             freelist_deferred: persisted.deferred(),
         };
         if let (Some(lsn), SyncMode::Full, false) = (logged, self.env.config.sync_mode, self.replaying()) {

@@ -25,8 +25,10 @@ use crate::wal::{self, LoggedTxn, Rec, SegmentIo, WalWriter};
 pub(crate) fn recover(env: &Arc<Env>, dir: &Path, opts: &Options, seg_io: Option<SegmentIo>) -> Result<()> {
     let from = wal::first_lsn(env.durability.checkpoint_lsn());
     let meta = env.readers.current();
-    if env.durable_log_live() && !opts.discard_missing_wal && !has_segments(dir)? {
-        return Err(missing_log(dir, from));
+    if let Some(log) = env.durable_log() {
+        if !opts.discard_missing_wal && !wal::holds_log(dir, from.segment(), log)? {
+            return Err(missing_log(dir, from));
+        }
     }
     let txns = if dir.exists() { wal::committed(dir, from, meta.db_id)?.0 } else { Vec::new() };
     let resume = txns.last().map_or(from, |t| t.end);
@@ -68,20 +70,16 @@ pub(crate) fn recover(env: &Arc<Env>, dir: &Path, opts: &Options, seg_io: Option
     Ok(())
 }
 
-/// Whether `dir` holds any file named as a log segment.
-fn has_segments(dir: &Path) -> Result<bool> {
-    Ok(dir.exists() && !wal::segments(dir)?.is_empty())
-}
-
 /// The durable meta says the log may hold commits past its checkpoint
-/// (`Meta::log_live`), and `dir` holds no segment of it: the log was moved
-/// or removed, or the database is opened with another `wal_dir` than it
-/// was used with. Opening as if the log were empty would drop those
-/// commits without a word.
+/// (`Meta::log_live`), and `dir` holds no segment its writer made
+/// (`Meta::log_id`): the log was moved or removed, or the database is
+/// opened with another `wal_dir` than it was last used with (where an
+/// older log may have stayed). Opening with what is there would drop
+/// those commits without a word.
 fn missing_log(dir: &Path, from: Lsn) -> Error {
     let what = format!(
-        "missing: {} holds no write-ahead log, and the database was last used with one that may hold commits \
-         past its checkpoint, which starts in this segment. Open with the wal_dir that log is in; if it is lost \
+        "missing: {} holds no write-ahead log of the database's last use with one, which may hold commits \
+         past its checkpoint (in this segment or later). Open with the wal_dir that log is in; if it is lost \
          for good, set discard_missing_wal to open the file as of its checkpoint",
         dir.display()
     );

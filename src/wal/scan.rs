@@ -435,11 +435,13 @@ mod tests {
     fn a_writer_reopened_mid_log_cuts_the_tail_and_appends_after_it() {
         let (dir, ends) = log(3, 40, 1 << 20);
         let w = WalWriter::open(dir.path(), ends[1], 1 << 20, crate::wal::sync_segment_io(1 << 16), 0).unwrap();
-        w.append(&txn(9, 10)).unwrap();
+        let end = w.append(&txn(9, 10)).unwrap();
+        assert_eq!(end.segment(), 1, "a new writer appends to a segment of its own");
         assert_eq!(txids(dir.path()).unwrap(), vec![1, 2, 9]);
         assert!(w.bytes() > 0);
-        w.remove_before(Lsn::new(1, 0)).unwrap();
-        assert_eq!(txids(dir.path()).unwrap(), vec![1, 2, 9], "the current segment stays");
+        w.remove_before(Lsn::new(2, 0)).unwrap();
+        let (left, _) = committed(dir.path(), Lsn::new(1, 0), 0).unwrap();
+        assert_eq!(left.iter().map(|t| t.txid.0).collect::<Vec<_>>(), vec![9], "the current segment stays");
     }
 
     #[test]
@@ -481,7 +483,8 @@ mod tests {
         let (dir, ends) = log(40, 60_000, 1 << 20);
         assert!(ends.last().unwrap().segment() >= 2);
         let w = WalWriter::open(dir.path(), ends[0], 1 << 20, crate::wal::sync_segment_io(1 << 16), 0).unwrap();
-        assert_eq!(crate::wal::segment::segments(dir.path()).unwrap().len(), 1);
+        // Segment 0, cut after transaction 1, and the writer's own, 1.
+        assert_eq!(crate::wal::segment::segments(dir.path()).unwrap().len(), 2);
         for t in 2..=40 {
             w.append(&txn(t, 60_000)).unwrap();
         }
@@ -493,7 +496,7 @@ mod tests {
     #[test]
     fn only_a_segment_a_kill_or_a_flipped_bit_left_may_be_torn() {
         use crate::wal::segment::{encode_header, may_be_torn};
-        let h = encode_header(3, 7);
+        let h = encode_header(3, 7, 9);
         let zeros = [0u8; 64];
         assert!(may_be_torn(&[], &[], 3), "empty");
         assert!(may_be_torn(&h[..5], &[], 3), "a header cut short");
@@ -545,7 +548,7 @@ mod tests {
             // here, so the writer only truncates it: growing would
             // allocate 4 GiB).
             let f = std::fs::File::create(dir.path().join(segment_name(0))).unwrap();
-            std::os::unix::fs::FileExt::write_all_at(&f, &crate::wal::segment::encode_header(0, 0), 0).unwrap();
+            std::os::unix::fs::FileExt::write_all_at(&f, &crate::wal::segment::encode_header(0, 0, 0), 0).unwrap();
             f.set_len((u32::MAX - 100) as u64).unwrap();
             drop(f);
             let w =

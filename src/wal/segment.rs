@@ -61,13 +61,15 @@ pub(crate) fn first_lsn(lsn: Lsn) -> Lsn {
     }
 }
 
-/// The header of segment `id` of the log of database `db` (its meta's id).
-pub(crate) fn encode_header(id: u32, db: u64) -> [u8; SEGMENT_HEADER as usize] {
+/// The header of segment `id` of the log of database `db` (its meta's id),
+/// made by the writer attached as log `log` (`WalWriter::log_id`).
+pub(crate) fn encode_header(id: u32, db: u64, log: u32) -> [u8; SEGMENT_HEADER as usize] {
     let mut h = [0u8; SEGMENT_HEADER as usize];
     h[..8].copy_from_slice(MAGIC);
     h[8..12].copy_from_slice(&VERSION.to_le_bytes());
     h[12..16].copy_from_slice(&id.to_le_bytes());
     h[16..24].copy_from_slice(&db.to_le_bytes());
+    h[24..28].copy_from_slice(&log.to_le_bytes());
     let crc = crc32fast::hash(&h[..28]);
     h[28..32].copy_from_slice(&crc.to_le_bytes());
     h
@@ -140,6 +142,8 @@ pub(crate) struct WalWriter {
     dir: PathBuf,
     /// The database id new segment headers carry.
     db: u64,
+    /// This attachment's id, which new segment headers carry (`open`).
+    log_id: u32,
     segment_size: u64,
     seg_io: SegmentIo,
     cur: Mutex<Current>,
@@ -175,9 +179,6 @@ struct Current {
     allocated: u64,
     /// Bytes of the segment files not yet removed (headers not counted).
     bytes: u64,
-    /// The segment's header is of an older version, or names no database
-    /// (made before ids): appends go to the next.
-    legacy: bool,
 }
 
 impl WalWriter {
@@ -186,7 +187,16 @@ impl WalWriter {
     /// and later segments are removed. `start` must be where the committed
     /// log ends. `seg_io` builds the backend of each segment file; `db` is
     /// the database's id, for the headers.
+    ///
+    /// Each writer is a new attachment of the log, with an id of its own
+    /// (`log_id`) in the header of every segment it makes, and it makes
+    /// one at once: a segment it resumes in (made by an earlier writer) is
+    /// synced and left for the next. So the log directory that holds this
+    /// writer's commits holds a segment naming it from now on, which the
+    /// durable meta's log flag names too (`Env::settle_log_flag`): an open
+    /// can tell that log from an older one left in another directory.
     pub fn open(dir: &Path, start: Lsn, segment_size: u64, seg_io: SegmentIo, db: u64) -> Result<WalWriter> {
+        let log_id = new_log_id();
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create WAL directory", dir, None, e))?;
         let start = first_lsn(start);
         let path = dir.join(segment_name(start.segment()));
@@ -198,15 +208,16 @@ impl WalWriter {
         // would read as damage at the next open.
         let header = if path.exists() { intact_header(&path, start.segment()) } else { None };
         if path.exists() && header.is_none() {
-            rewrite_header(&path, start.segment(), db)?;
+            rewrite_header(&path, start.segment(), db, log_id)?;
         }
-        let seg = if path.exists() {
+        let resumed = path.exists();
+        let seg = if resumed {
             let file = OpenOptions::new().read(true).write(true).open(&path).map_err(|e| io("open WAL segment", e))?;
             file.set_len(start.offset() as u64).map_err(|e| io("truncate WAL segment", e))?;
             file.sync_all().map_err(|e| io("fsync WAL segment", e))?;
             seg_io(file)?
         } else {
-            let seg = create_segment(&path, start.segment(), db, &seg_io)?;
+            let seg = create_segment(&path, start.segment(), db, log_id, &seg_io)?;
             if start.offset() > SEGMENT_HEADER {
                 // The log resumes past the header (its segment went
                 // missing): the gap reads as zeros, as after `set_len`.
@@ -225,25 +236,34 @@ impl WalWriter {
         sync_dir(dir)?;
         let bytes = live_bytes(dir)?;
         let offset = start.offset() as u64;
-        // A version-1 segment gets no records of version 2, and one made
-        // before ids (0) none of a database with an id (a copy of that
-        // database put in its place would take them for its own): the
-        // first append moves to a new segment.
-        let legacy = header.is_some_and(|(version, owner)| version < VERSION || owner != db);
-        let cur = Current { io: seg, id: start.segment(), offset, allocated: offset, bytes, legacy };
+        let cur = Current { io: seg, id: start.segment(), offset, allocated: offset, bytes };
         // The resume segment was synced above, earlier ones before their
         // rotation: everything before `start` is durable.
         let synced = AtomicU64::new(start.0);
-        Ok(WalWriter {
+        let w = WalWriter {
             dir: dir.to_path_buf(),
             db,
+            log_id,
             segment_size,
             seg_io,
             cur: Mutex::new(cur),
             synced,
             broken: Default::default(),
             fsyncs: Mutex::new(()),
-        })
+        };
+        // A segment an earlier writer made (its header names that writer,
+        // perhaps an older version or no database) gets no records of this
+        // one: a new segment first.
+        if resumed {
+            let mut cur = w.cur.lock().unwrap_or_else(|p| p.into_inner());
+            w.rotate(&mut cur)?;
+        }
+        Ok(w)
+    }
+
+    /// This writer's id, in the header of every segment it makes.
+    pub fn log_id(&self) -> u32 {
+        self.log_id
     }
 
     /// Appends one transaction's frames; returns the LSN past them. A
@@ -256,7 +276,7 @@ impl WalWriter {
         let len = frames.len() as u64;
         // An LSN's offset is 32 bits: a 4 GiB segment holds one byte less.
         let size = self.segment_size.min(u32::MAX as u64);
-        if cur.legacy || (cur.offset > SEGMENT_HEADER as u64 && cur.offset + len > size) {
+        if cur.offset > SEGMENT_HEADER as u64 && cur.offset + len > size {
             self.rotate(&mut cur)?;
         }
         let end = cur.offset + len;
@@ -314,7 +334,7 @@ impl WalWriter {
     fn next_segment(&self, cur: &mut Current) -> Result<()> {
         let id = cur.id.checked_add(1).ok_or_else(|| Error::Internal("WAL segment ids exhausted".into()))?;
         let path = self.dir.join(segment_name(id));
-        let io = create_segment(&path, id, self.db, &self.seg_io)?;
+        let io = create_segment(&path, id, self.db, self.log_id, &self.seg_io)?;
         if let Err(e) = sync_dir(&self.dir) {
             // Its name may not last: not used, not left for the next try
             // (which creates it anew).
@@ -325,7 +345,6 @@ impl WalWriter {
         // old segment, whole (id, file and offset agree).
         cur.io = io;
         cur.id = id;
-        cur.legacy = false;
         cur.offset = SEGMENT_HEADER as u64;
         cur.allocated = cur.offset;
         Ok(())
@@ -484,28 +503,67 @@ fn read_up_to(f: &File, buf: &mut [u8]) -> std::io::Result<usize> {
 
 /// `segment_owner` of segment `id`, the file at `path`.
 fn header_owner(path: &Path, id: u32) -> Option<u64> {
-    intact_header(path, id).map(|(_, owner)| owner)
+    intact_header(path, id).map(|h| h.db)
 }
 
-/// The version and database id of segment `id`'s header at the start of
-/// the file at `path`; None when it is torn, damaged or names another
-/// segment.
-fn intact_header(path: &Path, id: u32) -> Option<(u32, u64)> {
+/// What an intact segment header names.
+#[derive(Copy, Clone, Debug)]
+struct SegmentHeader {
+    db: u64,
+    /// The writer that made the segment (0: made before log ids).
+    log: u32,
+}
+
+/// What the header of segment `id` at the start of the file at `path`
+/// names; None when it is torn, damaged or names another segment.
+fn intact_header(path: &Path, id: u32) -> Option<SegmentHeader> {
     let mut h = [0u8; SEGMENT_HEADER as usize];
     File::open(path).and_then(|f| std::os::unix::fs::FileExt::read_exact_at(&f, &mut h, 0)).ok()?;
-    check_header(&h, id).ok().map(|()| (le::u32_at(&h, 8), le::u64_at(&h, 16)))
+    check_header(&h, id).ok().map(|()| SegmentHeader { db: le::u64_at(&h, 16), log: le::u32_at(&h, 24) })
+}
+
+/// Whether `dir` holds a segment, from `from` on, that writer `log` made
+/// (`WalWriter::log_id`): the log an open must find when the durable meta
+/// names that writer (its log flag). A segment whose header a kill or a
+/// flipped bit spoiled (`may_be_torn`) may be one: the scan judges it.
+/// `log` 0 (a meta from before log ids): any segment.
+pub(crate) fn holds_log(dir: &Path, from: u32, log: u32) -> Result<bool> {
+    if !dir.exists() {
+        return Ok(false);
+    }
+    for (id, path) in segments(dir)? {
+        let ours = match intact_header(&path, id) {
+            _ if log == 0 => true,
+            _ if id < from => false,
+            Some(h) => h.log == log,
+            None => is_segment(&path, id)?,
+        };
+        if ours {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// A random, nonzero id for a new log writer.
+fn new_log_id() -> u32 {
+    let id = crate::alloc::new_db_id();
+    match (id ^ (id >> 32)) as u32 {
+        0 => 1,
+        x => x,
+    }
 }
 
 /// Writes segment `id`'s header over the start of the file at `path`, synced.
-fn rewrite_header(path: &Path, id: u32, db: u64) -> Result<()> {
+fn rewrite_header(path: &Path, id: u32, db: u64, log: u32) -> Result<()> {
     let io = |op, e| Error::io(op, path, Some(0), e);
     let f = OpenOptions::new().write(true).open(path).map_err(|e| io("open WAL segment", e))?;
-    std::os::unix::fs::FileExt::write_all_at(&f, &encode_header(id, db), 0)
+    std::os::unix::fs::FileExt::write_all_at(&f, &encode_header(id, db, log), 0)
         .map_err(|e| io("write WAL segment header", e))?;
     f.sync_all().map_err(|e| io("fsync WAL segment", e))
 }
 
-fn create_segment(path: &Path, id: u32, db: u64, seg_io: &SegmentIo) -> Result<Arc<dyn IoBackend>> {
+fn create_segment(path: &Path, id: u32, db: u64, log: u32, seg_io: &SegmentIo) -> Result<Arc<dyn IoBackend>> {
     let f = OpenOptions::new()
         .read(true)
         .write(true)
@@ -513,7 +571,7 @@ fn create_segment(path: &Path, id: u32, db: u64, seg_io: &SegmentIo) -> Result<A
         .open(path)
         .map_err(|e| Error::io("create WAL segment", path, None, e))?;
     let made = seg_io(f).and_then(|io| {
-        let header = encode_header(id, db);
+        let header = encode_header(id, db, log);
         io.write_batch(&[WriteOp { offset: 0, data: &header }])
             .map_err(|e| Error::io("write WAL segment header", path, Some(0), e))?;
         // The header is durable before the directory entry is (the caller
