@@ -10,7 +10,8 @@
 //!  32    4 magic "THND"
 //!  36    4 format version (1)
 //!  40    4 page size
-//!  44    4 flags: bit 0 `FLAG_LOG_LIVE` (see `Meta::log_live`), others 0
+//!  44    4 flags: bit 0 `FLAG_LOG_LIVE`, bit 1 `FLAG_LOG_CLEAN` (see
+//!          `LogMark`), others 0
 //!  48    8 page count: the high-water mark, pages 0..count are in use or free
 //!  56   40 root bucket record (see tree::record)
 //!  96    8 bucket count, nested buckets included
@@ -23,7 +24,7 @@
 //! 144    8 database id: random, chosen when the file is made (0 in files
 //!          made before ids); the log's segments carry it
 //! 152    4 log id: with `FLAG_LOG_LIVE`, the log writer whose segments an
-//!          open must find (see `Meta::log_id`); else 0
+//!          open must find (see `LogMark::Live`); else 0
 //! 156    - zero up to the end of the page
 //! ```
 //! The checksum covers the whole page.
@@ -37,6 +38,27 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const PAGE_SIZES: [u32; 4] = [4096, 8192, 16384, 65536];
 /// Meta flag: the write-ahead log may hold commits past the checkpoint LSN.
 pub const FLAG_LOG_LIVE: u32 = 1;
+/// Meta flag: no write-ahead log holds commits past the checkpoint LSN.
+pub const FLAG_LOG_CLEAN: u32 = 2;
+
+/// What a meta says of the write-ahead log (flag bits 0 and 1, and the log
+/// id at offset 152). `Env::write_meta` sets it as the log stands.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum LogMark {
+    /// Neither bit: a meta written before the marks. The log directory is
+    /// read as it always was (a log with no segment was removed whole).
+    #[default]
+    Unknown,
+    /// A log was attached, its writer `Live(log id)` (`WalWriter::log_id`):
+    /// it may hold commits past the checkpoint, so an open must find a
+    /// segment that writer made, or the log there is another (an older one
+    /// left in a directory the database moved away from, say).
+    Live(u32),
+    /// No log holds commits past the checkpoint (a clean close, an open
+    /// with the log off that replayed the log, no log ever): whatever
+    /// segments the log directory holds are older, and not read.
+    Clean,
+}
 
 /// Where the persisted freelist lives (see alloc::store).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -59,18 +81,10 @@ pub struct Meta {
     /// The database's id (`new_db_id`); 0: a file made before ids, whose
     /// log is not checked against it.
     pub db_id: u64,
-    /// On disk (`FLAG_LOG_LIVE`): a write-ahead log was attached when this
-    /// meta was written and may hold commits past `checkpoint_lsn`, so an
-    /// open must find it. Clear once the log is closed for good (a clean
-    /// close, an open with the log off that replayed and removed it), and
-    /// in files made before the flag. `Env::write_meta` sets it as the log
-    /// stands; in memory it means nothing else.
-    pub log_live: bool,
-    /// With `log_live`, the writer attached then (`WalWriter::log_id`):
-    /// the log directory an open uses must hold a segment that writer made,
-    /// or the log there is an older one (left in a directory the database
-    /// has moved away from) and not the one holding the commits. 0 without.
-    pub log_id: u32,
+    /// On disk: what the log holds past `checkpoint_lsn` (`LogMark`). Set
+    /// as the log stands when the meta is written; in memory it means
+    /// nothing else.
+    pub log: LogMark,
     /// In memory only: this commit left the change to the free set
     /// unwritten (the weak sync modes and a log, see `TxAlloc::defer`), so
     /// `freelist` names the last written one, which does not describe this
@@ -103,8 +117,7 @@ impl Meta {
             freelist: FreelistRef::default(),
             checkpoint_lsn: 0,
             db_id: 0,
-            log_live: false,
-            log_id: 0,
+            log: LogMark::Clean,
             freelist_deferred: false,
         }
     }
@@ -117,7 +130,12 @@ impl Meta {
         page[32..36].copy_from_slice(MAGIC);
         le::put_u32(&mut page, 36, FORMAT_VERSION);
         le::put_u32(&mut page, 40, self.page_size);
-        le::put_u32(&mut page, 44, if self.log_live { FLAG_LOG_LIVE } else { 0 });
+        let (flags, log_id) = match self.log {
+            LogMark::Unknown => (0, 0),
+            LogMark::Live(id) => (FLAG_LOG_LIVE, id),
+            LogMark::Clean => (FLAG_LOG_CLEAN, 0),
+        };
+        le::put_u32(&mut page, 44, flags);
         le::put_u64(&mut page, 48, self.page_count);
         page[56..56 + RECORD_LEN].copy_from_slice(&self.root.encode());
         le::put_u64(&mut page, 96, self.bucket_count);
@@ -127,19 +145,19 @@ impl Meta {
         le::put_u64(&mut page, 128, self.freelist.free_pages);
         le::put_u64(&mut page, 136, self.checkpoint_lsn);
         le::put_u64(&mut page, 144, self.db_id);
-        le::put_u32(&mut page, 152, self.log_id);
+        le::put_u32(&mut page, 152, log_id);
         seal(&mut page);
         page
     }
 
     /// The first byte of `page`, a meta, that must be zero and is not: the
-    /// flags other than `FLAG_LOG_LIVE` (offset 44), the reserved word (124)
-    /// and the tail (156 on). Open does not look at them (a newer writer
+    /// flags other than `FLAG_LOG_LIVE` and `FLAG_LOG_CLEAN` (offset 44),
+    /// the reserved word (124) and the tail (156 on). Open does not look at them (a newer writer
     /// may use them one day); `check` reports them.
     pub fn nonzero_reserved(page: &[u8]) -> Option<usize> {
         let mut flags = [0u8; 4];
         flags.copy_from_slice(page.get(44..48)?);
-        let unknown = (u32::from_le_bytes(flags) & !FLAG_LOG_LIVE).to_le_bytes();
+        let unknown = (u32::from_le_bytes(flags) & !(FLAG_LOG_LIVE | FLAG_LOG_CLEAN)).to_le_bytes();
         if let Some(i) = unknown.iter().position(|&b| b != 0) {
             return Some(44 + i);
         }
@@ -196,8 +214,11 @@ impl Meta {
             },
             checkpoint_lsn: le::u64_at(page, 136),
             db_id: le::u64_at(page, 144),
-            log_live: le::u32_at(page, 44) & FLAG_LOG_LIVE != 0,
-            log_id: le::u32_at(page, 152),
+            log: match le::u32_at(page, 44) {
+                f if f & FLAG_LOG_LIVE != 0 => LogMark::Live(le::u32_at(page, 152)),
+                f if f & FLAG_LOG_CLEAN != 0 => LogMark::Clean,
+                _ => LogMark::Unknown,
+            },
             freelist_deferred: false,
         })
     }

@@ -12,6 +12,6 @@ mod store;
 pub(crate) use freelist::{AllocError, Freelist, Persisted, TxAlloc};
 pub(crate) use horizon::Horizon;
 pub(crate) use load::{detached_snapshot, load_freelist, read_freelist, unreachable_pages};
-pub(crate) use meta::{new_db_id, select as select_meta, Meta, MetaRead, Selected, PAGE_SIZES};
+pub(crate) use meta::{new_db_id, select as select_meta, LogMark, Meta, MetaRead, Selected, PAGE_SIZES};
 #[cfg(test)]
 pub(crate) use store::{decode_log, encode_log, snapshot_pages, stored_runs, LogEntry};

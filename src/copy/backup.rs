@@ -15,7 +15,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use crate::alloc::{detached_snapshot, new_db_id, read_freelist, unreachable_pages, Meta};
+use crate::alloc::{detached_snapshot, new_db_id, read_freelist, unreachable_pages, LogMark, Meta};
 use crate::error::{Error, Result};
 use crate::tree::PageReader;
 use crate::txn::ReadTx;
@@ -29,7 +29,7 @@ const CHUNK_BYTES: u64 = 1 << 20;
 pub(crate) fn write_snapshot(tx: &ReadTx, file: &File, path: &Path) -> Result<u64> {
     // A new id: the copy is a database of its own, and the source's log
     // (which a copy put in the source's place would find) is not its log.
-    let meta = Meta { checkpoint_lsn: 0, db_id: new_db_id(), log_live: false, log_id: 0, ..*tx.meta() };
+    let meta = Meta { checkpoint_lsn: 0, db_id: new_db_id(), log: LogMark::Clean, ..*tx.meta() };
     let reader = tx.page_reader();
     let ps = reader.page_size as u64;
     // The stored freelist, when the snapshot has one and it reads whole.

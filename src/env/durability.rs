@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::alloc::{Meta, MetaRead};
+use crate::alloc::{LogMark, Meta, MetaRead};
 use crate::env::lock_order::{Rank, RankedMutex};
 use crate::env::syncer::Syncer;
 use crate::env::Env;
@@ -46,11 +46,10 @@ pub(crate) struct Durability {
     last_sync: AtomicU64,
     /// A checkpoint is handed to the syncer and not finished yet.
     checkpoint_queued: AtomicBool,
-    /// The durable meta's `log_live` flag and `log_id`.
-    log_live: AtomicBool,
-    log_id: std::sync::atomic::AtomicU32,
+    /// The durable meta's `Meta::log` (`mark_bits`).
+    log_mark: AtomicU64,
     /// The last handle is closing: the log takes no more appends, and the
-    /// metas written from now on say so (`Meta::log_live` clear).
+    /// metas written from now on say so (`LogMark::Clean`).
     log_closed: AtomicBool,
     poison: RankedMutex<Option<String>>,
     syncer: RankedMutex<Option<Syncer>>,
@@ -97,6 +96,16 @@ struct SyncState {
     durable_slot: u64,
 }
 
+/// `LogMark` in one word: 0 unknown, 1 clean, else live with the log id in
+/// the low half (and bit 32 set, so an id of 0 or 1 stays live).
+fn mark_bits(mark: LogMark) -> u64 {
+    match mark {
+        LogMark::Unknown => 0,
+        LogMark::Clean => 1,
+        LogMark::Live(id) => 1 << 32 | id as u64,
+    }
+}
+
 impl Durability {
     /// `meta`, read from `slot`, is durable.
     pub fn new(meta: &Meta, slot: u64) -> Durability {
@@ -108,8 +117,7 @@ impl Durability {
             checkpoint_lsn: AtomicU64::new(meta.checkpoint_lsn),
             freed: FreedPages::default(),
             checkpoint_queued: AtomicBool::new(false),
-            log_live: AtomicBool::new(meta.log_live),
-            log_id: std::sync::atomic::AtomicU32::new(meta.log_id),
+            log_mark: AtomicU64::new(mark_bits(meta.log)),
             log_closed: AtomicBool::new(false),
             poison: RankedMutex::new(Rank::Poison, None),
             syncer: RankedMutex::new(Rank::Syncer, None),
@@ -221,47 +229,48 @@ impl Env {
     /// with `log_live` as the log stands.
     fn write_meta(&self, st: &mut SyncState, meta: &Meta) -> Result<()> {
         let slot = 1 - st.durable_slot;
-        let (log_live, log_id) = self.log_now();
-        let meta = &Meta { log_live, log_id, ..*meta };
+        let meta = &Meta { log: self.log_now(), ..*meta };
         let page = meta.encode(slot);
         let off = slot * self.config.page_size as u64;
         self.write_synced("write meta", &[WriteOp { offset: off, data: &page }])?;
         st.durable_slot = slot;
         self.mark_synced();
-        self.durability.log_live.store(meta.log_live, Ordering::Release);
-        self.durability.log_id.store(meta.log_id, Ordering::Release);
+        self.durability.log_mark.store(mark_bits(meta.log), Ordering::Release);
         self.durability.durable_txid.fetch_max(meta.txid.0, Ordering::AcqRel);
         self.durability.checkpoint_lsn.store(meta.checkpoint_lsn, Ordering::Release);
         Ok(())
     }
 
-    /// What a meta written now says of the log (`Meta::log_live`,
-    /// `Meta::log_id`): live when a log is attached and the last handle is
-    /// not closing, naming that log's writer.
-    fn log_now(&self) -> (bool, u32) {
+    /// What a meta written now says of the log (`Meta::log`): live when a
+    /// log is attached and the last handle is not closing, naming that
+    /// log's writer; else clean.
+    fn log_now(&self) -> LogMark {
         match self.log() {
-            Some(log) if !self.durability.log_closed.load(Ordering::Acquire) => (true, log.writer.log_id()),
-            _ => (false, 0),
+            Some(log) if !self.durability.log_closed.load(Ordering::Acquire) => LogMark::Live(log.writer.log_id()),
+            _ => LogMark::Clean,
         }
     }
 
-    /// The durable meta's log flag: whether the write-ahead log may hold
-    /// commits past its checkpoint, and then the writer whose segments
-    /// hold them (`Meta::log_live`, `Meta::log_id`).
-    pub fn durable_log(&self) -> Option<u32> {
-        self.durability.log_live.load(Ordering::Acquire).then(|| self.durability.log_id.load(Ordering::Acquire))
+    /// What the durable meta says of the log (`Meta::log`).
+    pub fn durable_log(&self) -> LogMark {
+        match self.durability.log_mark.load(Ordering::Acquire) {
+            0 => LogMark::Unknown,
+            1 => LogMark::Clean,
+            live => LogMark::Live(live as u32),
+        }
     }
 
-    /// Makes the durable meta's `log_live` flag say how the log stands,
-    /// when it does not: after an open attached the log (an open must then
-    /// find it, whatever happens next), after an open with the log off
-    /// replayed it (before its segments go), at a clean close. The durable
-    /// meta is read back and written with the flag to both slots, the spare
-    /// one first, each synced, its txid unchanged (the two are then equal,
-    /// and a torn write leaves the other): no commit is needed for it.
+    /// Makes the durable meta's log mark (`Meta::log`) say how the log
+    /// stands, when it does not: after an open attached the log (an open
+    /// must then find this writer's segments, whatever happens next), after
+    /// an open with the log off replayed it (before its segments go), at a
+    /// clean close. The durable meta is read back and written with the mark
+    /// to both slots, the spare one first, each synced, its txid unchanged
+    /// (the two are then equal, and a torn write leaves the other): no
+    /// commit is needed for it.
     pub fn settle_log_flag(&self) -> Result<()> {
-        let (live, log_id) = self.log_now();
-        if self.config.read_only || self.durable_log() == live.then_some(log_id) {
+        let mark = self.log_now();
+        if self.config.read_only || self.durable_log() == mark {
             return Ok(());
         }
         let st = self.durability.sync.lock();
@@ -275,13 +284,12 @@ impl Env {
             let what = format!("meta page {slot}, the durable meta, no longer reads as one");
             return Err(Error::corrupted(PageId(slot), Corruption::Meta { what }));
         };
-        let meta = Meta { log_live: live, log_id, ..durable };
+        let meta = Meta { log: mark, ..durable };
         for s in [1 - slot, slot] {
             let op = WriteOp { offset: s * ps as u64, data: &meta.encode(s) };
-            self.write_synced("write meta (log flag)", &[op]).inspect_err(|e| self.poisoned(e))?;
+            self.write_synced("write meta (log mark)", &[op]).inspect_err(|e| self.poisoned(e))?;
         }
-        self.durability.log_live.store(live, Ordering::Release);
-        self.durability.log_id.store(log_id, Ordering::Release);
+        self.durability.log_mark.store(mark_bits(mark), Ordering::Release);
         Ok(())
     }
 

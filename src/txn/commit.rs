@@ -228,8 +228,7 @@ impl WriteTx {
             checkpoint_lsn: logged.map_or(self.base.checkpoint_lsn, |l| l.0),
             db_id: self.base.db_id,
             // Set as the log stands when a meta is written (`write_meta`).
-            log_live: false,
-            log_id: 0,
+            log: crate::alloc::LogMark::Unknown,
             freelist_deferred: persisted.deferred(),
         };
         if let (Some(lsn), SyncMode::Full, false) = (logged, self.env.config.sync_mode, self.replaying()) {

@@ -10,6 +10,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::alloc::LogMark;
 use crate::env::{Env, WalLog};
 use crate::error::{Corruption, Error, Result};
 use crate::options::Options;
@@ -25,12 +26,23 @@ use crate::wal::{self, LoggedTxn, Rec, SegmentIo, WalWriter};
 pub(crate) fn recover(env: &Arc<Env>, dir: &Path, opts: &Options, seg_io: Option<SegmentIo>) -> Result<()> {
     let from = wal::first_lsn(env.durability.checkpoint_lsn());
     let meta = env.readers.current();
-    if let Some(log) = env.durable_log() {
-        if !opts.discard_missing_wal && !wal::holds_log(dir, from.segment(), log)? {
+    let txns = match env.durable_log() {
+        // Nothing past the checkpoint in any log: segments there are older
+        // (left by a log used before, in this directory, while the database
+        // went on elsewhere) and are not read; the writer starts past them.
+        // Another database's are still refused.
+        LogMark::Clean => {
+            if dir.exists() {
+                wal::check_log_owner(dir, meta.db_id)?;
+            }
+            Vec::new()
+        }
+        LogMark::Live(log) if !opts.discard_missing_wal && !wal::holds_log(dir, from.segment(), log)? => {
             return Err(missing_log(dir, from));
         }
-    }
-    let txns = if dir.exists() { wal::committed(dir, from, meta.db_id)?.0 } else { Vec::new() };
+        _ if dir.exists() => wal::committed(dir, from, meta.db_id)?.0,
+        _ => Vec::new(),
+    };
     let resume = txns.last().map_or(from, |t| t.end);
     let current = meta.txid;
     let pending: Vec<&LoggedTxn> = txns.iter().filter(|t| t.txid > current).collect();
@@ -71,8 +83,8 @@ pub(crate) fn recover(env: &Arc<Env>, dir: &Path, opts: &Options, seg_io: Option
 }
 
 /// The durable meta says the log may hold commits past its checkpoint
-/// (`Meta::log_live`), and `dir` holds no segment its writer made
-/// (`Meta::log_id`): the log was moved or removed, or the database is
+/// (`LogMark::Live`), and `dir` holds no segment its writer made: the log
+/// was moved or removed, or the database is
 /// opened with another `wal_dir` than it was last used with (where an
 /// older log may have stayed). Opening with what is there would drop
 /// those commits without a word.

@@ -8,7 +8,7 @@ mod segment;
 
 pub(crate) use group::{yield_until, GroupCommit};
 pub(crate) use record::{set_begin_synced, BucketPath, Rec};
-pub(crate) use scan::{committed, LoggedTxn};
+pub(crate) use scan::{check_log_owner, committed, LoggedTxn};
 #[cfg(test)]
 pub(crate) use segment::SEGMENT_HEADER;
 pub(crate) use segment::{

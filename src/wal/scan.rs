@@ -120,6 +120,11 @@ pub(crate) fn committed(dir: &Path, from: Lsn, db: u64) -> Result<(Vec<LoggedTxn
     Ok((txns, end))
 }
 
+/// `check_owner` of the segments in `dir`.
+pub(crate) fn check_log_owner(dir: &Path, db: u64) -> Result<()> {
+    check_owner(dir, &segments(dir)?, db)
+}
+
 /// Refuses a log whose segments name another database than `db`: a copy
 /// (a backup, a compacted file, another database) put in place of the file
 /// whose log this is. Replayed, its transactions would land in a database

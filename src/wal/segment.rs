@@ -193,7 +193,7 @@ impl WalWriter {
     /// one at once: a segment it resumes in (made by an earlier writer) is
     /// synced and left for the next. So the log directory that holds this
     /// writer's commits holds a segment naming it from now on, which the
-    /// durable meta's log flag names too (`Env::settle_log_flag`): an open
+    /// durable meta's log mark names too (`Env::settle_log_flag`): an open
     /// can tell that log from an older one left in another directory.
     pub fn open(dir: &Path, start: Lsn, segment_size: u64, seg_io: SegmentIo, db: u64) -> Result<WalWriter> {
         let log_id = new_log_id();
@@ -208,6 +208,15 @@ impl WalWriter {
         // would read as damage at the next open.
         let header = if path.exists() { intact_header(&path, start.segment()) } else { None };
         if path.exists() && header.is_none() {
+            // Never over a file that is no segment (the scan refuses one;
+            // an open whose meta says no log is to be read does not scan).
+            if !is_segment(&path, start.segment())? {
+                let what = "no segment header (another file under a segment's name?)".to_string();
+                return Err(Error::Corrupted {
+                    page: None,
+                    cause: Corruption::WalSegment { segment: start.segment(), what },
+                });
+            }
             rewrite_header(&path, start.segment(), db, log_id)?;
         }
         let resumed = path.exists();
@@ -229,7 +238,7 @@ impl WalWriter {
         // Later segments hold only what the cut dropped (a torn transaction
         // after a rotation): the next rotation must find their ids free.
         for (id, later) in segments(dir)? {
-            if id > start.segment() {
+            if id > start.segment() && is_segment(&later, id)? {
                 std::fs::remove_file(&later).map_err(|e| Error::io("remove WAL segment", &later, None, e))?;
             }
         }
@@ -524,7 +533,7 @@ fn intact_header(path: &Path, id: u32) -> Option<SegmentHeader> {
 
 /// Whether `dir` holds a segment, from `from` on, that writer `log` made
 /// (`WalWriter::log_id`): the log an open must find when the durable meta
-/// names that writer (its log flag). A segment whose header a kill or a
+/// names that writer (its live log mark). A segment whose header a kill or a
 /// flipped bit spoiled (`may_be_torn`) may be one: the scan judges it.
 /// `log` 0 (a meta from before log ids): any segment.
 pub(crate) fn holds_log(dir: &Path, from: u32, log: u32) -> Result<bool> {
@@ -536,13 +545,25 @@ pub(crate) fn holds_log(dir: &Path, from: u32, log: u32) -> Result<bool> {
             _ if log == 0 => true,
             _ if id < from => false,
             Some(h) => h.log == log,
-            None => is_segment(&path, id)?,
+            None => spoiled_header_names(&path, id, log),
         };
         if ours {
             return Ok(true);
         }
     }
     Ok(false)
+}
+
+/// Whether the file at `path`, segment `id` with a header failing its
+/// checks, has a whole header that `may_be_torn` (a flipped bit) and still
+/// names writer `log`. Not an empty or short one: a kill while an open
+/// made its segment leaves that before the meta names the writer, and the
+/// writer the meta names had synced its segment's header first.
+fn spoiled_header_names(path: &Path, id: u32, log: u32) -> bool {
+    let mut h = [0u8; SEGMENT_HEADER as usize];
+    File::open(path).and_then(|f| std::os::unix::fs::FileExt::read_exact_at(&f, &mut h, 0)).is_ok()
+        && may_be_torn(&h, &[], id)
+        && le::u32_at(&h, 24) == log
 }
 
 /// A random, nonzero id for a new log writer.
