@@ -38,6 +38,7 @@ type Options struct {
 	SyncInterval      time.Duration // the longest time between syncs under SyncBatched
 	WAL               bool          // commits go to a write-ahead log
 	WALDir            string        // default: the path with ".wal" added
+	DiscardMissingWAL bool          // open a file whose write-ahead log is lost, as of its checkpoint
 	MaxSize           uint64        // upper bound of the file, at least 1 MiB
 	LockTimeout       time.Duration // how long Open waits for a lock held elsewhere
 }
@@ -81,6 +82,9 @@ func (o *Options) apply() (*C.thunder_options, error) {
 		dir := C.CString(o.WALDir)
 		defer C.free(unsafe.Pointer(dir))
 		return C.thunder_options_set_wal_dir(opts, dir)
+	})
+	setIf(o.DiscardMissingWAL, func() C.enum_thunder_status {
+		return C.thunder_options_set_discard_missing_wal(opts, true)
 	})
 	setIf(o.MaxSize != 0, func() C.enum_thunder_status { return C.thunder_options_set_max_size(opts, C.uint64_t(o.MaxSize)) })
 	setIf(o.LockTimeout != 0, func() C.enum_thunder_status {

@@ -2,6 +2,7 @@ package thunder
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -109,6 +110,27 @@ func TestWALSyncCheckpointStats(t *testing.T) {
 	if db.MaxKeySize() < 1000 {
 		t.Fatalf("MaxKeySize %d", db.MaxKeySize())
 	}
+}
+
+// A copy of the file of an open logged database, without its log, is
+// refused (the log may hold commits the file lacks) unless told the log
+// is lost.
+func TestAMissingLogIsRefusedUnlessDiscarded(t *testing.T) {
+	dir := t.TempDir()
+	path, copyPath := filepath.Join(dir, "w.db"), filepath.Join(dir, "copy.db")
+	db, err := Open(path, &Options{WAL: true})
+	must(t, err)
+	put(t, db, "a", "1")
+	data, err := os.ReadFile(path)
+	must(t, err)
+	must(t, os.WriteFile(copyPath, data, 0o600))
+	must(t, db.Close())
+	_, err = Open(copyPath, nil)
+	wantErr(t, err, ErrCorrupted)
+	c, err := Open(copyPath, &Options{DiscardMissingWAL: true})
+	must(t, err)
+	must(t, c.Check())
+	must(t, c.Close())
 }
 
 // Every sentinel has its own library description, and an *Error matches

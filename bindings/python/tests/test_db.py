@@ -1,3 +1,4 @@
+import shutil
 import threading
 
 import pytest
@@ -60,6 +61,19 @@ def test_options(tmp_path):
             db.update()
         with db.view() as tx:
             assert tx[b"a"] == b"1"
+
+
+def test_a_missing_log_is_refused_unless_discarded(tmp_path):
+    """A copy of the file of an open logged database, without its log."""
+    path, copy = tmp_path / "w.db", tmp_path / "copy.db"
+    with thunder.open(path, wal=True) as db:
+        with db.update() as tx:
+            tx[b"a"] = b"1"
+        shutil.copyfile(path, copy)
+    with pytest.raises(thunder.CorruptedError, match="holds no write-ahead log"):
+        thunder.open(copy)
+    with thunder.open(copy, discard_missing_wal=True) as db:
+        db.check()
 
 
 def test_close_refused_with_open_transaction(db):

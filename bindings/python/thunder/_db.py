@@ -41,6 +41,7 @@ _OPTIONS = {
     "wal_segment_size": ("wal_segment_size", int),
     "checkpoint_interval_secs": ("checkpoint_interval_secs", int),
     "checkpoint_wal_threshold": ("checkpoint_wal_threshold", int),
+    "discard_missing_wal": ("discard_missing_wal", bool),
     "lock_timeout_ms": ("lock_timeout_ms", int),
 }
 
@@ -92,7 +93,8 @@ def open(path, **options):  # noqa: A001 - the module's entry point, like io.ope
     "batched", "none"), sync_interval_ms, io_backend ("auto", "sync",
     "uring", "direct"), write_buffer_size, max_size, autosync_bytes, wal,
     wal_dir, wal_segment_size, checkpoint_interval_secs,
-    checkpoint_wal_threshold, lock_timeout_ms, and preset_nvme=True.
+    checkpoint_wal_threshold, discard_missing_wal, lock_timeout_ms, and
+    preset_nvme=True.
     """
     cpath = os.fsencode(path)
     if b"\0" in cpath:

@@ -92,6 +92,7 @@ _SIGNATURES = {
     "thunder_options_set_wal_segment_size": (_st, [_p, _u64]),
     "thunder_options_set_checkpoint_interval_secs": (_st, [_p, _u32]),
     "thunder_options_set_checkpoint_wal_threshold": (_st, [_p, _u64]),
+    "thunder_options_set_discard_missing_wal": (_st, [_p, ctypes.c_bool]),
     "thunder_options_set_lock_timeout_ms": (_st, [_p, _u32]),
     "thunder_options_preset_nvme": (_st, [_p]),
     "thunder_open": (_st, [ctypes.c_char_p, _p, _pp]),
