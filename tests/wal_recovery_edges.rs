@@ -19,6 +19,25 @@ fn reopen_killed(dir: &Path, path: &Path) -> thunder::Result<Database> {
     Database::open_with_options(&image, wal_opts())
 }
 
+/// Copies the files of the log directory `from` into the new directory `to`.
+fn copy_log_dir(from: &Path, to: &Path) {
+    std::fs::create_dir(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+/// Every open of `image` with one of `opts` is refused: the log that may
+/// hold its last commits is not where that open looks.
+fn refused_as_a_missing_log(image: &Path, opts: impl IntoIterator<Item = Options>) {
+    for opts in opts {
+        let e = Database::open_with_options(image, opts.clone()).expect_err("the log in use is elsewhere");
+        assert_eq!(e.kind(), ErrorKind::Corrupted, "{opts:?}: {e}");
+        assert!(e.to_string().contains("holds no write-ahead log of the database's last use"), "{e}");
+    }
+}
+
 /// Bug: a kill between creating segment 0 and writing its header (the
 /// first open with the log of a database) left an empty segment. The next
 /// open read it as the log's end, as it should, but kept the file: the
@@ -278,17 +297,9 @@ fn a_log_that_is_not_where_the_open_looks_is_not_taken_for_empty() {
     let lost = dir.path().join("lost.db");
     std::fs::copy(&path, &lost).unwrap();
     let wal1_image = dir.path().join("wal1-killed");
-    std::fs::create_dir(&wal1_image).unwrap();
-    for e in std::fs::read_dir(&wal1).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), wal1_image.join(e.file_name())).unwrap();
-    }
+    copy_log_dir(&wal1, &wal1_image);
     drop(db);
-    for opts in [wal_opts().wal_dir(&wal2), Options::new(), Options::new().read_only(true)] {
-        let e = Database::open_with_options(&image, opts.clone()).expect_err("the log is elsewhere");
-        assert_eq!(e.kind(), ErrorKind::Corrupted, "{opts:?}: {e}");
-        assert!(e.to_string().contains("holds no write-ahead log"), "{e}");
-    }
+    refused_as_a_missing_log(&image, [wal_opts().wal_dir(&wal2), Options::new(), Options::new().read_only(true)]);
     assert!(!wal2.exists() || std::fs::read_dir(&wal2).unwrap().next().is_none());
     let db = Database::open_with_options(&image, wal_opts().wal_dir(&wal1_image)).unwrap();
     assert_eq!(contents(&db), model, "the commits only the log held");
@@ -354,17 +365,9 @@ fn an_older_log_left_in_the_directory_is_not_taken_for_the_one_in_use() {
     let image = dir.path().join("killed.db");
     copy_image(&path, &image);
     let wal2_image = dir.path().join("wal2-killed");
-    std::fs::create_dir(&wal2_image).unwrap();
-    for e in std::fs::read_dir(&wal2).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), wal2_image.join(e.file_name())).unwrap();
-    }
+    copy_log_dir(&wal2, &wal2_image);
     drop(db);
-    for opts in [wal_opts(), Options::new(), Options::new().read_only(true)] {
-        let e = Database::open_with_options(&image, opts.clone()).expect_err("the older log is not the one in use");
-        assert_eq!(e.kind(), ErrorKind::Corrupted, "{opts:?}: {e}");
-        assert!(e.to_string().contains("holds no write-ahead log of the database's last use"), "{e}");
-    }
+    refused_as_a_missing_log(&image, [wal_opts(), Options::new(), Options::new().read_only(true)]);
     let db = Database::open_with_options(&image, wal_opts().wal_dir(&wal2_image)).unwrap();
     assert_eq!(contents(&db), model);
     db.check().unwrap();
@@ -423,10 +426,7 @@ fn an_empty_segment_left_by_a_killed_open_is_not_the_log_in_use() {
     let image = dir.path().join("killed.db");
     copy_image(&path, &image);
     drop(db);
-    for opts in [wal_opts(), Options::new(), Options::new().read_only(true)] {
-        let e = Database::open_with_options(&image, opts.clone()).expect_err("the empty segment is not wal2's log");
-        assert_eq!(e.kind(), ErrorKind::Corrupted, "{opts:?}: {e}");
-    }
+    refused_as_a_missing_log(&image, [wal_opts(), Options::new(), Options::new().read_only(true)]);
     let db = Database::open_with_options(&path, wal_opts().wal_dir(&wal2)).unwrap();
     assert_eq!(contents(&db), model);
 }

@@ -46,8 +46,6 @@ pub(crate) struct Durability {
     last_sync: AtomicU64,
     /// A checkpoint is handed to the syncer and not finished yet.
     checkpoint_queued: AtomicBool,
-    /// The durable meta's `Meta::log` (`mark_bits`).
-    log_mark: AtomicU64,
     /// The last handle is closing: the log takes no more appends, and the
     /// metas written from now on say so (`LogMark::Clean`).
     log_closed: AtomicBool,
@@ -94,30 +92,21 @@ impl FreedPages {
 struct SyncState {
     /// Slot (0 or 1) holding the last durable meta; the next meta goes to the other.
     durable_slot: u64,
-}
-
-/// `LogMark` in one word: 0 unknown, 1 clean, else live with the log id in
-/// the low half (and bit 32 set, so an id of 0 or 1 stays live).
-fn mark_bits(mark: LogMark) -> u64 {
-    match mark {
-        LogMark::Unknown => 0,
-        LogMark::Clean => 1,
-        LogMark::Live(id) => 1 << 32 | id as u64,
-    }
+    /// What the durable meta says of the log (`Meta::log`).
+    log: LogMark,
 }
 
 impl Durability {
     /// `meta`, read from `slot`, is durable.
     pub fn new(meta: &Meta, slot: u64) -> Durability {
         Durability {
-            sync: RankedMutex::new(Rank::Sync, SyncState { durable_slot: slot }),
+            sync: RankedMutex::new(Rank::Sync, SyncState { durable_slot: slot, log: meta.log }),
             opened: Instant::now(),
             last_sync: AtomicU64::new(0),
             durable_txid: AtomicU64::new(meta.txid.0),
             checkpoint_lsn: AtomicU64::new(meta.checkpoint_lsn),
             freed: FreedPages::default(),
             checkpoint_queued: AtomicBool::new(false),
-            log_mark: AtomicU64::new(mark_bits(meta.log)),
             log_closed: AtomicBool::new(false),
             poison: RankedMutex::new(Rank::Poison, None),
             syncer: RankedMutex::new(Rank::Syncer, None),
@@ -226,7 +215,7 @@ impl Env {
 
     /// Makes `meta` the durable snapshot: its pages must be on disk already
     /// (written and synced). Writes the slot not holding the durable meta,
-    /// with `log_live` as the log stands.
+    /// with the log mark as the log stands.
     fn write_meta(&self, st: &mut SyncState, meta: &Meta) -> Result<()> {
         let slot = 1 - st.durable_slot;
         let meta = &Meta { log: self.log_now(), ..*meta };
@@ -235,7 +224,7 @@ impl Env {
         self.write_synced("write meta", &[WriteOp { offset: off, data: &page }])?;
         st.durable_slot = slot;
         self.mark_synced();
-        self.durability.log_mark.store(mark_bits(meta.log), Ordering::Release);
+        st.log = meta.log;
         self.durability.durable_txid.fetch_max(meta.txid.0, Ordering::AcqRel);
         self.durability.checkpoint_lsn.store(meta.checkpoint_lsn, Ordering::Release);
         Ok(())
@@ -253,11 +242,7 @@ impl Env {
 
     /// What the durable meta says of the log (`Meta::log`).
     pub fn durable_log(&self) -> LogMark {
-        match self.durability.log_mark.load(Ordering::Acquire) {
-            0 => LogMark::Unknown,
-            1 => LogMark::Clean,
-            live => LogMark::Live(live as u32),
-        }
+        self.durability.sync.lock().log
     }
 
     /// Makes the durable meta's log mark (`Meta::log`) say how the log
@@ -268,12 +253,12 @@ impl Env {
     /// to both slots, the spare one first, each synced, its txid unchanged
     /// (the two are then equal, and a torn write leaves the other): no
     /// commit is needed for it.
-    pub fn settle_log_flag(&self) -> Result<()> {
+    pub fn settle_log_mark(&self) -> Result<()> {
         let mark = self.log_now();
-        if self.config.read_only || self.durable_log() == mark {
+        let mut st = self.durability.sync.lock();
+        if self.config.read_only || st.log == mark {
             return Ok(());
         }
-        let st = self.durability.sync.lock();
         self.check_poison()?;
         let ps = self.config.page_size;
         let path = &self.config.path;
@@ -289,7 +274,7 @@ impl Env {
             let op = WriteOp { offset: s * ps as u64, data: &meta.encode(s) };
             self.write_synced("write meta (log mark)", &[op]).inspect_err(|e| self.poisoned(e))?;
         }
-        self.durability.log_mark.store(mark_bits(mark), Ordering::Release);
+        st.log = mark;
         Ok(())
     }
 
@@ -299,7 +284,7 @@ impl Env {
     pub fn close_log(&self) -> Result<()> {
         self.durability.log_closed.store(true, Ordering::Release);
         self.checkpoint()?;
-        self.settle_log_flag()
+        self.settle_log_mark()
     }
 
     /// The durable part of a commit under `SyncMode::Full`, once its data

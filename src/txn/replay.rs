@@ -60,7 +60,7 @@ pub(crate) fn recover(env: &Arc<Env>, dir: &Path, opts: &Options, seg_io: Option
         let log = WalLog::new(writer, opts.checkpoint_interval, opts.checkpoint_wal_bytes);
         env.wal.set(log).map_err(|_| Error::Internal("the log was attached twice".into()))?;
         // Before the first commit it logs: an open must find this log.
-        env.settle_log_flag()?;
+        env.settle_log_mark()?;
     }
     for t in &pending {
         apply(env, t)?;
@@ -71,13 +71,14 @@ pub(crate) fn recover(env: &Arc<Env>, dir: &Path, opts: &Options, seg_io: Option
     if !opts.wal {
         // The file holds all the log did: its meta says so before the
         // segments go (an open that then finds none loses nothing).
-        env.settle_log_flag()?;
-    }
-    if !opts.wal && dir.exists() {
-        // The checkpoint's segment goes last: a crash part-way leaves a log
-        // the next open reads (and finds nothing past the checkpoint in).
-        let checkpoint = wal::first_lsn(env.durability.checkpoint_lsn()).segment();
-        wal::remove_log(dir, Some(checkpoint), false)?;
+        env.settle_log_mark()?;
+        if dir.exists() {
+            // The checkpoint's segment goes last: a crash part-way leaves a
+            // log the next open reads (and finds nothing past the
+            // checkpoint in).
+            let checkpoint = wal::first_lsn(env.durability.checkpoint_lsn()).segment();
+            wal::remove_log(dir, Some(checkpoint), false)?;
+        }
     }
     Ok(())
 }

@@ -193,7 +193,7 @@ impl WalWriter {
     /// one at once: a segment it resumes in (made by an earlier writer) is
     /// synced and left for the next. So the log directory that holds this
     /// writer's commits holds a segment naming it from now on, which the
-    /// durable meta's log mark names too (`Env::settle_log_flag`): an open
+    /// durable meta's log mark names too (`Env::settle_log_mark`): an open
     /// can tell that log from an older one left in another directory.
     pub fn open(dir: &Path, start: Lsn, segment_size: u64, seg_io: SegmentIo, db: u64) -> Result<WalWriter> {
         let log_id = new_log_id();
@@ -206,18 +206,21 @@ impl WalWriter {
         // `start` on: its header is written anew in place (the file never
         // goes missing), or the records appended after the bad header
         // would read as damage at the next open.
-        let header = if path.exists() { intact_header(&path, start.segment()) } else { None };
-        if path.exists() && header.is_none() {
-            // Never over a file that is no segment (the scan refuses one;
-            // an open whose meta says no log is to be read does not scan).
-            if !is_segment(&path, start.segment())? {
-                let what = "no segment header (another file under a segment's name?)".to_string();
-                return Err(Error::Corrupted {
-                    page: None,
-                    cause: Corruption::WalSegment { segment: start.segment(), what },
-                });
+        if path.exists() {
+            match inspect(&path, start.segment())? {
+                SegmentFile::Intact(_) => {}
+                SegmentFile::Torn(_) => rewrite_header(&path, start.segment(), db, log_id)?,
+                // Never over a file that is no segment (the scan refuses
+                // one; an open whose meta says no log is to be read does
+                // not scan).
+                SegmentFile::Foreign => {
+                    let what = "no segment header (another file under a segment's name?)".to_string();
+                    return Err(Error::Corrupted {
+                        page: None,
+                        cause: Corruption::WalSegment { segment: start.segment(), what },
+                    });
+                }
             }
-            rewrite_header(&path, start.segment(), db, log_id)?;
         }
         let resumed = path.exists();
         let seg = if resumed {
@@ -462,39 +465,65 @@ pub(crate) enum Kept {
 /// may be cleared.
 pub(crate) fn kept_segment(dir: &Path) -> Result<Option<(u32, Kept)>> {
     for (id, path) in segments(dir)? {
-        if let Some(owner) = header_owner(&path, id) {
-            if owner != 0 {
-                return Ok(Some((id, Kept::Named(owner))));
-            }
-            continue;
-        }
-        if !is_segment(&path, id)? {
-            return Ok(Some((id, Kept::NotASegment)));
+        match inspect(&path, id)? {
+            SegmentFile::Intact(h) if h.db != 0 => return Ok(Some((id, Kept::Named(h.db)))),
+            SegmentFile::Foreign => return Ok(Some((id, Kept::NotASegment))),
+            _ => {}
         }
     }
     Ok(None)
 }
 
-/// Whether the file at `path`, named as segment `id`, is a segment: its
-/// header intact, or one that `may_be_torn` (judged on the header and the
-/// bytes after it up to 4 KiB, enough to tell a torn segment's zeros from
-/// another file). Files under a segment's name that are not are never
-/// removed with the log.
-fn is_segment(path: &Path, id: u32) -> Result<bool> {
-    if intact_header(path, id).is_some() {
-        return Ok(true);
-    }
-    // Not a file (a directory under a segment's name): no one's data, and
-    // its removal fails, which says so.
+/// What a file under segment `id`'s name holds, judged on its first bytes.
+#[derive(Copy, Clone, Debug)]
+enum SegmentFile {
+    /// A segment with an intact header.
+    Intact(SegmentHeader),
+    /// A segment whose header a kill or a flipped bit spoilt
+    /// (`may_be_torn`, judged on the header and the bytes after it up to
+    /// 4 KiB, enough to tell a torn segment's zeros from another file);
+    /// the writer a whole spoilt header still names. Also what is no file
+    /// (a directory under a segment's name): no one's data, and removing
+    /// it fails, which says so.
+    Torn(Option<u32>),
+    /// Another file under a segment's name: never written over or removed
+    /// with the log.
+    Foreign,
+}
+
+/// What an intact segment header names.
+#[derive(Copy, Clone, Debug)]
+struct SegmentHeader {
+    db: u64,
+    /// The writer that made the segment (0: made before log ids).
+    log: u32,
+}
+
+/// Reads the file at `path`, named as segment `id`, once and says what it
+/// holds (`SegmentFile`).
+fn inspect(path: &Path, id: u32) -> Result<SegmentFile> {
     if !std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
-        return Ok(true);
+        return Ok(SegmentFile::Torn(None));
     }
     let mut head = vec![0u8; 4096];
     let n = File::open(path)
         .and_then(|f| read_up_to(&f, &mut head))
         .map_err(|e| Error::io("read WAL segment", path, Some(0), e))?;
-    let (header, rest) = head[..n].split_at(n.min(SEGMENT_HEADER as usize));
-    Ok(may_be_torn(header, rest, id))
+    let (h, rest) = head[..n].split_at(n.min(SEGMENT_HEADER as usize));
+    Ok(if check_header(h, id).is_ok() {
+        SegmentFile::Intact(SegmentHeader { db: le::u64_at(h, 16), log: le::u32_at(h, 24) })
+    } else if may_be_torn(h, rest, id) {
+        SegmentFile::Torn((h.len() == SEGMENT_HEADER as usize).then(|| le::u32_at(h, 24)))
+    } else {
+        SegmentFile::Foreign
+    })
+}
+
+/// Whether the file at `path`, named as segment `id`, is a segment
+/// (`inspect`): files under a segment's name that are not are never
+/// removed with the log.
+fn is_segment(path: &Path, id: u32) -> Result<bool> {
+    Ok(!matches!(inspect(path, id)?, SegmentFile::Foreign))
 }
 
 /// Reads from the start of `f` into `buf` until it is full or the file
@@ -512,58 +541,33 @@ fn read_up_to(f: &File, buf: &mut [u8]) -> std::io::Result<usize> {
 
 /// `segment_owner` of segment `id`, the file at `path`.
 fn header_owner(path: &Path, id: u32) -> Option<u64> {
-    intact_header(path, id).map(|h| h.db)
-}
-
-/// What an intact segment header names.
-#[derive(Copy, Clone, Debug)]
-struct SegmentHeader {
-    db: u64,
-    /// The writer that made the segment (0: made before log ids).
-    log: u32,
-}
-
-/// What the header of segment `id` at the start of the file at `path`
-/// names; None when it is torn, damaged or names another segment.
-fn intact_header(path: &Path, id: u32) -> Option<SegmentHeader> {
-    let mut h = [0u8; SEGMENT_HEADER as usize];
-    File::open(path).and_then(|f| std::os::unix::fs::FileExt::read_exact_at(&f, &mut h, 0)).ok()?;
-    check_header(&h, id).ok().map(|()| SegmentHeader { db: le::u64_at(&h, 16), log: le::u32_at(&h, 24) })
+    match inspect(path, id).ok()? {
+        SegmentFile::Intact(h) => Some(h.db),
+        _ => None,
+    }
 }
 
 /// Whether `dir` holds a segment, from `from` on, that writer `log` made
 /// (`WalWriter::log_id`): the log an open must find when the durable meta
-/// names that writer (its live log mark). A segment whose header a kill or a
-/// flipped bit spoiled (`may_be_torn`) may be one: the scan judges it.
-/// `log` 0 (a meta from before log ids): any segment.
+/// names that writer (its live log mark). A whole header a flipped bit
+/// spoilt counts when it still names the writer; an empty or short one
+/// does not: a kill while an open made its segment leaves that before the
+/// meta names the writer, and the writer the meta names had synced its
+/// segment's header first. `log` 0 (a meta from before log ids): any
+/// segment.
 pub(crate) fn holds_log(dir: &Path, from: u32, log: u32) -> Result<bool> {
     if !dir.exists() {
         return Ok(false);
     }
-    for (id, path) in segments(dir)? {
-        let ours = match intact_header(&path, id) {
-            _ if log == 0 => true,
-            _ if id < from => false,
-            Some(h) => h.log == log,
-            None => spoiled_header_names(&path, id, log),
-        };
-        if ours {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// Whether the file at `path`, segment `id` with a header failing its
-/// checks, has a whole header that `may_be_torn` (a flipped bit) and still
-/// names writer `log`. Not an empty or short one: a kill while an open
-/// made its segment leaves that before the meta names the writer, and the
-/// writer the meta names had synced its segment's header first.
-fn spoiled_header_names(path: &Path, id: u32, log: u32) -> bool {
-    let mut h = [0u8; SEGMENT_HEADER as usize];
-    File::open(path).and_then(|f| std::os::unix::fs::FileExt::read_exact_at(&f, &mut h, 0)).is_ok()
-        && may_be_torn(&h, &[], id)
-        && le::u32_at(&h, 24) == log
+    Ok(segments(dir)?.iter().any(|(id, path)| {
+        log == 0
+            || (*id >= from
+                && match inspect(path, *id) {
+                    Ok(SegmentFile::Intact(h)) => h.log == log,
+                    Ok(SegmentFile::Torn(named)) => named == Some(log),
+                    _ => false,
+                })
+    }))
 }
 
 /// A random, nonzero id for a new log writer.
