@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::types::Lsn;
-use crate::wal::{self, GroupCommit, WalWriter};
+use crate::types::{Lsn, TxId};
+use crate::wal::{self, GroupCommit, Rec, WalWriter};
 
 #[derive(Debug)]
 pub(crate) struct WalLog {
@@ -47,7 +47,11 @@ impl Env {
     /// Appends one transaction's framed records (TxBegin first); returns
     /// the LSN past them. The TxBegin gets where the log is known durable
     /// now (a sync finishing meanwhile leaves it lower: still true).
-    pub fn log_append(&self, frames: &mut [u8]) -> Result<Lsn> {
+    /// `sync_soon`: a group sync follows, and the disk starts on the records
+    /// now, unless a sync is under way already (the next one writes them:
+    /// starting each append's write while a sync ran made 4 committing
+    /// threads about 5% slower, 6,000 commits, interleaved runs).
+    pub fn log_append(&self, frames: &mut [u8], sync_soon: bool) -> Result<Lsn> {
         let log = self.log().ok_or_else(no_log)?;
         wal::set_begin_synced(frames, log.writer.synced());
         // A failed append poisons unless the log is as it was (a full disk
@@ -56,11 +60,22 @@ impl Env {
         // segment before failed (records of commits waiting for their sync
         // may be lost, and a second fsync would not say so), or the new
         // segment's directory entry is not durable.
-        log.writer.append(frames).inspect_err(|e| {
+        log.writer.append_then(frames, sync_soon && !log.group.syncing()).inspect_err(|e| {
             if log.writer.broken() {
                 self.poisoned(e)
             }
         })
+    }
+
+    /// Drops transaction `txid`, whose records end at `end`, the last
+    /// appended, from the log (`WalWriter::retract`): a commit that failed
+    /// after appending them. A failure poisons the database: the log may
+    /// then hold a commit that reported an error.
+    pub fn log_retract(&self, txid: TxId, end: Lsn) -> Result<()> {
+        let log = self.log().ok_or_else(no_log)?;
+        let mut abort = Vec::with_capacity(32);
+        Rec::TxAbort(txid).append_to(&mut abort);
+        log.writer.retract(end, &abort).inspect_err(|e| self.poisoned(e))
     }
 
     /// Returns once the log is durable up to `lsn` (group commit). A failed

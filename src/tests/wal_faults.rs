@@ -144,6 +144,52 @@ fn a_failed_segment_creation_fails_only_its_commit_and_leaves_no_file() {
     assert_eq!(r.get(b"B2").unwrap().map(|v| v.len()), Some(600_000));
 }
 
+/// A commit of `ghost` after `base`, failing after doing its step `arm`
+/// (None: a dry run); its steps, its outcome, the open log.
+fn ghost_commit(path: &std::path::Path, arm: Option<u64>) -> (Vec<Step>, crate::error::Result<()>, FaultWal) {
+    let fw = open_fault_wal(path, rotating()).unwrap();
+    put(&fw.db, b"base", b"v").unwrap();
+    let before = fw.clock.steps() as usize;
+    if let Some(k) = arm {
+        fw.clock.arm(k, Fault::FailAfter(libc::EIO));
+    }
+    let res = put(&fw.db, b"ghost", b"rolled back");
+    (fw.clock.trace()[before..].to_vec(), res, fw)
+}
+
+/// Closes `fw` and opens its file again.
+fn reopen(fw: FaultWal, path: &std::path::Path) -> Database {
+    let FaultWal { db, clock, data, segments } = fw;
+    drop((clock, data, segments)); // their descriptors hold the file lock
+    let _ = db.close();
+    Database::open_with_options(path, rotating()).unwrap()
+}
+
+/// Opens the files a kill would leave of `fw` now (its data file and log
+/// directory as they are), so that the open replays the log.
+fn reopen_killed(fw: FaultWal, path: &std::path::Path) -> Database {
+    let image = path.with_extension("killed");
+    std::fs::copy(path, &image).unwrap();
+    let (from, to) = (format!("{}.wal", path.display()), format!("{}.wal", image.display()));
+    std::fs::create_dir(&to).unwrap();
+    for e in std::fs::read_dir(&from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), std::path::Path::new(&to).join(e.file_name())).unwrap();
+    }
+    drop(fw);
+    Database::open_with_options(&image, rotating()).unwrap()
+}
+
+/// A logged commit's steps: its log append (the first write, not a page's)
+/// and its first page write after it, counted from 1.
+fn append_and_page_write(steps: &[Step]) -> (u64, u64) {
+    let is_append = |s: &Step| matches!(s, Step::Write { len, .. } if len % 4096 != 0);
+    let append = steps.iter().position(is_append).expect("the log append");
+    let page =
+        append + steps[append..].iter().position(|s| matches!(s, Step::Write { len: 4096, .. })).expect("a page");
+    (append as u64 + 1, page as u64 + 1)
+}
+
 /// Bug: a log append whose write failed after landing (an `IoBackend` may
 /// fail with some of a batch written) left a whole transaction just past
 /// the log's end; the commit reported an error and rolled back, and a clean
@@ -151,30 +197,93 @@ fn a_failed_segment_creation_fails_only_its_commit_and_leaves_no_file() {
 #[test]
 fn a_failed_append_that_landed_does_not_come_back() {
     let dir = tempfile::tempdir().unwrap();
+    let (steps, res, _) = ghost_commit(&dir.path().join("dry.db"), None);
+    res.unwrap();
+    let (append, _) = append_and_page_write(&steps);
+    let path = dir.path().join("g.db");
+    let (_, res, fw) = ghost_commit(&path, Some(append));
+    assert_eq!(res.unwrap_err().kind(), ErrorKind::Io);
+    assert_eq!(fw.db.begin_read().unwrap().get(b"ghost").unwrap(), None);
+    let db = reopen(fw, &path);
+    let r = db.begin_read().unwrap();
+    assert_eq!(r.get(b"base").unwrap(), Some(&b"v"[..]));
+    assert_eq!(r.get(b"ghost").unwrap(), None, "a commit that returned an error came back");
+}
+
+/// A logged commit appends its records before it writes its pages (so the
+/// disk writes them meanwhile). A page write failing after the append
+/// fails the commit and drops it from the log (a TxAbort over its
+/// TxCommit, synced): it does not come back at the next open, though the
+/// records were synced, and the database goes on; the next commit, which
+/// takes the same txid, does come back.
+#[test]
+fn a_page_write_failing_after_the_append_drops_the_commit_from_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (steps, res, _) = ghost_commit(&dir.path().join("dry.db"), None);
+    res.unwrap();
+    let (append, page) = append_and_page_write(&steps);
+    assert!(append < page, "the records are appended before the pages are written: {steps:?}");
+    let path = dir.path().join("p.db");
+    let (steps, res, fw) = ghost_commit(&path, Some(page));
+    let e = res.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+    let after: Vec<_> = steps[page as usize..].to_vec();
+    assert!(
+        matches!(after.as_slice(), [Step::Write { len, .. }, Step::Sync, ..] if *len < 4096),
+        "the TxCommit was overwritten and the log synced: {after:?}"
+    );
+    assert_eq!(fw.db.begin_read().unwrap().get(b"ghost").unwrap(), None);
+    put(&fw.db, b"after", b"w").expect("a retracted commit leaves the database writable");
+    let db = reopen_killed(fw, &path);
+    db.check().unwrap();
+    let r = db.begin_read().unwrap();
+    assert_eq!(r.get(b"base").unwrap(), Some(&b"v"[..]));
+    assert_eq!(r.get(b"ghost").unwrap(), None, "a commit that returned an error came back");
+    assert_eq!(r.get(b"after").unwrap(), Some(&b"w"[..]));
+}
+
+/// A full disk met growing the data file for a commit's pages, after the
+/// commit appended its records: the commit fails with NoSpace, drops
+/// itself from the log, and the database goes on.
+#[test]
+fn a_full_disk_growing_the_file_after_the_append_fails_only_that_commit() {
+    let dir = tempfile::tempdir().unwrap();
     let run = |path: &std::path::Path, arm: Option<u64>| {
-        let fw = open_fault_wal(path, rotating()).unwrap();
+        // Segments large enough for the commit: the log grows before its
+        // append, so the first growth after the append is the data file's.
+        let opts = rotating().wal_segment_size(64 << 20).unwrap();
+        let fw = open_fault_wal(path, opts).unwrap();
         put(&fw.db, b"base", b"v").unwrap();
         let before = fw.clock.steps() as usize;
         if let Some(k) = arm {
-            fw.clock.arm(k, Fault::FailAfter(libc::EIO));
+            fw.clock.arm(k, Fault::Fail(libc::ENOSPC));
         }
-        let res = put(&fw.db, b"ghost", b"rolled back");
+        // Enough pages that the commit grows the file once for them all.
+        let mut w = fw.db.begin_write().unwrap();
+        for i in 0..50_000u32 {
+            w.put(format!("big{i:08}").as_bytes(), &[5u8; 100]).unwrap();
+        }
+        let res = w.commit();
         (fw.clock.trace()[before..].to_vec(), res, fw)
     };
     let (steps, res, _) = run(&dir.path().join("dry.db"), None);
     res.unwrap();
-    let last_write = steps.iter().rposition(|s| matches!(s, Step::Write { .. })).unwrap() as u64 + 1;
-    let path = dir.path().join("g.db");
-    let (_, res, fw) = run(&path, Some(last_write));
-    assert_eq!(res.unwrap_err().kind(), ErrorKind::Io);
-    assert_eq!(fw.db.begin_read().unwrap().get(b"ghost").unwrap(), None);
-    let FaultWal { db, clock, data, segments } = fw;
-    drop((clock, data, segments)); // their descriptors hold the file lock
-    let _ = db.close();
-    let db = Database::open_with_options(&path, rotating()).unwrap();
+    let (append, _) = append_and_page_write(&steps);
+    let grow = steps.iter().skip(append as usize).position(|s| matches!(s, Step::Grow(_))).expect("the file grows")
+        as u64
+        + append
+        + 1;
+    let path = dir.path().join("n.db");
+    let (_, res, fw) = run(&path, Some(grow));
+    let e = res.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NoSpace, "{e}");
+    assert!(e.to_string().contains(&path.display().to_string()), "not the data file's growth: {e}");
+    put(&fw.db, b"after", b"w").expect("a full disk after the append leaves the database writable");
+    let db = reopen_killed(fw, &path);
+    db.check().unwrap();
     let r = db.begin_read().unwrap();
-    assert_eq!(r.get(b"base").unwrap(), Some(&b"v"[..]));
-    assert_eq!(r.get(b"ghost").unwrap(), None, "a commit that returned an error came back");
+    assert_eq!(r.get(b"big00000000").unwrap(), None, "the failed commit came back");
+    assert_eq!(r.get(b"after").unwrap(), Some(&b"w"[..]));
 }
 
 /// A full disk met allocating the log ahead of an append leaves the log as

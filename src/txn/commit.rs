@@ -13,7 +13,10 @@
 //!    written, then, when the commit makes itself durable, the data synced
 //!    (linked after the writes where the backend can);
 //! 4. log (`write_log`, with a WAL only): the transaction's records are
-//!    appended to the log (no fsync);
+//!    appended to the log (no fsync). Under `SyncMode::Full` this comes
+//!    first (`log_before_pages`): the disk writes the records while phases
+//!    1 to 3 run, and a failure in them (a page write, a full disk growing
+//!    the file) drops the commit from the log (`Env::log_retract`);
 //! 5. make durable: without a WAL (`make_durable`), under `SyncMode::Full`,
 //!    the meta is written to the slot not holding the durable meta and
 //!    synced; with a WAL under `SyncMode::Full`, the commit
@@ -211,13 +214,26 @@ impl WriteTx {
         // A group commit leader waits for this commit to append (gathers).
         let under_way = env.log().filter(|_| !self.replaying()).map(|l| l.group.committing());
         let mut sink = PageSink::new(self.env.config.page_size, std::mem::take(&mut self.page_buf));
-        let root = self.write_records(&mut sink)?;
-        let persisted = self.write_freelist(&mut sink)?;
-        let then = if self.durable_at_commit() { Then::Sync } else { Then::Nothing };
-        sink.flush(&self.env, self.alloc.hwm, then)?;
+        let (root, persisted, logged) = if self.log_before_pages() {
+            let logged = self.write_log(true)?;
+            drop(under_way);
+            match self.write_pages(&mut sink, Then::Nothing) {
+                Ok((root, persisted)) => (root, persisted, logged),
+                Err(e) => {
+                    if let Some(end) = logged {
+                        let _ = env.log_retract(self.txid, end);
+                    }
+                    return Err(e);
+                }
+            }
+        } else {
+            let then = if self.durable_at_commit() { Then::Sync } else { Then::Nothing };
+            let (root, persisted) = self.write_pages(&mut sink, then)?;
+            let logged = self.write_log(false)?;
+            drop(under_way);
+            (root, persisted, logged)
+        };
         self.page_buf = sink.into_buffer();
-        let logged = self.write_log()?;
-        drop(under_way);
         let meta = Meta {
             txid: self.txid,
             page_size: self.base.page_size,
@@ -238,6 +254,14 @@ impl WriteTx {
         self.make_durable(&meta)?;
         self.publish(meta, persisted);
         Ok(None)
+    }
+
+    /// Phases 1 to 3.
+    fn write_pages(&mut self, sink: &mut PageSink, then: Then) -> Result<(BucketRecord, Persisted)> {
+        let root = self.write_records(sink)?;
+        let persisted = self.write_freelist(sink)?;
+        sink.flush(&self.env, self.alloc.hwm, then)?;
+        Ok((root, persisted))
     }
 
     /// Buckets whose record must be rewritten, deepest first.
@@ -330,6 +354,19 @@ impl WriteTx {
             // freelist on disk.
             && (log.is_some() || !env.sync_due())
             && !log.is_some_and(|l| l.checkpoint_due().0)
+    }
+
+    /// Whether this commit appends its records to the log before it
+    /// writes its pages (phases 1 to 3): a logged commit under
+    /// `SyncMode::Full`, whose group sync follows. The disk then writes the
+    /// records while the pages are encoded and written
+    /// (`WalWriter::append_then`), and a leader's sync may start as soon as
+    /// they are appended. One-put commits (make bench's w1, 5 interleaved
+    /// runs each): 9,158 commits/s with the pages first, 9,753 with the
+    /// records appended before the pages were written, 10,236 (against
+    /// 9,836 in the same runs) appended before they were encoded.
+    fn log_before_pages(&self) -> bool {
+        self.env.log().is_some() && self.env.config.sync_mode == SyncMode::Full && !self.replaying()
     }
 
     /// Whether this commit makes itself durable (`SyncMode::Full` without a

@@ -124,16 +124,18 @@ impl WriteTx {
         self.record(slot, None, |path, out| Rec::Sequence { path, value }.append_to(out));
     }
 
-    /// Phase 3b: appends the transaction's records and its TxCommit to the
-    /// log; returns the LSN past them (a replayed transaction: where its
-    /// records ended). None without a log.
-    pub(crate) fn write_log(&mut self) -> Result<Option<Lsn>> {
+    /// Phase 4 (first of all under `SyncMode::Full`, see
+    /// `WriteTx::log_before_pages`): appends the transaction's records and
+    /// its TxCommit to the log; returns the LSN past them (a replayed
+    /// transaction: where its records ended). None without a log.
+    /// `sync_soon`: the log's sync follows (`WalWriter::append_then`).
+    pub(crate) fn write_log(&mut self, sync_soon: bool) -> Result<Option<Lsn>> {
         match &mut self.log {
             TxLog::Off => Ok(None),
             TxLog::Replaying(end) => Ok(Some(*end)),
             TxLog::Recording { frames, .. } => {
                 Rec::TxCommit(self.txid).append_to(frames);
-                self.env.log_append(frames).map(Some)
+                self.env.log_append(frames, sync_soon).map(Some)
             }
         }
     }

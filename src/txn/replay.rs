@@ -114,7 +114,7 @@ fn apply(env: &Arc<Env>, t: &LoggedTxn) -> Result<()> {
 
 fn apply_record(w: &mut WriteTx, rec: Rec<'_>, at: Lsn) -> Result<()> {
     match rec {
-        Rec::TxBegin(..) | Rec::TxCommit(_) => Ok(()),
+        Rec::TxBegin(..) | Rec::TxCommit(_) | Rec::TxAbort(_) => Ok(()),
         Rec::Put { path, key, value } => match bucket(w, path.iter(), at)? {
             None => w.put(key, value),
             Some(b) => w.put_in(&b, key, value),

@@ -127,6 +127,11 @@ impl GroupCommit {
         Committing(self)
     }
 
+    /// Whether a leader is syncing (or gathering) now.
+    pub fn syncing(&self) -> bool {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).syncing
+    }
+
     /// (syncs led, commits made durable by them).
     pub fn counts(&self) -> (u64, u64) {
         (self.batches.load(Ordering::Relaxed), self.commits.load(Ordering::Relaxed))

@@ -16,6 +16,7 @@ const T_CREATE: u8 = 4;
 const T_DROP: u8 = 5;
 const T_SEQUENCE: u8 = 6;
 const T_COMMIT: u8 = 7;
+const T_ABORT: u8 = 8;
 
 /// A bucket path as logged: a u16 count, then each name as a u8 length and
 /// its bytes, from the top level down (no names: the default keyspace).
@@ -98,6 +99,10 @@ pub(crate) enum Rec<'a> {
         value: u64,
     },
     TxCommit(TxId),
+    /// Written over a transaction's TxCommit when the commit failed after
+    /// appending its records (`WalWriter::retract`): the transaction is
+    /// dropped. Its frame is as long as the TxCommit's.
+    TxAbort(TxId),
 }
 
 fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
@@ -126,6 +131,7 @@ impl<'a> Rec<'a> {
             Rec::DeleteBucket { .. } => T_DROP,
             Rec::Sequence { .. } => T_SEQUENCE,
             Rec::TxCommit(_) => T_COMMIT,
+            Rec::TxAbort(_) => T_ABORT,
         }
     }
 
@@ -139,7 +145,7 @@ impl<'a> Rec<'a> {
                 out.extend_from_slice(&t.0.to_le_bytes());
                 out.extend_from_slice(&synced.0.to_le_bytes());
             }
-            Rec::TxCommit(t) => out.extend_from_slice(&t.0.to_le_bytes()),
+            Rec::TxCommit(t) | Rec::TxAbort(t) => out.extend_from_slice(&t.0.to_le_bytes()),
             Rec::Put { path, key, value } => {
                 out.extend_from_slice(path.enc);
                 put_bytes(out, key);
@@ -171,9 +177,9 @@ impl<'a> Rec<'a> {
                     None => (Rec::TxBegin(TxId(t), Lsn(u64::MAX)), rest),
                 }
             }
-            T_COMMIT => {
+            T_COMMIT | T_ABORT => {
                 let (t, rest) = take_u64(payload)?;
-                (Rec::TxCommit(TxId(t)), rest)
+                (if kind == T_COMMIT { Rec::TxCommit(TxId(t)) } else { Rec::TxAbort(TxId(t)) }, rest)
             }
             T_PUT => {
                 let (path, rest) = BucketPath::parse(payload)?;
@@ -279,6 +285,7 @@ mod tests {
             Rec::DeleteBucket { path: BucketPath::new(&p2) },
             Rec::Sequence { path: BucketPath::new(&p2), value: u64::MAX },
             Rec::TxCommit(TxId(7)),
+            Rec::TxAbort(TxId(7)),
         ];
         let mut buf = Vec::new();
         for r in &recs {

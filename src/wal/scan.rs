@@ -15,7 +15,8 @@
 //! In any other segment every failure is damage (a segment is synced before
 //! the next is begun), and so is a gap in the segment ids or a header
 //! naming another segment. A transaction with no TxCommit at the end of
-//! the log is dropped.
+//! the log is dropped, and so is one ended by a TxAbort (a commit that
+//! failed after appending its records).
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -232,13 +233,17 @@ fn group(
             frames.extend_from_slice(frame);
             txns.push(LoggedTxn { txid, end: after, frames });
         }
+        (Rec::TxAbort(t), Some((begun, _))) if t != *begun => {
+            return Err(damaged(lsn, format!("TxAbort of {} closes transaction {}", t.0, begun.0)))
+        }
+        (Rec::TxAbort(_), Some(_)) => *open = None,
         (_, Some((_, frames))) => frames.extend_from_slice(frame),
     }
     Ok(())
 }
 
 /// Whether a whole transaction (an intact TxBegin, intact frames, and its
-/// TxCommit) whose durable-log watermark satisfies `proves` starts anywhere
+/// TxCommit or TxAbort) whose durable-log watermark satisfies `proves` starts anywhere
 /// at or after `from`.
 fn whole_txn_after(bytes: &[u8], from: usize, proves: impl Fn(Lsn) -> bool) -> bool {
     (from..bytes.len()).any(|at| {
@@ -249,7 +254,7 @@ fn whole_txn_after(bytes: &[u8], from: usize, proves: impl Fn(Lsn) -> bool) -> b
         let mut p = at + n;
         while let Frame::Rec(r, m) = read_frame(&bytes[p..]) {
             match r {
-                Rec::TxCommit(c) => return c == t,
+                Rec::TxCommit(c) | Rec::TxAbort(c) => return c == t,
                 Rec::TxBegin(..) => return false,
                 _ => p += m,
             }
@@ -447,6 +452,41 @@ mod tests {
         w.remove_before(Lsn::new(2, 0)).unwrap();
         let (left, _) = committed(dir.path(), Lsn::new(1, 0), 0).unwrap();
         assert_eq!(left.iter().map(|t| t.txid.0).collect::<Vec<_>>(), vec![9], "the current segment stays");
+    }
+
+    /// A commit that failed after appending its records is retracted: its
+    /// TxCommit becomes a TxAbort, and the scan drops it, though the
+    /// transactions after it (the next taking the same txid) are read.
+    #[test]
+    fn a_retracted_transaction_is_dropped_and_the_log_goes_on_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = WalWriter::open(dir.path(), Lsn(0), 1 << 20, crate::wal::sync_segment_io(1 << 16), 0).unwrap();
+        w.append(&txn(1, 10)).unwrap();
+        let failed = w.append(&txn(2, 10)).unwrap();
+        w.sync().unwrap();
+        assert_eq!(txids(dir.path()).unwrap(), vec![1, 2], "synced, the failed commit is in the log");
+        let mut abort = Vec::new();
+        Rec::TxAbort(TxId(2)).append_to(&mut abort);
+        let err = w.retract(Lsn::new(0, failed.offset() - 1), &abort).unwrap_err();
+        assert!(err.to_string().contains("not the log's last"), "{err}");
+        w.retract(failed, &abort).unwrap();
+        assert_eq!(txids(dir.path()).unwrap(), vec![1]);
+        w.append(&txn(2, 20)).unwrap();
+        w.sync().unwrap();
+        let (txns, _) = committed(dir.path(), Lsn(0), 0).unwrap();
+        assert_eq!(txns.iter().map(|t| t.txid.0).collect::<Vec<_>>(), vec![1, 2]);
+        let recs: Vec<_> = txns[1].records().collect::<Result<_>>().unwrap();
+        assert!(matches!(recs[1], Rec::Put { value, .. } if value.len() == 20), "the second txid 2 is read");
+        // A TxAbort of another transaction is damage.
+        let mut f = txn(3, 10);
+        let at = f.len() - abort.len();
+        f.truncate(at);
+        Rec::TxAbort(TxId(4)).append_to(&mut f);
+        w.append(&f).unwrap();
+        w.append(&txn(3, 10)).unwrap();
+        w.sync().unwrap();
+        let e = txids(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("TxAbort of 4 closes transaction 3"), "{e}");
     }
 
     #[test]

@@ -283,7 +283,16 @@ impl WalWriter {
     /// allocated (a full disk) or the transaction is too large for a
     /// segment; any other (a rotation's fsync, creation or directory sync,
     /// the write itself) marks the writer `broken`.
+    #[cfg(test)]
     pub fn append(&self, frames: &[u8]) -> Result<Lsn> {
+        self.append_then(frames, false)
+    }
+
+    /// `append`; with `sync_soon` (a sync of the log follows), the disk
+    /// starts on the frames now (`IoBackend::start_writeback`), so the
+    /// commit's other work overlaps their write and the sync waits only
+    /// for what is left of it and the flush.
+    pub fn append_then(&self, frames: &[u8], sync_soon: bool) -> Result<Lsn> {
         let mut cur = self.cur.lock().unwrap_or_else(|p| p.into_inner());
         let len = frames.len() as u64;
         // An LSN's offset is 32 bits: a 4 GiB segment holds one byte less.
@@ -317,8 +326,42 @@ impl WalWriter {
             self.broken.store(true, Ordering::Release);
             return Err(Error::io("write WAL", &path(cur.id), Some(cur.offset), e));
         }
+        if sync_soon {
+            // Only a hint: the sync reports any failure.
+            let _ = cur.io.start_writeback(cur.offset..end);
+        }
         cur.offset = end;
         Ok(Lsn::new(cur.id, end as u32))
+    }
+
+    /// Drops the transaction whose frames end at `end`, the last appended:
+    /// its TxCommit frame, the `abort.len()` bytes before `end`, is written
+    /// over with `abort` (a TxAbort frame as long), and the log synced, so
+    /// that no scan finds the commit, whatever sync covered it before. The
+    /// caller holds the writer slot, so nothing was appended since. A
+    /// failure marks the writer `broken`.
+    pub fn retract(&self, end: Lsn, abort: &[u8]) -> Result<()> {
+        {
+            let cur = self.cur.lock().unwrap_or_else(|p| p.into_inner());
+            let at = (end.offset() as u64).checked_sub(abort.len() as u64);
+            let at = match at {
+                Some(at)
+                    if cur.id == end.segment() && end.offset() as u64 == cur.offset && at >= SEGMENT_HEADER as u64 =>
+                {
+                    at
+                }
+                _ => {
+                    return Err(Error::Internal(format!(
+                        "retracting a transaction ending at {end:?}, not the log's last"
+                    )))
+                }
+            };
+            if let Err(e) = cur.io.write_batch(&[WriteOp { offset: at, data: abort }]) {
+                self.broken.store(true, Ordering::Release);
+                return Err(Error::io("write WAL", &self.dir.join(segment_name(cur.id)), Some(at), e));
+            }
+        }
+        self.sync().map(drop).inspect_err(|_| self.broken.store(true, Ordering::Release))
     }
 
     /// Moves to a new segment, the current one synced first. A failed
