@@ -97,7 +97,19 @@ pub const Options = struct {
     read_only: bool = false,
     create: bool = true,
     sync_mode: SyncMode = .full,
+    /// Interval of SyncMode.batched's background sync.
+    sync_interval_ms: ?u32 = null,
+    /// Pages pinned only by the durable snapshot that make a steady point.
+    autosync_bytes: ?u64 = null,
     wal: bool = false,
+    /// The log's directory (default: `<path>.wal`).
+    wal_dir: ?[:0]const u8 = null,
+    wal_segment_size: ?u64 = null,
+    checkpoint_interval_secs: ?u32 = null,
+    checkpoint_wal_threshold: ?u64 = null,
+    /// Open a database whose log is lost for good as of its checkpoint
+    /// (see thunder_options_set_discard_missing_wal).
+    discard_missing_wal: bool = false,
     max_size: ?u64 = null,
     lock_timeout_ms: ?u32 = null,
 
@@ -109,7 +121,14 @@ pub const Options = struct {
         try ok(c.thunder_options_set_read_only(o, self.read_only));
         try ok(c.thunder_options_set_create(o, self.create));
         try ok(c.thunder_options_set_sync_mode(o, @intFromEnum(self.sync_mode)));
+        if (self.sync_interval_ms) |v| try ok(c.thunder_options_set_sync_interval_ms(o, v));
+        if (self.autosync_bytes) |v| try ok(c.thunder_options_set_autosync_bytes(o, v));
         try ok(c.thunder_options_set_wal(o, self.wal));
+        if (self.wal_dir) |v| try ok(c.thunder_options_set_wal_dir(o, v.ptr));
+        if (self.wal_segment_size) |v| try ok(c.thunder_options_set_wal_segment_size(o, v));
+        if (self.checkpoint_interval_secs) |v| try ok(c.thunder_options_set_checkpoint_interval_secs(o, v));
+        if (self.checkpoint_wal_threshold) |v| try ok(c.thunder_options_set_checkpoint_wal_threshold(o, v));
+        try ok(c.thunder_options_set_discard_missing_wal(o, self.discard_missing_wal));
         if (self.max_size) |v| try ok(c.thunder_options_set_max_size(o, v));
         if (self.lock_timeout_ms) |v| try ok(c.thunder_options_set_lock_timeout_ms(o, v));
         return o.?;
@@ -170,6 +189,12 @@ pub const Db = struct {
 
     pub fn sync(self: Db) Error!void {
         try ok(c.thunder_sync(try self.live()));
+    }
+
+    /// Syncs the data file and writes a meta that makes everything
+    /// committed durable without the log (thunder_checkpoint).
+    pub fn checkpoint(self: Db) Error!void {
+        try ok(c.thunder_checkpoint(try self.live()));
     }
 
     /// The full integrity check.

@@ -177,3 +177,42 @@ test "readme example" {
 
     try testing.expectEqualStrings("hello world\nNotFound: thunder_get: key not found\n", out.items);
 }
+
+test "the log in a directory of its own; a missing log refused unless discarded" {
+    var tmp = testing.tmpDir(.{});
+    defer tmp.cleanup();
+    const path = try tmpPath(tmp, "w.db");
+    defer testing.allocator.free(path);
+    const log = try tmpPath(tmp, "log");
+    defer testing.allocator.free(log);
+    const copy = try tmpPath(tmp, "copy.db");
+    defer testing.allocator.free(copy);
+    const opts: thunder.Options = .{ .wal = true, .wal_dir = log, .wal_segment_size = 1 << 20, .checkpoint_interval_secs = 3600 };
+
+    var db = try thunder.Db.open(path, opts);
+    var w = try db.begin(.write);
+    try w.put("a", "1");
+    try w.commit();
+    // The log went where it was told, and the commit is in it, not yet in
+    // a checkpoint: a copy of the file alone lacks it.
+    var dir = try std.fs.openDirAbsolute(log, .{ .iterate = true });
+    defer dir.close();
+    var it = dir.iterate();
+    try testing.expect((try it.next()) != null);
+    try std.fs.copyFileAbsolute(path, copy, .{});
+    try db.checkpoint();
+    try testing.expect((try db.stats()).checkpoint_lsn > 0);
+    try db.close();
+
+    try testing.expectError(error.Corrupted, thunder.Db.open(copy, .{}));
+    try testing.expect(std.mem.indexOf(u8, thunder.lastError(), "holds no write-ahead log") != null);
+    var lost = try thunder.Db.open(copy, .{ .discard_missing_wal = true });
+    try lost.check();
+    try lost.close();
+
+    var again = try thunder.Db.open(path, opts);
+    defer again.close() catch unreachable;
+    var r = try again.begin(.read);
+    defer r.abort();
+    try testing.expectEqualStrings("1", try r.get("a"));
+}
