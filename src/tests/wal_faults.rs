@@ -242,6 +242,28 @@ fn a_page_write_failing_after_the_append_drops_the_commit_from_the_log() {
     assert_eq!(r.get(b"after").unwrap(), Some(&b"w"[..]));
 }
 
+/// Review: a page write failing after the append, and the retraction
+/// failing too (here: the power is cut at that page write, so every later
+/// step fails). The commit's error said only "write pages failed", though
+/// the database was poisoned and the commit could come back at the next
+/// open. It says so now.
+#[test]
+fn a_failed_retraction_says_the_database_is_poisoned_and_the_commit_may_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (steps, res, _) = ghost_commit(&dir.path().join("dry.db"), None);
+    res.unwrap();
+    let (_, page) = append_and_page_write(&steps);
+    let fw = open_fault_wal(&dir.path().join("c.db"), rotating()).unwrap();
+    put(&fw.db, b"base", b"v").unwrap();
+    fw.clock.arm(page, Fault::Cut);
+    let e = put(&fw.db, b"ghost", b"rolled back").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Io);
+    let msg = e.to_string();
+    assert!(msg.contains("write pages") && msg.contains("may come back whole") && msg.contains("reopen"), "{msg}");
+    let again = fw.db.begin_write().map(drop).unwrap_err();
+    assert!(again.to_string().contains("reopen"), "{again}");
+}
+
 /// A full disk met growing the data file for a commit's pages, after the
 /// commit appended its records: the commit fails with NoSpace, drops
 /// itself from the log, and the database goes on.

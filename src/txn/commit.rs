@@ -77,6 +77,48 @@ enum Then {
     Sync,
 }
 
+/// A logged commit's records, appended before its pages are written
+/// (`WriteTx::log_before_pages`): the log holds the commit, and a group's
+/// sync may make it durable at any moment. Unless it is kept (the pages are
+/// written), the commit is dropped from the log (`Env::log_retract`), on an
+/// error or a panic alike.
+struct Appended<'a> {
+    env: &'a Env,
+    txid: TxId,
+    /// Where the records end; None once kept or retracted.
+    end: Option<Lsn>,
+}
+
+impl Appended<'_> {
+    fn keep(mut self) {
+        self.end = None;
+    }
+
+    /// Drops the commit from the log, which failed with `e`. Dropping it
+    /// failing too poisons the database, and the error says so: the commit
+    /// may then come back at the next open.
+    fn retract(mut self, e: Error) -> Error {
+        let Some(end) = self.end.take() else { return e };
+        match self.env.log_retract(self.txid, end) {
+            Ok(()) => e,
+            Err(r) => Error::Poisoned {
+                op: "commit",
+                cause: format!(
+                    "{e}; dropping the commit from the write-ahead log failed too ({r}), so it may come back whole at the next open"
+                ),
+            },
+        }
+    }
+}
+
+impl Drop for Appended<'_> {
+    fn drop(&mut self) {
+        if let Some(end) = self.end.take() {
+            let _ = self.env.log_retract(self.txid, end);
+        }
+    }
+}
+
 /// New pages waiting to be written.
 struct PageSink {
     /// Pages waiting, in `buf[..len]`; the bytes past `len` are earlier
@@ -217,13 +259,19 @@ impl WriteTx {
         let (root, persisted, logged) = if self.log_before_pages() {
             let logged = self.write_log(true)?;
             drop(under_way);
+            let appended = logged.map(|end| Appended { env: &env, txid: self.txid, end: Some(end) });
             match self.write_pages(&mut sink, Then::Nothing) {
-                Ok((root, persisted)) => (root, persisted, logged),
-                Err(e) => {
-                    if let Some(end) = logged {
-                        let _ = env.log_retract(self.txid, end);
+                Ok((root, persisted)) => {
+                    if let Some(a) = appended {
+                        a.keep();
                     }
-                    return Err(e);
+                    (root, persisted, logged)
+                }
+                Err(e) => {
+                    return Err(match appended {
+                        Some(a) => a.retract(e),
+                        None => e,
+                    })
                 }
             }
         } else {
