@@ -966,7 +966,8 @@ uint64_t thunder_txn_id(const struct thunder_txn *txn);
  * @return THUNDER_OK; THUNDER_NOT_FOUND; THUNDER_INVALID_ARGUMENT (NULL
  * argument, empty key); THUNDER_KEY_TOO_LARGE; THUNDER_CORRUPTED (the page
  * holding it is damaged); THUNDER_IO, THUNDER_NO_SPACE, THUNDER_NO_MEMORY,
- * THUNDER_INTERNAL (a write transaction that failed earlier); THUNDER_INTERNAL.
+ * THUNDER_INTERNAL (a write transaction that failed earlier, or now
+ * applying its plain puts: see thunder_put()); THUNDER_INTERNAL.
  *
  * # Safety
  * `txn` must be NULL or a live transaction handle; `key` NULL or `key_len`
@@ -1001,6 +1002,15 @@ enum thunder_status thunder_get_copy(struct thunder_txn *txn,
 
 /**
  * Stores `val` under `key` in the default keyspace.
+ *
+ * A plain put (flags 0) of a value up to the overflow threshold is checked
+ * at once but may be applied later, together with the plain puts after it,
+ * in key order (so that a bulk load of keys in random order touches its
+ * pages in order); the transaction's next other call applies them first,
+ * and sees them. A failure applying them (THUNDER_NO_SPACE, THUNDER_IO,
+ * THUNDER_CORRUPTED, THUNDER_NO_MEMORY, THUNDER_INTERNAL) is returned by
+ * the call that applied them, a later put or the commit included, and
+ * fails the transaction.
  *
  * @param txn borrowed for the call: a write transaction.
  * @param key borrowed for the call: the key, 1 to thunder_max_key_size() bytes.
@@ -1110,7 +1120,8 @@ enum thunder_status thunder_bucket_create_if_missing(struct thunder_txn *txn,
  * THUNDER_TXN_CLOSED (`txn`, or the transaction of `parent`, ended);
  * THUNDER_CORRUPTED;
  * THUNDER_IO, THUNDER_NO_SPACE, THUNDER_NO_MEMORY, THUNDER_INTERNAL (a write
- * transaction that failed earlier); THUNDER_INTERNAL.
+ * transaction that failed earlier, or now applying its plain puts: see
+ * thunder_put()); THUNDER_INTERNAL.
  *
  * # Safety
  * As for thunder_bucket_create().
@@ -1197,7 +1208,8 @@ enum thunder_status thunder_bucket_get_copy(struct thunder_bucket *b,
                                             size_t *val_len);
 
 /**
- * Stores `val` under `key` in bucket `b`; as thunder_put().
+ * Stores `val` under `key` in bucket `b`; as thunder_put() (a plain put
+ * may be applied later, as there).
  *
  * @param b borrowed for the call: a bucket of a write transaction.
  * @param key borrowed for the call: the key.
@@ -1244,7 +1256,8 @@ enum thunder_status thunder_bucket_delete_key(struct thunder_bucket *b,
  * @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (NULL argument, sequence
  * exhausted); THUNDER_READ_ONLY (read transaction); THUNDER_TXN_CLOSED;
  * THUNDER_BUCKET_NOT_FOUND; THUNDER_IO, THUNDER_NO_SPACE, THUNDER_CORRUPTED,
- * THUNDER_NO_MEMORY, THUNDER_INTERNAL (a transaction that failed earlier).
+ * THUNDER_NO_MEMORY, THUNDER_INTERNAL (a transaction that failed earlier,
+ * or now applying its plain puts: see thunder_put()).
  *
  * # Safety
  * `b` must be NULL or a live bucket handle; `out` NULL or writable.
@@ -1309,7 +1322,8 @@ enum thunder_status thunder_bucket_cursor_open(struct thunder_txn *txn,
  * @return THUNDER_OK; THUNDER_NOT_FOUND (empty); THUNDER_INVALID_ARGUMENT
  * (`c` NULL); THUNDER_TXN_CLOSED; THUNDER_BUCKET_NOT_FOUND (its bucket was
  * deleted); THUNDER_CORRUPTED; THUNDER_IO, THUNDER_NO_SPACE,
- * THUNDER_NO_MEMORY, THUNDER_INTERNAL (a write transaction that failed earlier).
+ * THUNDER_NO_MEMORY, THUNDER_INTERNAL (a write transaction that failed
+ * earlier, or now applying its plain puts: see thunder_put()).
  *
  * # Safety
  * `c` must be NULL or a live cursor handle; `key`, `val` NULL or writable.

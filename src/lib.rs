@@ -41,3 +41,6 @@ pub use txn::{Bucket, PutFlags, ReadTx, WriteTx, MAX_BUCKET_NAME, MAX_IN_MEMORY_
 
 #[cfg(test)]
 mod tests;
+/// The tests' random generator, for the test modules outside `tests`.
+#[cfg(test)]
+pub(crate) use tests::Rng;

@@ -152,17 +152,20 @@ pub(crate) fn put(shared: &thunder_txn, bucket: Option<&Bucket>, key: &[u8], val
     with_detached(key, val, |key, val| put_detached(shared, bucket, key, val, flags))
 }
 
+/// A plain put is deferred (`WriteTx::put_deferred`): every other call on
+/// the transaction applies the deferred puts first (`thunder_txn::lock`).
 fn put_detached(shared: &thunder_txn, bucket: Option<&Bucket>, key: &[u8], val: &[u8], flags: u32) -> Result<()> {
-    let mut slot = shared.lock()?;
+    let mut slot = shared.lock_as_is()?;
     let tx = slot.write()?;
     // A failed transaction answers with its failure before the flags are read.
     tx.ensure_usable()?;
     let flags = PutFlags::from_bits(flags).ok_or_else(|| {
         Error::invalid(format!("argument `flags`: unknown bits {:#x}", flags & !PutFlags::ALL.bits()))
     })?;
-    match bucket {
-        None => tx.put_with(key, val, flags),
-        Some(b) => tx.put_with_in(b, key, val, flags),
+    match (bucket, flags) {
+        (_, PutFlags::NONE) => tx.put_deferred(bucket, key, val),
+        (None, _) => tx.put_with(key, val, flags),
+        (Some(b), _) => tx.put_with_in(b, key, val, flags),
     }
 }
 

@@ -152,7 +152,8 @@ pub unsafe extern "C" fn thunder_bucket_create_if_missing(
 /// THUNDER_TXN_CLOSED (`txn`, or the transaction of `parent`, ended);
 /// THUNDER_CORRUPTED;
 /// THUNDER_IO, THUNDER_NO_SPACE, THUNDER_NO_MEMORY, THUNDER_INTERNAL (a write
-/// transaction that failed earlier); THUNDER_INTERNAL.
+/// transaction that failed earlier, or now applying its plain puts: see
+/// thunder_put()); THUNDER_INTERNAL.
 ///
 /// # Safety
 /// As for thunder_bucket_create().
@@ -275,7 +276,8 @@ pub unsafe extern "C" fn thunder_bucket_get_copy(
     })
 }
 
-/// Stores `val` under `key` in bucket `b`; as thunder_put().
+/// Stores `val` under `key` in bucket `b`; as thunder_put() (a plain put
+/// may be applied later, as there).
 ///
 /// @param b borrowed for the call: a bucket of a write transaction.
 /// @param key borrowed for the call: the key.
@@ -337,7 +339,8 @@ pub unsafe extern "C" fn thunder_bucket_delete_key(
 /// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (NULL argument, sequence
 /// exhausted); THUNDER_READ_ONLY (read transaction); THUNDER_TXN_CLOSED;
 /// THUNDER_BUCKET_NOT_FOUND; THUNDER_IO, THUNDER_NO_SPACE, THUNDER_CORRUPTED,
-/// THUNDER_NO_MEMORY, THUNDER_INTERNAL (a transaction that failed earlier).
+/// THUNDER_NO_MEMORY, THUNDER_INTERNAL (a transaction that failed earlier,
+/// or now applying its plain puts: see thunder_put()).
 ///
 /// # Safety
 /// `b` must be NULL or a live bucket handle; `out` NULL or writable.

@@ -215,7 +215,8 @@ unsafe fn step(
 /// @return THUNDER_OK; THUNDER_NOT_FOUND (empty); THUNDER_INVALID_ARGUMENT
 /// (`c` NULL); THUNDER_TXN_CLOSED; THUNDER_BUCKET_NOT_FOUND (its bucket was
 /// deleted); THUNDER_CORRUPTED; THUNDER_IO, THUNDER_NO_SPACE,
-/// THUNDER_NO_MEMORY, THUNDER_INTERNAL (a write transaction that failed earlier).
+/// THUNDER_NO_MEMORY, THUNDER_INTERNAL (a write transaction that failed
+/// earlier, or now applying its plain puts: see thunder_put()).
 ///
 /// # Safety
 /// `c` must be NULL or a live cursor handle; `key`, `val` NULL or writable.

@@ -122,9 +122,22 @@ pub(crate) enum TxnSlot {
 }
 
 impl thunder_txn {
-    /// The slot; `Internal` if a panic poisoned the transaction.
+    /// The slot, a write transaction's deferred puts applied (so that
+    /// whatever the caller reads or changes next sees them); `Internal` if
+    /// a panic poisoned the transaction, or the error that applying them
+    /// failed the transaction with.
     #[inline]
     pub(crate) fn lock(&self) -> Result<MutexGuard<'_, TxnSlot>> {
+        let mut slot = self.lock_as_is()?;
+        if let TxnSlot::Write(tx) = &mut *slot {
+            tx.flush_deferred()?;
+        }
+        Ok(slot)
+    }
+
+    /// The slot, deferred puts left as they are: for `thunder_put`.
+    #[inline]
+    pub(crate) fn lock_as_is(&self) -> Result<MutexGuard<'_, TxnSlot>> {
         self.slot.lock().map_err(|_| poisoned())
     }
 

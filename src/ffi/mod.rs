@@ -7,6 +7,8 @@ mod args;
 mod bucket;
 mod cursor;
 mod db;
+#[cfg(test)]
+mod deferred_tests;
 mod guard;
 mod handles;
 mod library;

@@ -141,7 +141,8 @@ pub unsafe extern "C" fn thunder_txn_id(txn: *const thunder_txn) -> u64 {
 /// @return THUNDER_OK; THUNDER_NOT_FOUND; THUNDER_INVALID_ARGUMENT (NULL
 /// argument, empty key); THUNDER_KEY_TOO_LARGE; THUNDER_CORRUPTED (the page
 /// holding it is damaged); THUNDER_IO, THUNDER_NO_SPACE, THUNDER_NO_MEMORY,
-/// THUNDER_INTERNAL (a write transaction that failed earlier); THUNDER_INTERNAL.
+/// THUNDER_INTERNAL (a write transaction that failed earlier, or now
+/// applying its plain puts: see thunder_put()); THUNDER_INTERNAL.
 ///
 /// # Safety
 /// `txn` must be NULL or a live transaction handle; `key` NULL or `key_len`
@@ -192,6 +193,15 @@ pub unsafe extern "C" fn thunder_get_copy(
 }
 
 /// Stores `val` under `key` in the default keyspace.
+///
+/// A plain put (flags 0) of a value up to the overflow threshold is checked
+/// at once but may be applied later, together with the plain puts after it,
+/// in key order (so that a bulk load of keys in random order touches its
+/// pages in order); the transaction's next other call applies them first,
+/// and sees them. A failure applying them (THUNDER_NO_SPACE, THUNDER_IO,
+/// THUNDER_CORRUPTED, THUNDER_NO_MEMORY, THUNDER_INTERNAL) is returned by
+/// the call that applied them, a later put or the commit included, and
+/// fails the transaction.
 ///
 /// @param txn borrowed for the call: a write transaction.
 /// @param key borrowed for the call: the key, 1 to thunder_max_key_size() bytes.

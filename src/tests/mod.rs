@@ -4,6 +4,7 @@ mod background_sync;
 mod crafted;
 mod crash;
 mod damage_fuzz;
+mod deferred;
 mod faults;
 mod freelist_io;
 mod node_cache;
@@ -15,3 +16,5 @@ mod wal_faults;
 mod workload;
 mod writeback;
 mod young_pages;
+
+pub(crate) use support::Rng;

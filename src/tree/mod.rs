@@ -19,6 +19,7 @@ pub(crate) use cursor::{Item, RawCursor};
 pub(crate) use node::Node;
 pub(crate) use node::NodeRef;
 pub(crate) use ops::{Arena, PageStore, Put, Root, TreeMut};
+pub(crate) use order::head as key_head;
 pub use overflow::MAX_VALUE_LEN;
 pub(crate) use overflow::{header as overflow_header, run_pages as overflow_run_pages};
 #[cfg(test)]

@@ -206,6 +206,11 @@ impl WriteTx {
     /// Makes the transaction's changes durable (per the sync mode) and
     /// visible. On error nothing is committed and the transaction is gone.
     pub fn commit(mut self) -> Result<()> {
+        // A failure applying the deferred puts fails the transaction. Their
+        // buffer goes before the pages are written: it would add to a bulk
+        // load's peak memory.
+        let _ = self.flush_deferred();
+        self.drop_deferred();
         if let Some(e) = self.failure() {
             self.end();
             return Err(e);
@@ -236,6 +241,7 @@ impl WriteTx {
     /// function does the rest of `commit` (the wait, then publishing).
     #[cfg(test)]
     pub(crate) fn commit_until_landed(mut self) -> Result<impl FnOnce() -> Result<()>> {
+        self.flush_deferred()?;
         let res = self.commit_phases();
         let returning = Returning::new(&self.env);
         self.end();

@@ -4,6 +4,7 @@
 
 mod buckets;
 mod commit;
+mod deferred;
 mod log;
 mod read;
 mod read_api;

@@ -16,6 +16,7 @@ use crate::tree::{
     self, overflow_header, overflow_run_pages, Arena, Node, NodeCache, NodeRef, NodeSource, NodeView, OverflowRef,
     PageNode, PageReader, PageStore, Put, RawCursor, Root, TreeMut, Value, MAX_VALUE_LEN,
 };
+use crate::txn::deferred::{self, DeferredPuts};
 use crate::txn::log::TxLog;
 use crate::txn::{check_key, read_api, Bucket, BucketAt, Tree, TxCore};
 use crate::types::{PageId, TxId};
@@ -108,6 +109,8 @@ pub struct WriteTx {
     pub(crate) page_buf: Vec<u8>,
     /// Branches earlier commits wrote, decoded (`tree::cache`).
     pub(crate) nodes: NodeCache,
+    /// Plain puts not applied yet (`put_deferred`).
+    deferred: DeferredPuts,
     ended: bool,
 }
 
@@ -206,6 +209,7 @@ impl WriteTx {
             landed: None,
             page_buf: std::mem::take(&mut ws.page_buf),
             nodes: std::mem::take(&mut ws.nodes),
+            deferred: DeferredPuts::default(),
             ended: false,
             env,
         })
@@ -230,8 +234,15 @@ impl WriteTx {
         }
     }
 
-    /// Runs `f` unless the transaction failed; fails it on a fatal error.
+    /// Runs `f` unless the transaction failed, the deferred puts applied
+    /// first; fails it on a fatal error.
     pub(crate) fn guarded<R>(&mut self, f: impl FnOnce(&mut WriteTx) -> Result<R>) -> Result<R> {
+        self.flush_deferred()?;
+        self.guarded_as_is(f)
+    }
+
+    /// `guarded`, the deferred puts left as they are.
+    fn guarded_as_is<R>(&mut self, f: impl FnOnce(&mut WriteTx) -> Result<R>) -> Result<R> {
         self.ensure_usable()?;
         let r = f(self);
         if let Err(e) = &r {
@@ -337,12 +348,18 @@ impl WriteTx {
         Ok(c.last(self, root, self.version)?.map(|(k, _)| k.to_vec()))
     }
 
-    fn put_at(&mut self, bucket: Option<&Bucket>, key: &[u8], value: &[u8], flags: PutFlags) -> Result<()> {
+    /// The bucket slot of a put, its key and value checked.
+    fn check_put(&self, bucket: Option<&Bucket>, key: &[u8], value: &[u8]) -> Result<u32> {
         let slot = self.slot(bucket)?;
         check_key(key, self.env.config.max_key)?;
         if value.len() as u64 > MAX_VALUE_LEN {
             return Err(Error::ValueTooLarge { len: value.len() as u64, max: MAX_VALUE_LEN });
         }
+        Ok(slot)
+    }
+
+    fn put_at(&mut self, bucket: Option<&Bucket>, key: &[u8], value: &[u8], flags: PutFlags) -> Result<()> {
+        let slot = self.check_put(bucket, key, value)?;
         let root = self.buckets[slot as usize].keys.node;
         if flags.contains(PutFlags::APPEND) {
             if let Some(last) = self.last_key(root)? {
@@ -362,13 +379,65 @@ impl WriteTx {
         } else {
             Value::Inline(value)
         };
+        self.apply_put(slot, key, v)?;
+        self.log_put(slot, key, value);
+        Ok(())
+    }
+
+    /// Puts `v` under `key` in bucket `slot`'s tree.
+    fn apply_put(&mut self, slot: u32, key: &[u8], v: Value<'_>) -> Result<()> {
         let put = self.with_tree(slot, Tree::Keys, |t, root| t.put(root, key, v))?;
         if let Put::Replaced(Some(old)) = put {
             self.free_overflow(old)?;
         }
         self.touch(slot);
-        self.log_put(slot, key, value);
         Ok(())
+    }
+
+    /// `put_in` (or `put` with no bucket), applied later (`txn::deferred`):
+    /// checked and logged now, kept when it is a put of an inline value
+    /// into the bucket the deferred puts go to. Reads through `&self` do
+    /// not see it until `flush_deferred` applies it, which every other
+    /// change and commit do first: a caller deferring puts applies them
+    /// before each read.
+    pub(crate) fn put_deferred(&mut self, bucket: Option<&Bucket>, key: &[u8], value: &[u8]) -> Result<()> {
+        self.ensure_usable()?;
+        if value.len() > self.env.config.overflow_threshold {
+            return self.guarded(|tx| tx.put_at(bucket, key, value, PutFlags::NONE));
+        }
+        let slot = self.check_put(bucket, key, value)?;
+        let limit = deferred::limit(self.arena.live() * self.env.config.page_size);
+        if !self.deferred.admits(slot, key.len() + value.len(), limit) {
+            self.flush_deferred()?;
+        }
+        self.guarded_as_is(|tx| {
+            tx.deferred.push(slot, key, value);
+            tx.touch(slot);
+            tx.log_put(slot, key, value);
+            Ok(())
+        })
+    }
+
+    /// Frees the (applied) deferred puts' buffer.
+    pub(crate) fn drop_deferred(&mut self) {
+        debug_assert!(self.deferred.is_empty() || self.failed.is_some());
+        self.deferred = DeferredPuts::default();
+    }
+
+    /// Applies the deferred puts. An error fails the transaction, whatever
+    /// its kind: the puts were acknowledged and logged.
+    pub(crate) fn flush_deferred(&mut self) -> Result<()> {
+        if self.deferred.is_empty() {
+            return Ok(());
+        }
+        self.ensure_usable()?;
+        let mut puts = std::mem::take(&mut self.deferred);
+        let res = puts.drain(|slot, key, value| self.apply_put(slot, key, Value::Inline(value)));
+        self.deferred = puts;
+        if let Err(e) = &res {
+            self.failed = Some(e.replay());
+        }
+        res
     }
 
     pub(crate) fn delete_at(&mut self, bucket: Option<&Bucket>, key: &[u8]) -> Result<bool> {
