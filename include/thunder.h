@@ -965,8 +965,9 @@ uint64_t thunder_txn_id(const struct thunder_txn *txn);
  *
  * @return THUNDER_OK; THUNDER_NOT_FOUND; THUNDER_INVALID_ARGUMENT (NULL
  * argument, empty key); THUNDER_KEY_TOO_LARGE; THUNDER_CORRUPTED (the page
- * holding it is damaged); THUNDER_IO, THUNDER_NO_SPACE, THUNDER_NO_MEMORY,
- * THUNDER_INTERNAL (a write transaction that failed earlier, or now
+ * holding it is damaged, or, in a write transaction, one that a plain put
+ * it kept goes to: see thunder_put()); THUNDER_IO, THUNDER_NO_SPACE,
+ * THUNDER_NO_MEMORY, THUNDER_INTERNAL (a write transaction that failed earlier, or now
  * applying its plain puts: see thunder_put()); THUNDER_INTERNAL.
  *
  * # Safety
@@ -1281,7 +1282,8 @@ enum thunder_status thunder_bucket_next_sequence(struct thunder_bucket *b, uint6
  * transaction of `bucket`, ended); THUNDER_BUCKET_NOT_FOUND
  * (`bucket` deleted by this transaction); on a write transaction failed by
  * an earlier THUNDER_IO, THUNDER_NO_SPACE, THUNDER_CORRUPTED,
- * THUNDER_NO_MEMORY or THUNDER_INTERNAL, that status; THUNDER_INTERNAL.
+ * THUNDER_NO_MEMORY or THUNDER_INTERNAL, or failing with one now applying
+ * its plain puts (see thunder_put()), that status; THUNDER_INTERNAL.
  *
  * # Safety
  * `txn` must be NULL or a live transaction handle, `bucket` NULL or a live

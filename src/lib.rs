@@ -41,6 +41,7 @@ pub use txn::{Bucket, PutFlags, ReadTx, WriteTx, MAX_BUCKET_NAME, MAX_IN_MEMORY_
 
 #[cfg(test)]
 mod tests;
-/// The tests' random generator, for the test modules outside `tests`.
+/// The tests' random generator and damage tools, for the test modules
+/// outside `tests`.
 #[cfg(test)]
-pub(crate) use tests::Rng;
+pub(crate) use tests::{damaged_root, Rng};

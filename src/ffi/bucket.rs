@@ -21,7 +21,7 @@ pub(crate) unsafe fn parent_of(txn: &thunder_txn, parent: *const thunder_bucket)
     let p = unsafe { handles::get("parent", parent)? };
     if !std::ptr::eq(&*p.shared, txn) {
         // A handle of an ended transaction is closed, whatever it is passed to.
-        if matches!(*p.shared.lock()?, TxnSlot::Closed) {
+        if matches!(*p.shared.lock_as_is()?, TxnSlot::Closed) {
             return Err(Error::TxnClosed("argument `parent`: its transaction was committed or aborted"));
         }
         return Err(Error::invalid("argument `parent` belongs to another transaction"));

@@ -80,7 +80,8 @@ fn open_over<T: crate::txn::TxCore>(tx: &T, bucket: Option<&Bucket>, over: Over)
 /// transaction of `bucket`, ended); THUNDER_BUCKET_NOT_FOUND
 /// (`bucket` deleted by this transaction); on a write transaction failed by
 /// an earlier THUNDER_IO, THUNDER_NO_SPACE, THUNDER_CORRUPTED,
-/// THUNDER_NO_MEMORY or THUNDER_INTERNAL, that status; THUNDER_INTERNAL.
+/// THUNDER_NO_MEMORY or THUNDER_INTERNAL, or failing with one now applying
+/// its plain puts (see thunder_put()), that status; THUNDER_INTERNAL.
 ///
 /// # Safety
 /// `txn` must be NULL or a live transaction handle, `bucket` NULL or a live

@@ -154,3 +154,28 @@ fn deferred_puts_read_back_through_every_call_as_a_model_says() {
         assert_eq!(thunder_close(db), OK);
     }
 }
+
+/// Review: `thunder_txn_id` applied the kept puts (it locks the
+/// transaction as every call does), and when that failed it returned 0 for
+/// a live transaction, with no status to say why, and failed it. It leaves
+/// them as they are now; the next call that reads applies them, and fails.
+#[test]
+fn txn_id_neither_applies_kept_puts_nor_fails_with_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("id.db");
+    crate::damaged_root(&file);
+    let path = CString::new(file.to_str().unwrap()).unwrap();
+    // SAFETY: every call gets live handles and valid buffers.
+    unsafe {
+        let (mut db, mut txn) = (null_mut(), null_mut());
+        assert_eq!(thunder_open(path.as_ptr(), null(), &mut db), OK);
+        assert_eq!(thunder_txn_begin(db, THUNDER_TXN_WRITE, &mut txn), OK);
+        assert_eq!(thunder_put(txn, b"b".as_ptr(), 1, b"2".as_ptr(), 1, 0), OK);
+        assert_eq!(thunder_txn_id(txn), 2);
+        let mut out = EMPTY;
+        assert_eq!(thunder_get(txn, b"z".as_ptr(), 1, &mut out), thunder_status::THUNDER_CORRUPTED);
+        assert_eq!(thunder_txn_id(txn), 2);
+        thunder_txn_abort(txn);
+        assert_eq!(thunder_close(db), OK);
+    }
+}

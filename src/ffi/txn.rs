@@ -121,7 +121,9 @@ pub unsafe extern "C" fn thunder_txn_id(txn: *const thunder_txn) -> u64 {
     guard_value("thunder_txn_id", 0, || {
         // SAFETY: forwarded contract.
         let h = unsafe { handles::get("txn", txn)? };
-        Ok(match &*h.lock()? {
+        // The kept puts are left as they are: the id does not depend on
+        // them, and this call has no status to report their failure with.
+        Ok(match &*h.lock_as_is()? {
             TxnSlot::Read(tx) => tx.id(),
             TxnSlot::Write(tx) => tx.id(),
             TxnSlot::Closed => 0,
@@ -140,8 +142,9 @@ pub unsafe extern "C" fn thunder_txn_id(txn: *const thunder_txn) -> u64 {
 ///
 /// @return THUNDER_OK; THUNDER_NOT_FOUND; THUNDER_INVALID_ARGUMENT (NULL
 /// argument, empty key); THUNDER_KEY_TOO_LARGE; THUNDER_CORRUPTED (the page
-/// holding it is damaged); THUNDER_IO, THUNDER_NO_SPACE, THUNDER_NO_MEMORY,
-/// THUNDER_INTERNAL (a write transaction that failed earlier, or now
+/// holding it is damaged, or, in a write transaction, one that a plain put
+/// it kept goes to: see thunder_put()); THUNDER_IO, THUNDER_NO_SPACE,
+/// THUNDER_NO_MEMORY, THUNDER_INTERNAL (a write transaction that failed earlier, or now
 /// applying its plain puts: see thunder_put()); THUNDER_INTERNAL.
 ///
 /// # Safety

@@ -10,7 +10,7 @@ use crate::{Database, PutFlags};
 
 /// A database whose root (a leaf) is damaged: a byte of its body changed,
 /// its checksum not. Returns its file's bytes.
-fn damaged_root(path: &std::path::Path) -> Vec<u8> {
+pub(crate) fn damaged_root(path: &std::path::Path) -> Vec<u8> {
     let db = Database::open(path).unwrap();
     let mut w = db.begin_write().unwrap();
     w.put(b"a", b"1").unwrap();
@@ -37,10 +37,13 @@ fn a_failure_applying_deferred_puts_fails_the_transaction_at_the_call_that_appli
     assert_eq!(again.kind(), ErrorKind::Corrupted, "the transaction failed: {again}");
     assert_eq!(w.commit().unwrap_err().kind(), ErrorKind::Corrupted);
 
-    // Kept puts reach commit: it applies them, and fails the same way.
+    // Kept puts reach commit: it applies them, and fails the same way, as
+    // the call that met the failure (review: it said "failed earlier").
     let mut w = db.begin_write().unwrap();
     w.put_deferred(None, b"b", b"2").unwrap();
-    assert_eq!(w.commit().unwrap_err().kind(), ErrorKind::Corrupted);
+    let e = w.commit().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupted);
+    assert!(!e.to_string().contains("earlier"), "{e}");
 
     // A put with a flag is applied at once, and fails there.
     let mut w = db.begin_write().unwrap();

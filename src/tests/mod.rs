@@ -17,4 +17,5 @@ mod workload;
 mod writeback;
 mod young_pages;
 
+pub(crate) use deferred::damaged_root;
 pub(crate) use support::Rng;

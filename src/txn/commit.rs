@@ -206,11 +206,16 @@ impl WriteTx {
     /// Makes the transaction's changes durable (per the sync mode) and
     /// visible. On error nothing is committed and the transaction is gone.
     pub fn commit(mut self) -> Result<()> {
-        // A failure applying the deferred puts fails the transaction. Their
-        // buffer goes before the pages are written: it would add to a bulk
-        // load's peak memory.
-        let _ = self.flush_deferred();
+        // A failure applying the deferred puts fails the transaction, and
+        // commit reports it as the call that met it. Their buffer goes
+        // before the pages are written: it would add to a bulk load's peak
+        // memory.
+        let applied = self.flush_deferred();
         self.drop_deferred();
+        if let Err(e) = applied {
+            self.end();
+            return Err(e);
+        }
         if let Some(e) = self.failure() {
             self.end();
             return Err(e);
