@@ -144,8 +144,9 @@ pub unsafe extern "C" fn thunder_txn_id(txn: *const thunder_txn) -> u64 {
 /// argument, empty key); THUNDER_KEY_TOO_LARGE; THUNDER_CORRUPTED (the page
 /// holding it is damaged, or, in a write transaction, one that a plain put
 /// it kept goes to: see thunder_put()); THUNDER_IO, THUNDER_NO_SPACE,
-/// THUNDER_NO_MEMORY, THUNDER_INTERNAL (a write transaction that failed earlier, or now
-/// applying its plain puts: see thunder_put()); THUNDER_INTERNAL.
+/// THUNDER_NO_MEMORY, THUNDER_INTERNAL (a write transaction that failed
+/// earlier, or now applying its plain puts: see thunder_put());
+/// THUNDER_INTERNAL.
 ///
 /// # Safety
 /// `txn` must be NULL or a live transaction handle; `key` NULL or `key_len`

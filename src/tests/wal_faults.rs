@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::error::ErrorKind;
 use crate::options::Options;
 use crate::storage::{Fault, IoBackend, ReadOp, Step, WriteOp};
-use crate::tests::support::{open_fault_wal, FaultWal};
+use crate::tests::support::{copy_as_killed, open_fault_wal, FaultWal};
 use crate::Database;
 
 fn commit(db: &Database, key: &[u8]) -> crate::error::Result<()> {
@@ -169,15 +169,17 @@ fn reopen(fw: FaultWal, path: &std::path::Path) -> Database {
 /// directory as they are), so that the open replays the log.
 fn reopen_killed(fw: FaultWal, path: &std::path::Path) -> Database {
     let image = path.with_extension("killed");
-    std::fs::copy(path, &image).unwrap();
-    let (from, to) = (format!("{}.wal", path.display()), format!("{}.wal", image.display()));
-    std::fs::create_dir(&to).unwrap();
-    for e in std::fs::read_dir(&from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), std::path::Path::new(&to).join(e.file_name())).unwrap();
-    }
+    copy_as_killed(path, &image);
     drop(fw);
     Database::open_with_options(&image, rotating()).unwrap()
+}
+
+/// The steps of `ghost_commit` (a dry run in `dir`): its log append and its
+/// first page write after it (`append_and_page_write`).
+fn ghost_steps(dir: &std::path::Path) -> (u64, u64) {
+    let (steps, res, _) = ghost_commit(&dir.join("dry.db"), None);
+    res.unwrap();
+    append_and_page_write(&steps)
 }
 
 /// A logged commit's steps: its log append (the first write, not a page's)
@@ -197,9 +199,7 @@ fn append_and_page_write(steps: &[Step]) -> (u64, u64) {
 #[test]
 fn a_failed_append_that_landed_does_not_come_back() {
     let dir = tempfile::tempdir().unwrap();
-    let (steps, res, _) = ghost_commit(&dir.path().join("dry.db"), None);
-    res.unwrap();
-    let (append, _) = append_and_page_write(&steps);
+    let (append, _) = ghost_steps(dir.path());
     let path = dir.path().join("g.db");
     let (_, res, fw) = ghost_commit(&path, Some(append));
     assert_eq!(res.unwrap_err().kind(), ErrorKind::Io);
@@ -219,10 +219,8 @@ fn a_failed_append_that_landed_does_not_come_back() {
 #[test]
 fn a_page_write_failing_after_the_append_drops_the_commit_from_the_log() {
     let dir = tempfile::tempdir().unwrap();
-    let (steps, res, _) = ghost_commit(&dir.path().join("dry.db"), None);
-    res.unwrap();
-    let (append, page) = append_and_page_write(&steps);
-    assert!(append < page, "the records are appended before the pages are written: {steps:?}");
+    let (append, page) = ghost_steps(dir.path());
+    assert!(append < page, "the records are appended before the pages are written");
     let path = dir.path().join("p.db");
     let (steps, res, fw) = ghost_commit(&path, Some(page));
     let e = res.unwrap_err();
@@ -250,9 +248,7 @@ fn a_page_write_failing_after_the_append_drops_the_commit_from_the_log() {
 #[test]
 fn a_failed_retraction_says_the_database_is_poisoned_and_the_commit_may_come_back() {
     let dir = tempfile::tempdir().unwrap();
-    let (steps, res, _) = ghost_commit(&dir.path().join("dry.db"), None);
-    res.unwrap();
-    let (_, page) = append_and_page_write(&steps);
+    let (_, page) = ghost_steps(dir.path());
     let fw = open_fault_wal(&dir.path().join("c.db"), rotating()).unwrap();
     put(&fw.db, b"base", b"v").unwrap();
     fw.clock.arm(page, Fault::Cut);

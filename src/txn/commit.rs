@@ -85,7 +85,8 @@ enum Then {
 struct Appended<'a> {
     env: &'a Env,
     txid: TxId,
-    /// Where the records end; None once kept or retracted.
+    /// Where the records end; None once kept or retracted (or for a
+    /// transaction that logged nothing).
     end: Option<Lsn>,
 }
 
@@ -212,11 +213,7 @@ impl WriteTx {
         // memory.
         let applied = self.flush_deferred();
         self.drop_deferred();
-        if let Err(e) = applied {
-            self.end();
-            return Err(e);
-        }
-        if let Some(e) = self.failure() {
+        if let Some(e) = applied.err().or_else(|| self.failure()) {
             self.end();
             return Err(e);
         }
@@ -270,20 +267,13 @@ impl WriteTx {
         let (root, persisted, logged) = if self.log_before_pages() {
             let logged = self.write_log(true)?;
             drop(under_way);
-            let appended = logged.map(|end| Appended { env: &env, txid: self.txid, end: Some(end) });
+            let appended = Appended { env: &env, txid: self.txid, end: logged };
             match self.write_pages(&mut sink, Then::Nothing) {
                 Ok((root, persisted)) => {
-                    if let Some(a) = appended {
-                        a.keep();
-                    }
+                    appended.keep();
                     (root, persisted, logged)
                 }
-                Err(e) => {
-                    return Err(match appended {
-                        Some(a) => a.retract(e),
-                        None => e,
-                    })
-                }
+                Err(e) => return Err(appended.retract(e)),
             }
         } else {
             let then = if self.durable_at_commit() { Then::Sync } else { Then::Nothing };

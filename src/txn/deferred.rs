@@ -91,18 +91,15 @@ impl DeferredPuts {
         let key = |e: &Entry| &bytes[e.at as usize..(e.at + e.klen) as usize];
         // Stable: equal keys keep their arrival order.
         entries.sort_by(|a, b| a.head.cmp(&b.head).then_with(|| key(a).cmp(key(b))));
-        let res = (|| {
-            for (i, e) in entries.iter().enumerate() {
-                // The buffer is in arrival order: the entries a few steps
-                // ahead lie anywhere in it.
-                if let Some(n) = entries.get(i + 8) {
-                    crate::storage::prefetch(&bytes[n.at as usize..(n.at + n.klen + n.vlen) as usize]);
-                }
-                let v = (e.at + e.klen) as usize;
-                apply(self.slot, key(e), &bytes[v..v + e.vlen as usize])?;
+        let res = entries.iter().enumerate().try_for_each(|(i, e)| {
+            // The buffer is in arrival order: the entries a few steps ahead
+            // lie anywhere in it.
+            if let Some(n) = entries.get(i + 8) {
+                crate::storage::prefetch(&bytes[n.at as usize..(n.at + n.klen + n.vlen) as usize]);
             }
-            Ok(())
-        })();
+            let v = (e.at + e.klen) as usize;
+            apply(self.slot, key(e), &bytes[v..v + e.vlen as usize])
+        });
         // The allocations are kept for the next puts unless they are large.
         entries.clear();
         self.entries = entries;

@@ -238,11 +238,6 @@ impl WriteTx {
     /// first; fails it on a fatal error.
     pub(crate) fn guarded<R>(&mut self, f: impl FnOnce(&mut WriteTx) -> Result<R>) -> Result<R> {
         self.flush_deferred()?;
-        self.guarded_as_is(f)
-    }
-
-    /// `guarded`, the deferred puts left as they are.
-    fn guarded_as_is<R>(&mut self, f: impl FnOnce(&mut WriteTx) -> Result<R>) -> Result<R> {
         self.ensure_usable()?;
         let r = f(self);
         if let Err(e) = &r {
@@ -410,12 +405,10 @@ impl WriteTx {
         if !self.deferred.admits(slot, key.len() + value.len(), limit) {
             self.flush_deferred()?;
         }
-        self.guarded_as_is(|tx| {
-            tx.deferred.push(slot, key, value);
-            tx.touch(slot);
-            tx.log_put(slot, key, value);
-            Ok(())
-        })
+        self.deferred.push(slot, key, value);
+        self.touch(slot);
+        self.log_put(slot, key, value);
+        Ok(())
     }
 
     /// Frees the (applied) deferred puts' buffer.
