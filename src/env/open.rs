@@ -170,13 +170,27 @@ fn check_meta_against(meta: &Meta, opts: &Options, len: u64, path: &Path) -> Res
 
 /// Writes the two metas of a new database into an empty file.
 fn init_file(f: &File, path: &Path, page_size: u32) -> Result<Meta> {
-    let meta = Meta { db_id: new_db_id(), ..Meta::empty(page_size) };
-    for slot in 0..2 {
-        let off = slot * page_size as u64;
-        f.write_all_at(&meta.encode(slot), off).map_err(|e| Error::io("write meta", path, Some(off), e))?;
-    }
+    let meta = write_new_metas(path, page_size, |page, off| f.write_all_at(page, off))?;
     f.sync_all().map_err(|e| Error::io("fsync", path, None, e))?;
     sync_parent_dir(path)?;
+    Ok(meta)
+}
+
+/// A new database's metas, written with `write(page, offset)`: slot 1
+/// first, which makes the file two pages long. A kill after that write
+/// leaves slot 0 a hole of zeros, which open takes for a damaged spare
+/// meta, so the file opens. Slot 0 first left a file of one page after
+/// such a kill, refused at every later open as truncated.
+fn write_new_metas(
+    path: &Path,
+    page_size: u32,
+    mut write: impl FnMut(&[u8], u64) -> std::io::Result<()>,
+) -> Result<Meta> {
+    let meta = Meta { db_id: new_db_id(), ..Meta::empty(page_size) };
+    for slot in [1, 0] {
+        let off = slot * page_size as u64;
+        write(&meta.encode(slot), off).map_err(|e| Error::io("write meta", path, Some(off), e))?;
+    }
     Ok(meta)
 }
 
@@ -252,5 +266,46 @@ fn read_meta(io: &dyn IoBackend, path: &Path) -> Result<(Meta, u64)> {
         Selected::NotThunder => Err(Error::Incompatible { path: path.into(), what: "not a thunder database".into() }),
         Selected::Incompatible(what) => Err(Error::Incompatible { path: path.into(), what }),
         Selected::Damaged(what) => Err(Error::Corrupted { page: None, cause: Corruption::Meta { what } }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Database;
+
+    /// A kill at each write of a new file's metas (the writes before it
+    /// done, none after): the next open makes or opens an empty database
+    /// that takes commits.
+    #[test]
+    fn a_kill_while_creating_the_file_leaves_one_that_opens() {
+        for page_size in [4096u32, 65536] {
+            for done in 0..2 {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("new.db");
+                let f =
+                    std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+                let mut left = done;
+                let killed = write_new_metas(&path, page_size, |page, off| match left {
+                    0 => Err(std::io::Error::other("killed")),
+                    _ => {
+                        left -= 1;
+                        f.write_all_at(page, off)
+                    }
+                });
+                assert!(killed.is_err());
+                drop(f);
+                let opts = crate::Options::new().page_size(page_size).unwrap();
+                let db = Database::open_with_options(&path, opts)
+                    .unwrap_or_else(|e| panic!("{page_size}-byte pages, killed after {done} writes: {e}"));
+                assert_eq!(db.begin_read().unwrap().get(b"k").unwrap(), None);
+                let mut w = db.begin_write().unwrap();
+                w.put(b"k", b"v").unwrap();
+                w.commit().unwrap();
+                drop(db);
+                let db = Database::open(&path).unwrap();
+                assert_eq!(db.begin_read().unwrap().get(b"k").unwrap(), Some(&b"v"[..]));
+            }
+        }
     }
 }
