@@ -15,8 +15,8 @@
 //! (`yield_until`), and sleeps on the condvar only if the sync outlasts
 //! `YIELD_FOR`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// The longest a leader waits for a commit under way to append.
@@ -44,6 +44,9 @@ pub(crate) struct GroupCommit {
     gather: Duration,
     /// `State::durable`, readable without the lock (spinning followers).
     durable_now: AtomicU64,
+    /// `State::syncing`, readable without the lock (`syncing`, asked by
+    /// every logged commit).
+    syncing_now: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -57,6 +60,17 @@ struct State {
     /// A failed sync: every later wait fails with it (the database is
     /// poisoned by then).
     failed: Option<String>,
+    /// Threads asleep on `cv`. A notify only when there are any: Rust's
+    /// condvar makes a futex call on every notify, and a lone committer's
+    /// one per commit was a syscall for nobody.
+    sleepers: usize,
+}
+
+impl State {
+    fn set_syncing(&mut self, g: &GroupCommit, on: bool) {
+        self.syncing = on;
+        g.syncing_now.store(on, Ordering::Relaxed);
+    }
 }
 
 impl GroupCommit {
@@ -68,11 +82,12 @@ impl GroupCommit {
     fn with_gather(durable: Lsn, gather: Duration) -> GroupCommit {
         GroupCommit {
             gather,
-            state: Mutex::new(State { durable, syncing: false, committing: 0, failed: None }),
+            state: Mutex::new(State { durable, syncing: false, committing: 0, failed: None, sleepers: 0 }),
             cv: Condvar::new(),
             batches: AtomicU64::new(0),
             commits: AtomicU64::new(0),
             durable_now: AtomicU64::new(durable.0),
+            syncing_now: AtomicBool::new(false),
         }
     }
 
@@ -94,20 +109,20 @@ impl GroupCommit {
                 yield_until(|| self.durable_now.load(Ordering::Acquire) >= lsn.0);
                 st = self.state.lock().unwrap_or_else(|p| p.into_inner());
                 if st.syncing && st.durable < lsn {
-                    st = self.cv.wait(st).unwrap_or_else(|p| p.into_inner());
+                    st = self.sleep(st, None);
                 }
                 continue;
             }
-            st.syncing = true;
+            st.set_syncing(self, true);
             let deadline = Instant::now() + self.gather;
             while st.committing > 0 {
                 let Some(left) = deadline.checked_duration_since(Instant::now()) else { break };
-                st = self.cv.wait_timeout(st, left).unwrap_or_else(|p| p.into_inner()).0;
+                st = self.sleep(st, Some(left));
             }
             drop(st);
             let res = sync();
             st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            st.syncing = false;
+            st.set_syncing(self, false);
             match res {
                 Ok(covered) => {
                     st.durable = st.durable.max(covered);
@@ -116,6 +131,25 @@ impl GroupCommit {
                 }
                 Err(e) => st.failed = Some(e.to_string()),
             }
+            self.wake(&st);
+        }
+    }
+
+    /// Sleeps on the condvar (at most `limit`), counted in `sleepers`.
+    fn sleep<'a>(&self, mut st: MutexGuard<'a, State>, limit: Option<Duration>) -> MutexGuard<'a, State> {
+        st.sleepers += 1;
+        let mut st = match limit {
+            None => self.cv.wait(st).unwrap_or_else(|p| p.into_inner()),
+            Some(d) => self.cv.wait_timeout(st, d).unwrap_or_else(|p| p.into_inner()).0,
+        };
+        st.sleepers -= 1;
+        st
+    }
+
+    /// Wakes every sleeper, if there is one (`st` held, so none can be
+    /// between its check and its sleep).
+    fn wake(&self, st: &State) {
+        if st.sleepers > 0 {
             self.cv.notify_all();
         }
     }
@@ -129,7 +163,7 @@ impl GroupCommit {
 
     /// Whether a leader is syncing (or gathering) now.
     pub fn syncing(&self) -> bool {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).syncing
+        self.syncing_now.load(Ordering::Relaxed)
     }
 
     /// (syncs led, commits made durable by them).
@@ -163,7 +197,7 @@ impl Drop for Committing<'_> {
         let mut st = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
         st.committing -= 1;
         if st.syncing {
-            self.0.cv.notify_all();
+            self.0.wake(&st);
         }
     }
 }
@@ -217,6 +251,7 @@ mod tests {
         assert_eq!(commits, 400);
         assert_eq!(batches, syncs.load(Ordering::Relaxed) as u64);
         assert!(batches < 400, "{batches} syncs for 400 commits: nothing was shared");
+        assert_eq!(g.state.lock().unwrap().sleepers, 0);
     }
 
     #[test]
@@ -231,6 +266,7 @@ mod tests {
                 Ok(Lsn(end.load(Ordering::SeqCst)))
             }
         };
+        let t = Instant::now();
         // A commit under way (its phases begun, not yet appended).
         let under_way = g.committing();
         let leader = {
@@ -244,6 +280,9 @@ mod tests {
         end.store(20, Ordering::SeqCst);
         drop(under_way);
         leader.join().unwrap().unwrap();
+        // Woken by the append, not by the end of its gather.
+        assert!(t.elapsed() < Duration::from_secs(30), "the gathering leader slept through the append");
+        assert_eq!(g.state.lock().unwrap().sleepers, 0);
         g.wait(Lsn(20), sync).unwrap();
         assert_eq!(syncs.load(Ordering::SeqCst), 1, "the leader's sync did not cover the commit under way");
         assert_eq!(g.counts(), (1, 2));
