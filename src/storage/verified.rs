@@ -1,5 +1,6 @@
 //! One "verified" bit per page: set once a page's checksum and structure have
-//! been checked in this process, cleared when the page is allocated again.
+//! been checked in this process, or once a commit of this process wrote the
+//! page from its own nodes; cleared when the page is allocated again.
 //! Committed pages are immutable until freed, so a set bit makes every later
 //! read of the page free of checksum cost.
 //!

@@ -506,3 +506,27 @@ fn ascending_loads_and_compactions_fill_their_pages() {
     c.check().unwrap();
     assert_eq!(c.stat().unwrap().key_count, n as u64);
 }
+
+/// A page a commit wrote from its own nodes is marked verified: its next
+/// reader does not check its checksum again (each commit's new path did
+/// cost its next reader a checksum per page). A reopen checks it as any
+/// page read from the file.
+#[test]
+fn pages_a_commit_wrote_are_not_checked_again_by_their_readers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.db");
+    let db = Database::open(&path).unwrap();
+    let mut w = db.begin_write().unwrap();
+    for i in 0..2000u32 {
+        w.put(&i.to_be_bytes(), &[7u8; 40]).unwrap();
+    }
+    w.commit().unwrap();
+    let root = db.env.readers.current().root.keys.root;
+    assert!(!root.is_none());
+    assert!(db.env.pages.verified.get(root.0), "the root page the commit wrote is not marked verified");
+    drop(db);
+    let db = Database::open(&path).unwrap();
+    assert!(!db.env.pages.verified.get(root.0));
+    assert_eq!(db.begin_read().unwrap().get(&7u32.to_be_bytes()).unwrap(), Some(&[7u8; 40][..]));
+    assert!(db.env.pages.verified.get(root.0), "a page read after reopen is verified on its first read");
+}

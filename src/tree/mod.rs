@@ -24,6 +24,8 @@ pub use overflow::MAX_VALUE_LEN;
 pub(crate) use overflow::{header as overflow_header, run_pages as overflow_run_pages};
 #[cfg(test)]
 pub(crate) use page::leaf_entry_size;
+#[cfg(debug_assertions)]
+pub(crate) use page::validate as validate_page;
 pub(crate) use page::{max_key_len, OverflowRef, Value};
 pub(crate) use record::{BucketRecord, TreeRef, MAX_BUCKET_NAME, RECORD_LEN};
 pub(crate) use view::{depth, get, NodeSource, NodeView, PageNode, PageReader};

@@ -129,13 +129,15 @@ struct PageSink {
     buf: Vec<u8>,
     len: usize,
     ids: Vec<PageId>,
+    /// Which of `ids` are tree nodes (`node`): marked verified once written.
+    nodes: Vec<PageId>,
     page_size: usize,
 }
 
 impl PageSink {
     /// A sink writing through `buf`, whatever it holds.
     fn new(page_size: usize, buf: Vec<u8>) -> PageSink {
-        PageSink { buf, len: 0, ids: Vec::new(), page_size }
+        PageSink { buf, len: 0, ids: Vec::new(), nodes: Vec::new(), page_size }
     }
 
     /// The buffer, to keep for the next commit when it is small.
@@ -162,6 +164,16 @@ impl PageSink {
             self.buf.resize(self.len, 0);
         }
         &mut self.buf[at..self.len]
+    }
+
+    /// `page` for a tree node's encoding. Once written, the page is marked
+    /// verified: this process made it and can read it without checking its
+    /// checksum. The next reader of each commit's new path used to verify
+    /// it again: a CRC over each page, on the hot path of every workload
+    /// that mixes reads with small commits.
+    fn node(&mut self, id: PageId) -> &mut [u8] {
+        self.nodes.push(id);
+        self.page(id)
     }
 
     /// A run of pages starting at `first`.
@@ -196,6 +208,9 @@ impl PageSink {
                 let (first, last) = (ops[0].offset, ops[ops.len() - 1].offset + ps as u64);
                 let _ = env.pages.io.start_writeback(first..last);
             }
+        }
+        for id in self.nodes.drain(..) {
+            env.pages.verified.set(id.0);
         }
         self.len = 0;
         self.ids.clear();
@@ -472,9 +487,14 @@ impl WriteTx {
                 continue;
             }
             let page = self.alloc_pages(1)?;
-            let buf = sink.page(page);
+            let buf = sink.node(page);
             let node = self.arena.get(id);
             node.encode(buf, page, self.txid)?;
+            // The page is marked verified once written (`PageSink::node`).
+            #[cfg(debug_assertions)]
+            if let Err(cause) = crate::tree::validate_page(buf, page) {
+                panic!("node encoded to page {page} does not validate: {cause:?}");
+            }
             // A leaf stays in the arena, freed with it once the commit is
             // done. Dropped here, one by one, their buffers went back to
             // malloc between the allocations of each flush, and each of
