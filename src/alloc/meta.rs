@@ -150,6 +150,19 @@ impl Meta {
         page
     }
 
+    /// Whether `prefix` is the start of the meta a new file gets in slot
+    /// `slot` at `page_size` (`Meta::empty` with a database id, as open
+    /// writes it), whatever the id: what a kill or power cut during that
+    /// write leaves. The page is fixed by the id, so every byte of the
+    /// prefix, the checksum included, is compared.
+    pub fn is_new_meta_prefix(prefix: &[u8], slot: u64, page_size: u32) -> bool {
+        if prefix.len() < 152 || prefix.len() > page_size as usize {
+            return false;
+        }
+        let db_id = le::u64_at(prefix, 144);
+        Meta { db_id, ..Meta::empty(page_size) }.encode(slot).starts_with(prefix)
+    }
+
     /// The first byte of `page`, a meta, that must be zero and is not: the
     /// flags other than `FLAG_LOG_LIVE` and `FLAG_LOG_CLEAN` (offset 44),
     /// the reserved word (124) and the tail (156 on). Open does not look at them (a newer writer

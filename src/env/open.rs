@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::Arc;
 
-use crate::alloc::{new_db_id, select_meta, Meta, Selected};
+use crate::alloc::{new_db_id, select_meta, Meta, Selected, PAGE_SIZES};
 use crate::env::durability::Durability;
 use crate::env::pages::{read_at, Pages};
 use crate::env::readers::Readers;
@@ -73,12 +73,23 @@ impl Env {
             false => None,
         };
         let len = file_len(&f, path)?;
+        // A creation cut short in its first meta write holds no commit: it
+        // is made again, at the page size it was begun with.
+        let cut = if len == 0 { None } else { cut_short_creation(&f, path, len)? };
+        if cut.is_some() {
+            if opts.read_only {
+                let what = "a new database whose creation was cut short (a read-write open makes it again)";
+                return Err(Error::Incompatible { path: path.into(), what: what.into() });
+            }
+            f.set_len(0).map_err(|e| Error::io("truncate", path, None, e))?;
+        }
+        let len = if cut.is_some() { 0 } else { len };
         let io = backend(f.try_clone().map_err(|e| Error::io("dup", path, None, e))?, &opts)?;
         let (meta, slot) = if len == 0 {
             if opts.read_only {
                 return Err(Error::Incompatible { path: path.into(), what: "empty file opened read-only".into() });
             }
-            let ps = opts.page_size.unwrap_or(4096);
+            let ps = opts.page_size.or(cut).unwrap_or(4096);
             opts.check_for_page_size(ps)?;
             // Segments another database of this name left in the log
             // directory go first: once the new file has its metas, a later
@@ -106,6 +117,10 @@ impl Env {
             // What we read may sit in the page cache only (a crash between a
             // meta write and its fsync): make it the durable snapshot.
             io.sync().map_err(|e| Error::io("fsync", path, None, e))?;
+            // And its name: a process killed after writing a new file's
+            // metas, before syncing its directory, left a file whose
+            // directory entry may not be durable yet.
+            sync_parent_dir(path)?;
         }
         let meta = match meta.db_id {
             0 if !opts.read_only => give_id(&*io, path, meta, slot, &wal_dir)?,
@@ -194,6 +209,26 @@ fn write_new_metas(
     Ok(meta)
 }
 
+/// The page size of a new file whose creation a kill or power cut stopped
+/// during its first meta write (`write_new_metas`): shorter than two
+/// pages, zeros where slot 0 goes, then the start of a new database's slot
+/// 1 meta. It holds no commit. None for any other file.
+fn cut_short_creation(f: &File, path: &Path, len: u64) -> Result<Option<u32>> {
+    let largest = PAGE_SIZES.iter().copied().max().unwrap_or(65536) as u64;
+    if len >= 2 * largest {
+        return Ok(None);
+    }
+    let mut buf = vec![0u8; len as usize];
+    f.read_exact_at(&mut buf, 0).map_err(|e| Error::io("read", path, Some(0), e))?;
+    Ok(PAGE_SIZES.into_iter().find(|&ps| {
+        let ps = ps as usize;
+        buf.len() > ps
+            && buf.len() < 2 * ps
+            && buf[..ps].iter().all(|&b| b == 0)
+            && Meta::is_new_meta_prefix(&buf[ps..], 1, ps as u32)
+    }))
+}
+
 /// A file made before database ids (0 in its metas) gets one at its first
 /// read-write open, before its log is read: otherwise it would log under 0,
 /// and a backup or compacted copy of it (which gets an id) put back in its
@@ -274,38 +309,82 @@ mod tests {
     use super::*;
     use crate::Database;
 
-    /// A kill at each write of a new file's metas (the writes before it
-    /// done, none after): the next open makes or opens an empty database
-    /// that takes commits.
+    /// A kill or power cut at each write of a new file's metas: the writes
+    /// before it done, the one it hits landed in part (`cut` bytes, 0 for
+    /// none), none after. The next open makes or opens an empty database,
+    /// at the page size the creation began with, that takes commits. A
+    /// read-only open says why it cannot.
     #[test]
     fn a_kill_while_creating_the_file_leaves_one_that_opens() {
-        for page_size in [4096u32, 65536] {
+        for page_size in [4096u32, 16384, 65536] {
+            let ps = page_size as usize;
             for done in 0..2 {
-                let dir = tempfile::tempdir().unwrap();
-                let path = dir.path().join("new.db");
-                let f =
-                    std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
-                let mut left = done;
-                let killed = write_new_metas(&path, page_size, |page, off| match left {
-                    0 => Err(std::io::Error::other("killed")),
-                    _ => {
-                        left -= 1;
-                        f.write_all_at(page, off)
+                for cut in [0, 512, 4096, ps / 2, ps - 512].into_iter().filter(|&c| c < ps) {
+                    let case = format!("{page_size}-byte pages, killed in write {done} after {cut} bytes");
+                    let dir = tempfile::tempdir().unwrap();
+                    let path = dir.path().join("new.db");
+                    let f = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path).unwrap();
+                    let mut left = done;
+                    let killed = write_new_metas(&path, page_size, |page, off| match left {
+                        0 => {
+                            f.write_all_at(&page[..cut], off)?;
+                            Err(std::io::Error::other("killed"))
+                        }
+                        _ => {
+                            left -= 1;
+                            f.write_all_at(page, off)
+                        }
+                    });
+                    assert!(killed.is_err());
+                    drop(f);
+                    let len = std::fs::metadata(&path).unwrap().len();
+                    if len != 0 && len < 2 * page_size as u64 {
+                        let ro = Database::open_with_options(&path, crate::Options::new().read_only(true));
+                        let err = ro.err().unwrap_or_else(|| panic!("{case}: opened read-only"));
+                        assert_eq!(err.kind(), crate::ErrorKind::Incompatible, "{case}: {err}");
+                        assert!(err.to_string().contains("creation was cut short"), "{case}: {err}");
                     }
-                });
-                assert!(killed.is_err());
-                drop(f);
-                let opts = crate::Options::new().page_size(page_size).unwrap();
-                let db = Database::open_with_options(&path, opts)
-                    .unwrap_or_else(|e| panic!("{page_size}-byte pages, killed after {done} writes: {e}"));
-                assert_eq!(db.begin_read().unwrap().get(b"k").unwrap(), None);
-                let mut w = db.begin_write().unwrap();
-                w.put(b"k", b"v").unwrap();
-                w.commit().unwrap();
-                drop(db);
-                let db = Database::open(&path).unwrap();
-                assert_eq!(db.begin_read().unwrap().get(b"k").unwrap(), Some(&b"v"[..]));
+                    let opts = match len {
+                        0 => crate::Options::new().page_size(page_size).unwrap(),
+                        _ => crate::Options::new(),
+                    };
+                    let db = Database::open_with_options(&path, opts).unwrap_or_else(|e| panic!("{case}: {e}"));
+                    assert_eq!(db.env.config.page_size, ps, "{case}");
+                    assert_eq!(db.begin_read().unwrap().get(b"k").unwrap(), None);
+                    let mut w = db.begin_write().unwrap();
+                    w.put(b"k", b"v").unwrap();
+                    w.commit().unwrap();
+                    drop(db);
+                    let db = Database::open(&path).unwrap();
+                    assert_eq!(db.begin_read().unwrap().get(b"k").unwrap(), Some(&b"v"[..]), "{case}");
+                    db.check().unwrap_or_else(|e| panic!("{case}: check: {e}"));
+                }
             }
+        }
+    }
+
+    /// A file shorter than two pages is made again only when it is exactly
+    /// that: a one-page file holding a new database's meta in slot 0, or
+    /// zeros then a slot 1 meta with a commit, stays refused.
+    #[test]
+    fn only_a_cut_short_creation_is_made_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let meta = Meta { db_id: 9, ..Meta::empty(4096) };
+        let committed = Meta { txid: crate::types::TxId(3), ..meta };
+        let mut slot1 = committed.encode(1);
+        slot1.truncate(2048);
+        let mut zeros_then_committed = vec![0u8; 4096];
+        zeros_then_committed.extend_from_slice(&slot1);
+        let cases: [(&str, Vec<u8>); 3] = [
+            ("slot 0 alone", meta.encode(0)),
+            ("zeros, then part of a committed slot 1", zeros_then_committed),
+            ("zeros", vec![0u8; 6144]),
+        ];
+        for (what, bytes) in cases {
+            std::fs::write(&path, &bytes).unwrap();
+            Database::open(&path).err().unwrap_or_else(|| panic!("{what}: opened"));
+            assert_eq!(std::fs::read(&path).unwrap(), bytes, "{what}: the file was changed");
         }
     }
 }
