@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -354,6 +355,50 @@ static void read_only_database(void) {
   thunder_options_free(o);
 }
 
+/* A database in a directory this process may search but not read (mode
+ * 0311: it cannot open the directory to fsync it) opens read-write and
+ * takes commits, as it always did: the fsync of the directory a read-write
+ * open does is skipped there. Run as root, the check runs in a child that
+ * drops to uid/gid 65534, since root reads any directory. */
+static void unreadable_directory(void) {
+  char dir[4096], path[4200];
+  const char *base = getenv("THUNDER_TEST_DIR") ? getenv("THUNDER_TEST_DIR") : "/tmp";
+  snprintf(dir, sizeof dir, "%s/searchonly", base);
+  snprintf(path, sizeof path, "%s/db", dir);
+  remove(path);
+  rmdir(dir);
+  CHECK(mkdir(dir, 0755) == 0);
+  thunder_db *db = NULL;
+  CHECK_OK(thunder_open(path, NULL, &db));
+  CHECK_OK(thunder_close(db));
+  const uid_t nobody = 65534;
+  int root = geteuid() == 0;
+  if (root) {
+    CHECK(chown(dir, nobody, nobody) == 0 && chown(path, nobody, nobody) == 0);
+    /* the parents must let nobody through */
+    CHECK(chmod(base, 0755) == 0);
+  }
+  CHECK(chmod(dir, 0311) == 0);
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    if (root && (setgid(nobody) != 0 || setuid(nobody) != 0)) _exit(3);
+    thunder_txn *t = NULL;
+    CHECK_OK(thunder_open(path, NULL, &db));
+    CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &t));
+    CHECK_OK(thunder_put(t, K("key"), K("value"), 0));
+    CHECK_OK(thunder_txn_commit(t));
+    CHECK_OK(thunder_close(db));
+    _exit(0);
+  }
+  int status = 0;
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(chmod(dir, 0755) == 0);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  remove(path);
+  rmdir(dir);
+}
+
 static void stats(void) {
   thunder_db *db = NULL;
   thunder_txn *w = NULL, *r[3];
@@ -548,6 +593,7 @@ int main(void) {
   missing_empty_foreign();
   page_size_and_threshold();
   read_only_database();
+  unreadable_directory();
   stats();
   key_sizes();
   value_size();

@@ -16,8 +16,8 @@ use crate::env::{Config, Env};
 use crate::error::{Corruption, Error, Result};
 use crate::options::{IoBackendKind, Options};
 use crate::storage::{
-    lock_dir, lock_file, open_auto, open_file, sync_parent_dir, Backend, IoBackend, Mmap, VerifiedBits, WriteOp,
-    WriteSyncError,
+    lock_dir, lock_file, open_auto, open_file, sync_parent_dir, sync_parent_dir_if_readable, Backend, IoBackend, Mmap,
+    VerifiedBits, WriteOp, WriteSyncError,
 };
 use crate::tree::max_key_len;
 use crate::types::Lsn;
@@ -120,7 +120,7 @@ impl Env {
             // And its name: a process killed after writing a new file's
             // metas, before syncing its directory, left a file whose
             // directory entry may not be durable yet.
-            sync_parent_dir(path)?;
+            sync_parent_dir_if_readable(path)?;
         }
         let meta = match meta.db_id {
             0 if !opts.read_only => give_id(&*io, path, meta, slot, &wal_dir)?,

@@ -115,11 +115,26 @@ pub fn start_writeback(file: &File, range: std::ops::Range<u64>) -> io::Result<(
 
 /// fsyncs the directory holding `path`, so a newly created file's name is durable.
 pub fn sync_parent_dir(path: &Path) -> Result<()> {
+    sync_dir_of(path, false)
+}
+
+/// `sync_parent_dir` for a file that had its name before this process
+/// opened it: a directory this process may search but not read (so not
+/// open) is left as it is, as opening the file there worked before.
+pub fn sync_parent_dir_if_readable(path: &Path) -> Result<()> {
+    sync_dir_of(path, true)
+}
+
+fn sync_dir_of(path: &Path, skip_unreadable: bool) -> Result<()> {
     let dir: PathBuf = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let d = File::open(&dir).map_err(|e| Error::io("open directory", &dir, None, e))?;
+    let d = match File::open(&dir) {
+        Ok(d) => d,
+        Err(e) if skip_unreadable && e.kind() == io::ErrorKind::PermissionDenied => return Ok(()),
+        Err(e) => return Err(Error::io("open directory", &dir, None, e)),
+    };
     d.sync_all().map_err(|e| Error::io("fsync directory", &dir, None, e))
 }
 
