@@ -72,18 +72,21 @@ impl Env {
             true => Some(lock_dir(&wal_dir, !opts.read_only, opts.lock_timeout).inspect_err(discard_new)?),
             false => None,
         };
-        let len = file_len(&f, path)?;
         // A creation cut short in its first meta write holds no commit: it
         // is made again, at the page size it was begun with.
-        let cut = if len == 0 { None } else { cut_short_creation(&f, path, len)? };
-        if cut.is_some() {
-            if opts.read_only {
+        let len = file_len(&f, path)?;
+        let cut = cut_short_creation(&f, path, len)?;
+        let len = match cut {
+            None => len,
+            Some(_) if opts.read_only => {
                 let what = "a new database whose creation was cut short (a read-write open makes it again)";
                 return Err(Error::Incompatible { path: path.into(), what: what.into() });
             }
-            f.set_len(0).map_err(|e| Error::io("truncate", path, None, e))?;
-        }
-        let len = if cut.is_some() { 0 } else { len };
+            Some(_) => {
+                f.set_len(0).map_err(|e| Error::io("truncate", path, None, e))?;
+                0
+            }
+        };
         let io = backend(f.try_clone().map_err(|e| Error::io("dup", path, None, e))?, &opts)?;
         let (meta, slot) = if len == 0 {
             if opts.read_only {
@@ -113,13 +116,14 @@ impl Env {
         let ps64 = meta.page_size as u64;
         let reserve = opts.max_size_bytes().max(len).next_multiple_of(ps64);
         let map = Mmap::new(&f, reserve as usize, len).map_err(|e| Error::io("mmap", path, None, e))?;
-        if !opts.read_only {
+        if !opts.read_only && !created {
             // What we read may sit in the page cache only (a crash between a
-            // meta write and its fsync): make it the durable snapshot.
+            // meta write and its fsync): make it the durable snapshot. And
+            // its name: a process killed after writing a new file's metas,
+            // before syncing its directory, left a file whose directory
+            // entry may not be durable yet. (A file made here was synced,
+            // name and all, by `init_file`.)
             io.sync().map_err(|e| Error::io("fsync", path, None, e))?;
-            // And its name: a process killed after writing a new file's
-            // metas, before syncing its directory, left a file whose
-            // directory entry may not be durable yet.
             sync_parent_dir_if_readable(path)?;
         }
         let meta = match meta.db_id {
@@ -213,20 +217,16 @@ fn write_new_metas(
 /// during its first meta write (`write_new_metas`): shorter than two
 /// pages, zeros where slot 0 goes, then the start of a new database's slot
 /// 1 meta. It holds no commit. None for any other file.
+/// Only a length between one and two pages of a legal size (at most one
+/// size fits) is read.
 fn cut_short_creation(f: &File, path: &Path, len: u64) -> Result<Option<u32>> {
-    let largest = PAGE_SIZES.iter().copied().max().unwrap_or(65536) as u64;
-    if len >= 2 * largest {
+    let Some(ps) = PAGE_SIZES.into_iter().find(|&ps| len > ps as u64 && len < 2 * ps as u64) else {
         return Ok(None);
-    }
+    };
     let mut buf = vec![0u8; len as usize];
     f.read_exact_at(&mut buf, 0).map_err(|e| Error::io("read", path, Some(0), e))?;
-    Ok(PAGE_SIZES.into_iter().find(|&ps| {
-        let ps = ps as usize;
-        buf.len() > ps
-            && buf.len() < 2 * ps
-            && buf[..ps].iter().all(|&b| b == 0)
-            && Meta::is_new_meta_prefix(&buf[ps..], 1, ps as u32)
-    }))
+    let (slot0, slot1) = buf.split_at(ps as usize);
+    Ok((slot0.iter().all(|&b| b == 0) && Meta::is_new_meta_prefix(slot1, 1, ps)).then_some(ps))
 }
 
 /// A file made before database ids (0 in its metas) gets one at its first

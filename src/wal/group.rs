@@ -44,17 +44,16 @@ pub(crate) struct GroupCommit {
     gather: Duration,
     /// `State::durable`, readable without the lock (spinning followers).
     durable_now: AtomicU64,
-    /// `State::syncing`, readable without the lock (`syncing`, asked by
-    /// every logged commit).
-    syncing_now: AtomicBool,
+    /// A leader is syncing (or gathering before it syncs). Written under
+    /// `state`'s lock, so read there it is exact; read without it
+    /// (`syncing`, asked by every logged commit) it is a hint.
+    syncing: AtomicBool,
 }
 
 #[derive(Debug)]
 struct State {
     /// Everything before this LSN is durable.
     durable: Lsn,
-    /// A leader is syncing (or gathering before it syncs).
-    syncing: bool,
     /// Commits under way that will append (see `Committing`).
     committing: usize,
     /// A failed sync: every later wait fails with it (the database is
@@ -66,13 +65,6 @@ struct State {
     sleepers: usize,
 }
 
-impl State {
-    fn set_syncing(&mut self, g: &GroupCommit, on: bool) {
-        self.syncing = on;
-        g.syncing_now.store(on, Ordering::Relaxed);
-    }
-}
-
 impl GroupCommit {
     /// `durable`: where the log is known durable (its end at open).
     pub fn new(durable: Lsn) -> GroupCommit {
@@ -82,12 +74,12 @@ impl GroupCommit {
     fn with_gather(durable: Lsn, gather: Duration) -> GroupCommit {
         GroupCommit {
             gather,
-            state: Mutex::new(State { durable, syncing: false, committing: 0, failed: None, sleepers: 0 }),
+            state: Mutex::new(State { durable, committing: 0, failed: None, sleepers: 0 }),
             cv: Condvar::new(),
             batches: AtomicU64::new(0),
             commits: AtomicU64::new(0),
             durable_now: AtomicU64::new(durable.0),
-            syncing_now: AtomicBool::new(false),
+            syncing: AtomicBool::new(false),
         }
     }
 
@@ -104,16 +96,16 @@ impl GroupCommit {
             if let Some(cause) = &st.failed {
                 return Err(Error::Poisoned { op: "commit", cause: cause.clone() });
             }
-            if st.syncing {
+            if self.syncing() {
                 drop(st);
                 yield_until(|| self.durable_now.load(Ordering::Acquire) >= lsn.0);
                 st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-                if st.syncing && st.durable < lsn {
+                if self.syncing() && st.durable < lsn {
                     st = self.sleep(st, None);
                 }
                 continue;
             }
-            st.set_syncing(self, true);
+            self.syncing.store(true, Ordering::Relaxed);
             let deadline = Instant::now() + self.gather;
             while st.committing > 0 {
                 let Some(left) = deadline.checked_duration_since(Instant::now()) else { break };
@@ -122,7 +114,7 @@ impl GroupCommit {
             drop(st);
             let res = sync();
             st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            st.set_syncing(self, false);
+            self.syncing.store(false, Ordering::Relaxed);
             match res {
                 Ok(covered) => {
                     st.durable = st.durable.max(covered);
@@ -163,7 +155,7 @@ impl GroupCommit {
 
     /// Whether a leader is syncing (or gathering) now.
     pub fn syncing(&self) -> bool {
-        self.syncing_now.load(Ordering::Relaxed)
+        self.syncing.load(Ordering::Relaxed)
     }
 
     /// (syncs led, commits made durable by them).
@@ -196,7 +188,7 @@ impl Drop for Committing<'_> {
     fn drop(&mut self) {
         let mut st = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
         st.committing -= 1;
-        if st.syncing {
+        if self.0.syncing() {
             self.0.wake(&st);
         }
     }
@@ -274,7 +266,7 @@ mod tests {
             std::thread::spawn(move || g.wait(Lsn(10), sync))
         };
         // Once the leader gathers, the commit appends and ends its phases.
-        while !g.state.lock().unwrap().syncing && !leader.is_finished() {
+        while !g.syncing() && !leader.is_finished() {
             std::thread::yield_now();
         }
         end.store(20, Ordering::SeqCst);
