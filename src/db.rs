@@ -189,8 +189,8 @@ impl Database {
     /// page of the latest snapshot.
     pub fn check(&self) -> Result<Report> {
         let spare_meta_damaged = self.env.check_metas()?;
-        let tx = self.begin_read()?;
-        let report = check::run(&tx.page_reader(), tx.meta())?;
+        let (tx, meta) = ReadTx::begin_with_meta(self.env.clone())?;
+        let report = check::run(&tx.page_reader(), &meta)?;
         Ok(Report { spare_meta_damaged, ..report })
     }
 
@@ -203,9 +203,9 @@ impl Database {
     /// synced (see `copy::Staged`). `InvalidArgument` if `dest` exists or
     /// is this database. Returns the copy's size in bytes.
     pub fn backup(&self, dest: impl AsRef<Path>) -> Result<u64> {
-        let tx = self.begin_read()?;
+        let (tx, meta) = ReadTx::begin_with_meta(self.env.clone())?;
         let staged = Staged::new(self.path(), dest.as_ref())?;
-        let len = copy::write_snapshot(&tx, staged.file(), staged.temp_path())?;
+        let len = copy::write_snapshot(&tx, &meta, staged.file(), staged.temp_path())?;
         staged.install()?;
         Ok(len)
     }

@@ -24,12 +24,13 @@ use crate::types::PageId;
 /// Largest single read and write of the copy.
 const CHUNK_BYTES: u64 = 1 << 20;
 
-/// Writes the snapshot `tx` reads to `file` (empty, at `path`): a complete
-/// database file, not yet synced. Returns its length in bytes.
-pub(crate) fn write_snapshot(tx: &ReadTx, file: &File, path: &Path) -> Result<u64> {
+/// Writes the snapshot `tx` reads, whose meta is `snapshot`, to `file`
+/// (empty, at `path`): a complete database file, not yet synced. Returns
+/// its length in bytes.
+pub(crate) fn write_snapshot(tx: &ReadTx, snapshot: &Meta, file: &File, path: &Path) -> Result<u64> {
     // A new id: the copy is a database of its own, and the source's log
     // (which a copy put in the source's place would find) is not its log.
-    let meta = Meta { checkpoint_lsn: 0, db_id: new_db_id(), log: LogMark::Clean, ..*tx.meta() };
+    let meta = Meta { checkpoint_lsn: 0, db_id: new_db_id(), log: LogMark::Clean, ..*snapshot };
     let reader = tx.page_reader();
     let ps = reader.page_size as u64;
     // The stored freelist, when the snapshot has one and it reads whole.

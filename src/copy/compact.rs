@@ -21,7 +21,7 @@ pub(crate) const BATCH_BYTES: usize = 32 << 20;
 /// committing every `batch` bytes of keys and inline values.
 pub(crate) fn copy_trees(src: &ReadTx, begin: impl FnMut() -> Result<WriteTx>, batch: usize) -> Result<()> {
     let mut out = Target::new(begin, batch)?;
-    let root_seq = src.meta().root.sequence;
+    let root_seq = src.root().sequence;
     if root_seq != 0 {
         out.tx()?.set_sequence(None, root_seq)?;
     }
@@ -30,7 +30,7 @@ pub(crate) fn copy_trees(src: &ReadTx, begin: impl FnMut() -> Result<WriteTx>, b
     // one reached again is a cycle in the bucket hierarchy (a damaged
     // record), which the depth-first walk would follow forever.
     let mut catalogs = std::collections::HashSet::new();
-    catalogs.insert(src.meta().root.children.root.0);
+    catalogs.insert(src.root().children.root.0);
     // One cursor over child names per level of the path being visited.
     let mut levels: Vec<(Option<Bucket>, Cursor<'_, ReadTx>)> = vec![(None, src.bucket_cursor(None))];
     while let Some((parent, names)) = levels.last_mut() {

@@ -119,7 +119,7 @@ pub(crate) fn dump(db: &Database) -> Result<State> {
         };
         let keys = it.map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec()))).collect::<Result<_>>()?;
         let sequence = match &b {
-            None => tx.meta().root.sequence,
+            None => tx.root().sequence,
             Some(Bucket { at: BucketAt::Record(r), .. }) => r.sequence,
             Some(_) => unreachable!("read transactions hand out records"),
         };
