@@ -159,9 +159,10 @@ pub unsafe extern "C" fn thunder_sync(db: *mut thunder_db) -> thunder_status {
 
 /// Checkpoints: writes everything committed to the data file and makes it
 /// the durable snapshot (data synced, meta written and synced). With a
-/// write-ahead log, the log segments before it are removed and pages freed
-/// since the previous checkpoint become reusable; without one this is
-/// thunder_sync().
+/// write-ahead log, the space of the log records before it is given back
+/// (older segments removed, a hole punched in the current one where the
+/// filesystem can) and pages freed since the previous checkpoint become
+/// reusable; without one this is thunder_sync().
 ///
 /// @param db borrowed for the call: the database.
 ///

@@ -88,6 +88,35 @@ pub fn grow(file: &File, new_len: u64) -> io::Result<()> {
     }
 }
 
+/// Gives back the blocks of `range` of `file` (fallocate with
+/// `FALLOC_FL_PUNCH_HOLE`): its length stays, and the range reads as zeros
+/// from then on. False where the filesystem cannot (ext2, for one): nothing
+/// changed.
+pub fn punch_hole(file: &File, range: std::ops::Range<u64>) -> io::Result<bool> {
+    let len = range.end.saturating_sub(range.start);
+    loop {
+        // SAFETY: fallocate on a valid fd with in-range offsets; it reads
+        // and writes no memory of ours.
+        let rc = unsafe {
+            libc::fallocate(
+                file.as_raw_fd(),
+                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                range.start as libc::off_t,
+                len as libc::off_t,
+            )
+        };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) => return Ok(false),
+            _ => return Err(err),
+        }
+    }
+}
+
 /// Starts the writeback of the dirty pages of `range` (sync_file_range
 /// with `SYNC_FILE_RANGE_WRITE`): it neither waits for it nor makes
 /// anything durable, and it is only a hint (a filesystem that does not

@@ -8,7 +8,9 @@ mod io;
 mod mmap;
 mod verified;
 
-pub(crate) use file::{lock as lock_file, lock_dir, open_file, sync_parent_dir, sync_parent_dir_if_readable};
+pub(crate) use file::{
+    lock as lock_file, lock_dir, open_file, punch_hole, sync_parent_dir, sync_parent_dir_if_readable,
+};
 pub(crate) use frame::{checksums, seal, stored_checksum, Header, PageType, HEADER_LEN};
 #[cfg(test)]
 pub(crate) use io::SyncIo;

@@ -177,9 +177,24 @@ struct Current {
     offset: u64,
     /// The current segment's length: allocated ahead of `offset`.
     allocated: u64,
-    /// Bytes of the segment files not yet removed (headers not counted).
+    /// Bytes of the segment files not yet removed (headers not counted,
+    /// holes `remove_before` punched not counted).
     bytes: u64,
+    /// The holes punched by `remove_before` in segments not yet removed:
+    /// (segment id, end of its hole, which starts at `HOLE_START`).
+    holes: Vec<(u32, u64)>,
 }
+
+impl Current {
+    /// The bytes of the hole punched in segment `id`.
+    fn hole(&self, id: u32) -> u64 {
+        self.holes.iter().find(|&&(i, _)| i == id).map_or(0, |&(_, end)| end - HOLE_START)
+    }
+}
+
+/// Where a checkpoint's hole in its segment starts: the first block after
+/// the header, which stays.
+const HOLE_START: u64 = 4096;
 
 impl WalWriter {
     /// Writes from `start` on in `dir` (created if missing): the segment
@@ -248,7 +263,7 @@ impl WalWriter {
         sync_dir(dir)?;
         let bytes = live_bytes(dir)?;
         let offset = start.offset() as u64;
-        let cur = Current { io: seg, id: start.segment(), offset, allocated: offset, bytes };
+        let cur = Current { io: seg, id: start.segment(), offset, allocated: offset, bytes, holes: Vec::new() };
         // The resume segment was synced above, earlier ones before their
         // rotation: everything before `start` is durable.
         let synced = AtomicU64::new(start.0);
@@ -458,7 +473,15 @@ impl WalWriter {
         cur.bytes.saturating_sub(cur.allocated - cur.offset)
     }
 
-    /// Removes the segments before the one holding `lsn`.
+    /// Gives back the space of the records before `lsn`, the checkpoint
+    /// of the durable meta: removes the segments before the one holding
+    /// it, and punches a hole in that one from its second block to the
+    /// last whole block before `lsn` (where the filesystem can), so that
+    /// a checkpoint frees the log's space even while its segment is the
+    /// current one (a 64 MiB segment used to keep everything until the log
+    /// moved on: a full disk stayed full). Nothing reads a segment before
+    /// the checkpoint: the scan starts there, and only headers are read
+    /// otherwise.
     pub fn remove_before(&self, lsn: Lsn) -> Result<()> {
         let mut cur = self.cur.lock().unwrap_or_else(|p| p.into_inner());
         let mut removed = false;
@@ -466,12 +489,26 @@ impl WalWriter {
             if id < lsn.segment() && id < cur.id && is_segment(&path, id)? {
                 let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
                 std::fs::remove_file(&path).map_err(|e| Error::io("remove WAL segment", &path, None, e))?;
-                cur.bytes = cur.bytes.saturating_sub(len.saturating_sub(SEGMENT_HEADER as u64));
+                let counted = len.saturating_sub(SEGMENT_HEADER as u64).saturating_sub(cur.hole(id));
+                cur.bytes = cur.bytes.saturating_sub(counted);
+                cur.holes.retain(|&(i, _)| i != id);
                 removed = true;
             }
         }
         if removed {
             sync_dir(&self.dir)?;
+        }
+        let (id, end) = (lsn.segment(), lsn.offset() as u64 / HOLE_START * HOLE_START);
+        let from = HOLE_START + cur.hole(id);
+        if end > from {
+            let path = self.dir.join(segment_name(id));
+            let io = |e| Error::io("punch a hole in WAL segment", &path, Some(from), e);
+            let file = OpenOptions::new().write(true).open(&path).map_err(io)?;
+            if crate::storage::punch_hole(&file, from..end).map_err(io)? {
+                cur.bytes = cur.bytes.saturating_sub(end - from);
+                cur.holes.retain(|&(i, _)| i != id);
+                cur.holes.push((id, end));
+            }
         }
         Ok(())
     }
