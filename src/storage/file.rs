@@ -66,7 +66,7 @@ pub fn lock_dir(dir: &Path, exclusive: bool, timeout: Duration) -> Result<File> 
 
 /// Grows `file` to `new_len` bytes with blocks reserved (fallocate), so that
 /// a full disk shows up here as ENOSPC and not later as a failed page write.
-/// Falls back to ftruncate where the filesystem cannot preallocate.
+/// Where the filesystem cannot preallocate, see `grow_by_writing`.
 pub fn grow(file: &File, new_len: u64) -> io::Result<()> {
     let cur = file.metadata()?.len();
     if new_len <= cur {
@@ -82,10 +82,30 @@ pub fn grow(file: &File, new_len: u64) -> io::Result<()> {
         let err = io::Error::last_os_error();
         match err.raw_os_error() {
             Some(libc::EINTR) => continue,
-            Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) | Some(libc::EINVAL) => return file.set_len(new_len),
+            Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) | Some(libc::EINVAL) => {
+                return grow_by_writing(file, cur, new_len)
+            }
             _ => return Err(err),
         }
     }
+}
+
+/// `grow` where fallocate is missing (ext2, for one): glibc's
+/// posix_fallocate writes into every new block, which reserves it; a full
+/// disk part-way cuts the file back to `cur`. (This was an ftruncate, which
+/// reserves nothing: a review filled an ext2 disk in WAL mode, and the log
+/// append after the growth failed with ENOSPC as a write that may have
+/// landed in part, which poisons the database, where a failed growth only
+/// fails the commit.)
+fn grow_by_writing(file: &File, cur: u64, new_len: u64) -> io::Result<()> {
+    // SAFETY: posix_fallocate on a valid fd with in-range offsets; it reads
+    // and writes no memory of ours.
+    let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), cur as libc::off_t, (new_len - cur) as libc::off_t) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let _ = file.set_len(cur);
+    Err(io::Error::from_raw_os_error(rc))
 }
 
 /// Gives back the blocks of `range` of `file` (fallocate with
@@ -183,4 +203,22 @@ pub fn reopen(file: &File, flags: i32) -> (PathBuf, io::Result<File>) {
     let writable = access < 0 || access & libc::O_ACCMODE != libc::O_RDONLY;
     let f = OpenOptions::new().read(true).write(writable).custom_flags(flags | libc::O_CLOEXEC).open(&fd_path);
     (name, f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    /// The fallback reserves the blocks (an ftruncate did not, so a full
+    /// disk surfaced later as a failed write).
+    #[test]
+    fn growing_without_fallocate_reserves_the_blocks() {
+        let f = tempfile::tempfile().unwrap();
+        f.set_len(100).unwrap();
+        grow_by_writing(&f, 100, 1 << 20).unwrap();
+        let m = f.metadata().unwrap();
+        assert_eq!(m.len(), 1 << 20);
+        assert!(m.blocks() * 512 >= 1 << 20, "{} blocks of 512 bytes", m.blocks());
+    }
 }
