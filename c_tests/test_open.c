@@ -500,6 +500,11 @@ static void key_size_at(uint32_t page_size, size_t *max_out) {
   CHECK_ERROR_MENTIONS("thunder_put");
   CHECK_STATUS(thunder_get(w, key, max + 1, &v), THUNDER_KEY_TOO_LARGE);
   CHECK_STATUS(thunder_delete(w, key, max + 1), THUNDER_KEY_TOO_LARGE);
+  /* A length no buffer has (a negative one cast to size_t) is an invalid
+   * argument, as the status enum documents; nothing is read. */
+  CHECK_STATUS(thunder_get(w, key, SIZE_MAX, &v), THUNDER_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("impossible");
+  CHECK_STATUS(thunder_put(w, key, max, val, (size_t)PTRDIFF_MAX + 1, 0), THUNDER_INVALID_ARGUMENT);
   CHECK_OK(thunder_txn_commit(w)); /* KEY_TOO_LARGE left the txn usable */
   CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_READ, &w));
   CHECK_OK(thunder_get(w, key, max, &v));

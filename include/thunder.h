@@ -91,10 +91,19 @@ typedef enum thunder_status {
   THUNDER_BUCKET_NOT_FOUND = 3,
   THUNDER_BUCKET_EXISTS = 4,
   /**
-   * NULL pointer, empty key, bad flag or option, handle of another transaction.
+   * NULL pointer, empty key, bad flag or option, handle of another
+   * transaction, or a length above PTRDIFF_MAX, which no buffer has (a
+   * negative length cast to size_t, say): that is this status, not
+   * THUNDER_KEY_TOO_LARGE or THUNDER_VALUE_TOO_LARGE.
    */
   THUNDER_INVALID_ARGUMENT = 10,
+  /**
+   * A key longer than thunder_max_key_size() (up to PTRDIFF_MAX bytes).
+   */
   THUNDER_KEY_TOO_LARGE = 11,
+  /**
+   * A value longer than 4 GiB - 1 bytes (up to PTRDIFF_MAX bytes).
+   */
   THUNDER_VALUE_TOO_LARGE = 12,
   /**
    * A write in a read transaction or on a read-only database.
