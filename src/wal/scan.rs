@@ -454,6 +454,29 @@ mod tests {
         assert_eq!(left.iter().map(|t| t.txid.0).collect::<Vec<_>>(), vec![9], "the current segment stays");
     }
 
+    /// Regression: of two overlapping checkpoints, the older one's call came
+    /// second and found its segment removed by the newer one: its hole
+    /// punch failed (ENOENT), and thunder_checkpoint reported THUNDER_IO
+    /// for a checkpoint whose meta was durable (a review, 4 committing
+    /// threads and 2 checkpointing ones).
+    #[test]
+    fn a_checkpoint_behind_a_newer_one_gives_back_nothing_more_and_no_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = WalWriter::open(dir.path(), Lsn(0), 64 << 10, crate::wal::sync_segment_io(1 << 16), 0).unwrap();
+        let ends: Vec<Lsn> = (1..=40).map(|t| w.append(&txn(t, 5_000)).unwrap()).collect();
+        w.sync().unwrap();
+        let old = *ends.iter().find(|e| e.segment() == 0 && e.offset() > 8192).expect("an end in segment 0");
+        let new = *ends.iter().rev().nth(1).unwrap();
+        assert!(new.segment() >= 2, "{new}");
+        w.remove_before(new).unwrap();
+        assert!(!dir.path().join(segment_name(0)).exists());
+        let bytes = w.bytes();
+        w.remove_before(old).expect("a checkpoint behind the last one");
+        assert_eq!(w.bytes(), bytes);
+        let (left, _) = committed(dir.path(), new, 0).unwrap();
+        assert_eq!(left.iter().map(|t| t.txid.0).collect::<Vec<_>>(), vec![40]);
+    }
+
     /// A commit that failed after appending its records is retracted: its
     /// TxCommit becomes a TxAbort, and the scan drops it, though the
     /// transactions after it (the next taking the same txid) are read.

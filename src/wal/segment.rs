@@ -177,19 +177,10 @@ struct Current {
     offset: u64,
     /// The current segment's length: allocated ahead of `offset`.
     allocated: u64,
-    /// Bytes of the segment files not yet removed (headers not counted,
-    /// holes `remove_before` punched not counted).
+    /// Bytes of the segment files not yet removed (headers not counted):
+    /// what their blocks hold, so the holes `remove_before` punched are
+    /// not counted (see `stored_bytes`).
     bytes: u64,
-    /// The holes punched by `remove_before` in segments not yet removed:
-    /// (segment id, end of its hole, which starts at `HOLE_START`).
-    holes: Vec<(u32, u64)>,
-}
-
-impl Current {
-    /// The bytes of the hole punched in segment `id`.
-    fn hole(&self, id: u32) -> u64 {
-        self.holes.iter().find(|&&(i, _)| i == id).map_or(0, |&(_, end)| end - HOLE_START)
-    }
 }
 
 /// Where a checkpoint's hole in its segment starts: the first block after
@@ -263,7 +254,7 @@ impl WalWriter {
         sync_dir(dir)?;
         let bytes = live_bytes(dir)?;
         let offset = start.offset() as u64;
-        let cur = Current { io: seg, id: start.segment(), offset, allocated: offset, bytes, holes: Vec::new() };
+        let cur = Current { io: seg, id: start.segment(), offset, allocated: offset, bytes };
         // The resume segment was synced above, earlier ones before their
         // rotation: everything before `start` is durable.
         let synced = AtomicU64::new(start.0);
@@ -487,29 +478,29 @@ impl WalWriter {
         let mut removed = false;
         for (id, path) in segments(&self.dir)? {
             if id < lsn.segment() && id < cur.id && is_segment(&path, id)? {
-                let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
                 std::fs::remove_file(&path).map_err(|e| Error::io("remove WAL segment", &path, None, e))?;
-                let counted = len.saturating_sub(SEGMENT_HEADER as u64).saturating_sub(cur.hole(id));
-                cur.bytes = cur.bytes.saturating_sub(counted);
-                cur.holes.retain(|&(i, _)| i != id);
                 removed = true;
             }
         }
         if removed {
             sync_dir(&self.dir)?;
         }
-        let (id, end) = (lsn.segment(), lsn.offset() as u64 / HOLE_START * HOLE_START);
-        let from = HOLE_START + cur.hole(id);
-        if end > from {
-            let path = self.dir.join(segment_name(id));
-            let io = |e| Error::io("punch a hole in WAL segment", &path, Some(from), e);
-            let file = OpenOptions::new().write(true).open(&path).map_err(io)?;
-            if crate::storage::punch_hole(&file, from..end).map_err(io)? {
-                cur.bytes = cur.bytes.saturating_sub(end - from);
-                cur.holes.retain(|&(i, _)| i != id);
-                cur.holes.push((id, end));
+        let end = lsn.offset() as u64 / HOLE_START * HOLE_START;
+        if end > HOLE_START {
+            let path = self.dir.join(segment_name(lsn.segment()));
+            let io = |e| Error::io("punch a hole in WAL segment", &path, Some(HOLE_START), e);
+            match OpenOptions::new().write(true).open(&path) {
+                Ok(file) => {
+                    crate::storage::punch_hole(&file, HOLE_START..end).map_err(io)?;
+                }
+                // A later checkpoint, overlapping this one, removed it.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(e)),
             }
         }
+        // Counted again from what the files hold, holes out: appends count
+        // what they allocate meanwhile.
+        cur.bytes = live_bytes(&self.dir)?;
         Ok(())
     }
 }
@@ -709,10 +700,16 @@ pub(crate) fn segments(dir: &Path) -> Result<Vec<(u32, PathBuf)>> {
 fn live_bytes(dir: &Path) -> Result<u64> {
     let mut n = 0;
     for (_, path) in segments(dir)? {
-        let len = std::fs::metadata(&path).map_err(|e| Error::io("stat WAL segment", &path, None, e))?.len();
-        n += len.saturating_sub(SEGMENT_HEADER as u64);
+        n += stored_bytes(&std::fs::metadata(&path).map_err(|e| Error::io("stat WAL segment", &path, None, e))?);
     }
     Ok(n)
+}
+
+/// What a segment file holds, its header not counted: its length, less
+/// the holes a checkpoint punched (the blocks it has, where fewer).
+fn stored_bytes(m: &std::fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    m.len().min(m.blocks() * 512).saturating_sub(SEGMENT_HEADER as u64)
 }
 
 /// Removes every segment of the log in `dir` (files under a segment's name
