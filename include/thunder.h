@@ -229,8 +229,9 @@ typedef struct thunder_stats {
    */
   uint32_t reader_count;
   /**
-   * Bytes of write-ahead log records written and not yet truncated (0
-   * without a WAL; space the log allocated ahead is not counted).
+   * Bytes of write-ahead log records the log's files still hold: written
+   * and not yet given back by a checkpoint (0 without a WAL; space the
+   * log allocated ahead is not counted).
    */
   uint64_t wal_size;
   /**

@@ -36,9 +36,9 @@ pub struct Stats {
     pub tree_depth: u32,
     /// Open read transactions.
     pub reader_count: u32,
-    /// Bytes of write-ahead log records written and not yet removed by a
-    /// checkpoint (0 without a log); the space allocated ahead of the
-    /// appends is not counted.
+    /// Bytes of write-ahead log records the log's files still hold: written
+    /// and not yet given back by a checkpoint (0 without a log); the space
+    /// allocated ahead of the appends is not counted.
     pub wal_size: u64,
     /// The log position the durable meta records (0 without a log).
     pub checkpoint_lsn: u64,

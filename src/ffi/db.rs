@@ -35,8 +35,9 @@ pub struct thunder_stats {
     pub tree_depth: u32,
     /// Open read transactions.
     pub reader_count: u32,
-    /// Bytes of write-ahead log records written and not yet truncated (0
-    /// without a WAL; space the log allocated ahead is not counted).
+    /// Bytes of write-ahead log records the log's files still hold: written
+    /// and not yet given back by a checkpoint (0 without a WAL; space the
+    /// log allocated ahead is not counted).
     pub wal_size: u64,
     /// LSN of the last checkpoint (0 without a WAL).
     pub checkpoint_lsn: u64,
