@@ -72,20 +72,27 @@ pub fn grow(file: &File, new_len: u64) -> io::Result<()> {
     if new_len <= cur {
         return Ok(());
     }
+    match fallocate(file, 0, cur..new_len) {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL)) => {
+            grow_by_writing(file, cur, new_len)
+        }
+        r => r,
+    }
+}
+
+/// fallocate(2) of `range` with `mode`, retried on EINTR.
+fn fallocate(file: &File, mode: libc::c_int, range: std::ops::Range<u64>) -> io::Result<()> {
+    let len = range.end.saturating_sub(range.start);
     loop {
-        // SAFETY: fallocate on a valid fd with in-range offsets; mode 0 only
-        // allocates and extends the file size.
-        let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, cur as libc::off_t, (new_len - cur) as libc::off_t) };
+        // SAFETY: fallocate on a valid fd with in-range offsets; it reads
+        // and writes no memory of ours.
+        let rc = unsafe { libc::fallocate(file.as_raw_fd(), mode, range.start as libc::off_t, len as libc::off_t) };
         if rc == 0 {
             return Ok(());
         }
         let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) | Some(libc::EINVAL) => {
-                return grow_by_writing(file, cur, new_len)
-            }
-            _ => return Err(err),
+        if err.raw_os_error() != Some(libc::EINTR) {
+            return Err(err);
         }
     }
 }
@@ -110,30 +117,12 @@ fn grow_by_writing(file: &File, cur: u64, new_len: u64) -> io::Result<()> {
 
 /// Gives back the blocks of `range` of `file` (fallocate with
 /// `FALLOC_FL_PUNCH_HOLE`): its length stays, and the range reads as zeros
-/// from then on. False where the filesystem cannot (ext2, for one): nothing
-/// changed.
-pub fn punch_hole(file: &File, range: std::ops::Range<u64>) -> io::Result<bool> {
-    let len = range.end.saturating_sub(range.start);
-    loop {
-        // SAFETY: fallocate on a valid fd with in-range offsets; it reads
-        // and writes no memory of ours.
-        let rc = unsafe {
-            libc::fallocate(
-                file.as_raw_fd(),
-                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
-                range.start as libc::off_t,
-                len as libc::off_t,
-            )
-        };
-        if rc == 0 {
-            return Ok(true);
-        }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) => return Ok(false),
-            _ => return Err(err),
-        }
+/// from then on. Where the filesystem cannot (ext2, for one), nothing
+/// changes and that is no error.
+pub fn punch_hole(file: &File, range: std::ops::Range<u64>) -> io::Result<()> {
+    match fallocate(file, libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE, range) {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::ENOSYS)) => Ok(()),
+        r => r,
     }
 }
 

@@ -252,7 +252,7 @@ impl WalWriter {
             }
         }
         sync_dir(dir)?;
-        let bytes = live_bytes(dir)?;
+        let bytes = live_bytes(&segments(dir)?)?;
         let offset = start.offset() as u64;
         let cur = Current { io: seg, id: start.segment(), offset, allocated: offset, bytes };
         // The resume segment was synced above, earlier ones before their
@@ -474,33 +474,34 @@ impl WalWriter {
     /// the checkpoint: the scan starts there, and only headers are read
     /// otherwise.
     pub fn remove_before(&self, lsn: Lsn) -> Result<()> {
-        let mut cur = self.cur.lock().unwrap_or_else(|p| p.into_inner());
-        let mut removed = false;
-        for (id, path) in segments(&self.dir)? {
-            if id < lsn.segment() && id < cur.id && is_segment(&path, id)? {
-                std::fs::remove_file(&path).map_err(|e| Error::io("remove WAL segment", &path, None, e))?;
-                removed = true;
-            }
-        }
-        if removed {
-            sync_dir(&self.dir)?;
-        }
+        // Without the writer's lock: appends go past `lsn`, never before.
         let end = lsn.offset() as u64 / HOLE_START * HOLE_START;
         if end > HOLE_START {
             let path = self.dir.join(segment_name(lsn.segment()));
             let io = |e| Error::io("punch a hole in WAL segment", &path, Some(HOLE_START), e);
             match OpenOptions::new().write(true).open(&path) {
-                Ok(file) => {
-                    crate::storage::punch_hole(&file, HOLE_START..end).map_err(io)?;
-                }
+                Ok(file) => crate::storage::punch_hole(&file, HOLE_START..end).map_err(io)?,
                 // A later checkpoint, overlapping this one, removed it.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(io(e)),
             }
         }
+        let mut cur = self.cur.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut kept, mut removed) = (Vec::new(), false);
+        for (id, path) in segments(&self.dir)? {
+            if id < lsn.segment() && id < cur.id && is_segment(&path, id)? {
+                std::fs::remove_file(&path).map_err(|e| Error::io("remove WAL segment", &path, None, e))?;
+                removed = true;
+            } else {
+                kept.push((id, path));
+            }
+        }
+        if removed {
+            sync_dir(&self.dir)?;
+        }
         // Counted again from what the files hold, holes out: appends count
         // what they allocate meanwhile.
-        cur.bytes = live_bytes(&self.dir)?;
+        cur.bytes = live_bytes(&kept)?;
         Ok(())
     }
 }
@@ -696,11 +697,11 @@ pub(crate) fn segments(dir: &Path) -> Result<Vec<(u32, PathBuf)>> {
     Ok(out)
 }
 
-/// Record bytes in the segment files of `dir`.
-fn live_bytes(dir: &Path) -> Result<u64> {
+/// Record bytes in the segment files `segs` (`segments`).
+fn live_bytes(segs: &[(u32, PathBuf)]) -> Result<u64> {
     let mut n = 0;
-    for (_, path) in segments(dir)? {
-        n += stored_bytes(&std::fs::metadata(&path).map_err(|e| Error::io("stat WAL segment", &path, None, e))?);
+    for (_, path) in segs {
+        n += stored_bytes(&std::fs::metadata(path).map_err(|e| Error::io("stat WAL segment", path, None, e))?);
     }
     Ok(n)
 }
