@@ -530,3 +530,63 @@ fn pages_a_commit_wrote_are_not_checked_again_by_their_readers() {
     assert_eq!(db.begin_read().unwrap().get(&7u32.to_be_bytes()).unwrap(), Some(&[7u8; 40][..]));
     assert!(db.env.pages.verified.get(root.0), "a page read after reopen is verified on its first read");
 }
+
+/// A log segment backend whose writes all fail (a full disk): what a
+/// recovery open meets creating its own segment.
+#[derive(Debug)]
+struct NoSpaceForWrites(crate::storage::SyncIo);
+
+impl crate::storage::IoBackend for NoSpaceForWrites {
+    fn name(&self) -> &'static str {
+        "no-space-for-writes"
+    }
+    fn write_batch(&self, _: &[crate::storage::WriteOp<'_>]) -> std::io::Result<()> {
+        Err(std::io::Error::from_raw_os_error(libc::ENOSPC))
+    }
+    fn read_batch(&self, ops: &mut [crate::storage::ReadOp<'_>]) -> std::io::Result<()> {
+        self.0.read_batch(ops)
+    }
+    fn grow(&self, len: u64) -> std::io::Result<()> {
+        self.0.grow(len)
+    }
+    fn sync(&self) -> std::io::Result<()> {
+        self.0.sync()
+    }
+}
+
+/// Bug (a power-loss review): an open resuming the log in the checkpoint's
+/// segment removed the later segments before making its own, and one of
+/// them was the segment of the writer the durable meta names (an earlier
+/// open, killed before its first commit, had made it). When the open failed
+/// or died before its meta named its own writer (a full disk creating its
+/// segment, a kill), no segment named the meta's writer any more, and every
+/// later open refused the database as one whose log went missing
+/// (`Corrupted`). The later segments are now emptied in place, never
+/// removed, and the new writer's segment follows them.
+#[test]
+fn a_recovery_open_that_fails_making_its_segment_leaves_a_log_that_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, image) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    let db = Database::open_with_options(&path, Options::new().wal(true)).unwrap();
+    let mut w = db.begin_write().unwrap();
+    w.put(b"k", b"v").unwrap();
+    w.commit().unwrap();
+    db.close().map_err(|e| e.error).unwrap();
+    // Opened again, and killed before any commit: its writer's segment,
+    // which the durable meta names, holds nothing.
+    let db = Database::open_with_options(&path, Options::new().wal(true)).unwrap();
+    copy_as_killed(&path, &image);
+    drop(db);
+    let full: crate::wal::SegmentIo = std::sync::Arc::new(|f: std::fs::File| {
+        Ok(std::sync::Arc::new(NoSpaceForWrites(crate::storage::SyncIo::new(f, 1 << 16)))
+            as std::sync::Arc<dyn crate::storage::IoBackend>)
+    });
+    let err =
+        Database::open_with_backends(&image, Options::new().wal(true), &crate::env::Env::default_backend, Some(full))
+            .map(|_| ())
+            .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoSpace, "{err}");
+    let db = Database::open_with_options(&image, Options::new().wal(true)).expect("the open after the failed one");
+    assert_eq!(db.begin_read().unwrap().get(b"k").unwrap(), Some(&b"v"[..]));
+    db.check().unwrap();
+}

@@ -547,12 +547,19 @@ mod tests {
     }
 
     #[test]
-    fn a_writer_reopened_before_later_segments_removes_them() {
+    fn a_writer_reopened_before_later_segments_empties_them_and_follows() {
         let (dir, ends) = log(40, 60_000, 1 << 20);
-        assert!(ends.last().unwrap().segment() >= 2);
+        let later = ends.last().unwrap().segment();
+        assert!(later >= 2);
         let w = WalWriter::open(dir.path(), ends[0], 1 << 20, crate::wal::sync_segment_io(1 << 16), 0).unwrap();
-        // Segment 0, cut after transaction 1, and the writer's own, 1.
-        assert_eq!(crate::wal::segment::segments(dir.path()).unwrap().len(), 2);
+        // Segment 0, cut after transaction 1; the later ones, emptied to
+        // their headers (never removed: one may name the writer a durable
+        // meta names); and the writer's own after them.
+        let segs = crate::wal::segment::segments(dir.path()).unwrap();
+        assert_eq!(segs.iter().map(|(id, _)| *id).collect::<Vec<_>>(), (0..=later + 1).collect::<Vec<_>>());
+        for (_, path) in &segs[1..segs.len() - 1] {
+            assert_eq!(std::fs::metadata(path).unwrap().len(), SEGMENT_HEADER as u64, "{}", path.display());
+        }
         for t in 2..=40 {
             w.append(&txn(t, 60_000)).unwrap();
         }

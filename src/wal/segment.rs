@@ -244,10 +244,24 @@ impl WalWriter {
             }
             seg
         };
-        // Later segments hold only what the cut dropped (a torn transaction
-        // after a rotation): the next rotation must find their ids free.
+        // Later segments hold nothing committed: only what the cut drops (a
+        // torn transaction after a rotation), or nothing (the segment of an
+        // open killed before its first commit). Behind a resumed segment
+        // they are emptied in place, never removed, and this writer's own
+        // segment follows them: one may be the segment of the writer the
+        // durable meta names, which an open must find (`holds_log`) until
+        // a meta names this writer. Segments past a gap in the ids are
+        // removed: no scan reaches them (an open whose meta names a writer
+        // refuses such a log). With no segment to resume in, this writer's
+        // segment is `start`'s, and the ids after it must be free.
+        let mut last = start.segment();
         for (id, later) in segments(dir)? {
-            if id > start.segment() && is_segment(&later, id)? {
+            if id <= start.segment() {
+                continue;
+            }
+            if resumed && Some(id) == last.checked_add(1) {
+                last = empty_segment(&later, id, db, log_id)?;
+            } else if is_segment(&later, id)? {
                 std::fs::remove_file(&later).map_err(|e| Error::io("remove WAL segment", &later, None, e))?;
             }
         }
@@ -274,7 +288,7 @@ impl WalWriter {
         // one: a new segment first.
         if resumed {
             let mut cur = w.cur.lock().unwrap_or_else(|p| p.into_inner());
-            w.rotate(&mut cur)?;
+            w.rotate_to(&mut cur, last)?;
         }
         Ok(w)
     }
@@ -382,6 +396,12 @@ impl WalWriter {
     /// too, until a review met it with too many files open: every later
     /// commit, checkpoint and close then failed until a reopen.)
     fn rotate(&self, cur: &mut Current) -> Result<()> {
+        self.rotate_to(cur, cur.id)
+    }
+
+    /// `rotate`, to the segment after `after` (`cur.id`, or a later one
+    /// already in the directory).
+    fn rotate_to(&self, cur: &mut Current, after: u32) -> Result<()> {
         let _fsync = self.fsyncs.lock().unwrap_or_else(|p| p.into_inner());
         let old = self.dir.join(segment_name(cur.id));
         cur.io.sync().map_err(|e| {
@@ -389,11 +409,11 @@ impl WalWriter {
             Error::io("fsync WAL segment", &old, None, e)
         })?;
         self.synced.fetch_max(Lsn::new(cur.id, cur.offset as u32).0, Ordering::AcqRel);
-        self.next_segment(cur)
+        self.next_segment(cur, after)
     }
 
-    fn next_segment(&self, cur: &mut Current) -> Result<()> {
-        let id = cur.id.checked_add(1).ok_or_else(|| Error::Internal("WAL segment ids exhausted".into()))?;
+    fn next_segment(&self, cur: &mut Current, after: u32) -> Result<()> {
+        let id = after.checked_add(1).ok_or_else(|| Error::Internal("WAL segment ids exhausted".into()))?;
         let path = self.dir.join(segment_name(id));
         let io = create_segment(&path, id, self.db, self.log_id, &self.seg_io)?;
         if let Err(e) = sync_dir(&self.dir) {
@@ -640,6 +660,27 @@ pub(crate) fn holds_log(dir: &Path, from: u32, log: u32) -> Result<bool> {
                     _ => false,
                 })
     }))
+}
+
+/// Empties segment `id`, the file at `path`, behind the one a new writer
+/// (`log`) resumes in, synced; returns `id`. An intact header stays (it
+/// may name the writer the durable meta names); a torn one (a kill while a
+/// rotation made the segment) is written anew, naming `log`. A file that
+/// is no segment is refused, as where the writer resumes.
+fn empty_segment(path: &Path, id: u32, db: u64, log: u32) -> Result<u32> {
+    match inspect(path, id)? {
+        SegmentFile::Intact(_) => {}
+        SegmentFile::Torn(_) => rewrite_header(path, id, db, log)?,
+        SegmentFile::Foreign => {
+            let what = "no segment header (another file under a segment's name?)".to_string();
+            return Err(Error::Corrupted { page: None, cause: Corruption::WalSegment { segment: id, what } });
+        }
+    }
+    let io = |op, e| Error::io(op, path, None, e);
+    let f = OpenOptions::new().write(true).open(path).map_err(|e| io("open WAL segment", e))?;
+    f.set_len(SEGMENT_HEADER as u64).map_err(|e| io("truncate WAL segment", e))?;
+    f.sync_all().map_err(|e| io("fsync WAL segment", e))?;
+    Ok(id)
 }
 
 /// A random, nonzero id for a new log writer.
