@@ -107,7 +107,7 @@ impl Env {
             }
             (init_file(&f, path, ps)?, 0)
         } else {
-            read_meta(&*io, path)?
+            read_meta(&*io, &f, path)?
         };
         let created = len == 0;
         // A new file has its two metas now.
@@ -189,27 +189,33 @@ fn check_meta_against(meta: &Meta, opts: &Options, len: u64, path: &Path) -> Res
 
 /// Writes the two metas of a new database into an empty file.
 fn init_file(f: &File, path: &Path, page_size: u32) -> Result<Meta> {
-    let meta = write_new_metas(path, page_size, |page, off| f.write_all_at(page, off))?;
+    let meta = write_new_metas(path, page_size, |page, off| f.write_all_at(page, off), || f.sync_data())?;
     f.sync_all().map_err(|e| Error::io("fsync", path, None, e))?;
     sync_parent_dir(path)?;
     Ok(meta)
 }
 
 /// A new database's metas, written with `write(page, offset)`: slot 1
-/// first, which makes the file two pages long. A kill after that write
-/// leaves slot 0 a hole of zeros, which open takes for a damaged spare
-/// meta, so the file opens. Slot 0 first left a file of one page after
-/// such a kill, refused at every later open as truncated.
+/// first, which makes the file two pages long, made durable (`sync`)
+/// before slot 0 is written. A kill after that write leaves slot 0 a hole
+/// of zeros, which open takes for a damaged spare meta, so the file opens.
+/// Slot 0 first left a file of one page after such a kill, refused at
+/// every later open as truncated; and without the sync between, a power
+/// cut (which may keep any of the writes not yet synced) could do the
+/// same. What a power cut can leave now: no file, an empty one, two pages
+/// of zeros (the length kept, not the bytes: `cut_short_creation`), or a
+/// whole slot 1 meta.
 fn write_new_metas(
     path: &Path,
     page_size: u32,
     mut write: impl FnMut(&[u8], u64) -> std::io::Result<()>,
+    sync: impl FnOnce() -> std::io::Result<()>,
 ) -> Result<Meta> {
     let meta = Meta { db_id: new_db_id(), ..Meta::empty(page_size) };
-    for slot in [1, 0] {
-        let off = slot * page_size as u64;
-        write(&meta.encode(slot), off).map_err(|e| Error::io("write meta", path, Some(off), e))?;
-    }
+    let slot1 = page_size as u64;
+    write(&meta.encode(1), slot1).map_err(|e| Error::io("write meta", path, Some(slot1), e))?;
+    sync().map_err(|e| Error::io("fsync", path, None, e))?;
+    write(&meta.encode(0), 0).map_err(|e| Error::io("write meta", path, Some(0), e))?;
     Ok(meta)
 }
 
@@ -223,10 +229,35 @@ fn cut_short_creation(f: &File, path: &Path, len: u64) -> Result<Option<u32>> {
     let Some(ps) = PAGE_SIZES.into_iter().find(|&ps| len > ps as u64 && len < 2 * ps as u64) else {
         return Ok(None);
     };
-    let mut buf = vec![0u8; len as usize];
-    f.read_exact_at(&mut buf, 0).map_err(|e| Error::io("read", path, Some(0), e))?;
+    let buf = read_start(f, path, len)?;
     let (slot0, slot1) = buf.split_at(ps as usize);
     Ok((slot0.iter().all(|&b| b == 0) && Meta::is_new_meta_prefix(slot1, 1, ps)).then_some(ps))
+}
+
+/// The first `len` bytes of `f`.
+fn read_start(f: &File, path: &Path, len: u64) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; len as usize];
+    f.read_exact_at(&mut buf, 0).map_err(|e| Error::io("read", path, Some(0), e))?;
+    Ok(buf)
+}
+
+/// What open says of a file holding no thunder meta. Two pages of zeros
+/// (a legal page size) is also what a power cut during a creation can
+/// leave: the length the slot 1 write gave the file lasted, none of its
+/// bytes did. Such a file is still refused, and left as it is (a file of
+/// zeros may be anyone's), but the message says so.
+fn not_thunder(f: &File, path: &Path) -> Error {
+    let len = f.metadata().map_or(0, |m| m.len());
+    let zeros = PAGE_SIZES.into_iter().any(|ps| len == 2 * ps as u64)
+        && read_start(f, path, len).is_ok_and(|b| b.iter().all(|&x| x == 0));
+    let what = match zeros {
+        true => format!(
+            "not a thunder database: {len} bytes of zeros, which is also what a power cut while a database \
+             was being created leaves (it holds no commit): delete the file to create the database again"
+        ),
+        false => "not a thunder database".to_string(),
+    };
+    Error::Incompatible { path: path.into(), what }
 }
 
 /// A file made before database ids (0 in its metas) gets one at its first
@@ -290,7 +321,7 @@ fn refuse_foreign_log(wal_dir: &Path) -> Result<()> {
 /// Reads and picks the meta of an existing file. A read past the end of the
 /// file (`UnexpectedEof`, see `IoBackend::read_batch`) is no meta there; any
 /// other read error is the error.
-fn read_meta(io: &dyn IoBackend, path: &Path) -> Result<(Meta, u64)> {
+fn read_meta(io: &dyn IoBackend, f: &File, path: &Path) -> Result<(Meta, u64)> {
     let read = |offset, len| match read_at(io, offset, len) {
         Ok(page) => Ok(Some(page)),
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
@@ -298,7 +329,7 @@ fn read_meta(io: &dyn IoBackend, path: &Path) -> Result<(Meta, u64)> {
     };
     match select_meta(read)? {
         Selected::Meta(m, slot) => Ok((m, slot)),
-        Selected::NotThunder => Err(Error::Incompatible { path: path.into(), what: "not a thunder database".into() }),
+        Selected::NotThunder => Err(not_thunder(f, path)),
         Selected::Incompatible(what) => Err(Error::Incompatible { path: path.into(), what }),
         Selected::Damaged(what) => Err(Error::Corrupted { page: None, cause: Corruption::Meta { what } }),
     }
@@ -325,16 +356,21 @@ mod tests {
                     let path = dir.path().join("new.db");
                     let f = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path).unwrap();
                     let mut left = done;
-                    let killed = write_new_metas(&path, page_size, |page, off| match left {
-                        0 => {
-                            f.write_all_at(&page[..cut], off)?;
-                            Err(std::io::Error::other("killed"))
-                        }
-                        _ => {
-                            left -= 1;
-                            f.write_all_at(page, off)
-                        }
-                    });
+                    let killed = write_new_metas(
+                        &path,
+                        page_size,
+                        |page, off| match left {
+                            0 => {
+                                f.write_all_at(&page[..cut], off)?;
+                                Err(std::io::Error::other("killed"))
+                            }
+                            _ => {
+                                left -= 1;
+                                f.write_all_at(page, off)
+                            }
+                        },
+                        || Ok(()),
+                    );
                     assert!(killed.is_err());
                     drop(f);
                     let len = std::fs::metadata(&path).unwrap().len();
@@ -360,6 +396,41 @@ mod tests {
                     db.check().unwrap_or_else(|e| panic!("{case}: check: {e}"));
                 }
             }
+        }
+    }
+
+    /// Bug (a power-loss review): the two metas of a new file were written
+    /// with no sync between, so a power cut could keep slot 0's write and
+    /// lose slot 1's: a one-page file, refused at every later open as
+    /// truncated. Slot 1 is now synced before slot 0 is written. A power
+    /// cut can still keep the length slot 1's write gave the file and none
+    /// of its bytes; two pages of zeros stay refused (a file of zeros may
+    /// be anyone's), with a message that says what to do.
+    #[test]
+    fn a_power_cut_while_creating_the_file_leaves_one_that_opens_or_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        let steps = std::cell::RefCell::new(Vec::new());
+        write_new_metas(
+            &path,
+            4096,
+            |_, off| {
+                steps.borrow_mut().push(format!("write {off}"));
+                Ok(())
+            },
+            || {
+                steps.borrow_mut().push("sync".to_string());
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(steps.into_inner(), ["write 4096", "sync", "write 0"]);
+        for (len, hint) in [(8192, true), (32768, true), (12288, false)] {
+            std::fs::write(&path, vec![0u8; len]).unwrap();
+            let err = Database::open(&path).err().unwrap_or_else(|| panic!("{len}: opened"));
+            assert_eq!(err.kind(), crate::ErrorKind::Incompatible, "{len}: {err}");
+            assert_eq!(err.to_string().contains("delete the file"), hint, "{len}: {err}");
+            assert_eq!(std::fs::read(&path).unwrap(), vec![0u8; len], "{len}: the file was changed");
         }
     }
 
