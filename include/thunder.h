@@ -577,7 +577,8 @@ enum thunder_status thunder_options_set_wal(struct thunder_options *o, bool enab
  * off and the default directory), it returns THUNDER_CORRUPTED naming that
  * directory, rather than open the file without them. With this set, the
  * open goes on with the file as of its last checkpoint, those commits
- * gone: for a log lost for good.
+ * gone: for a log lost for good. Segments of this database that are in
+ * the directory (from the checkpoint's on) are still replayed.
  *
  * @param o borrowed for the call: the options.
  * @param discard whether to open without the missing log.

@@ -165,7 +165,8 @@ impl Options {
     /// another `wal_dir` than the database was used with) is refused with
     /// `Corrupted` rather than drop them without a word. With this set, it
     /// opens the file as it is, those commits gone; use it only for a log
-    /// lost for good.
+    /// lost for good. Segments of this database that are in the directory
+    /// (from the checkpoint's on) are still replayed.
     pub fn discard_missing_wal(mut self, discard: bool) -> Options {
         self.discard_missing_wal = discard;
         self

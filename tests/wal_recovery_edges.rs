@@ -298,6 +298,9 @@ fn a_log_that_is_not_where_the_open_looks_is_not_taken_for_empty() {
     std::fs::copy(&path, &lost).unwrap();
     let wal1_image = dir.path().join("wal1-killed");
     copy_log_dir(&wal1, &wal1_image);
+    let (kept, wal1_kept) = (dir.path().join("kept.db"), dir.path().join("wal1-kept"));
+    std::fs::copy(&path, &kept).unwrap();
+    copy_log_dir(&wal1, &wal1_kept);
     drop(db);
     refused_as_a_missing_log(&image, [wal_opts().wal_dir(&wal2), Options::new(), Options::new().read_only(true)]);
     assert!(!wal2.exists() || std::fs::read_dir(&wal2).unwrap().next().is_none());
@@ -310,6 +313,10 @@ fn a_log_that_is_not_where_the_open_looks_is_not_taken_for_empty() {
     assert_eq!(contents(&db).len(), 10, "the file as of its checkpoint");
     drop(db);
     Database::open(&lost).expect("the flag went with the open that discarded the log");
+    // The flag drops only what is missing: a log that is there is replayed.
+    let db = Database::open_with_options(&kept, wal_opts().wal_dir(&wal1_kept).discard_missing_wal(true)).unwrap();
+    assert_eq!(contents(&db), model, "the log found, replayed");
+    drop(db);
 
     // Closed cleanly, the log holds nothing past the checkpoint: an open
     // that finds none (another wal_dir, the log off) loses nothing.
