@@ -566,6 +566,28 @@ mod tests {
         assert_eq!(txids(dir.path()).unwrap(), (1..=40).collect::<Vec<_>>());
     }
 
+    /// A later segment whose whole header a flipped bit spoilt still names
+    /// its writer (`holds_log`), which the durable meta may name: emptied
+    /// behind a writer resuming before it, its header is written anew
+    /// naming that writer, not the new one.
+    #[test]
+    fn a_spoilt_later_header_keeps_naming_its_writer() {
+        let (dir, ends) = log(2, 40, 1 << 20);
+        let io = || crate::wal::sync_segment_io(1 << 16);
+        let named = WalWriter::open(dir.path(), ends[1], 1 << 20, io(), 0).unwrap().log_id();
+        let seg1 = dir.path().join(crate::wal::segment::segment_name(1));
+        let mut bytes = std::fs::read(&seg1).unwrap();
+        bytes[28] ^= 1;
+        std::fs::write(&seg1, &bytes).unwrap();
+        assert!(crate::wal::segment::holds_log(dir.path(), 0, named).unwrap(), "a spoilt header counts");
+        let w = WalWriter::open(dir.path(), ends[1], 1 << 20, io(), 0).unwrap();
+        assert!(crate::wal::segment::holds_log(dir.path(), 0, named).unwrap(), "segment 1 no longer names its writer");
+        assert_eq!(std::fs::metadata(&seg1).unwrap().len(), SEGMENT_HEADER as u64);
+        w.append(&txn(3, 40)).unwrap();
+        w.sync().unwrap();
+        assert_eq!(txids(dir.path()).unwrap(), vec![1, 2, 3]);
+    }
+
     /// What `may_be_torn` lets the writer write a header over, and what
     /// it refuses.
     #[test]

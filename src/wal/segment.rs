@@ -664,13 +664,15 @@ pub(crate) fn holds_log(dir: &Path, from: u32, log: u32) -> Result<bool> {
 
 /// Empties segment `id`, the file at `path`, behind the one a new writer
 /// (`log`) resumes in, synced; returns `id`. An intact header stays (it
-/// may name the writer the durable meta names); a torn one (a kill while a
-/// rotation made the segment) is written anew, naming `log`. A file that
-/// is no segment is refused, as where the writer resumes.
+/// may name the writer the durable meta names); a torn one is written
+/// anew, naming the writer a whole spoilt header still names (which
+/// `holds_log` counts), else `log` (a kill while a rotation made the
+/// segment: no meta names its writer). A file that is no segment is
+/// refused, as where the writer resumes.
 fn empty_segment(path: &Path, id: u32, db: u64, log: u32) -> Result<u32> {
     match inspect(path, id)? {
         SegmentFile::Intact(_) => {}
-        SegmentFile::Torn(_) => rewrite_header(path, id, db, log)?,
+        SegmentFile::Torn(named) => rewrite_header(path, id, db, named.unwrap_or(log))?,
         SegmentFile::Foreign => {
             let what = "no segment header (another file under a segment's name?)".to_string();
             return Err(Error::Corrupted { page: None, cause: Corruption::WalSegment { segment: id, what } });
