@@ -107,7 +107,7 @@ impl Env {
             }
             (init_file(&f, path, ps)?, 0)
         } else {
-            read_meta(&*io, &f, path)?
+            read_meta(&*io, &f, path, len)?
         };
         let created = len == 0;
         // A new file has its two metas now.
@@ -203,8 +203,8 @@ fn init_file(f: &File, path: &Path, page_size: u32) -> Result<Meta> {
 /// every later open as truncated; and without the sync between, a power
 /// cut (which may keep any of the writes not yet synced) could do the
 /// same. What a power cut can leave now: no file, an empty one, two pages
-/// of zeros (the length kept, not the bytes: `cut_short_creation`), or a
-/// whole slot 1 meta.
+/// of zeros (the length kept, not the bytes: refused, see `not_thunder`),
+/// or a whole slot 1 meta.
 fn write_new_metas(
     path: &Path,
     page_size: u32,
@@ -241,13 +241,12 @@ fn read_start(f: &File, path: &Path, len: u64) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// What open says of a file holding no thunder meta. Two pages of zeros
-/// (a legal page size) is also what a power cut during a creation can
-/// leave: the length the slot 1 write gave the file lasted, none of its
-/// bytes did. Such a file is still refused, and left as it is (a file of
+/// What open says of a file of `len` bytes holding no thunder meta. Two
+/// pages of zeros (a legal page size) is also what a power cut during a
+/// creation can leave: the length the slot 1 write gave the file lasted,
+/// none of its bytes did. Such a file is still refused, and left as it is (a file of
 /// zeros may be anyone's), but the message says so.
-fn not_thunder(f: &File, path: &Path) -> Error {
-    let len = f.metadata().map_or(0, |m| m.len());
+fn not_thunder(f: &File, path: &Path, len: u64) -> Error {
     let zeros = PAGE_SIZES.into_iter().any(|ps| len == 2 * ps as u64)
         && read_start(f, path, len).is_ok_and(|b| b.iter().all(|&x| x == 0));
     let what = match zeros {
@@ -321,7 +320,7 @@ fn refuse_foreign_log(wal_dir: &Path) -> Result<()> {
 /// Reads and picks the meta of an existing file. A read past the end of the
 /// file (`UnexpectedEof`, see `IoBackend::read_batch`) is no meta there; any
 /// other read error is the error.
-fn read_meta(io: &dyn IoBackend, f: &File, path: &Path) -> Result<(Meta, u64)> {
+fn read_meta(io: &dyn IoBackend, f: &File, path: &Path, len: u64) -> Result<(Meta, u64)> {
     let read = |offset, len| match read_at(io, offset, len) {
         Ok(page) => Ok(Some(page)),
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
@@ -329,7 +328,7 @@ fn read_meta(io: &dyn IoBackend, f: &File, path: &Path) -> Result<(Meta, u64)> {
     };
     match select_meta(read)? {
         Selected::Meta(m, slot) => Ok((m, slot)),
-        Selected::NotThunder => Err(not_thunder(f, path)),
+        Selected::NotThunder => Err(not_thunder(f, path, len)),
         Selected::Incompatible(what) => Err(Error::Incompatible { path: path.into(), what }),
         Selected::Damaged(what) => Err(Error::Corrupted { page: None, cause: Corruption::Meta { what } }),
     }

@@ -207,33 +207,9 @@ impl WalWriter {
         let start = first_lsn(start);
         let path = dir.join(segment_name(start.segment()));
         let io = |op, e| Error::io(op, &path, None, e);
-        // A segment whose header is torn or damaged (a kill while creating
-        // it, a flipped bit) holds nothing the scan let through from
-        // `start` on: its header is written anew in place (the file never
-        // goes missing), or the records appended after the bad header
-        // would read as damage at the next open.
-        if path.exists() {
-            match inspect(&path, start.segment())? {
-                SegmentFile::Intact(_) => {}
-                SegmentFile::Torn(_) => rewrite_header(&path, start.segment(), db, log_id)?,
-                // Never over a file that is no segment (the scan refuses
-                // one; an open whose meta says no log is to be read does
-                // not scan).
-                SegmentFile::Foreign => {
-                    let what = "no segment header (another file under a segment's name?)".to_string();
-                    return Err(Error::Corrupted {
-                        page: None,
-                        cause: Corruption::WalSegment { segment: start.segment(), what },
-                    });
-                }
-            }
-        }
         let resumed = path.exists();
         let seg = if resumed {
-            let file = OpenOptions::new().read(true).write(true).open(&path).map_err(|e| io("open WAL segment", e))?;
-            file.set_len(start.offset() as u64).map_err(|e| io("truncate WAL segment", e))?;
-            file.sync_all().map_err(|e| io("fsync WAL segment", e))?;
-            seg_io(file)?
+            seg_io(cut_segment(&path, start.segment(), start.offset() as u64, db, |_| log_id)?)?
         } else {
             let seg = create_segment(&path, start.segment(), db, log_id, &seg_io)?;
             if start.offset() > SEGMENT_HEADER {
@@ -254,19 +230,19 @@ impl WalWriter {
         // removed: no scan reaches them (an open whose meta names a writer
         // refuses such a log). With no segment to resume in, this writer's
         // segment is `start`'s, and the ids after it must be free.
-        let mut last = start.segment();
+        let (mut last, mut kept) = (start.segment(), Vec::new());
         for (id, later) in segments(dir)? {
-            if id <= start.segment() {
+            if id > start.segment() && resumed && Some(id) == last.checked_add(1) {
+                cut_segment(&later, id, SEGMENT_HEADER as u64, db, |named| named.unwrap_or(log_id))?;
+                last = id;
+            } else if id > start.segment() && is_segment(&later, id)? {
+                std::fs::remove_file(&later).map_err(|e| Error::io("remove WAL segment", &later, None, e))?;
                 continue;
             }
-            if resumed && Some(id) == last.checked_add(1) {
-                last = empty_segment(&later, id, db, log_id)?;
-            } else if is_segment(&later, id)? {
-                std::fs::remove_file(&later).map_err(|e| Error::io("remove WAL segment", &later, None, e))?;
-            }
+            kept.push((id, later));
         }
         sync_dir(dir)?;
-        let bytes = live_bytes(&segments(dir)?)?;
+        let bytes = live_bytes(&kept)?;
         let offset = start.offset() as u64;
         let cur = Current { io: seg, id: start.segment(), offset, allocated: offset, bytes };
         // The resume segment was synced above, earlier ones before their
@@ -662,27 +638,30 @@ pub(crate) fn holds_log(dir: &Path, from: u32, log: u32) -> Result<bool> {
     }))
 }
 
-/// Empties segment `id`, the file at `path`, behind the one a new writer
-/// (`log`) resumes in, synced; returns `id`. An intact header stays (it
-/// may name the writer the durable meta names); a torn one is written
-/// anew, naming the writer a whole spoilt header still names (which
-/// `holds_log` counts), else `log` (a kill while a rotation made the
-/// segment: no meta names its writer). A file that is no segment is
-/// refused, as where the writer resumes.
-fn empty_segment(path: &Path, id: u32, db: u64, log: u32) -> Result<u32> {
+/// Cuts segment `id`, the file at `path`, at `at`, synced, and returns it
+/// open: what a new writer keeps of the segment it resumes in (cut at
+/// where the log resumes) and of those after it (emptied to their
+/// headers). A header that is torn or damaged (a kill while creating the
+/// segment, a flipped bit) is written anew in place first, naming the
+/// writer `writer` picks from what a whole spoilt header still names (the
+/// file never goes missing; records appended after a bad header would read
+/// as damage at the next open). A file that is no segment is refused,
+/// never written over (the scan refuses one; an open whose meta says no
+/// log is to be read does not scan).
+fn cut_segment(path: &Path, id: u32, at: u64, db: u64, writer: impl FnOnce(Option<u32>) -> u32) -> Result<File> {
     match inspect(path, id)? {
         SegmentFile::Intact(_) => {}
-        SegmentFile::Torn(named) => rewrite_header(path, id, db, named.unwrap_or(log))?,
+        SegmentFile::Torn(named) => rewrite_header(path, id, db, writer(named))?,
         SegmentFile::Foreign => {
             let what = "no segment header (another file under a segment's name?)".to_string();
             return Err(Error::Corrupted { page: None, cause: Corruption::WalSegment { segment: id, what } });
         }
     }
     let io = |op, e| Error::io(op, path, None, e);
-    let f = OpenOptions::new().write(true).open(path).map_err(|e| io("open WAL segment", e))?;
-    f.set_len(SEGMENT_HEADER as u64).map_err(|e| io("truncate WAL segment", e))?;
+    let f = OpenOptions::new().read(true).write(true).open(path).map_err(|e| io("open WAL segment", e))?;
+    f.set_len(at).map_err(|e| io("truncate WAL segment", e))?;
     f.sync_all().map_err(|e| io("fsync WAL segment", e))?;
-    Ok(id)
+    Ok(f)
 }
 
 /// A random, nonzero id for a new log writer.
