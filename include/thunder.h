@@ -703,7 +703,10 @@ enum thunder_status thunder_options_preset_nvme(struct thunder_options *o);
  * file, other format version, other page size than set, empty file opened
  * read-only, a write-ahead log that belongs to another database, as when a
  * backup or compacted copy replaced the file: nothing is replayed, and
- * moving the log directory away opens the file as it is); THUNDER_CORRUPTED (both meta pages damaged, file truncated);
+ * moving the log directory away opens the file as it is);
+ * THUNDER_CORRUPTED (both meta pages damaged, file truncated, a write-ahead
+ * log missing (see thunder_options_set_discard_missing_wal) or damaged
+ * before its tail, naming the segment and offset);
  * THUNDER_READ_ONLY (opened read-only while the write-ahead log holds
  * commits the data file lacks: replaying them needs a read-write open
  * once; nothing is changed); THUNDER_UNSUPPORTED (I/O backend not
@@ -731,7 +734,10 @@ enum thunder_status thunder_open(const char *path,
  * @return THUNDER_OK; THUNDER_BUSY (transactions open; `db` stays valid);
  * THUNDER_INVALID_ARGUMENT (`db` NULL or not a database); THUNDER_IO and
  * THUNDER_NO_SPACE (the final sync failed: the handle is released anyway and
- * commits after the last durable one may be lost); THUNDER_INTERNAL.
+ * commits after the last durable one may be lost); THUNDER_CORRUPTED (with a
+ * write-ahead log: the durable meta no longer reads back when close marks
+ * the log clean, the file damaged meanwhile; the handle is released);
+ * THUNDER_INTERNAL.
  *
  * # Safety
  * `db` must be NULL or a live database handle no other thread is using.
@@ -836,8 +842,8 @@ enum thunder_status thunder_check(struct thunder_db *db);
  * must not exist.
  *
  * @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`db` or `dest_path` NULL,
- * empty path, `dest_path` exists, is the database itself, or
- * "<dest_path>.wal" exists); THUNDER_IO (among others: a missing
+ * empty path, `dest_path` exists, is the database itself, is named as a
+ * log segment is ("NNNNNNNN.wal"), or "<dest_path>.wal" exists); THUNDER_IO (among others: a missing
  * directory, or a file system without hard links); THUNDER_NO_SPACE;
  * THUNDER_CORRUPTED (a page the copy needs is damaged; a damaged
  * freelist is not one: the copy gets a freelist of its own);
@@ -847,7 +853,8 @@ enum thunder_status thunder_check(struct thunder_db *db);
  * `db` must be NULL or a live database handle; `dest_path` NULL or
  * NUL-terminated.
  */
-enum thunder_status thunder_backup(struct thunder_db *db, const char *dest_path);
+enum thunder_status thunder_backup(struct thunder_db *db,
+                                   const char *dest_path);
 
 /**
  * Writes the latest committed state to the new file `dest_path` as a fresh,
@@ -1083,8 +1090,8 @@ enum thunder_status thunder_delete(struct thunder_txn *txn, const uint8_t *key, 
  *
  * @return THUNDER_OK; THUNDER_BUCKET_EXISTS; THUNDER_INVALID_ARGUMENT (NULL
  * argument, name empty or over 255 bytes, `parent` of another open
- * transaction); THUNDER_TXN_CLOSED (`txn`, or the transaction of `parent`,
- * ended); THUNDER_BUCKET_NOT_FOUND (`parent` was deleted); THUNDER_READ_ONLY (read
+ * transaction, `txn` already committed or aborted: released);
+ * THUNDER_TXN_CLOSED (the transaction of `parent` ended); THUNDER_BUCKET_NOT_FOUND (`parent` was deleted); THUNDER_READ_ONLY (read
  * transaction); THUNDER_IO, THUNDER_NO_SPACE, THUNDER_CORRUPTED,
  * THUNDER_NO_MEMORY, THUNDER_INTERNAL (these fail the transaction).
  *
@@ -1130,8 +1137,9 @@ enum thunder_status thunder_bucket_create_if_missing(struct thunder_txn *txn,
  * owned by the caller, release with thunder_bucket_close().
  *
  * @return THUNDER_OK; THUNDER_BUCKET_NOT_FOUND; THUNDER_INVALID_ARGUMENT (NULL
- * argument, bad name, `parent` of another open transaction);
- * THUNDER_TXN_CLOSED (`txn`, or the transaction of `parent`, ended);
+ * argument, bad name, `parent` of another open transaction, `txn` already
+ * committed or aborted: released); THUNDER_TXN_CLOSED (the transaction of
+ * `parent` ended);
  * THUNDER_CORRUPTED;
  * THUNDER_IO, THUNDER_NO_SPACE, THUNDER_NO_MEMORY, THUNDER_INTERNAL (a write
  * transaction that failed earlier, or now applying its plain puts: see
@@ -1157,8 +1165,9 @@ enum thunder_status thunder_bucket_open(struct thunder_txn *txn,
  * @param name_len its length.
  *
  * @return THUNDER_OK; THUNDER_BUCKET_NOT_FOUND; THUNDER_INVALID_ARGUMENT
- * (NULL argument, bad name, `parent` of another open transaction);
- * THUNDER_TXN_CLOSED (`txn`, or the transaction of `parent`, ended);
+ * (NULL argument, bad name, `parent` of another open transaction, `txn`
+ * already committed or aborted: released); THUNDER_TXN_CLOSED (the
+ * transaction of `parent` ended);
  * THUNDER_READ_ONLY; THUNDER_IO, THUNDER_NO_SPACE, THUNDER_CORRUPTED,
  * THUNDER_NO_MEMORY, THUNDER_INTERNAL (these fail the transaction).
  *
@@ -1291,8 +1300,8 @@ enum thunder_status thunder_bucket_next_sequence(struct thunder_bucket *b, uint6
  * the transaction ended).
  *
  * @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (NULL `txn`/`out`, `bucket` of
- * another transaction); THUNDER_TXN_CLOSED (`txn`, or the
- * transaction of `bucket`, ended); THUNDER_BUCKET_NOT_FOUND
+ * another transaction, `txn` already committed or aborted: released);
+ * THUNDER_TXN_CLOSED (the transaction of `bucket` ended); THUNDER_BUCKET_NOT_FOUND
  * (`bucket` deleted by this transaction); on a write transaction failed by
  * an earlier THUNDER_IO, THUNDER_NO_SPACE, THUNDER_CORRUPTED,
  * THUNDER_NO_MEMORY or THUNDER_INTERNAL, or failing with one now applying

@@ -380,6 +380,50 @@ fn an_older_log_left_in_the_directory_is_not_taken_for_the_one_in_use() {
     db.check().unwrap();
 }
 
+/// Bug (a docs review): told the log is lost (`discard_missing_wal`), an
+/// open that found only an older log in its directory (the database had
+/// gone on with another wal_dir and checkpointed past that log's last
+/// segment) still read it, and refused it as a log missing its
+/// checkpoint's segment. Now the older segments are not read, as after a
+/// clean close, and the file opens as of its checkpoint, log on or off.
+#[test]
+fn a_lost_log_is_given_up_beside_an_older_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let wal2 = dir.path().join("wal2");
+    let db = Database::open_with_options(&path, wal_opts()).unwrap();
+    let mut model = BTreeMap::new();
+    commit_keys(&db, 0, 10, &mut model);
+    db.close().unwrap();
+    let opts2 = wal_opts().wal_dir(&wal2).wal_segment_size(1 << 20).unwrap();
+    let db = Database::open_with_options(&path, opts2).unwrap();
+    for i in 0..4u8 {
+        let mut w = db.begin_write().unwrap();
+        w.put(&[b'b', i], &vec![i; 600 << 10]).unwrap();
+        w.commit().unwrap();
+        model.insert(vec![b'b', i], vec![i; 600 << 10]);
+    }
+    db.checkpoint().unwrap();
+    let older = std::fs::read_dir(wal_dir(&path)).unwrap().count() as u64;
+    assert!(db.stat().unwrap().checkpoint_lsn >> 32 >= older, "the checkpoint is past the older log");
+    commit_keys(&db, 10, 10, &mut model);
+    // What a kill leaves, wal2 lost: the file and the older default log.
+    let image = dir.path().join("killed.db");
+    copy_image(&path, &image);
+    drop(db);
+    refused_as_a_missing_log(&image, [wal_opts(), Options::new()]);
+    for (i, opts) in [wal_opts(), Options::new()].into_iter().enumerate() {
+        let lost = dir.path().join(format!("lost{i}.db"));
+        copy_image(&image, &lost);
+        let db = Database::open_with_options(&lost, opts.clone().discard_missing_wal(true)).unwrap();
+        assert_eq!(contents(&db).len(), 14, "{opts:?}: the file as of its checkpoint");
+        db.check().unwrap();
+        drop(db);
+        let db = Database::open_with_options(&lost, opts).expect("the log was given up once");
+        assert_eq!(contents(&db).len(), 14);
+    }
+}
+
 /// Bug (a third review): with every open starting a segment of its own,
 /// switching wal_dir back and forth with clean closes only (default,
 /// wal2, default, wal2) was refused: the checkpoint had moved to a

@@ -16,8 +16,9 @@
 //!   ```
 //!
 //! The set is the snapshot with the log applied oldest first. When the log
-//! grows past twice the snapshot (plus a constant), a commit writes a fresh
-//! snapshot and starts an empty log.
+//! grows past 4 + 8 times the snapshot's pages (`freelist::COMPACT_SLACK`
+//! and `COMPACT_FACTOR`), a commit writes a fresh snapshot and starts an
+//! empty log.
 
 use crate::alloc::extents::ExtentSet;
 use crate::error::Corruption;

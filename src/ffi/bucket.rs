@@ -87,8 +87,8 @@ unsafe fn open(
 ///
 /// @return THUNDER_OK; THUNDER_BUCKET_EXISTS; THUNDER_INVALID_ARGUMENT (NULL
 /// argument, name empty or over 255 bytes, `parent` of another open
-/// transaction); THUNDER_TXN_CLOSED (`txn`, or the transaction of `parent`,
-/// ended); THUNDER_BUCKET_NOT_FOUND (`parent` was deleted); THUNDER_READ_ONLY (read
+/// transaction, `txn` already committed or aborted: released);
+/// THUNDER_TXN_CLOSED (the transaction of `parent` ended); THUNDER_BUCKET_NOT_FOUND (`parent` was deleted); THUNDER_READ_ONLY (read
 /// transaction); THUNDER_IO, THUNDER_NO_SPACE, THUNDER_CORRUPTED,
 /// THUNDER_NO_MEMORY, THUNDER_INTERNAL (these fail the transaction).
 ///
@@ -148,8 +148,9 @@ pub unsafe extern "C" fn thunder_bucket_create_if_missing(
 /// owned by the caller, release with thunder_bucket_close().
 ///
 /// @return THUNDER_OK; THUNDER_BUCKET_NOT_FOUND; THUNDER_INVALID_ARGUMENT (NULL
-/// argument, bad name, `parent` of another open transaction);
-/// THUNDER_TXN_CLOSED (`txn`, or the transaction of `parent`, ended);
+/// argument, bad name, `parent` of another open transaction, `txn` already
+/// committed or aborted: released); THUNDER_TXN_CLOSED (the transaction of
+/// `parent` ended);
 /// THUNDER_CORRUPTED;
 /// THUNDER_IO, THUNDER_NO_SPACE, THUNDER_NO_MEMORY, THUNDER_INTERNAL (a write
 /// transaction that failed earlier, or now applying its plain puts: see
@@ -181,8 +182,9 @@ pub unsafe extern "C" fn thunder_bucket_open(
 /// @param name_len its length.
 ///
 /// @return THUNDER_OK; THUNDER_BUCKET_NOT_FOUND; THUNDER_INVALID_ARGUMENT
-/// (NULL argument, bad name, `parent` of another open transaction);
-/// THUNDER_TXN_CLOSED (`txn`, or the transaction of `parent`, ended);
+/// (NULL argument, bad name, `parent` of another open transaction, `txn`
+/// already committed or aborted: released); THUNDER_TXN_CLOSED (the
+/// transaction of `parent` ended);
 /// THUNDER_READ_ONLY; THUNDER_IO, THUNDER_NO_SPACE, THUNDER_CORRUPTED,
 /// THUNDER_NO_MEMORY, THUNDER_INTERNAL (these fail the transaction).
 ///

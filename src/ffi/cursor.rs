@@ -76,8 +76,8 @@ fn open_over<T: crate::txn::TxCore>(tx: &T, bucket: Option<&Bucket>, over: Over)
 /// the transaction ended).
 ///
 /// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (NULL `txn`/`out`, `bucket` of
-/// another transaction); THUNDER_TXN_CLOSED (`txn`, or the
-/// transaction of `bucket`, ended); THUNDER_BUCKET_NOT_FOUND
+/// another transaction, `txn` already committed or aborted: released);
+/// THUNDER_TXN_CLOSED (the transaction of `bucket` ended); THUNDER_BUCKET_NOT_FOUND
 /// (`bucket` deleted by this transaction); on a write transaction failed by
 /// an earlier THUNDER_IO, THUNDER_NO_SPACE, THUNDER_CORRUPTED,
 /// THUNDER_NO_MEMORY or THUNDER_INTERNAL, or failing with one now applying

@@ -60,7 +60,10 @@ pub struct thunder_stats {
 /// file, other format version, other page size than set, empty file opened
 /// read-only, a write-ahead log that belongs to another database, as when a
 /// backup or compacted copy replaced the file: nothing is replayed, and
-/// moving the log directory away opens the file as it is); THUNDER_CORRUPTED (both meta pages damaged, file truncated);
+/// moving the log directory away opens the file as it is);
+/// THUNDER_CORRUPTED (both meta pages damaged, file truncated, a write-ahead
+/// log missing (see thunder_options_set_discard_missing_wal) or damaged
+/// before its tail, naming the segment and offset);
 /// THUNDER_READ_ONLY (opened read-only while the write-ahead log holds
 /// commits the data file lacks: replaying them needs a read-write open
 /// once; nothing is changed); THUNDER_UNSUPPORTED (I/O backend not
@@ -109,7 +112,10 @@ pub unsafe extern "C" fn thunder_open(
 /// @return THUNDER_OK; THUNDER_BUSY (transactions open; `db` stays valid);
 /// THUNDER_INVALID_ARGUMENT (`db` NULL or not a database); THUNDER_IO and
 /// THUNDER_NO_SPACE (the final sync failed: the handle is released anyway and
-/// commits after the last durable one may be lost); THUNDER_INTERNAL.
+/// commits after the last durable one may be lost); THUNDER_CORRUPTED (with a
+/// write-ahead log: the durable meta no longer reads back when close marks
+/// the log clean, the file damaged meanwhile; the handle is released);
+/// THUNDER_INTERNAL.
 ///
 /// # Safety
 /// `db` must be NULL or a live database handle no other thread is using.
@@ -267,8 +273,8 @@ pub unsafe extern "C" fn thunder_check(db: *mut thunder_db) -> thunder_status {
 /// must not exist.
 ///
 /// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`db` or `dest_path` NULL,
-/// empty path, `dest_path` exists, is the database itself, or
-/// "<dest_path>.wal" exists); THUNDER_IO (among others: a missing
+/// empty path, `dest_path` exists, is the database itself, is named as a
+/// log segment is ("NNNNNNNN.wal"), or "<dest_path>.wal" exists); THUNDER_IO (among others: a missing
 /// directory, or a file system without hard links); THUNDER_NO_SPACE;
 /// THUNDER_CORRUPTED (a page the copy needs is damaged; a damaged
 /// freelist is not one: the copy gets a freelist of its own);

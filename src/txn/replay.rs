@@ -26,22 +26,27 @@ use crate::wal::{self, LoggedTxn, Rec, SegmentIo, WalWriter};
 pub(crate) fn recover(env: &Arc<Env>, dir: &Path, opts: &Options, seg_io: Option<SegmentIo>) -> Result<()> {
     let from = wal::first_lsn(env.durability.checkpoint_lsn());
     let meta = env.readers.current();
-    let txns = match env.durable_log() {
-        // Nothing past the checkpoint in any log: segments there are older
-        // (left by a log used before, in this directory, while the database
-        // went on elsewhere) and are not read; the writer starts past them.
-        // Another database's are still refused.
-        LogMark::Clean => {
-            if dir.exists() {
-                wal::check_log_owner(dir, meta.db_id)?;
+    // Whether the log is read: not when nothing is past the checkpoint in
+    // any log (segments there are older, left by a log used before, in
+    // this directory, while the database went on elsewhere; the writer
+    // starts past them), nor when the log is given up as lost and only
+    // such older segments are there. Segments from the checkpoint's on are
+    // replayed, discarded log or not.
+    let reads = match env.durable_log() {
+        LogMark::Clean => false,
+        LogMark::Live(log) if !wal::holds_log(dir, from.segment(), log)? => {
+            if !opts.discard_missing_wal {
+                return Err(missing_log(dir, from));
             }
-            Vec::new()
+            wal::segments_from(dir, from.segment())?
         }
-        LogMark::Live(log) if !opts.discard_missing_wal && !wal::holds_log(dir, from.segment(), log)? => {
-            return Err(missing_log(dir, from));
-        }
-        _ if dir.exists() => wal::committed(dir, from, meta.db_id)?.0,
-        _ => Vec::new(),
+        LogMark::Live(_) | LogMark::Unknown => true,
+    };
+    let txns = match dir.exists() {
+        true if reads => wal::committed(dir, from, meta.db_id)?.0,
+        // Another database's log is still refused.
+        true => wal::check_log_owner(dir, meta.db_id).map(|()| Vec::new())?,
+        false => Vec::new(),
     };
     let resume = txns.last().map_or(from, |t| t.end);
     let current = meta.txid;

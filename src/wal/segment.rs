@@ -638,6 +638,11 @@ pub(crate) fn holds_log(dir: &Path, from: u32, log: u32) -> Result<bool> {
     }))
 }
 
+/// Whether `dir` holds a segment `from` or later.
+pub(crate) fn segments_from(dir: &Path, from: u32) -> Result<bool> {
+    Ok(dir.exists() && segments(dir)?.iter().any(|&(id, _)| id >= from))
+}
+
 /// Cuts segment `id`, the file at `path`, at `at`, synced, and returns it
 /// open: what a new writer keeps of the segment it resumes in (cut at
 /// where the log resumes) and of those after it (emptied to their
