@@ -116,6 +116,11 @@ impl Database {
         backend: BackendFactory<'_>,
         segments: Option<SegmentIo>,
     ) -> Result<Database> {
+        // Absolute from here on, the log directory too: a process that
+        // changes its working directory later must not make the log's
+        // segments, or sync the file's directory, under the new one.
+        let path = &crate::options::absolute(path)?;
+        let opts = opts.with_absolute_wal_dir()?;
         let wal_dir = opts.wal_dir_for(path);
         let env = Arc::new(Env::open(path, opts.clone(), backend)?);
         // The log's segments are written by the data file's kind of backend.

@@ -212,6 +212,15 @@ impl Options {
         Ok(self)
     }
 
+    /// These options with the log directory, if set, made absolute (see
+    /// `absolute`).
+    pub(crate) fn with_absolute_wal_dir(mut self) -> Result<Options> {
+        if let Some(dir) = &self.wal_dir {
+            self.wal_dir = Some(absolute(dir)?);
+        }
+        Ok(self)
+    }
+
     /// The WAL directory for the database at `path`.
     pub(crate) fn wal_dir_for(&self, path: &Path) -> PathBuf {
         self.wal_dir.clone().unwrap_or_else(|| default_wal_dir(path))
@@ -285,6 +294,15 @@ fn default_wal_dir(path: &Path) -> PathBuf {
     let mut p = path.as_os_str().to_owned();
     p.push(".wal");
     PathBuf::from(p)
+}
+
+/// `path` made absolute against the working directory of now (not
+/// resolving links); an empty path stays empty, for the open to refuse.
+pub(crate) fn absolute(path: &Path) -> Result<PathBuf> {
+    if path.as_os_str().is_empty() {
+        return Ok(PathBuf::new());
+    }
+    std::path::absolute(path).map_err(|e| Error::io("make the path absolute", path, None, e))
 }
 
 #[cfg(test)]
