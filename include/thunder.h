@@ -597,7 +597,10 @@ enum thunder_status thunder_options_set_discard_missing_wal(struct thunder_optio
  * directory serves one database: `thunder_open` of another database set to
  * it returns THUNDER_LOCKED while the first is open and
  * THUNDER_INCOMPATIBLE after (its segments name their database), so that
- * neither replays nor clears the other's log.
+ * neither replays nor clears the other's log. A new file is refused too
+ * (THUNDER_INCOMPATIBLE) where its log directory, the default one
+ * included, holds another database's records: those may be that
+ * database's only copy of its last commits.
  *
  * @param o borrowed for the call: the options.
  * @param dir borrowed for the call: a NUL-terminated path.
@@ -703,7 +706,9 @@ enum thunder_status thunder_options_preset_nvme(struct thunder_options *o);
  * file, other format version, other page size than set, empty file opened
  * read-only, a write-ahead log that belongs to another database, as when a
  * backup or compacted copy replaced the file: nothing is replayed, and
- * moving the log directory away opens the file as it is);
+ * moving the log directory away opens the file as it is; a new file
+ * whose log directory holds another database's records: nothing is
+ * created or cleared);
  * THUNDER_CORRUPTED (both meta pages damaged, file truncated, a write-ahead
  * log missing (see thunder_options_set_discard_missing_wal) or damaged
  * before its tail, naming the segment and offset);

@@ -473,17 +473,69 @@ fn sigkill_loses_no_acknowledged_commit() {
 /// Regression: a database created at a path whose WAL directory still held
 /// the segments of an earlier database of that name replayed the earlier
 /// database's commits into the new one (their txids line up from 1).
+/// Later (a review): the new database cleared them instead, and with them
+/// the commits only they held, of a database that may come back (its file
+/// restored) or that was set to this directory. Now the open is refused,
+/// the log left as it is, until it is removed.
 #[test]
-fn a_new_database_ignores_the_log_an_earlier_one_left() {
+fn a_new_database_leaves_the_log_an_earlier_one_left() {
     let _forks = forks_shared();
     let t = TestDb::new(wal_opts());
     commit_pairs(t.db(), 0, 3, &mut BTreeMap::new());
     let image = t.dir.path().join("stale.db");
     copy_image(t.path(), &image);
+    let saved = t.dir.path().join("stale-saved.db");
+    std::fs::copy(&image, &saved).unwrap();
     std::fs::remove_file(&image).unwrap(); // the data file goes, its log stays
+    for opts in [wal_opts(), Options::new()] {
+        let e = Database::open_with_options(&image, opts).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Incompatible, "{e}");
+        assert!(e.to_string().contains("remove its segments if that database is gone"), "{e}");
+        assert!(!image.exists(), "no file left behind");
+    }
+    // The file back: its commits, the log's among them, are all there.
+    std::fs::rename(&saved, &image).unwrap();
+    let db = Database::open_with_options(&image, wal_opts()).unwrap();
+    assert_eq!(db.stat().unwrap().last_txid, 3);
+    db.close().unwrap();
+    // Closed cleanly, its log is cut to the segments' headers: a new file
+    // in its place clears them.
+    std::fs::remove_file(&image).unwrap();
     let db = Database::open_with_options(&image, wal_opts()).unwrap();
     assert_eq!(db.stat().unwrap().last_txid, 0);
     assert!(contents(&db).is_empty());
+}
+
+/// The same with the log of another database set to this path's default
+/// directory (a review): a new file here is refused, and that database,
+/// opened with its log, has every commit.
+#[test]
+fn a_new_database_leaves_another_databases_log_in_its_default_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    let mut model = BTreeMap::new();
+    let db = Database::open_with_options(&a, wal_opts().wal_dir(wal_dir(&b))).unwrap();
+    commit_pairs(&db, 0, 5, &mut model);
+    // What a kill leaves, in a second directory: a.db and b.db.wal.
+    let killed = tempfile::tempdir().unwrap();
+    let (ka, kb) = (killed.path().join("a.db"), killed.path().join("b.db"));
+    std::fs::copy(&a, &ka).unwrap();
+    copy_image_dir(&wal_dir(&b), &wal_dir(&kb));
+    drop(db);
+    let e = Database::open_with_options(&kb, Options::new()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Incompatible, "{e}");
+    assert!(!kb.exists(), "no file left behind");
+    let db = Database::open_with_options(&ka, wal_opts().wal_dir(wal_dir(&kb))).unwrap();
+    assert_eq!(contents(&db), model);
+}
+
+/// Copies the files of directory `from` into the new directory `to`.
+fn copy_image_dir(from: &Path, to: &Path) {
+    std::fs::create_dir(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
 }
 
 /// Bytes of the log segment files in `dir` past their 32-byte headers

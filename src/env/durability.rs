@@ -281,10 +281,14 @@ impl Env {
     /// The last handle's close: everything checkpointed, and the durable
     /// meta then says the log holds nothing past it, so that an open that
     /// finds no log (moved or removed after a clean close) loses nothing.
+    /// Its segments are then cut to their headers (`WalWriter::
+    /// cut_to_headers`): they hold nothing an open reads, and a new database
+    /// made at this path later (the file removed) may clear them.
     pub fn close_log(&self) -> Result<()> {
         self.durability.log_closed.store(true, Ordering::Release);
         self.checkpoint()?;
-        self.settle_log_mark()
+        self.settle_log_mark()?;
+        self.log().map_or(Ok(()), |log| log.writer.cut_to_headers())
     }
 
     /// The durable part of a commit under `SyncMode::Full`, once its data

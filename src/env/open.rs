@@ -100,9 +100,7 @@ impl Env {
             // is 0) and replay them. A kill before the metas leaves an
             // empty file, which the next open initialises the same way.
             if wal_dir.exists() {
-                if opts.wal_dir_may_be_shared(path) {
-                    refuse_foreign_log(&wal_dir).inspect_err(discard_new)?;
-                }
+                refuse_foreign_log(&wal_dir, opts.wal_dir_may_be_shared(path)).inspect_err(discard_new)?;
                 crate::wal::remove_log(&wal_dir, None, opts.wal)?;
             }
             (init_file(&f, path, ps)?, 0)
@@ -295,14 +293,19 @@ fn give_id(io: &dyn IoBackend, path: &Path, meta: Meta, slot: u64, wal_dir: &Pat
     Ok(meta)
 }
 
-/// A new file does not clear a log directory set by option whose segments
-/// name a database: that may be another database's log, left after a crash
-/// with acknowledged commits only it holds (the default directory,
-/// `<path>.wal`, is this path's alone: its segments are a former file's).
-/// Nor one holding a file under a segment's name that is no segment.
-fn refuse_foreign_log(wal_dir: &Path) -> Result<()> {
+/// A new file does not clear a log directory whose segments name a
+/// database and hold records: that may be another database's log, left
+/// after a crash with acknowledged commits only it holds. The default
+/// directory, `<path>.wal`, too (a review lost such a log's commits to a
+/// new file at `path`): another database may be set to it, and a former
+/// file of this path, gone after a crash, may be restored. Segments cut to
+/// their headers (a clean close) hold nothing and are cleared, except in a
+/// directory set by option (`shared`), which they mark as another
+/// database's. Nor is a directory cleared that holds a file under a
+/// segment's name that is no segment.
+fn refuse_foreign_log(wal_dir: &Path, shared: bool) -> Result<()> {
     use crate::wal::Kept;
-    let what = match crate::wal::kept_segment(wal_dir)? {
+    let what = match crate::wal::kept_segment(wal_dir, shared)? {
         None => return Ok(()),
         Some((id, Kept::Named(owner))) => format!(
             "a new database would clear this write-ahead log, which belongs to database {owner:016x} \

@@ -60,7 +60,9 @@ pub struct thunder_stats {
 /// file, other format version, other page size than set, empty file opened
 /// read-only, a write-ahead log that belongs to another database, as when a
 /// backup or compacted copy replaced the file: nothing is replayed, and
-/// moving the log directory away opens the file as it is);
+/// moving the log directory away opens the file as it is; a new file
+/// whose log directory holds another database's records: nothing is
+/// created or cleared);
 /// THUNDER_CORRUPTED (both meta pages damaged, file truncated, a write-ahead
 /// log missing (see thunder_options_set_discard_missing_wal) or damaged
 /// before its tail, naming the segment and offset);

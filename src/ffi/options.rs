@@ -396,7 +396,10 @@ pub unsafe extern "C" fn thunder_options_set_discard_missing_wal(
 /// directory serves one database: `thunder_open` of another database set to
 /// it returns THUNDER_LOCKED while the first is open and
 /// THUNDER_INCOMPATIBLE after (its segments name their database), so that
-/// neither replays nor clears the other's log.
+/// neither replays nor clears the other's log. A new file is refused too
+/// (THUNDER_INCOMPATIBLE) where its log directory, the default one
+/// included, holds another database's records: those may be that
+/// database's only copy of its last commits.
 ///
 /// @param o borrowed for the call: the options.
 /// @param dir borrowed for the call: a NUL-terminated path.

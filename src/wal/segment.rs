@@ -213,9 +213,11 @@ impl WalWriter {
         } else {
             let seg = create_segment(&path, start.segment(), db, log_id, &seg_io)?;
             if start.offset() > SEGMENT_HEADER {
-                // The log resumes past the header (its segment went
-                // missing): the gap reads as zeros, as after `set_len`.
-                seg.grow(start.offset() as u64).map_err(|e| io("extend WAL segment", e))?;
+                // The log resumes past the header (its segments went, as at
+                // a clean close): the gap reads as zeros, a hole where the
+                // filesystem makes one, not blocks allocated for nothing.
+                let f = OpenOptions::new().write(true).open(&path).map_err(|e| io("open WAL segment", e))?;
+                f.set_len(start.offset() as u64).map_err(|e| io("extend WAL segment", e))?;
                 seg.sync().map_err(|e| io("fsync WAL segment", e))?;
             }
             seg
@@ -425,6 +427,26 @@ impl WalWriter {
         Ok(end)
     }
 
+    /// Cuts every segment in the directory to its header: at a clean close,
+    /// once the durable meta says no log holds anything past it. The
+    /// headers stay, naming the database whose directory this is; the
+    /// records go, so a new database made at this path later (the file
+    /// removed) may clear them (`kept_segment`). Not synced: a cut lost to
+    /// a power cut leaves records, and a new database then refuses them,
+    /// losing nothing.
+    pub fn cut_to_headers(&self) -> Result<()> {
+        for (id, path) in segments(&self.dir)? {
+            if is_segment(&path, id)? && seg_len(&path)? > SEGMENT_HEADER as u64 {
+                let f = OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map_err(|e| Error::io("open WAL segment", &path, None, e))?;
+                f.set_len(SEGMENT_HEADER as u64).map_err(|e| Error::io("truncate WAL segment", &path, None, e))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Whether an append failed in a way that leaves the log unfit to go
     /// on (see `append`): the database must be poisoned.
     pub fn broken(&self) -> bool {
@@ -530,11 +552,14 @@ pub(crate) enum Kept {
 
 /// The first segment file in `dir` a new database must leave alone, with
 /// its id and why. Segments made before ids, and those a kill left torn,
-/// may be cleared.
-pub(crate) fn kept_segment(dir: &Path) -> Result<Option<(u32, Kept)>> {
+/// may be cleared; so may segments holding only their header (what a clean
+/// close leaves), unless `headers_too`.
+pub(crate) fn kept_segment(dir: &Path, headers_too: bool) -> Result<Option<(u32, Kept)>> {
     for (id, path) in segments(dir)? {
         match inspect(&path, id)? {
-            SegmentFile::Intact(h) if h.db != 0 => return Ok(Some((id, Kept::Named(h.db)))),
+            SegmentFile::Intact(h) if h.db != 0 && (headers_too || seg_len(&path)? > SEGMENT_HEADER as u64) => {
+                return Ok(Some((id, Kept::Named(h.db))))
+            }
             SegmentFile::Foreign => return Ok(Some((id, Kept::NotASegment))),
             _ => {}
         }
@@ -708,6 +733,11 @@ fn create_segment(path: &Path, id: u32, db: u64, log: u32, seg_io: &SegmentIo) -
         let _ = std::fs::remove_file(path);
     }
     made
+}
+
+/// The length of the segment file at `path`.
+fn seg_len(path: &Path) -> Result<u64> {
+    Ok(std::fs::metadata(path).map_err(|e| Error::io("stat WAL segment", path, None, e))?.len())
 }
 
 /// The segment files in `dir`, by id.
