@@ -149,8 +149,11 @@ static int header_line(loader *l, char *key, const char *value) {
     l->print = strcmp(value, "print") == 0;
     return l->print || strcmp(value, "bytevalue") == 0 ? 0 : bad_input(l, "format must be bytevalue or print");
   }
-  if (strcmp(key, "database") == 0)
+  if (strcmp(key, "database") == 0) {
+    /* A second one would nest under the first (path_parse appends). */
+    if (l->path.len > 0) return bad_input(l, "a second database= line in one header");
     return path_parse(value, &l->path) ? 0 : bad_input(l, "bad bucket path in database=");
+  }
   if (strcmp(key, "type") == 0) return strcmp(value, "btree") == 0 ? 0 : bad_input(l, "type must be btree");
   if (listed(REFUSED, key))
     return strcmp(value, "0") == 0 ? 0 : bad_input(l, "thunder keeps one value per key, in byte order: flag not supported");

@@ -178,6 +178,9 @@ printf 'VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n 6b\n 76\n' > no-en
 IN=no-end check "load: no DATA=END" 65 "$T" load bad.db
 printf 'VERSION=3\nformat=bytevalue\ndupsort=1\ntype=btree\nHEADER=END\nDATA=END\n' > dups
 IN=dups check "load: duplicate keys refused" 65 "$T" load bad.db
+printf 'VERSION=3\nformat=bytevalue\ndatabase=a\ndatabase=b\ntype=btree\nHEADER=END\n 6b\n 76\nDATA=END\n' > twodb
+IN=twodb check "load: two database= lines refused" 65 "$T" load bad.db
+expect "load names the second database= line" err "line 4"
 printf 'VERSION=3\nformat=print\ntype=btree\nmapsize=1048576\nHEADER=END\n a\\5cb\\\\\n \\00v\nDATA=END\n' > printed
 IN=printed check "load: print format" 0 "$T" load printed.db
 check "load: print format read" 0 "$T" get -x printed.db 615c625c
