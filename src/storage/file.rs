@@ -22,7 +22,9 @@ pub fn open_file(path: &Path, read_only: bool, create: bool) -> Result<File> {
         // With create, ENOENT means a missing directory on the way: an I/O
         // failure to create the file, not an absent database.
         io::ErrorKind::NotFound if read_only || !create => Error::FileNotFound { path: path.to_path_buf() },
-        _ => Error::io(if create && !read_only { "create" } else { "open" }, path, None, e),
+        // "create" only where nothing is there: a review read "create
+        // failed" for an existing file it could not write.
+        _ => Error::io(if create && !read_only && !path.exists() { "create" } else { "open" }, path, None, e),
     })
 }
 
@@ -198,6 +200,17 @@ pub fn reopen(file: &File, flags: i32) -> (PathBuf, io::Result<File>) {
 mod tests {
     use super::*;
     use std::os::unix::fs::MetadataExt;
+
+    /// Bug: a path that exists but cannot be opened for writing (here a
+    /// directory) was reported as a failed create.
+    #[test]
+    fn an_existing_path_that_fails_to_open_is_not_called_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = open_file(dir.path(), false, true).unwrap_err().to_string();
+        assert!(e.contains("open failed") && !e.contains("create"), "{e}");
+        let e = open_file(&dir.path().join("no/such/dir.db"), false, true).unwrap_err().to_string();
+        assert!(e.contains("create failed"), "{e}");
+    }
 
     /// The fallback reserves the blocks (an ftruncate did not, so a full
     /// disk surfaced later as a failed write).
