@@ -597,3 +597,19 @@ fn batched_commits_with_the_log_share_one_sync_per_interval() {
     let allowed = 1 + (took.as_millis() / interval.as_millis()) as u64 + 1;
     assert!(syncs <= allowed, "{syncs} log syncs for 200 batched commits in {took:?} (interval {interval:?})");
 }
+
+/// Bug (a review): an open with the log on that was refused (here: the
+/// file is no database) left behind the empty log directory it had made.
+#[test]
+fn a_refused_open_leaves_no_log_directory_it_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("text.db");
+    std::fs::write(&path, vec![b'x'; 8192]).unwrap();
+    let e = Database::open_with_options(&path, wal_opts()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Incompatible, "{e}");
+    assert!(!wal_dir(&path).exists(), "the log directory the open made is left");
+    // One that was there stays.
+    std::fs::create_dir(wal_dir(&path)).unwrap();
+    Database::open_with_options(&path, wal_opts()).unwrap_err();
+    assert!(wal_dir(&path).is_dir());
+}
