@@ -816,7 +816,10 @@ enum thunder_status thunder_stat(struct thunder_db *db, struct thunder_stats *ou
  * @param db borrowed for the call: the database.
  *
  * @return THUNDER_OK; THUNDER_CORRUPTED (the first problem found, with the
- * page id, in thunder_last_error()); THUNDER_INVALID_ARGUMENT (`db` NULL);
+ * page id, in thunder_last_error(); also, once the rest passed, the spare
+ * meta page damaged: what a power cut during a meta write leaves, losing
+ * nothing acknowledged, or damage at rest that may have lost the commit it
+ * held; the next durable commit rewrites it); THUNDER_INVALID_ARGUMENT (`db` NULL);
  * THUNDER_IO (reading the meta pages); THUNDER_NO_MEMORY; THUNDER_INTERNAL.
  *
  * # Safety

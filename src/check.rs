@@ -32,9 +32,11 @@ pub struct Report {
     /// Keys in every bucket and the default keyspace.
     pub keys: u64,
     /// The meta slot that does not hold the durable meta is damaged: as a
-    /// crash during a meta write leaves it. Harmless (open used the other
-    /// slot) and rewritten by the next sync, so not an error; damage to the
-    /// durable meta is one.
+    /// power cut during a meta write leaves it, harmless (open used the
+    /// other slot), or damage at rest, which may have lost the commit it
+    /// held. Rewritten by the next durable commit. A flag here;
+    /// `Database::check_strict` makes it an error (the C API's
+    /// `thunder_check`). Damage to the durable meta is always one.
     pub spare_meta_damaged: bool,
 }
 

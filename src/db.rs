@@ -212,10 +212,25 @@ impl Database {
     /// Verifies the file (see `check`): the meta pages on disk, then every
     /// page of the latest snapshot.
     pub fn check(&self) -> Result<Report> {
-        let spare_meta_damaged = self.env.check_metas()?;
+        self.check_with_spare().map(|(report, _)| report)
+    }
+
+    /// `check`, with a damaged spare meta slot an error too (`Corrupted`,
+    /// saying what it may mean) once the rest passed, rather than a flag in
+    /// the report: for callers that get no report (the C API's
+    /// `thunder_check`).
+    pub fn check_strict(&self) -> Result<Report> {
+        match self.check_with_spare()? {
+            (_, Some(spare)) => Err(spare),
+            (report, None) => Ok(report),
+        }
+    }
+
+    fn check_with_spare(&self) -> Result<(Report, Option<Error>)> {
+        let spare = self.env.check_metas()?;
         let (tx, meta) = ReadTx::begin_with_meta(self.env.clone())?;
         let report = check::run(&tx.page_reader(), &meta)?;
-        Ok(Report { spare_meta_damaged, ..report })
+        Ok((Report { spare_meta_damaged: spare.is_some(), ..report }, spare))
     }
 
     /// Writes a standalone copy of the latest committed snapshot to the new

@@ -182,11 +182,12 @@ impl Env {
     }
 
     /// Reads both meta slots back from the file (for `check`). The durable
-    /// slot must be intact and hold the durable txid. Returns whether the
-    /// other slot, the next sync's target, is damaged: harmless (a crash
-    /// can tear the meta write in flight, and open then used this one) and
-    /// rewritten by the next sync, but reported.
-    pub fn check_metas(&self) -> Result<bool> {
+    /// slot must be intact and hold the durable txid. Returns the damage of
+    /// the other slot, the next meta write's target, as an error, if it is
+    /// damaged: harmless when a power cut tore the meta write in flight (the
+    /// open then used this one), the loss of the commit it held when damage
+    /// came at rest; rewritten by the next durable commit.
+    pub fn check_metas(&self) -> Result<Option<Error>> {
         let st = self.durability.sync.lock();
         let durable = self.durability.durable_txid().0;
         let ps = self.config.page_size;
@@ -204,7 +205,7 @@ impl Env {
         };
         let slot = st.durable_slot;
         let what = match read(slot)? {
-            MetaRead::Valid(m) if m.txid.0 == durable => return Ok(!matches!(read(1 - slot)?, MetaRead::Valid(_))),
+            MetaRead::Valid(m) if m.txid.0 == durable => return Ok(spare_damage(read(1 - slot)?, slot, durable)),
             MetaRead::Valid(m) => format!("holds txid {} where txid {durable} was written", m.txid.0),
             MetaRead::Damaged(w) | MetaRead::Incompatible(w) => w,
             MetaRead::NotThunder => "has no thunder magic".into(),
@@ -471,6 +472,23 @@ impl Env {
             _ => false,
         }
     }
+}
+
+/// The damage `check_metas` reports of the spare slot, as read, beside the
+/// durable meta in `slot` at txid `durable`; None if it is intact.
+fn spare_damage(spare: MetaRead, slot: u64, durable: u64) -> Option<Error> {
+    let what = match spare {
+        MetaRead::Valid(_) => return None,
+        MetaRead::Damaged(w) | MetaRead::Incompatible(w) => w,
+        MetaRead::NotThunder => "has no thunder magic".into(),
+    };
+    let what = format!(
+        "meta page {spare}, the spare one, on disk: {what} (the database opened at meta page {slot}, txid {durable}: \
+         a power cut during a meta write leaves this and loses nothing acknowledged; damage at rest may have lost \
+         the commit that slot held; the next durable commit rewrites it)",
+        spare = 1 - slot
+    );
+    Some(Error::corrupted(PageId(1 - slot), Corruption::Meta { what }))
 }
 
 #[cfg(test)]

@@ -240,7 +240,10 @@ pub unsafe extern "C" fn thunder_stat(db: *mut thunder_db, out: *mut thunder_sta
 /// @param db borrowed for the call: the database.
 ///
 /// @return THUNDER_OK; THUNDER_CORRUPTED (the first problem found, with the
-/// page id, in thunder_last_error()); THUNDER_INVALID_ARGUMENT (`db` NULL);
+/// page id, in thunder_last_error(); also, once the rest passed, the spare
+/// meta page damaged: what a power cut during a meta write leaves, losing
+/// nothing acknowledged, or damage at rest that may have lost the commit it
+/// held; the next durable commit rewrites it); THUNDER_INVALID_ARGUMENT (`db` NULL);
 /// THUNDER_IO (reading the meta pages); THUNDER_NO_MEMORY; THUNDER_INTERNAL.
 ///
 /// # Safety
@@ -249,7 +252,7 @@ pub unsafe extern "C" fn thunder_stat(db: *mut thunder_db, out: *mut thunder_sta
 pub unsafe extern "C" fn thunder_check(db: *mut thunder_db) -> thunder_status {
     guard("thunder_check", || {
         // SAFETY: forwarded contract.
-        unsafe { handles::get("db", db)? }.db()?.check().map(drop)
+        unsafe { handles::get("db", db)? }.db()?.check_strict().map(drop)
     })
 }
 
