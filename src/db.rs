@@ -122,31 +122,12 @@ impl Database {
         let path = &crate::options::absolute(path)?;
         let opts = opts.with_absolute_wal_dir()?;
         let wal_dir = opts.wal_dir_for(path);
-        // A refused open leaves no log directory it made (a review found an
-        // empty one beside a file that was no database).
-        let made_dir = !wal_dir.exists();
-        let opened = Database::open_env(path, &wal_dir, opts, backend, segments);
-        if opened.is_err() && made_dir {
-            let _ = std::fs::remove_dir(&wal_dir);
-        }
-        opened
-    }
-
-    /// The open `open_with_backends` makes, with `path` and `wal_dir`
-    /// absolute.
-    fn open_env(
-        path: &Path,
-        wal_dir: &Path,
-        opts: Options,
-        backend: BackendFactory<'_>,
-        segments: Option<SegmentIo>,
-    ) -> Result<Database> {
         let env = Arc::new(Env::open(path, opts.clone(), backend)?);
         // The log's segments are written by the data file's kind of backend.
         let kind = Backend::named(env.pages.io.name()).unwrap_or(Backend::Sync);
         let segments = segments.unwrap_or_else(|| wal::segment_io(kind, opts.write_buffer_size));
         let db = Database { env };
-        crate::txn::recover(&db.env, wal_dir, &opts, Some(segments))?;
+        crate::txn::recover(&db.env, &wal_dir, &opts, Some(segments))?;
         db.env.start_syncer();
         Ok(db)
     }

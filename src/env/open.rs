@@ -21,7 +21,7 @@ use crate::storage::{
 };
 use crate::tree::max_key_len;
 use crate::types::Lsn;
-use crate::wal::segment_owner;
+use crate::wal::{create_dir_durable, segment_owner};
 
 /// Builds the I/O backend for an opened file (tests substitute their own).
 pub(crate) type BackendFactory<'a> = &'a dyn Fn(File, &Options) -> Result<Arc<dyn IoBackend>>;
@@ -59,9 +59,12 @@ impl Env {
         // The log directory next: before anything reads or removes a
         // segment, another database configured with the same directory
         // must be told (`Locked`).
-        if opts.wal && !opts.read_only {
-            std::fs::create_dir_all(&wal_dir).map_err(|e| Error::io("create WAL directory", &wal_dir, None, e))?;
-        }
+        // A refused open removes the directory it made (a review found an
+        // empty one left beside a file that was no database), while it holds
+        // the file's lock: no other open of this database can have taken the
+        // directory since (an earlier try at this, before the lock, removed
+        // a directory another process had just made and locked).
+        let mut made = MadeDir { dir: &wal_dir, made: opts.wal && !opts.read_only && create_dir_durable(&wal_dir)? };
         // Refused: no new file left behind (it is empty, and ours).
         let discard_new = |_: &Error| {
             if !existed {
@@ -129,6 +132,7 @@ impl Env {
             _ => meta,
         };
         let page_size = meta.page_size as usize;
+        made.made = false; // opened: the directory is the log's
         Ok(Env {
             config: Config {
                 path: path.to_path_buf(),
@@ -157,6 +161,21 @@ impl Env {
             handles: AtomicUsize::new(1),
             _wal_lock: wal_lock,
         })
+    }
+}
+
+/// The log directory an open made: removed (if still empty) when the open
+/// fails, before the file's lock goes (see `Env::open`).
+struct MadeDir<'a> {
+    dir: &'a Path,
+    made: bool,
+}
+
+impl Drop for MadeDir<'_> {
+    fn drop(&mut self) {
+        if self.made {
+            let _ = std::fs::remove_dir(self.dir);
+        }
     }
 }
 

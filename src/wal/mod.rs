@@ -12,6 +12,6 @@ pub(crate) use scan::{check_log_owner, committed, LoggedTxn};
 #[cfg(test)]
 pub(crate) use segment::SEGMENT_HEADER;
 pub(crate) use segment::{
-    first_lsn, holds_log, kept_segment, remove_log, segment_id, segment_io, segment_name, segment_owner, segments_from,
-    sync_segment_io, Kept, SegmentIo, WalWriter,
+    create_dir_durable, first_lsn, holds_log, kept_segment, remove_log, segment_id, segment_io, segment_name,
+    segment_owner, segments_from, sync_segment_io, Kept, SegmentIo, WalWriter,
 };

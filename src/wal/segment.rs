@@ -123,6 +123,30 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io("fsync directory", dir, None, e))
 }
 
+/// Creates the log directory `dir` and any missing parents, each new entry
+/// made durable (its parent synced: a review lost a log set by option in
+/// another directory, and its acknowledged commits, to a power cut that
+/// kept the segments' data but not the new directory's name). Returns
+/// whether `dir` itself was made here (false: it was there, or another
+/// process made it meanwhile).
+pub(crate) fn create_dir_durable(dir: &Path) -> Result<bool> {
+    if dir.is_dir() {
+        return Ok(false);
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_dir_durable(parent)?;
+    }
+    match std::fs::create_dir(dir) {
+        Ok(()) => {
+            let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            sync_dir(parent)?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(false),
+        Err(e) => Err(Error::io("create WAL directory", dir, None, e)),
+    }
+}
+
 /// Builds the backend that writes and syncs one segment file.
 pub(crate) type SegmentIo = Arc<dyn Fn(File) -> Result<Arc<dyn IoBackend>> + Send + Sync>;
 
@@ -203,7 +227,7 @@ impl WalWriter {
     /// can tell that log from an older one left in another directory.
     pub fn open(dir: &Path, start: Lsn, segment_size: u64, seg_io: SegmentIo, db: u64) -> Result<WalWriter> {
         let log_id = new_log_id();
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("create WAL directory", dir, None, e))?;
+        create_dir_durable(dir)?;
         let start = first_lsn(start);
         let path = dir.join(segment_name(start.segment()));
         let io = |op, e| Error::io(op, &path, None, e);
@@ -431,17 +455,16 @@ impl WalWriter {
     /// once the durable meta says no log holds anything past it. The
     /// headers stay, naming the database whose directory this is; the
     /// records go, so a new database made at this path later (the file
-    /// removed) may clear them (`kept_segment`). Not synced: a cut lost to
-    /// a power cut leaves records, and a new database then refuses them,
-    /// losing nothing.
+    /// removed) may clear them (`kept_segment`). Each cut is synced: one
+    /// a power cut lost would leave records, and a new file made there would
+    /// be refused (a review saw that; nothing was lost).
     pub fn cut_to_headers(&self) -> Result<()> {
         for (id, path) in segments(&self.dir)? {
             if is_segment(&path, id)? && seg_len(&path)? > SEGMENT_HEADER as u64 {
-                let f = OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .map_err(|e| Error::io("open WAL segment", &path, None, e))?;
-                f.set_len(SEGMENT_HEADER as u64).map_err(|e| Error::io("truncate WAL segment", &path, None, e))?;
+                let io = |op, e| Error::io(op, &path, None, e);
+                let f = OpenOptions::new().write(true).open(&path).map_err(|e| io("open WAL segment", e))?;
+                f.set_len(SEGMENT_HEADER as u64).map_err(|e| io("truncate WAL segment", e))?;
+                f.sync_data().map_err(|e| io("fsync WAL segment", e))?;
             }
         }
         Ok(())
