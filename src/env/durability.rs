@@ -205,7 +205,19 @@ impl Env {
         };
         let slot = st.durable_slot;
         let what = match read(slot)? {
-            MetaRead::Valid(m) if m.txid.0 == durable => return Ok(spare_damage(read(1 - slot)?, slot, durable)),
+            MetaRead::Valid(m) if m.txid.0 == durable => {
+                // A spare slot of zeros beside txid 0 is a creation a power
+                // cut cut short (FORMAT.md): the new, empty database, no
+                // commit lost (a review saw check report it until the first
+                // commit).
+                let spare = 1 - slot;
+                let zeros = |p: Vec<u8>| p.iter().all(|&b| b == 0);
+                let page = self.pages.read_at(spare * ps as u64, ps);
+                if durable == 0 && page.is_ok_and(zeros) {
+                    return Ok(None);
+                }
+                return Ok(spare_damage(read(spare)?, slot, durable));
+            }
             MetaRead::Valid(m) => format!("holds txid {} where txid {durable} was written", m.txid.0),
             MetaRead::Damaged(w) | MetaRead::Incompatible(w) => w,
             MetaRead::NotThunder => "has no thunder magic".into(),
