@@ -144,8 +144,9 @@ fn check_owner(dir: &Path, segs: &[(u32, PathBuf)], db: u64) -> Result<()> {
             path: dir.into(),
             what: format!(
                 "the write-ahead log belongs to another database (segment {id} names database {owner:016x}, \
-                 the file is database {db:016x}): was the file replaced by a copy? Move the log directory \
-                 away to open the file as it is"
+                 the file is database {db:016x}): was the file replaced by a copy, or is this directory \
+                 another database's log (its <path>.wal, or the wal_dir it is set to)? Only if no database \
+                 needs that log, move it away to open the file as it is"
             ),
         }),
     }
