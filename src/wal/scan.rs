@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Corruption, Error, Result};
 use crate::types::{Lsn, TxId};
+use crate::wal::files::{check_header, first_lsn, foreign_segment, may_be_torn, segments, SEGMENT_HEADER};
 use crate::wal::record::{read_frame, Frame, Rec};
-use crate::wal::segment::{check_header, first_lsn, foreign_segment, may_be_torn, segments, SEGMENT_HEADER};
 
 /// One committed transaction as the log holds it.
 #[derive(Debug)]
@@ -268,8 +268,9 @@ fn whole_txn_after(bytes: &[u8], from: usize, proves: impl Fn(Lsn) -> bool) -> b
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+    use crate::wal::files::segment_name;
     use crate::wal::record::BucketPath;
-    use crate::wal::segment::{segment_name, WalWriter};
+    use crate::wal::segment::WalWriter;
 
     /// Transaction `txid`'s frames: TxBegin (its watermark says the log
     /// was synced past anything, as a version-1 TxBegin reads), one Put,
@@ -556,7 +557,7 @@ mod tests {
         // Segment 0, cut after transaction 1; the later ones, emptied to
         // their headers (never removed: one may name the writer a durable
         // meta names); and the writer's own after them.
-        let segs = crate::wal::segment::segments(dir.path()).unwrap();
+        let segs = crate::wal::files::segments(dir.path()).unwrap();
         assert_eq!(segs.iter().map(|(id, _)| *id).collect::<Vec<_>>(), (0..=later + 1).collect::<Vec<_>>());
         for (_, path) in &segs[1..segs.len() - 1] {
             assert_eq!(std::fs::metadata(path).unwrap().len(), SEGMENT_HEADER as u64, "{}", path.display());
@@ -576,13 +577,13 @@ mod tests {
         let (dir, ends) = log(2, 40, 1 << 20);
         let io = || crate::wal::sync_segment_io(1 << 16);
         let named = WalWriter::open(dir.path(), ends[1], 1 << 20, io(), 0).unwrap().log_id();
-        let seg1 = dir.path().join(crate::wal::segment::segment_name(1));
+        let seg1 = dir.path().join(crate::wal::files::segment_name(1));
         let mut bytes = std::fs::read(&seg1).unwrap();
         bytes[28] ^= 1;
         std::fs::write(&seg1, &bytes).unwrap();
-        assert!(crate::wal::segment::holds_log(dir.path(), 0, named).unwrap(), "a spoilt header counts");
+        assert!(crate::wal::files::holds_log(dir.path(), 0, named).unwrap(), "a spoilt header counts");
         let w = WalWriter::open(dir.path(), ends[1], 1 << 20, io(), 0).unwrap();
-        assert!(crate::wal::segment::holds_log(dir.path(), 0, named).unwrap(), "segment 1 no longer names its writer");
+        assert!(crate::wal::files::holds_log(dir.path(), 0, named).unwrap(), "segment 1 no longer names its writer");
         assert_eq!(std::fs::metadata(&seg1).unwrap().len(), SEGMENT_HEADER as u64);
         w.append(&txn(3, 40)).unwrap();
         w.sync().unwrap();
@@ -593,7 +594,7 @@ mod tests {
     /// it refuses.
     #[test]
     fn only_a_segment_a_kill_or_a_flipped_bit_left_may_be_torn() {
-        use crate::wal::segment::{encode_header, may_be_torn};
+        use crate::wal::files::{encode_header, may_be_torn};
         let h = encode_header(3, 7, 9);
         let zeros = [0u8; 64];
         assert!(may_be_torn(&[], &[], 3), "empty");
@@ -646,7 +647,7 @@ mod tests {
             // here, so the writer only truncates it: growing would
             // allocate 4 GiB).
             let f = std::fs::File::create(dir.path().join(segment_name(0))).unwrap();
-            std::os::unix::fs::FileExt::write_all_at(&f, &crate::wal::segment::encode_header(0, 0, 0), 0).unwrap();
+            std::os::unix::fs::FileExt::write_all_at(&f, &crate::wal::files::encode_header(0, 0, 0), 0).unwrap();
             f.set_len((u32::MAX - 100) as u64).unwrap();
             drop(f);
             let w =
