@@ -114,11 +114,16 @@ fn checkpoint_writes_the_data_file_and_trims_the_log() {
     assert_eq!(contents(&db), model);
 }
 
-/// Whether the filesystem of `dir` can punch holes (ext4, xfs, tmpfs can;
-/// ext2 cannot), asked of util-linux's fallocate(1); None if that tool is
-/// missing.
-fn punches_holes(dir: &Path) -> Option<bool> {
-    let f = dir.join("probe");
+/// Whether the filesystem the tests' temporary directories are on can
+/// punch holes (ext4, xfs, tmpfs can; ext2 cannot), asked of util-linux's
+/// fallocate(1); None if that tool is missing. It spawns a process, so it
+/// holds `FORKS` exclusively: call it before taking the shared guard (a
+/// test that spawned it holding only the shared guard let the child
+/// inherit another test's open database, whose reopen then met its lock).
+fn punches_holes() -> Option<bool> {
+    let _forks = FORKS.write().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("probe");
     std::fs::write(&f, vec![1u8; 1 << 16]).unwrap();
     let out = Command::new("fallocate").args(["-p", "-o", "4096", "-l", "4096"]).arg(&f).output().ok()?;
     Some(out.status.success())
@@ -133,6 +138,7 @@ fn punches_holes(dir: &Path) -> Option<bool> {
 #[test]
 fn a_checkpoint_gives_back_the_space_of_its_own_segment() {
     use std::os::unix::fs::MetadataExt;
+    let holes = punches_holes();
     let _forks = forks_shared();
     let mut t = TestDb::new(wal_opts());
     let segment = wal_dir(t.path()).join("00000000.wal");
@@ -150,7 +156,7 @@ fn a_checkpoint_gives_back_the_space_of_its_own_segment() {
     assert!(before > 1 << 20, "{before} log bytes, all in the first segment");
     t.db().checkpoint().unwrap();
     let (after, blocks_after) = (t.db().stat().unwrap().wal_size, std::fs::metadata(&segment).unwrap().blocks());
-    match punches_holes(t.dir.path()) {
+    match holes {
         Some(true) => {
             assert!(after < 64 << 10, "log bytes after the checkpoint: {after} (before: {before})");
             assert!(blocks_after < blocks_before / 4, "blocks {blocks_before} then {blocks_after}");
@@ -183,7 +189,7 @@ fn a_checkpoint_gives_back_the_space_of_its_own_segment() {
     let size = t.db().stat().unwrap().wal_size;
     t.reopen();
     let reopened = t.db().stat().unwrap().wal_size;
-    if punches_holes(t.dir.path()) == Some(true) {
+    if holes == Some(true) {
         assert!(size < 64 << 10 && reopened < 64 << 10, "log bytes {size}, after a reopen {reopened}");
     }
     assert_eq!(contents(t.db()), model);
