@@ -358,12 +358,8 @@ fn a_log_directory_that_is_a_file_is_named_as_such_and_leaves_nothing() {
 #[test]
 fn an_older_log_left_in_the_directory_is_not_taken_for_the_one_in_use() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("m.db");
-    let wal2 = dir.path().join("wal2");
-    let db = Database::open_with_options(&path, wal_opts()).unwrap();
-    let mut model = BTreeMap::new();
-    commit_keys(&db, 0, 10, &mut model);
-    db.close().unwrap();
+    let (path, wal2) = (dir.path().join("m.db"), dir.path().join("wal2"));
+    let mut model = ten_keys_closed(&path);
     assert!(std::fs::read_dir(wal_dir(&path)).unwrap().next().is_some(), "the older log stays");
     let db = Database::open_with_options(&path, wal_opts().wal_dir(&wal2)).unwrap();
     commit_keys(&db, 10, 10, &mut model);
@@ -389,12 +385,8 @@ fn an_older_log_left_in_the_directory_is_not_taken_for_the_one_in_use() {
 #[test]
 fn a_lost_log_is_given_up_beside_an_older_one() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("m.db");
-    let wal2 = dir.path().join("wal2");
-    let db = Database::open_with_options(&path, wal_opts()).unwrap();
-    let mut model = BTreeMap::new();
-    commit_keys(&db, 0, 10, &mut model);
-    db.close().unwrap();
+    let (path, wal2) = (dir.path().join("m.db"), dir.path().join("wal2"));
+    let mut model = ten_keys_closed(&path);
     let opts2 = wal_opts().wal_dir(&wal2).wal_segment_size(1 << 20).unwrap();
     let db = Database::open_with_options(&path, opts2).unwrap();
     for i in 0..4u8 {
@@ -422,6 +414,16 @@ fn a_lost_log_is_given_up_beside_an_older_one() {
         let db = Database::open_with_options(&lost, opts).expect("the log was given up once");
         assert_eq!(contents(&db).len(), 14);
     }
+}
+
+/// A database at `path` with the log in its default directory, 10 keys
+/// committed, closed cleanly; returns its model.
+fn ten_keys_closed(path: &Path) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    let db = Database::open_with_options(path, wal_opts()).unwrap();
+    let mut model = BTreeMap::new();
+    commit_keys(&db, 0, 10, &mut model);
+    db.close().unwrap();
+    model
 }
 
 /// Bug (a third review): with every open starting a segment of its own,

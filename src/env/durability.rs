@@ -191,32 +191,30 @@ impl Env {
         let st = self.durability.sync.lock();
         let durable = self.durability.durable_txid().0;
         let ps = self.config.page_size;
-        let read = |slot: u64| -> Result<MetaRead> {
+        let page = |slot: u64| -> Result<Vec<u8>> {
             let off = slot * ps as u64;
-            let page =
-                self.pages.read_at(off, ps).map_err(|e| Error::io("read meta", &self.config.path, Some(off), e))?;
-            Ok(match Meta::decode(&page, slot) {
-                MetaRead::Valid(m) => match Meta::nonzero_reserved(&page) {
-                    Some(at) => MetaRead::Damaged(format!("a byte that must be zero is not, at offset {at}")),
-                    None => MetaRead::Valid(m),
-                },
-                other => other,
-            })
+            self.pages.read_at(off, ps).map_err(|e| Error::io("read meta", &self.config.path, Some(off), e))
+        };
+        let decode = |page: &[u8], slot: u64| match Meta::decode(page, slot) {
+            MetaRead::Valid(m) => match Meta::nonzero_reserved(page) {
+                Some(at) => MetaRead::Damaged(format!("a byte that must be zero is not, at offset {at}")),
+                None => MetaRead::Valid(m),
+            },
+            other => other,
         };
         let slot = st.durable_slot;
-        let what = match read(slot)? {
+        let what = match decode(&page(slot)?, slot) {
             MetaRead::Valid(m) if m.txid.0 == durable => {
                 // A spare slot of zeros beside txid 0 is a creation a power
                 // cut cut short (FORMAT.md): the new, empty database, no
                 // commit lost (a review saw check report it until the first
                 // commit).
                 let spare = 1 - slot;
-                let zeros = |p: Vec<u8>| p.iter().all(|&b| b == 0);
-                let page = self.pages.read_at(spare * ps as u64, ps);
-                if durable == 0 && page.is_ok_and(zeros) {
+                let spare_page = page(spare)?;
+                if durable == 0 && spare_page.iter().all(|&b| b == 0) {
                     return Ok(None);
                 }
-                return Ok(spare_damage(read(spare)?, slot, durable));
+                return Ok(spare_damage(decode(&spare_page, spare), slot, durable));
             }
             MetaRead::Valid(m) => format!("holds txid {} where txid {durable} was written", m.txid.0),
             MetaRead::Damaged(w) | MetaRead::Incompatible(w) => w,

@@ -316,6 +316,11 @@ pub(super) fn cut_segment(
             return Err(Error::Corrupted { page: None, cause: Corruption::WalSegment { segment: id, what } });
         }
     }
+    truncate_synced(path, at)
+}
+
+/// Cuts the segment file at `path` to `at` bytes, synced; returns it open.
+pub(super) fn truncate_synced(path: &Path, at: u64) -> Result<File> {
     let io = |op, e| Error::io(op, path, None, e);
     let f = OpenOptions::new().read(true).write(true).open(path).map_err(|e| io("open WAL segment", e))?;
     f.set_len(at).map_err(|e| io("truncate WAL segment", e))?;

@@ -25,7 +25,7 @@ use crate::storage::{IoBackend, WriteOp};
 use crate::types::Lsn;
 use crate::wal::files::{
     create_dir_durable, create_segment, cut_segment, first_lsn, is_segment, live_bytes, seg_len, segment_name,
-    segments, sync_dir, SegmentIo, SEGMENT_HEADER,
+    segments, sync_dir, truncate_synced, SegmentIo, SEGMENT_HEADER,
 };
 
 /// Bytes a segment is allocated ahead of its appends.
@@ -331,10 +331,7 @@ impl WalWriter {
     pub fn cut_to_headers(&self) -> Result<()> {
         for (id, path) in segments(&self.dir)? {
             if is_segment(&path, id)? && seg_len(&path)? > SEGMENT_HEADER as u64 {
-                let io = |op, e| Error::io(op, &path, None, e);
-                let f = OpenOptions::new().write(true).open(&path).map_err(|e| io("open WAL segment", e))?;
-                f.set_len(SEGMENT_HEADER as u64).map_err(|e| io("truncate WAL segment", e))?;
-                f.sync_data().map_err(|e| io("fsync WAL segment", e))?;
+                truncate_synced(&path, SEGMENT_HEADER as u64)?;
             }
         }
         Ok(())
