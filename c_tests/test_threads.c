@@ -1,12 +1,14 @@
 /* One thunder_db shared by many threads: readers holding snapshots while a
  * writer commits (each sees exactly its snapshot), readers and the writer not
  * blocking each other, a write transaction begun on one thread and committed
- * on another, racing NOWAIT writers (exactly one wins), and blocking writers
- * serialised. */
+ * on another, racing NOWAIT writers (exactly one wins), blocking writers
+ * serialised, and a refused close while other threads make calls on the
+ * handle. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -347,7 +349,53 @@ static void calls_during_thread_teardown(thunder_db *db) {
   pthread_key_delete(teardown_key);
 }
 
+/* Calls on the shared handle while the main thread's close is refused. */
+static volatile int stop_calls;
+
+static void *stat_loop(void *arg) {
+  thunder_db *db = (thunder_db *)arg;
+  uint64_t n = 0;
+  while (!stop_calls || n < 200) {
+    thunder_stats st;
+    CHECK_OK(thunder_stat(db, &st));
+    /* Only the main thread's read transaction: another thread's check
+     * reads a snapshot, but is no read transaction. */
+    CHECK(st.reader_count == 1);
+    n++;
+  }
+  return NULL;
+}
+
+static void *check_loop(void *arg) {
+  thunder_db *db = (thunder_db *)arg;
+  uint64_t n = 0;
+  while (!stop_calls || n < 50) {
+    CHECK_OK(thunder_check(db));
+    CHECK_OK(thunder_checkpoint(db));
+    n++;
+  }
+  return NULL;
+}
+
+/* Bug: a close refused with THUNDER_BUSY took the database out of the
+ * handle until it put it back, so other threads' calls on the handle
+ * meanwhile failed ("the database handle was closed") or crashed. */
+static void close_refused_under_calls(thunder_db *db) {
+  thunder_txn *r = NULL;
+  pthread_t t[2];
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_READ, &r));
+  stop_calls = 0;
+  CHECK(pthread_create(&t[0], NULL, stat_loop, db) == 0);
+  CHECK(pthread_create(&t[1], NULL, check_loop, db) == 0);
+  for (int i = 0; i < 20000; i++) CHECK_STATUS(thunder_close(db), THUNDER_BUSY);
+  stop_calls = 1;
+  for (int i = 0; i < 2; i++) CHECK(pthread_join(t[i], NULL) == 0);
+  thunder_txn_abort(r);
+}
+
 int main(void) {
+  /* A thread waiting for itself fails the test rather than hanging it. */
+  alarm(120);
   thunder_db *db = NULL;
   thunder_options *o = NULL;
   /* NONE keeps the many small commits cheap; durability is not the point. */
@@ -362,6 +410,7 @@ int main(void) {
   nowait_race(db);
   serialised_writers(db);
   calls_during_thread_teardown(db);
+  close_refused_under_calls(db);
   CHECK_OK(thunder_sync(db));
   CHECK_OK(thunder_check(db));
   CHECK_OK(thunder_close(db));

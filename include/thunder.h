@@ -160,7 +160,10 @@ typedef struct thunder_bucket thunder_bucket;
 typedef struct thunder_cursor thunder_cursor;
 
 /**
- * An open database. Shared by any number of threads.
+ * An open database. Shared by any number of threads: each call on it
+ * holds the read lock while it runs, and `thunder_close` takes the write
+ * lock without waiting, so a refused close (`Busy`) never takes the
+ * database away from under another thread's call.
  */
 typedef struct thunder_db thunder_db;
 
@@ -736,7 +739,8 @@ enum thunder_status thunder_open(const char *path,
  * @param db consumed on success (and on failures other than THUNDER_BUSY and
  * THUNDER_INVALID_ARGUMENT): the database; NULL is THUNDER_INVALID_ARGUMENT.
  *
- * @return THUNDER_OK; THUNDER_BUSY (transactions open; `db` stays valid);
+ * @return THUNDER_OK; THUNDER_BUSY (transactions open, or another thread's
+ * call on `db` under way; `db` stays valid, the database open);
  * THUNDER_INVALID_ARGUMENT (`db` NULL or not a database); THUNDER_IO and
  * THUNDER_NO_SPACE (the final sync failed: the handle is released anyway and
  * commits after the last durable one may be lost); THUNDER_CORRUPTED (with a
@@ -745,7 +749,9 @@ enum thunder_status thunder_open(const char *path,
  * THUNDER_INTERNAL.
  *
  * # Safety
- * `db` must be NULL or a live database handle no other thread is using.
+ * `db` must be NULL or a live database handle. Other threads may be in
+ * calls on it (the close is then THUNDER_BUSY), but none may begin one
+ * once the close can succeed: the handle is freed.
  */
 enum thunder_status thunder_close(struct thunder_db *db);
 

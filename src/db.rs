@@ -209,7 +209,7 @@ impl Database {
 
     fn check_with_spare(&self) -> Result<(Report, Option<Error>)> {
         let spare = self.env.check_metas()?;
-        let (tx, meta) = ReadTx::begin_with_meta(self.env.clone())?;
+        let (tx, meta) = ReadTx::begin_internal(self.env.clone());
         let report = check::run(&tx.page_reader(), &meta)?;
         Ok((Report { spare_meta_damaged: spare.is_some(), ..report }, spare))
     }
@@ -223,7 +223,7 @@ impl Database {
     /// synced (see `copy::Staged`). `InvalidArgument` if `dest` exists or
     /// is this database. Returns the copy's size in bytes.
     pub fn backup(&self, dest: impl AsRef<Path>) -> Result<u64> {
-        let (tx, meta) = ReadTx::begin_with_meta(self.env.clone())?;
+        let (tx, meta) = ReadTx::begin_internal(self.env.clone());
         let staged = Staged::new(self.path(), dest.as_ref())?;
         let len = copy::write_snapshot(&tx, &meta, staged.file(), staged.temp_path())?;
         staged.install()?;
@@ -236,7 +236,7 @@ impl Database {
     /// same page size, overflow threshold and max size. Otherwise as
     /// `backup`. Returns the new file's size in bytes.
     pub fn compact(&self, dest: impl AsRef<Path>) -> Result<u64> {
-        let tx = self.begin_read()?;
+        let (tx, _) = ReadTx::begin_internal(self.env.clone());
         let staged = Staged::new(self.path(), dest.as_ref())?;
         let ps = self.page_size() as u64;
         let opts = Options::new()
@@ -284,9 +284,9 @@ impl Database {
         let (free, pending) = self.free_and_pending();
         let readers = env.readers.count();
         let file_size = env.pages.file.metadata().map_err(|e| Error::io("stat", &env.config.path, None, e))?.len();
-        let meta = env.pin_reader();
+        let meta = env.pin_reader(false);
         let depth = tree::depth(&env.pages.reader(meta.page_count), Root::from_page(meta.root.keys.root, 0).node);
-        env.unpin_reader(meta.txid);
+        env.unpin_reader(meta.txid, false);
         let depth = depth?;
         let log = env.log();
         let (batches, commits) = log.map_or((0, 0), |l| l.group.counts());

@@ -28,6 +28,8 @@ struct Published {
     /// freed a node whenever the readers of a snapshot came and went: a
     /// third of a one-get read transaction's begin and end, by callgrind.)
     readers: Vec<(TxId, usize)>,
+    /// Read transactions among the pins (the engine's own reads, for a
+    /// stat, check or copy, are not).
     reader_count: usize,
     /// The snapshots steady points picked and are making durable, one
     /// entry per steady point in flight (rarely more than one).
@@ -35,7 +37,7 @@ struct Published {
 }
 
 impl Published {
-    fn pin(&mut self, txid: TxId) {
+    fn pin(&mut self, txid: TxId, txn: bool) {
         match self.readers.last_mut() {
             Some((t, n)) if *t == txid => *n += 1,
             Some((t, _)) if *t > txid => match self.readers.binary_search_by_key(&txid, |&(t, _)| t) {
@@ -44,16 +46,16 @@ impl Published {
             },
             _ => self.readers.push((txid, 1)),
         }
-        self.reader_count += 1;
+        self.reader_count += txn as usize;
     }
 
-    fn unpin(&mut self, txid: TxId) {
+    fn unpin(&mut self, txid: TxId, txn: bool) {
         if let Ok(i) = self.readers.binary_search_by_key(&txid, |&(t, _)| t) {
             self.readers[i].1 -= 1;
             if self.readers[i].1 == 0 {
                 self.readers.remove(i);
             }
-            self.reader_count -= 1;
+            self.reader_count -= txn as usize;
         }
     }
 
@@ -137,16 +139,18 @@ impl Readers {
 }
 
 impl Env {
-    /// The current meta, pinned as a reader.
-    pub fn pin_reader(&self) -> Meta {
+    /// The current meta, pinned as a reader: for a read transaction
+    /// (`txn`, counted in `Readers::count`) or the engine's own read.
+    pub fn pin_reader(&self, txn: bool) -> Meta {
         let mut p = self.readers.lock();
         let meta = p.meta;
-        p.pin(meta.txid);
+        p.pin(meta.txid, txn);
         meta
     }
 
-    pub fn unpin_reader(&self, txid: TxId) {
-        self.readers.lock().unpin(txid);
+    /// Ends a `pin_reader` (`txn` as it was given).
+    pub fn unpin_reader(&self, txid: TxId, txn: bool) {
+        self.readers.lock().unpin(txid, txn);
     }
 
     /// The current meta and what decides which freed pages are reusable
@@ -184,19 +188,33 @@ mod tests {
     fn pins_in_any_order_keep_the_oldest_and_the_counts() {
         let mut p = published();
         for t in [5, 5, 7, 3, 7, 6] {
-            p.pin(TxId(t));
+            p.pin(TxId(t), true);
         }
         assert_eq!(p.readers, vec![(TxId(3), 1), (TxId(5), 2), (TxId(6), 1), (TxId(7), 2)]);
         assert_eq!((p.oldest(), p.reader_count), (Some(TxId(3)), 6));
-        p.unpin(TxId(3));
-        p.unpin(TxId(5));
+        p.unpin(TxId(3), true);
+        p.unpin(TxId(5), true);
         assert_eq!(p.oldest(), Some(TxId(5)));
-        p.unpin(TxId(5));
-        p.unpin(TxId(9)); // not pinned: ignored
+        p.unpin(TxId(5), true);
+        p.unpin(TxId(9), true); // not pinned: ignored
         assert_eq!((p.oldest(), p.reader_count), (Some(TxId(6)), 3));
         for t in [6, 7, 7] {
-            p.unpin(TxId(t));
+            p.unpin(TxId(t), true);
         }
         assert_eq!((p.oldest(), p.reader_count, p.readers.len()), (None, 0, 0));
+    }
+
+    /// Bug: the engine's own reads (a stat, check or backup on another
+    /// thread) counted in `reader_count`, which counts read transactions.
+    #[test]
+    fn the_engines_own_reads_pin_without_counting_as_transactions() {
+        let mut p = published();
+        p.pin(TxId(4), false);
+        p.pin(TxId(4), true);
+        assert_eq!((p.oldest(), p.reader_count), (Some(TxId(4)), 1));
+        p.unpin(TxId(4), true);
+        assert_eq!((p.oldest(), p.reader_count), (Some(TxId(4)), 0), "the engine's read still pins");
+        p.unpin(TxId(4), false);
+        assert_eq!((p.oldest(), p.reader_count), (None, 0));
     }
 }

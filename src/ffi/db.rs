@@ -9,7 +9,7 @@ use crate::ffi::guard::{guard, guard_value};
 use crate::ffi::handles::{self, thunder_db, thunder_options};
 use crate::ffi::status::thunder_status;
 use crate::options::Options;
-use crate::{CloseError, Database};
+use crate::Database;
 
 /// Database statistics, filled by thunder_stat().
 #[repr(C)]
@@ -111,7 +111,8 @@ pub unsafe extern "C" fn thunder_open(
 /// @param db consumed on success (and on failures other than THUNDER_BUSY and
 /// THUNDER_INVALID_ARGUMENT): the database; NULL is THUNDER_INVALID_ARGUMENT.
 ///
-/// @return THUNDER_OK; THUNDER_BUSY (transactions open; `db` stays valid);
+/// @return THUNDER_OK; THUNDER_BUSY (transactions open, or another thread's
+/// call on `db` under way; `db` stays valid, the database open);
 /// THUNDER_INVALID_ARGUMENT (`db` NULL or not a database); THUNDER_IO and
 /// THUNDER_NO_SPACE (the final sync failed: the handle is released anyway and
 /// commits after the last durable one may be lost); THUNDER_CORRUPTED (with a
@@ -120,24 +121,18 @@ pub unsafe extern "C" fn thunder_open(
 /// THUNDER_INTERNAL.
 ///
 /// # Safety
-/// `db` must be NULL or a live database handle no other thread is using.
+/// `db` must be NULL or a live database handle. Other threads may be in
+/// calls on it (the close is then THUNDER_BUSY), but none may begin one
+/// once the close can succeed: the handle is freed.
 #[no_mangle]
 pub unsafe extern "C" fn thunder_close(db: *mut thunder_db) -> thunder_status {
     guard("thunder_close", || {
-        // SAFETY: forwarded contract (a handle being closed is used by no
-        // other call).
-        let h = unsafe { handles::get_mut("db", db)? };
-        match h.take()?.close() {
-            Err(CloseError { error, db: Some(d) }) => {
-                h.restore(d);
-                Err(error)
-            }
-            res => {
-                // SAFETY: forwarded contract; checked live above.
-                drop(unsafe { handles::release("db", db)? });
-                res.map_err(|e| e.error)
-            }
-        }
+        // SAFETY: forwarded contract.
+        let res = unsafe { handles::get("db", db)? }.close()?;
+        // SAFETY: forwarded contract (no call on `db` begins once a close
+        // got this far); checked live above.
+        drop(unsafe { handles::release("db", db)? });
+        res
     })
 }
 

@@ -20,12 +20,12 @@
 use std::cell::UnsafeCell;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, TryLockError};
 
 use crate::error::{Error, Result};
 use crate::ffi::args;
 use crate::options::Options;
-use crate::{Bucket, Database, OwnedCursor, ReadTx, WriteTx};
+use crate::{Bucket, CloseError, Database, OwnedCursor, ReadTx, WriteTx};
 
 const DEAD: u64 = 0xdead_dead_dead_dead;
 
@@ -53,12 +53,27 @@ fn from_c<T, U>(p: *const U) -> (*const Tagged<T>, u64) {
     ((p.map_addr(|a| a & ADDR_MASK)).cast(), (p.addr() >> TAG_SHIFT) as u64)
 }
 
-/// An open database. Shared by any number of threads.
+/// An open database. Shared by any number of threads: each call on it
+/// holds the read lock while it runs, and `thunder_close` takes the write
+/// lock without waiting, so a refused close (`Busy`) never takes the
+/// database away from under another thread's call.
 #[derive(Debug)]
 pub struct thunder_db {
     /// None only after a close that failed past its start (a panic): the
     /// handle then reports itself closed instead of reaching a torn database.
-    db: Option<Database>,
+    db: RwLock<Option<Database>>,
+}
+
+/// The database behind a `thunder_db`, for one call (holds the read lock).
+pub(crate) struct DbRef<'a>(RwLockReadGuard<'a, Option<Database>>);
+
+impl Deref for DbRef<'_> {
+    type Target = Database;
+
+    fn deref(&self) -> &Database {
+        // `thunder_db::db` hands out only guards over a database.
+        self.0.as_ref().expect("a DbRef holds a database")
+    }
 }
 
 /// Options for thunder_open().
@@ -218,20 +233,38 @@ handle!(thunder_cursor, 0x7468_6e64_5f63_7505);
 
 impl thunder_db {
     pub(crate) fn new(db: Database) -> thunder_db {
-        thunder_db { db: Some(db) }
+        thunder_db { db: RwLock::new(Some(db)) }
     }
 
-    pub(crate) fn db(&self) -> Result<&Database> {
-        self.db.as_ref().ok_or_else(|| Error::invalid("the database handle was closed"))
+    /// The database, for the length of one call.
+    pub(crate) fn db(&self) -> Result<DbRef<'_>> {
+        let guard = self.db.read().unwrap_or_else(PoisonError::into_inner);
+        match *guard {
+            Some(_) => Ok(DbRef(guard)),
+            None => Err(Error::invalid("the database handle was closed")),
+        }
     }
 
-    /// Takes the database out for closing; `restore` puts it back.
-    pub(crate) fn take(&mut self) -> Result<Database> {
-        self.db.take().ok_or_else(|| Error::invalid("the database handle was closed"))
-    }
-
-    pub(crate) fn restore(&mut self, db: Database) {
-        self.db = Some(db);
+    /// Closes the database (`Database::close`). `Err`: refused, the handle
+    /// stays open: `Busy` while another thread's call on it is under way
+    /// or transactions are open. `Ok`: the database is gone, with what the
+    /// close returned; the caller releases the handle.
+    pub(crate) fn close(&self) -> Result<Result<()>> {
+        let mut slot = match self.db.try_write() {
+            Ok(slot) => slot,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                return Err(Error::Busy("close while another thread's call on this database handle is under way"))
+            }
+        };
+        let db = slot.take().ok_or_else(|| Error::invalid("the database handle was closed"))?;
+        match db.close() {
+            Err(CloseError { error, db: Some(db) }) => {
+                *slot = Some(db);
+                Err(error)
+            }
+            res => Ok(res.map_err(|e| e.error)),
+        }
     }
 }
 

@@ -19,23 +19,33 @@ pub struct ReadTx {
     // transaction moves this struct into its C handle and out again, and
     // with the whole meta in it those two moves were memcpy calls, a
     // quarter of its begin and end by perf (62.6 -> 58.6 ns without them).
-    // `begin_with_meta` hands out the rest.
+    // `begin_internal` hands out the rest.
     txid: TxId,
     page_count: u64,
     root: BucketRecord,
     serial: u64,
+    /// A read transaction (counted in `reader_count`), not the engine's
+    /// own read (`begin_internal`).
+    txn: bool,
 }
 
 impl ReadTx {
     pub(crate) fn begin(env: Arc<Env>) -> Result<ReadTx> {
-        Ok(ReadTx::begin_with_meta(env)?.0)
+        Ok(ReadTx::pinned(env, true).0)
     }
 
-    /// `begin`, and the whole meta of the snapshot it reads.
-    pub(crate) fn begin_with_meta(env: Arc<Env>) -> Result<(ReadTx, Meta)> {
-        let meta = env.pin_reader();
-        let tx = ReadTx { env, txid: meta.txid, page_count: meta.page_count, root: meta.root, serial: next_serial() };
-        Ok((tx, meta))
+    /// A snapshot the engine reads for itself (a check, backup or
+    /// compaction): pinned as a read transaction is, not counted as one
+    /// (`reader_count`), and the whole meta of the snapshot it reads.
+    pub(crate) fn begin_internal(env: Arc<Env>) -> (ReadTx, Meta) {
+        ReadTx::pinned(env, false)
+    }
+
+    fn pinned(env: Arc<Env>, txn: bool) -> (ReadTx, Meta) {
+        let meta = env.pin_reader(txn);
+        let tx =
+            ReadTx { env, txid: meta.txid, page_count: meta.page_count, root: meta.root, serial: next_serial(), txn };
+        (tx, meta)
     }
 
     pub(crate) fn page_reader(&self) -> PageReader<'_> {
@@ -80,7 +90,7 @@ impl ReadTx {
 
 impl Drop for ReadTx {
     fn drop(&mut self) {
-        self.env.unpin_reader(self.txid);
+        self.env.unpin_reader(self.txid, self.txn);
     }
 }
 
