@@ -2,8 +2,9 @@
  * writer commits (each sees exactly its snapshot), readers and the writer not
  * blocking each other, a write transaction begun on one thread and committed
  * on another, racing NOWAIT writers (exactly one wins), blocking writers
- * serialised, and a refused close while other threads make calls on the
- * handle. */
+ * serialised, a refused close while other threads make calls on the handle,
+ * and a moved write transaction's thread told BUSY instead of waiting for
+ * itself. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <pthread.h>
@@ -393,6 +394,31 @@ static void close_refused_under_calls(thunder_db *db) {
   thunder_txn_abort(r);
 }
 
+/* Bug: a write transaction moved to another thread, whose thread then asked
+ * for the writer (sync in a weak mode, a blocking begin), waited for
+ * itself for ever. Once it made a call on the transaction it is told
+ * THUNDER_BUSY. */
+static void moved_writer_is_told_busy(thunder_db *db) {
+  pthread_t t;
+  void *res = NULL;
+  thunder_txn *w = NULL, *again = NULL;
+  /* A commit under THUNDER_SYNC_NONE leaves its free-set change for the
+   * next sync to write, which needs the writer. */
+  CHECK_OK(thunder_txn_begin(db, THUNDER_TXN_WRITE, &w));
+  CHECK_OK(thunder_put(w, K("deferred"), K("free set"), 0));
+  CHECK_OK(thunder_txn_commit(w));
+  CHECK(pthread_create(&t, NULL, begin_elsewhere, &db) == 0);
+  CHECK(pthread_join(t, &res) == 0);
+  w = (thunder_txn *)res;
+  CHECK_OK(thunder_put(w, K("moved3"), K("used here"), 0));
+  CHECK_STATUS(thunder_sync(db), THUNDER_BUSY);
+  CHECK_STATUS(thunder_checkpoint(db), THUNDER_BUSY);
+  CHECK_STATUS(thunder_txn_begin(db, THUNDER_TXN_WRITE, &again), THUNDER_BUSY);
+  CHECK(again == NULL);
+  CHECK_OK(thunder_txn_commit(w));
+  CHECK_OK(thunder_sync(db));
+}
+
 int main(void) {
   /* A thread waiting for itself fails the test rather than hanging it. */
   alarm(120);
@@ -411,6 +437,7 @@ int main(void) {
   serialised_writers(db);
   calls_during_thread_teardown(db);
   close_refused_under_calls(db);
+  moved_writer_is_told_busy(db);
   CHECK_OK(thunder_sync(db));
   CHECK_OK(thunder_check(db));
   CHECK_OK(thunder_close(db));

@@ -765,9 +765,10 @@ enum thunder_status thunder_close(struct thunder_db *db);
  * @param db borrowed for the call: the database.
  *
  * @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`db` NULL); THUNDER_BUSY
- * (called on the thread that holds a write transaction while a weak-mode
- * commit's free-set change still waits to be written, which needs the
- * writer: end the transaction, then call again; nothing changed); THUNDER_IO
+ * (called on the thread that holds a write transaction, as
+ * thunder_txn_begin() says, while a weak-mode commit's free-set change
+ * still waits to be written, which needs the writer: end the transaction,
+ * then call again; nothing changed); THUNDER_IO
  * (the database refuses writes from then on); THUNDER_NO_SPACE;
  * THUNDER_INTERNAL.
  *
@@ -786,10 +787,11 @@ enum thunder_status thunder_sync(struct thunder_db *db);
  *
  * @param db borrowed for the call: the database.
  *
- * Called with a write-ahead log on the thread that holds a write
- * transaction, it checkpoints the newest commit whose free-set change is
- * written (the write transaction would have to write the rest): the log
- * keeps every later commit, so everything committed stays durable.
+ * Called with a write-ahead log while a write transaction is open (on
+ * any thread, this one included), it checkpoints the newest commit whose
+ * free-set change is written, without waiting (the write transaction
+ * would have to write the rest): the log keeps every later commit, so
+ * everything committed stays durable.
  *
  * @return as thunder_sync().
  *
@@ -933,7 +935,10 @@ const char *thunder_io_backend_name(const struct thunder_db *db);
  *
  * @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`db` or `out` NULL, unknown
  * mode); THUNDER_BUSY (NOWAIT and another write transaction is open, or
- * this thread already holds the write transaction); THUNDER_READ_ONLY (write
+ * this thread already holds the write transaction: it began it, or the
+ * transaction moved to this thread, which made a call on it since; a
+ * thread handed the transaction that has made no call on it yet would
+ * wait for itself); THUNDER_READ_ONLY (write
  * on a read-only database); THUNDER_IO (the database refuses writes after a
  * failed fsync); THUNDER_CORRUPTED (the first write transaction after open
  * found the freelist and the tree damaged); THUNDER_INTERNAL.

@@ -138,7 +138,8 @@ impl Database {
     }
 
     /// Starts the write transaction, waiting while another one is open.
-    /// `Busy` if this thread already holds it.
+    /// `Busy` if this thread already holds it: it began it, or the
+    /// transaction moved to this thread, which wrote in it since.
     pub fn begin_write(&self) -> Result<WriteTx> {
         WriteTx::begin(self.env.clone(), true)
     }
@@ -152,15 +153,20 @@ impl Database {
 
     /// Makes every committed transaction durable (meaningful with
     /// `SyncMode::Batched` and `SyncMode::None`): with a write-ahead log by
-    /// syncing the log, without one by writing the data file's meta.
+    /// syncing the log, without one by writing the data file's meta. That
+    /// may need the writer (a weak-mode commit's free-set change still to
+    /// write): it waits for an open write transaction, or is `Busy` on the
+    /// thread that holds it (as `begin_write` says).
     pub fn sync(&self) -> Result<()> {
         self.env.sync()
     }
 
     /// Writes everything committed to the data file and makes it the durable
     /// snapshot (data synced, meta written and synced); with a write-ahead
-    /// log, the log segments before it are removed. Without a log this is
-    /// `sync`.
+    /// log, the log segments before it are removed, and an open write
+    /// transaction is not waited for: the newest commit whose free-set
+    /// change is written is checkpointed, the log keeping the later ones.
+    /// Without a log this is `sync`.
     pub fn checkpoint(&self) -> Result<()> {
         self.env.checkpoint()
     }

@@ -16,7 +16,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-use common::{seed, Rng, SeedGuard, TestDb};
+use common::{contents, seed, Rng, SeedGuard, TestDb};
 use thunder::{Database, ErrorKind, Options, ReadTx, SyncMode, WriteTx};
 
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
@@ -334,6 +334,48 @@ fn write_transaction_moves_between_threads() {
     assert_eq!(items, vec![(&b"k1"[..], &b"v1"[..]), (&b"k2"[..], &b"v2"[..])]);
     drop(r);
     assert_eq!(db.begin_write().unwrap().id(), 2, "the writer slot was released by the commit");
+}
+
+/// Bug: a write transaction moved to another thread, whose thread then
+/// asked for the writer (a blocking begin, a sync that must write the free
+/// set, a checkpoint), waited for itself for ever. Once it wrote in the
+/// transaction it is told `Busy`; with a log a checkpoint never waits for a
+/// transaction (the log keeps the commits after the meta it makes
+/// durable). Run on a helper thread so a wait for itself shows up as a
+/// timeout here rather than a hung test binary.
+#[test]
+fn a_moved_write_transactions_thread_is_not_left_waiting_for_itself() {
+    for wal in [false, true] {
+        let t = TestDb::new(Options::new().wal(wal).sync_mode(SyncMode::None).unwrap());
+        let db = t.db().clone();
+        // A weak-mode commit leaves its free-set change for the next sync.
+        let mut w = db.begin_write().unwrap();
+        w.put(b"deferred", b"free set").unwrap();
+        w.commit().unwrap();
+        let db2 = db.clone();
+        let w = thread::spawn(move || db2.begin_write().unwrap()).join().unwrap();
+        let (tx_done, done) = mpsc::channel();
+        thread::spawn(move || {
+            let mut w = w;
+            // Untouched by this thread yet: with a log, no wait at all.
+            let untouched = wal.then(|| db.checkpoint().map_err(|e| e.kind()));
+            w.put(b"moved", b"here").unwrap();
+            let sync = db.sync().map_err(|e| e.kind());
+            let checkpoint = db.checkpoint().map_err(|e| e.kind());
+            let begin = db.begin_write().map(|_| ()).map_err(|e| e.kind());
+            w.commit().unwrap();
+            tx_done.send((untouched, sync, checkpoint, begin)).unwrap();
+        });
+        let got = done.recv_timeout(Duration::from_secs(20)).expect("a thread waits for itself: no answer in 20 s");
+        let busy = Err(ErrorKind::Busy);
+        let want = match wal {
+            // With a log, sync syncs the log and needs no writer.
+            true => (Some(Ok(())), Ok(()), Ok(()), busy),
+            false => (None, busy, busy, busy),
+        };
+        assert_eq!(got, want, "wal {wal}");
+        assert_eq!(contents(t.db()).get(&b"moved"[..]).map(Vec::as_slice), Some(&b"here"[..]));
+    }
 }
 
 /// Ten rounds of: commit random changes (keys and a nested bucket), close,

@@ -145,9 +145,10 @@ pub unsafe extern "C" fn thunder_close(db: *mut thunder_db) -> thunder_status {
 /// @param db borrowed for the call: the database.
 ///
 /// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`db` NULL); THUNDER_BUSY
-/// (called on the thread that holds a write transaction while a weak-mode
-/// commit's free-set change still waits to be written, which needs the
-/// writer: end the transaction, then call again; nothing changed); THUNDER_IO
+/// (called on the thread that holds a write transaction, as
+/// thunder_txn_begin() says, while a weak-mode commit's free-set change
+/// still waits to be written, which needs the writer: end the transaction,
+/// then call again; nothing changed); THUNDER_IO
 /// (the database refuses writes from then on); THUNDER_NO_SPACE;
 /// THUNDER_INTERNAL.
 ///
@@ -170,10 +171,11 @@ pub unsafe extern "C" fn thunder_sync(db: *mut thunder_db) -> thunder_status {
 ///
 /// @param db borrowed for the call: the database.
 ///
-/// Called with a write-ahead log on the thread that holds a write
-/// transaction, it checkpoints the newest commit whose free-set change is
-/// written (the write transaction would have to write the rest): the log
-/// keeps every later commit, so everything committed stays durable.
+/// Called with a write-ahead log while a write transaction is open (on
+/// any thread, this one included), it checkpoints the newest commit whose
+/// free-set change is written, without waiting (the write transaction
+/// would have to write the rest): the log keeps every later commit, so
+/// everything committed stays durable.
 ///
 /// @return as thunder_sync().
 ///

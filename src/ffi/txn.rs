@@ -28,7 +28,10 @@ pub const THUNDER_TXN_WRITE_NOWAIT: thunder_txn_mode = 2;
 ///
 /// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`db` or `out` NULL, unknown
 /// mode); THUNDER_BUSY (NOWAIT and another write transaction is open, or
-/// this thread already holds the write transaction); THUNDER_READ_ONLY (write
+/// this thread already holds the write transaction: it began it, or the
+/// transaction moved to this thread, which made a call on it since; a
+/// thread handed the transaction that has made no call on it yet would
+/// wait for itself); THUNDER_READ_ONLY (write
 /// on a read-only database); THUNDER_IO (the database refuses writes after a
 /// failed fsync); THUNDER_CORRUPTED (the first write transaction after open
 /// found the freelist and the tree damaged); THUNDER_INTERNAL.
