@@ -127,7 +127,14 @@ impl Database {
         let kind = Backend::named(env.pages.io.name()).unwrap_or(Backend::Sync);
         let segments = segments.unwrap_or_else(|| wal::segment_io(kind, opts.write_buffer_size));
         let db = Database { env };
-        crate::txn::recover(&db.env, &wal_dir, &opts, Some(segments))?;
+        if let Err(e) = crate::txn::recover(&db.env, &wal_dir, &opts, Some(segments)) {
+            // Under the file's lock still: a log directory this open made
+            // goes with it (`remove_dir` leaves one that is not empty).
+            if db.env.made_log_dir {
+                let _ = std::fs::remove_dir(&wal_dir);
+            }
+            return Err(e);
+        }
         db.env.start_syncer();
         Ok(db)
     }

@@ -132,7 +132,8 @@ impl Env {
             _ => meta,
         };
         let page_size = meta.page_size as usize;
-        made.made = false; // opened: the directory is the log's
+        // Opened: the directory is the log's, unless recovery refuses.
+        let made_log_dir = std::mem::take(&mut made.made);
         Ok(Env {
             config: Config {
                 path: path.to_path_buf(),
@@ -160,6 +161,7 @@ impl Env {
             pending_pages: AtomicU64::new(0),
             handles: AtomicUsize::new(1),
             _wal_lock: wal_lock,
+            made_log_dir,
         })
     }
 }
