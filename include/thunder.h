@@ -765,10 +765,11 @@ enum thunder_status thunder_close(struct thunder_db *db);
  * @param db borrowed for the call: the database.
  *
  * @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`db` NULL); THUNDER_BUSY
- * (called on the thread that holds a write transaction, as
- * thunder_txn_begin() says, while a weak-mode commit's free-set change
- * still waits to be written, which needs the writer: end the transaction,
- * then call again; nothing changed); THUNDER_IO
+ * (called on the thread that began the open write transaction while a
+ * weak-mode commit's free-set change still waits to be written, which
+ * needs the writer: end the transaction, then call again; nothing
+ * changed; on another thread the call waits for the transaction to end,
+ * see thunder_txn_begin()); THUNDER_IO
  * (the database refuses writes from then on); THUNDER_NO_SPACE;
  * THUNDER_INTERNAL.
  *
@@ -925,7 +926,11 @@ const char *thunder_io_backend_name(const struct thunder_db *db);
 
 /**
  * Begins a transaction. Any number of read transactions run alongside the
- * one write transaction; neither blocks the other.
+ * one write transaction; neither blocks the other. A write transaction
+ * may move to another thread, but only the thread that began it is known
+ * as its holder: on the thread it moved to, a blocking write begin waits
+ * for it to end, which is for itself (as does thunder_sync() without a
+ * write-ahead log under THUNDER_SYNC_BATCHED or THUNDER_SYNC_NONE).
  *
  * @param db borrowed for the call: the database.
  * @param mode THUNDER_TXN_READ, THUNDER_TXN_WRITE or THUNDER_TXN_WRITE_NOWAIT.
@@ -935,10 +940,7 @@ const char *thunder_io_backend_name(const struct thunder_db *db);
  *
  * @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`db` or `out` NULL, unknown
  * mode); THUNDER_BUSY (NOWAIT and another write transaction is open, or
- * this thread already holds the write transaction: it began it, or the
- * transaction moved to this thread, which made a call on it since; a
- * thread handed the transaction that has made no call on it yet would
- * wait for itself); THUNDER_READ_ONLY (write
+ * this thread began the open write transaction); THUNDER_READ_ONLY (write
  * on a read-only database); THUNDER_IO (the database refuses writes after a
  * failed fsync); THUNDER_CORRUPTED (the first write transaction after open
  * found the freelist and the tree damaged); THUNDER_INTERNAL.

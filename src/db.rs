@@ -145,8 +145,8 @@ impl Database {
     }
 
     /// Starts the write transaction, waiting while another one is open.
-    /// `Busy` if this thread already holds it: it began it, or the
-    /// transaction moved to this thread, which wrote in it since.
+    /// `Busy` if this thread began the open one (a thread it moved to
+    /// waits for it, that is for itself).
     pub fn begin_write(&self) -> Result<WriteTx> {
         WriteTx::begin(self.env.clone(), true)
     }
@@ -163,7 +163,7 @@ impl Database {
     /// syncing the log, without one by writing the data file's meta. That
     /// may need the writer (a weak-mode commit's free-set change still to
     /// write): it waits for an open write transaction, or is `Busy` on the
-    /// thread that holds it (as `begin_write` says).
+    /// thread that began it (as `begin_write` says).
     pub fn sync(&self) -> Result<()> {
         self.env.sync()
     }

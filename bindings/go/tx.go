@@ -50,8 +50,9 @@ type txn struct {
 // Rollback, which must be called from the same goroutine: the library ties
 // a write transaction to the thread that began it, and another goroutine
 // scheduled on that thread could not begin a write transaction meanwhile
-// (ErrBusy). A goroutine that already holds the write transaction gets
-// ErrBusy from a second Begin(true) instead of waiting for itself.
+// (ErrBusy). The goroutine that began the write transaction gets ErrBusy
+// from a second Begin(true) instead of waiting for itself; a goroutine the
+// Tx was handed to is not known as its holder, and its Begin(true) waits.
 //
 // A write Tx abandoned without Commit or Rollback keeps the writer until
 // the garbage collector finalizes it (other writers wait meanwhile), and

@@ -2,7 +2,7 @@
 //! owning thread, so a second `begin` on that thread is `Busy`, not a
 //! deadlock, and keeps the writer's state between transactions.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar};
 use std::thread::ThreadId;
 
@@ -36,21 +36,6 @@ pub(crate) struct Writer {
     cv: Condvar,
     /// Whether the slot has an owner, readable without the lock.
     busy: AtomicBool,
-    /// The thread that last made a call on the open write transaction
-    /// (`thread_token`; 0: none): a transaction may move between threads,
-    /// and the thread it moved to waiting for the slot would wait for
-    /// itself.
-    user: AtomicU64,
-}
-
-/// A number for the calling thread, distinct from every other thread's and
-/// never 0 (None while the thread is being torn down).
-fn thread_token() -> Option<u64> {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    thread_local! {
-        static TOKEN: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
-    }
-    TOKEN.try_with(|t| *t).ok()
 }
 
 #[derive(Debug, Default)]
@@ -76,7 +61,6 @@ impl Writer {
             ),
             cv: Condvar::new(),
             busy: AtomicBool::new(false),
-            user: AtomicU64::new(0),
         }
     }
 
@@ -103,12 +87,10 @@ impl Env {
         }
         self.check_poison()?;
         let me = std::thread::current().id();
-        let token = thread_token();
         let mut slot = self.writer.slot.lock();
         let mut yielded = false;
         while let Some(owner) = slot.owner {
-            // The thread that began the transaction, or the one it moved to.
-            if owner == me || token.is_some_and(|t| self.writer.user.load(Ordering::Acquire) == t) {
+            if owner == me {
                 return Err(Error::Busy("this thread already holds the write transaction"));
             }
             if !wait && !slot.internal {
@@ -139,26 +121,12 @@ impl Env {
             return Err(e);
         }
         slot.owner = Some(me);
-        self.writer.user.store(token.unwrap_or(0), Ordering::Release);
         self.writer.busy.store(true, Ordering::Release);
         slot.internal = !txn;
         if txn {
             self.open_writers.fetch_add(1, Ordering::AcqRel);
         }
         Ok(slot.state.take().unwrap_or_default())
-    }
-
-    /// Records the calling thread as the one using the open write
-    /// transaction (a call on it), so that the thread a transaction moved
-    /// to gets `Busy`, not a wait for itself, where it waits for the slot
-    /// (`begin`, `sync`, `checkpoint`).
-    #[inline]
-    pub fn note_writer_user(&self) {
-        if let Some(t) = thread_token() {
-            if self.writer.user.load(Ordering::Relaxed) != t {
-                self.writer.user.store(t, Ordering::Release);
-            }
-        }
     }
 
     /// Whether a commit holds the writer slot only briefly: with a log (it
@@ -179,7 +147,6 @@ impl Env {
     pub fn give_back_writer(&self, state: WriterState, txn: bool) {
         let mut slot = self.writer.slot.lock();
         slot.owner = None;
-        self.writer.user.store(0, Ordering::Release);
         self.writer.busy.store(false, Ordering::Release);
         slot.state = Some(state);
         if txn {

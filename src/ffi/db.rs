@@ -145,10 +145,11 @@ pub unsafe extern "C" fn thunder_close(db: *mut thunder_db) -> thunder_status {
 /// @param db borrowed for the call: the database.
 ///
 /// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`db` NULL); THUNDER_BUSY
-/// (called on the thread that holds a write transaction, as
-/// thunder_txn_begin() says, while a weak-mode commit's free-set change
-/// still waits to be written, which needs the writer: end the transaction,
-/// then call again; nothing changed); THUNDER_IO
+/// (called on the thread that began the open write transaction while a
+/// weak-mode commit's free-set change still waits to be written, which
+/// needs the writer: end the transaction, then call again; nothing
+/// changed; on another thread the call waits for the transaction to end,
+/// see thunder_txn_begin()); THUNDER_IO
 /// (the database refuses writes from then on); THUNDER_NO_SPACE;
 /// THUNDER_INTERNAL.
 ///

@@ -153,11 +153,7 @@ impl thunder_txn {
     /// The slot, deferred puts left as they are: for `thunder_put`.
     #[inline]
     pub(crate) fn lock_as_is(&self) -> Result<MutexGuard<'_, TxnSlot>> {
-        let slot = self.slot.lock().map_err(|_| poisoned())?;
-        if let TxnSlot::Write(tx) = &*slot {
-            tx.note_user();
-        }
-        Ok(slot)
+        self.slot.lock().map_err(|_| poisoned())
     }
 
     /// Ends the transaction, whatever state it is in; returns what it was,

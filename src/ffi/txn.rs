@@ -18,7 +18,11 @@ pub const THUNDER_TXN_WRITE: thunder_txn_mode = 1;
 pub const THUNDER_TXN_WRITE_NOWAIT: thunder_txn_mode = 2;
 
 /// Begins a transaction. Any number of read transactions run alongside the
-/// one write transaction; neither blocks the other.
+/// one write transaction; neither blocks the other. A write transaction
+/// may move to another thread, but only the thread that began it is known
+/// as its holder: on the thread it moved to, a blocking write begin waits
+/// for it to end, which is for itself (as does thunder_sync() without a
+/// write-ahead log under THUNDER_SYNC_BATCHED or THUNDER_SYNC_NONE).
 ///
 /// @param db borrowed for the call: the database.
 /// @param mode THUNDER_TXN_READ, THUNDER_TXN_WRITE or THUNDER_TXN_WRITE_NOWAIT.
@@ -28,10 +32,7 @@ pub const THUNDER_TXN_WRITE_NOWAIT: thunder_txn_mode = 2;
 ///
 /// @return THUNDER_OK; THUNDER_INVALID_ARGUMENT (`db` or `out` NULL, unknown
 /// mode); THUNDER_BUSY (NOWAIT and another write transaction is open, or
-/// this thread already holds the write transaction: it began it, or the
-/// transaction moved to this thread, which made a call on it since; a
-/// thread handed the transaction that has made no call on it yet would
-/// wait for itself); THUNDER_READ_ONLY (write
+/// this thread began the open write transaction); THUNDER_READ_ONLY (write
 /// on a read-only database); THUNDER_IO (the database refuses writes after a
 /// failed fsync); THUNDER_CORRUPTED (the first write transaction after open
 /// found the freelist and the tree damaged); THUNDER_INTERNAL.

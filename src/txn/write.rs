@@ -215,13 +215,6 @@ impl WriteTx {
         })
     }
 
-    /// Records the calling thread as this transaction's user (see
-    /// `Env::note_writer_user`): a call on it moved it to this thread.
-    #[inline]
-    pub(crate) fn note_user(&self) {
-        self.env.note_writer_user();
-    }
-
     /// The txid this transaction's commit will get.
     pub fn id(&self) -> u64 {
         self.txid.0
@@ -244,7 +237,6 @@ impl WriteTx {
     /// Runs `f` unless the transaction failed, the deferred puts applied
     /// first; fails it on a fatal error.
     pub(crate) fn guarded<R>(&mut self, f: impl FnOnce(&mut WriteTx) -> Result<R>) -> Result<R> {
-        self.note_user();
         self.flush_deferred()?;
         self.ensure_usable()?;
         let r = f(self);
