@@ -90,3 +90,26 @@ def test_concurrent_use_during_commit_gives_txn_closed_only(db):
         tx.commit()
         t.join()
     assert set(seen) <= {"TxnClosedError"}, f"stale C handle reached the library: {seen}"
+
+
+# Bug: a transaction referred to itself (and its buckets and cursors to it,
+# and it to them), so an abandoned one was freed only by the cycle
+# collector: until that ran, an abandoned write transaction kept the writer
+# and a read transaction its snapshot.
+@pytest.mark.parametrize("opens", [(), ("bucket",), ("bucket", "cursor")])
+def test_an_abandoned_write_transaction_gives_the_writer_back_at_once(db, opens):
+    import gc
+
+    gc.disable()
+    try:
+        tx = db.begin(write=True)
+        held = []
+        if "bucket" in opens:
+            held.append(tx.create_bucket(b"b"))
+        if "cursor" in opens:
+            held.append(tx.cursor())
+        del tx, held
+        db.begin(write=True, wait=False).abort()  # BusyError while it lived
+        assert db.stats().reader_count == 0
+    finally:
+        gc.enable()

@@ -97,6 +97,11 @@ class Cursor:
             lib.thunder_cursor_close(self._h)
             self._h = None
 
+    def __del__(self):
+        # Valid at any time, also after the transaction ended.
+        if getattr(self, "_h", None) is not None:
+            self.close()
+
     def __enter__(self):
         return self
 

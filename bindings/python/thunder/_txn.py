@@ -2,6 +2,7 @@
 
 import ctypes
 import threading
+import weakref
 
 from ._cursor import Cursor, _arg
 from ._lib import PUT_APPEND, PUT_NO_OVERWRITE, Bytes, lib
@@ -115,15 +116,25 @@ class Transaction(_Keyspace):
     def __init__(self, db, handle, write):
         self._db = db
         self._h = handle
-        self._txn = self
         self.writable = write
+        # Weak: a bucket or cursor keeps its transaction alive, not the
+        # other way round, so that nothing here is a reference cycle and an
+        # abandoned transaction ends as soon as the last reference goes,
+        # not when the cycle collector runs (a write transaction holds the
+        # writer until then).
         self._children = []
         # Serialises each C call on this transaction's handles with its end:
         # another thread's commit must not release a handle in use.
         self._lock = threading.RLock()
 
+    @property
+    def _txn(self):
+        # The transaction a keyspace belongs to: itself (a property, not an
+        # attribute, which would be a reference cycle).
+        return self
+
     def _adopt(self, child):
-        self._children.append(child)
+        self._children.append(weakref.ref(child))
         return child
 
     def _txn_handle(self):
@@ -159,8 +170,10 @@ class Transaction(_Keyspace):
         with self._lock:
             h = self._txn_handle()
             self._h = None
-            for child in self._children:
-                child.close()
+            for ref in self._children:
+                child = ref()
+                if child is not None:
+                    child.close()
             self._children = []
             release(h)
 
@@ -230,3 +243,8 @@ class Bucket(_Keyspace):
         with self._txn._lock:
             lib.thunder_bucket_close(self._h)
             self._h = None
+
+    def __del__(self):
+        # Valid at any time, also after the transaction ended.
+        if getattr(self, "_h", None) is not None:
+            self.close()
