@@ -7,7 +7,8 @@ results of bench/run.py.
 Every cell is the median over the repetitions, with the spread
 (max - min) / median when there are several. The checksums of a workload
 must be equal across engines and variants: a cell whose checksum differs
-from the majority is WRONG and takes no part in any ratio. Ratios are
+from the majority is WRONG and takes no part in any ratio (with no
+majority, as when two engines disagree, every cell of the line is). Ratios are
 oriented so that > 1 means thunder is better (faster, or smaller for bytes
 and RSS). Only the standard library is used.
 """
@@ -128,14 +129,17 @@ def scaling_growth(scaling):
 
 
 def wrong_cells(sums):
-    """(row, column) pairs whose checksum differs from the row's majority; the
-    scan after the removal (CHECK after_delete) stands for the removal."""
+    """(row, column) pairs whose checksum differs from the row's majority, or
+    every pair of a row whose checksums differ with no majority (two engines
+    that disagree: neither can be believed); the scan after the removal
+    (CHECK after_delete) stands for the removal."""
     wrong = set()
     for row, entries in sums.items():
         row = "delete" if row == "after_delete" else row
-        majority = statistics.mode(sorted(e[2] for e in entries))
+        counts = Counter(e[2] for e in entries).most_common()
+        tied = len(counts) > 1 and counts[0][1] == counts[1][1]
         for col, _rep, s in entries:
-            if s != majority:
+            if tied or s != counts[0][0]:
                 wrong.add((row, col))
     return wrong
 

@@ -60,7 +60,14 @@ for e in $scalers; do
     fi
 done
 
-# 3. a wrong answer is caught
+# 3. a wrong answer is caught (by another engine's checksum: with two that
+#    disagree, both cells are WRONG; with thunder alone nothing can tell)
+if [ "$(wc -l < "$out/engines.txt")" -lt 2 ]; then
+    echo "skip wrong-answer check: only $(cut -d' ' -f1 "$out/engines.txt") was built (make bench-deps installs the peers)"
+    echo "bench-selftest: $passed passed, $failed failed"
+    [ "$failed" = 0 ]
+    exit
+fi
 awk '$4 == "thunder" && $6 == "read1" { $9 = "0123456789abcdef" } { print }' "$raw" > "$out/selftest-wrong.txt"
 if python3 "$here/report.py" "$out/selftest-wrong.txt" --md "$out/selftest-wrong.md" 2> /dev/null; then
     bad "a changed checksum went unnoticed"
