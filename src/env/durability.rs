@@ -20,13 +20,21 @@ use crate::options::SyncMode;
 use crate::storage::{WriteOp, WriteSyncError};
 use crate::types::{Lsn, PageId, TxId};
 
-/// Who asks for a sync or checkpoint: a caller (an API call, close), which
-/// waits for the writer slot when the latest meta's freelist must be
-/// written; or the background (the syncer, a commit's steady point), which
-/// does not.
+/// Who asks for a sync or checkpoint, which decides whether it waits for
+/// the writer slot when the latest meta's freelist must be written (see
+/// `write_durable_meta`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum By {
+    /// An API call: waits without a log; with one, never waits for a
+    /// write transaction (which may be the caller's own, begun on another
+    /// thread), the log keeping the commits after the meta it makes
+    /// durable.
     Caller,
+    /// The last handle's close, which then marks the log clean and cuts
+    /// it: the newest commit must be durable, so it waits (a transaction
+    /// begun on a clone may still be ending).
+    Close,
+    /// The syncer or a commit's steady point: never waits.
     Background,
 }
 
@@ -297,7 +305,7 @@ impl Env {
     /// made at this path later (the file removed) may clear them.
     pub fn close_log(&self) -> Result<()> {
         self.durability.log_closed.store(true, Ordering::Release);
-        self.checkpoint()?;
+        self.checkpoint_by(By::Close)?;
         self.settle_log_mark()?;
         self.log().map_or(Ok(()), |log| log.writer.cut_to_headers())
     }
@@ -347,7 +355,9 @@ impl Env {
     /// A checkpoint: the latest published commit becomes the data file's
     /// durable meta (data synced, meta written and synced), so the pages
     /// only older snapshots saw become reusable; with a WAL, the segments
-    /// before that meta's LSN are removed. Without a WAL this is `sync`.
+    /// before that meta's LSN are removed. (With a WAL and a write
+    /// transaction open, the newest commit whose freelist is written: see
+    /// `By::Caller`.) Without a WAL this is `sync`.
     pub fn checkpoint(&self) -> Result<()> {
         self.checkpoint_by(By::Caller)
     }
@@ -371,11 +381,11 @@ impl Env {
 
     /// Syncs the data and writes the latest published meta, unless it is
     /// durable already. When that meta's freelist is deferred, it is
-    /// written first (`pin_steady_meta`, which takes the writer slot: a
-    /// caller waits for it; a background steady point that finds it held
-    /// makes the newest meta with its freelist written durable instead,
-    /// and the holder's commits write the freelist once a steady point is
-    /// due).
+    /// written first (`pin_steady_meta`, which takes the writer slot,
+    /// waiting for it as `by` says); where it does not wait and finds the
+    /// slot held, the newest meta with its freelist written is made durable
+    /// instead, and the holder's commits write the freelist once a steady
+    /// point is due.
     fn write_durable_meta(&self, by: By) -> Result<()> {
         // Read before the meta: pages freed by a commit published after it
         // stay counted (an overcount only brings the next steady point
@@ -383,7 +393,12 @@ impl Env {
         // durable (the writer slot was taken) may leave uncounted the
         // pages of the few commits since; they wait for the next one.
         let mark = self.durability.freed.mark();
-        let meta = self.pin_steady_meta(by == By::Caller)?;
+        let wait = match by {
+            By::Caller => self.log().is_none(),
+            By::Close => true,
+            By::Background => false,
+        };
+        let meta = self.pin_steady_meta(wait)?;
         let res = self.make_meta_durable(&meta, mark);
         // After the durable txid is stored: a writer that finds the pin
         // gone finds the meta durable (`Horizon`).

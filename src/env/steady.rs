@@ -20,23 +20,17 @@ impl Env {
     /// Picks the meta a steady point makes durable and pins it for the
     /// steady point (`Readers::pin_steady`; the caller unpins it): the
     /// latest published meta, its freelist written first if a commit
-    /// deferred it. `wait`: block for the writer slot (without a log
-    /// only); without it a held slot gives the newest meta whose freelist
-    /// is written (its holder's commits write the freelist when a steady
-    /// point is due), as does a logged commit that landed but waits for its
-    /// log sync (see below). A thread holding the write transaction itself
-    /// gets the same with a log (which holds every commit after that meta);
-    /// without one it gets `Busy` when the latest meta needs the freelist
-    /// written.
+    /// deferred it. `wait`: block for the writer slot; without it a held
+    /// slot gives the newest meta whose freelist is written (its holder's
+    /// commits write the freelist when a steady point is due), as does a
+    /// logged commit that landed but waits for its log sync (see below). A
+    /// thread holding the write transaction itself gets the same with a
+    /// log (which holds every commit after that meta); without one it gets
+    /// `Busy` when the latest meta needs the freelist written.
     pub fn pin_steady_meta(&self, wait: bool) -> Result<Meta> {
         if !self.readers.current().freelist_deferred {
             return Ok(self.readers.pin_steady_persisted());
         }
-        // With a log, the newest meta whose freelist is written serves
-        // whenever a transaction holds the slot (the log holds the commits
-        // after it): no wait for it, which may be the caller's own though
-        // begun on another thread (a wait for itself).
-        let wait = wait && self.log().is_none();
         let mut ws = match self.take_writer(wait, false) {
             Ok(ws) => ws,
             Err(Error::Busy(_)) if !wait || self.log().is_some() => return Ok(self.readers.pin_steady_persisted()),

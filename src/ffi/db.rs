@@ -121,9 +121,10 @@ pub unsafe extern "C" fn thunder_open(
 /// THUNDER_INTERNAL.
 ///
 /// # Safety
-/// `db` must be NULL or a live database handle. Other threads may be in
-/// calls on it (the close is then THUNDER_BUSY), but none may begin one
-/// once the close can succeed: the handle is freed.
+/// `db` must be NULL or a live database handle. While the close is
+/// refused (a transaction is open) other threads' calls on `db` may run
+/// alongside it; a close that can succeed frees the handle, and no call
+/// may be under way or begin then.
 #[no_mangle]
 pub unsafe extern "C" fn thunder_close(db: *mut thunder_db) -> thunder_status {
     guard("thunder_close", || {
@@ -149,7 +150,8 @@ pub unsafe extern "C" fn thunder_close(db: *mut thunder_db) -> thunder_status {
 /// weak-mode commit's free-set change still waits to be written, which
 /// needs the writer: end the transaction, then call again; nothing
 /// changed; on another thread the call waits for the transaction to end,
-/// see thunder_txn_begin()); THUNDER_IO
+/// see thunder_txn_begin(); with a write-ahead log it needs no writer);
+/// THUNDER_IO
 /// (the database refuses writes from then on); THUNDER_NO_SPACE;
 /// THUNDER_INTERNAL.
 ///
