@@ -131,15 +131,19 @@ def scaling_growth(scaling):
 def wrong_cells(sums):
     """(row, column) pairs whose checksum differs from the row's majority, or
     every pair of a row whose checksums differ with no majority (two engines
-    that disagree: neither can be believed); the scan after the removal
-    (CHECK after_delete) stands for the removal."""
+    that disagree: neither can be believed). The vote is by engine, not by
+    result line: each engine counts once for every checksum it printed, in
+    any variant or repetition (thunder's two variants and its repetitions
+    must not outvote one peer). The scan after the removal (CHECK
+    after_delete) stands for the removal."""
     wrong = set()
     for row, entries in sums.items():
         row = "delete" if row == "after_delete" else row
-        counts = Counter(e[2] for e in entries).most_common()
-        tied = len(counts) > 1 and counts[0][1] == counts[1][1]
+        votes = Counter(s for _engine, s in {(col.split("-")[0], s) for col, _rep, s in entries})
+        ranked = votes.most_common()
+        tied = len(ranked) > 1 and ranked[0][1] == ranked[1][1]
         for col, _rep, s in entries:
-            if tied or s != counts[0][0]:
+            if tied or s != ranked[0][0]:
                 wrong.add((row, col))
     return wrong
 

@@ -60,6 +60,24 @@ for e in $scalers; do
     fi
 done
 
+# the vote that decides WRONG is by engine: thunder's variants and
+# repetitions do not outvote one peer, and a tie marks both sides
+if python3 - "$here" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from report import wrong_cells as w
+assert w({"w1": [("thunder", 1, "x"), ("thunder-wal", 1, "x"), ("sqlite", 1, "y")]}) == \
+    {("w1", "thunder"), ("w1", "thunder-wal"), ("w1", "sqlite")}
+assert w({"r": [("thunder", 1, "x"), ("thunder", 2, "x"), ("sqlite", 1, "y")]}) == {("r", "thunder"), ("r", "sqlite")}
+assert w({"w1": [("thunder", 1, "y"), ("thunder-wal", 1, "x"), ("lmdb", 1, "y")]}) == {("w1", "thunder-wal")}
+assert w({"r": [("thunder", 1, "x"), ("lmdb", 1, "y"), ("sqlite", 1, "y")]}) == {("r", "thunder")}
+PY
+then
+    ok "a checksum's majority is counted by engine"
+else
+    bad "the WRONG vote is not by engine"
+fi
+
 # 3. a wrong answer is caught (by another engine's checksum: with two that
 #    disagree, both cells are WRONG; with thunder alone nothing can tell)
 if [ "$(wc -l < "$out/engines.txt")" -lt 2 ]; then
