@@ -122,19 +122,19 @@ impl Database {
         let path = &crate::options::absolute(path)?;
         let opts = opts.with_absolute_wal_dir()?;
         let wal_dir = opts.wal_dir_for(path);
-        let env = Arc::new(Env::open(path, opts.clone(), backend)?);
+        let (env, made_dir) = Env::open(path, opts.clone(), backend)?;
+        let env = Arc::new(env);
         // The log's segments are written by the data file's kind of backend.
         let kind = Backend::named(env.pages.io.name()).unwrap_or(Backend::Sync);
         let segments = segments.unwrap_or_else(|| wal::segment_io(kind, opts.write_buffer_size));
         let db = Database { env };
         if let Err(e) = crate::txn::recover(&db.env, &wal_dir, &opts, Some(segments)) {
             // Under the file's lock still: a log directory this open made
-            // goes with it (`remove_dir` leaves one that is not empty).
-            if db.env.made_log_dir {
-                let _ = std::fs::remove_dir(&wal_dir);
-            }
+            // goes with it.
+            drop(made_dir);
             return Err(e);
         }
+        made_dir.keep();
         db.env.start_syncer();
         Ok(db)
     }
@@ -297,10 +297,8 @@ impl Database {
         let (free, pending) = self.free_and_pending();
         let readers = env.readers.count();
         let file_size = env.pages.file.metadata().map_err(|e| Error::io("stat", &env.config.path, None, e))?.len();
-        let meta = env.pin_reader(false);
-        let depth = tree::depth(&env.pages.reader(meta.page_count), Root::from_page(meta.root.keys.root, 0).node);
-        env.unpin_reader(meta.txid, false);
-        let depth = depth?;
+        let (tx, meta) = ReadTx::begin_internal(self.env.clone());
+        let depth = tree::depth(&tx.page_reader(), Root::from_page(meta.root.keys.root, 0).node)?;
         let log = env.log();
         let (batches, commits) = log.map_or((0, 0), |l| l.group.counts());
         Ok(Stats {

@@ -52,10 +52,6 @@ pub(crate) struct Env {
     /// second database configured with the same directory is `Locked`
     /// instead of removing this one's segments or replaying them as its own.
     pub _wal_lock: Option<std::fs::File>,
-    /// The open made the log directory: an open refused later, in
-    /// recovery, removes it again while still empty
-    /// (`Database::open_with_backends`).
-    pub made_log_dir: bool,
 }
 
 /// Source of transaction serial numbers (to reject handles of another txn).

@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::Arc;
 
@@ -40,7 +40,11 @@ impl Env {
         }
     }
 
-    pub fn open(path: &Path, opts: Options, backend: BackendFactory<'_>) -> Result<Env> {
+    /// Opens the file and, where the log is on, its log directory. With
+    /// the environment comes the directory this open made, if it did:
+    /// the caller keeps it (`MadeDir::keep`) once the open is complete,
+    /// or drops it, still holding the environment, to remove it.
+    pub fn open(path: &Path, opts: Options, backend: BackendFactory<'_>) -> Result<(Env, MadeDir)> {
         // A new file: validate against the page size it would get before
         // creating it, so a refused open leaves no file behind.
         let existed = path.exists();
@@ -64,7 +68,7 @@ impl Env {
         // the file's lock: no other open of this database can have taken the
         // directory since (an earlier try at this, before the lock, removed
         // a directory another process had just made and locked).
-        let mut made = MadeDir { dir: &wal_dir, made: opts.wal && !opts.read_only && create_dir_durable(&wal_dir)? };
+        let made = MadeDir { made: opts.wal && !opts.read_only && create_dir_durable(&wal_dir)?, dir: wal_dir.clone() };
         // Refused: no new file left behind (it is empty, and ours).
         let discard_new = |_: &Error| {
             if !existed {
@@ -132,9 +136,7 @@ impl Env {
             _ => meta,
         };
         let page_size = meta.page_size as usize;
-        // Opened: the directory is the log's, unless recovery refuses.
-        let made_log_dir = std::mem::take(&mut made.made);
-        Ok(Env {
+        let env = Env {
             config: Config {
                 path: path.to_path_buf(),
                 page_size,
@@ -161,22 +163,29 @@ impl Env {
             pending_pages: AtomicU64::new(0),
             handles: AtomicUsize::new(1),
             _wal_lock: wal_lock,
-            made_log_dir,
-        })
+        };
+        Ok((env, made))
     }
 }
 
 /// The log directory an open made: removed (if still empty) when the open
-/// fails, before the file's lock goes (see `Env::open`).
-struct MadeDir<'a> {
-    dir: &'a Path,
+/// fails, before the file's lock goes (see `Env::open`), unless kept.
+pub(crate) struct MadeDir {
+    dir: PathBuf,
     made: bool,
 }
 
-impl Drop for MadeDir<'_> {
+impl MadeDir {
+    /// The open succeeded: the directory is the log's.
+    pub fn keep(mut self) {
+        self.made = false;
+    }
+}
+
+impl Drop for MadeDir {
     fn drop(&mut self) {
         if self.made {
-            let _ = std::fs::remove_dir(self.dir);
+            let _ = std::fs::remove_dir(&self.dir);
         }
     }
 }
